@@ -1,0 +1,84 @@
+"""Reading possibly-gzipped text and writing outputs atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import tempfile
+import zlib
+from pathlib import Path
+from typing import IO, Iterator
+
+from .cli import InputError
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def is_gzip(path: str | Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(2) == GZIP_MAGIC
+
+
+def check_gzip_integrity(path: str | Path, chunk_size: int = 1 << 22) -> None:
+    """Decompress the whole file, raising InputError when it is truncated or corrupt."""
+    try:
+        with gzip.open(path, "rb") as handle:
+            while handle.read(chunk_size):
+                pass
+    except (EOFError, OSError, zlib.error) as err:
+        raise InputError(f"{path}: gzip file is truncated or corrupt ({err})") from None
+
+
+def read_text(path: str | Path) -> str:
+    """The whole file as text (gz or plain); non-UTF-8 content is an InputError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    try:
+        raw = gzip.decompress(path.read_bytes()) if is_gzip(path) else path.read_bytes()
+    except (EOFError, OSError, zlib.error) as err:
+        raise InputError(f"{path}: gzip file is truncated or corrupt ({err})") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise InputError(f"{path}: line {line} is not valid UTF-8 text") from None
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path, mode: str = "w") -> Iterator[IO]:
+    """Write to a temporary file beside `path`, renamed into place only on success.
+
+    A crash or an error never leaves a half-written file under the final name.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_path(path: str | Path) -> "contextlib.AbstractContextManager[Path]":
+    """Like atomic_output, for writers that want a path (np.savez, torch.save, savefig)."""
+    return _atomic_path(Path(path))
+
+
+@contextlib.contextmanager
+def _atomic_path(path: Path) -> Iterator[Path]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.part{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
