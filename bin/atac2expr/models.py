@@ -95,7 +95,8 @@ def predict(model: nn.Module, X: np.ndarray, device: torch.device = torch.device
 
 
 def software_versions() -> dict[str, str]:
-    return {"atac2expr": __version__, "torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version()}
+    # str(): torch.__version__ is a TorchVersion, which torch.load(weights_only=True) refuses to unpickle
+    return {"atac2expr": str(__version__), "torch": str(torch.__version__), "numpy": str(np.__version__), "python": platform.python_version()}
 
 
 def save_model(path: str | Path, model: nn.Module, meta: dict[str, Any]) -> None:
@@ -114,3 +115,139 @@ def load_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.T
     if not isinstance(payload, dict) or payload.get("format") != "atac2expr-model/1":
         raise InputError(f"{path}: not a model file written by train_model (format marker missing)")
     return payload["meta"], payload["state_dict"]
+
+
+# --- added for train_model / evaluate / predict (additions only; the functions above are unchanged) ---
+
+def encode_bins(chrom: np.ndarray, start: np.ndarray, bin_size: int) -> dict[str, list]:
+    """Bins as runs of consecutive bins on one chromosome: compact (one run per region) yet exact.
+
+    {"chrom": [...], "start": [...], "n": [...]} with run r covering bins start + i*bin_size, i < n.
+    """
+    chrom = np.asarray(chrom).astype(str)
+    start = np.asarray(start, dtype=np.int64)
+    if len(chrom) == 0:
+        return {"chrom": [], "start": [], "n": []}
+    breaks = np.flatnonzero((chrom[1:] != chrom[:-1]) | (np.diff(start) != bin_size)) + 1
+    firsts = np.concatenate([[0], breaks])
+    lengths = np.diff(np.concatenate([firsts, [len(chrom)]]))
+    return {"chrom": [str(c) for c in chrom[firsts]], "start": [int(s) for s in start[firsts]], "n": [int(n) for n in lengths]}
+
+
+def decode_bins(encoded: dict[str, list], bin_size: int) -> "pd.DataFrame":
+    """The inverse of encode_bins: a chrom/start/end frame."""
+    import pandas as pd
+
+    chroms, starts = [], []
+    for chrom, first, n in zip(encoded["chrom"], encoded["start"], encoded["n"]):
+        chroms.append(np.full(n, chrom, dtype=object))
+        starts.append(first + bin_size * np.arange(n, dtype=np.int64))
+    start = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
+    chrom = np.concatenate(chroms) if chroms else np.zeros(0, dtype=object)
+    return pd.DataFrame({"chrom": chrom.astype(str), "start": start, "end": start + bin_size})
+
+
+def gene_variance_report(Y: np.ndarray, gene_ids: np.ndarray) -> list[str]:
+    """Ids of the genes whose targets do not vary across the given samples (logged as a warning)."""
+    Y = np.asarray(Y)
+    constant = np.asarray(gene_ids).astype(str)[np.ptp(Y, axis=0) == 0] if Y.shape[0] else np.asarray(gene_ids).astype(str)
+    if len(constant):
+        log.warning(
+            "%d of %d genes have no variance across the %d samples (kept for training; a mean predicts them exactly): %s%s",
+            len(constant), Y.shape[1], Y.shape[0], ", ".join(constant[:10]), " ..." if len(constant) > 10 else "",
+        )
+    return [str(g) for g in constant]
+
+
+def mean_baseline_mse(Y: np.ndarray) -> float:
+    """MSE of predicting each gene's mean over the same samples (population variance, averaged over genes)."""
+    Y = np.asarray(Y, dtype=np.float64)
+    return float(np.mean((Y - Y.mean(axis=0, keepdims=True)) ** 2)) if Y.size else float("nan")
+
+
+class TrainResult:
+    """Loss curves of one training run; best_epoch is 1-based (the epoch whose weights were kept)."""
+
+    def __init__(self, train_loss: list[float], val_loss: list[float], best_epoch: int) -> None:
+        self.train_loss = train_loss
+        self.val_loss = val_loss
+        self.best_epoch = best_epoch
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.train_loss)
+
+
+class EarlyStopping:
+    """Keeps the weights of the epoch with the lowest validation loss; says stop after `patience` worse epochs.
+
+    patience <= 0 or no validation data: never stops early and keeps the last weights.
+    """
+
+    def __init__(self, model: nn.Module, patience: int) -> None:
+        self.model = model
+        self.patience = patience
+        self.best = float("inf")
+        self.best_epoch = 0
+        self.best_state: dict[str, torch.Tensor] | None = None
+
+    def update(self, epoch: int, val_loss: float) -> bool:
+        """Record epoch (1-based); True when training should stop."""
+        if val_loss < self.best:
+            self.best, self.best_epoch = val_loss, epoch
+            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            return False
+        return self.patience > 0 and epoch - self.best_epoch >= self.patience
+
+    def restore(self) -> None:
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+
+
+def train_full_batch_validated(
+    model: nn.Module, X: np.ndarray, Y: np.ndarray, *, epochs: int, lr: float, weight_decay: float = 0.0,
+    X_val: np.ndarray | None = None, Y_val: np.ndarray | None = None, patience: int = 0,
+    device: torch.device = torch.device("cpu"), log_every: int | None = None,
+) -> TrainResult:
+    """train_full_batch with an optional validation set: validation MSE per epoch, early stopping after
+    `patience` epochs without improvement, and the best epoch's weights restored.
+
+    Without validation data it runs all epochs (the same updates as train_full_batch) and keeps the last weights.
+    """
+    model.to(device)
+    x = torch.as_tensor(X, dtype=torch.float32, device=device)
+    y = torch.as_tensor(Y, dtype=torch.float32, device=device)
+    has_val = X_val is not None and Y_val is not None and len(X_val) > 0
+    if has_val:
+        xv = torch.as_tensor(X_val, dtype=torch.float32, device=device)
+        yv = torch.as_tensor(Y_val, dtype=torch.float32, device=device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    loss_fn = nn.MSELoss()
+    stopper = EarlyStopping(model, patience)
+    train_losses: list[float] = []
+    val_losses: list[float] = []
+    every = log_every or max(1, epochs // 10)
+    for epoch in range(1, epochs + 1):
+        model.train()
+        optimiser.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimiser.step()
+        train_losses.append(float(loss.detach()))
+        if has_val:
+            model.eval()
+            with torch.no_grad():
+                val_losses.append(float(loss_fn(model(xv), yv)))
+            stop = stopper.update(epoch, val_losses[-1])
+        else:
+            stop = False
+        if epoch == 1 or epoch % every == 0 or stop:
+            log.info("epoch %d/%d: training MSE %.5f%s", epoch, epochs, train_losses[-1],
+                     f", validation MSE {val_losses[-1]:.5f}" if has_val else "")
+        if stop:
+            log.info("early stop at epoch %d: no validation improvement for %d epochs (best epoch %d)", epoch, patience, stopper.best_epoch)
+            break
+    if has_val:
+        stopper.restore()
+        return TrainResult(train_losses, val_losses, stopper.best_epoch)
+    return TrainResult(train_losses, val_losses, len(train_losses))

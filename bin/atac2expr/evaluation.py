@@ -1,0 +1,335 @@
+"""Cross-validated evaluation of expression models (issue 4): folds, baselines, metrics, figures.
+
+Definitions (also written into evaluation.md):
+- Folds. Samples are shuffled with the seed and dealt round-robin into k folds (sizes differ by at most one);
+  with fewer samples than k every sample is its own fold (leave-one-out). Every model sees the same folds.
+  Inside a fold's training samples, a seeded random `val_fraction` (at least one sample, none when fewer
+  than 3 training samples) is the inner validation split: the networks stop early on it and ridge picks its
+  alpha on it. The held-out fold is never seen during training or selection.
+- Models. mean: each gene's mean over the fold's training samples. ridge: ridge regression on the same
+  bins, closed form (kernel form, X centred by the training means, intercept unpenalised), alpha chosen from
+  a list by inner-validation MSE and then refitted on all the fold's training samples. mlp and tss_window:
+  trained on the inner-training samples with early stopping on the inner validation samples (the best
+  epoch's weights are kept).
+- Metrics, on held-out predictions only, pooled over folds (every sample is held out exactly once), in the
+  target's units (log1p(TPM) by default):
+  mse            mean over (sample, gene) of squared error
+  r2             1 - SSE(model) / SSE(per-gene training mean), pooled over samples and genes: the skill over
+                 the mean baseline (0 for the mean model itself; negative = worse than the mean)
+  r2_total       1 - SSE(model) / sum over genes of the held-out observations' squared deviations from their
+                 own mean (the usual pooled coefficient of determination)
+  pearson_gene_*, spearman_gene_*   per gene, correlation across held-out samples of predicted and observed;
+                 median and mean over the genes where it is defined
+  pearson_sample_*                  per sample, correlation across genes
+  Genes with no variance across the samples are excluded from correlations (counted and listed in
+  constant_genes.tsv); a gene whose predictions do not vary has an undefined correlation (counted as
+  n_genes_undefined, never silently dropped).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .cli import InputError
+
+log = logging.getLogger(__name__)
+
+BASELINES = ("mean", "ridge")
+ALL_MODELS = ("mean", "ridge", "mlp", "tss_window")
+
+
+# ---------------------------------------------------------------- folds
+
+def make_folds(n_samples: int, k: int, seed: int) -> np.ndarray:
+    """Fold number (0..k'-1) of each sample; k' = min(k, n_samples) (leave-one-out when n_samples <= k)."""
+    if k < 2:
+        raise InputError(f"--folds {k}: at least 2 folds are needed for cross-validation")
+    if n_samples < 2:
+        raise InputError(f"cross-validation needs at least 2 samples, the dataset has {n_samples}")
+    k = min(k, n_samples)
+    order = np.random.default_rng(seed).permutation(n_samples)
+    folds = np.empty(n_samples, dtype=np.int64)
+    folds[order] = np.arange(n_samples) % k
+    return folds
+
+
+def inner_split(train: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(inner_train, validation), both subsets of `train` (sample indices), disjoint, seeded."""
+    train = np.asarray(train, dtype=np.int64)
+    if not 0 <= val_fraction < 1:
+        raise InputError(f"--val_fraction {val_fraction}: must be in [0, 1)")
+    if len(train) < 3 or val_fraction == 0:
+        return np.sort(train), np.zeros(0, dtype=np.int64)
+    n_val = min(len(train) - 2, max(1, int(round(val_fraction * len(train)))))
+    perm = np.random.default_rng(seed).permutation(train)
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
+@dataclass
+class Split:
+    fold: int
+    test: np.ndarray
+    train: np.ndarray
+    inner_train: np.ndarray
+    validation: np.ndarray
+
+
+def make_splits(n_samples: int, k: int, seed: int, val_fraction: float) -> list[Split]:
+    folds = make_folds(n_samples, k, seed)
+    splits = []
+    for fold in range(int(folds.max()) + 1):
+        test = np.flatnonzero(folds == fold)
+        train = np.flatnonzero(folds != fold)
+        inner, val = inner_split(train, val_fraction, seed * 1000 + fold + 1)
+        splits.append(Split(fold, test, train, inner, val))
+    return splits
+
+
+# ---------------------------------------------------------------- ridge
+
+class KernelRidge:
+    """Linear ridge regression of Y on X with an unpenalised intercept, solved in the sample space:
+    W = Xc' (Xc Xc' + alpha I)^-1 Yc, prediction (x - x_mean) W + y_mean, so bins can be millions.
+
+    The predictions equal those of the primal solution (Xc'Xc + alpha I)^-1 Xc'Yc.
+    """
+
+    def __init__(self, alpha: float) -> None:
+        if alpha <= 0:
+            raise InputError(f"--ridge_alpha {alpha}: must be positive")
+        self.alpha = alpha
+
+    def fit(self, X: np.ndarray, Y: np.ndarray, rows: np.ndarray) -> "KernelRidge":
+        self.X, self.rows = X, np.asarray(rows)
+        self.x_mean = X[self.rows].astype(np.float64).mean(axis=0) if len(self.rows) else np.zeros(X.shape[1])
+        self.y_mean = Y[self.rows].astype(np.float64).mean(axis=0)
+        K = _centred_gram_between(X, self.rows, X, self.rows, self.x_mean)
+        self.dual = np.linalg.solve(K + self.alpha * np.eye(len(self.rows)), Y[self.rows].astype(np.float64) - self.y_mean)
+        return self
+
+    def predict(self, rows: np.ndarray, X: np.ndarray | None = None) -> np.ndarray:
+        X = self.X if X is None else X
+        K = _centred_gram_between(X, rows, self.X, self.rows, self.x_mean)
+        return K @ self.dual + self.y_mean
+
+
+def _centred_gram_between(XA: np.ndarray, rows_a, XB: np.ndarray, rows_b, mean: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
+    """(XA[a] - mean) @ (XB[b] - mean).T, in chunks of bins (X may be samples x millions of uint8 bins)."""
+    out = np.zeros((len(rows_a), len(rows_b)))
+    for first in range(0, XA.shape[1], chunk):
+        cols = slice(first, first + chunk)
+        a = XA[rows_a, cols].astype(np.float64) - mean[cols]
+        b = XB[rows_b, cols].astype(np.float64) - mean[cols]
+        out += a @ b.T
+    return out
+
+
+def choose_ridge_alpha(X: np.ndarray, Y: np.ndarray, inner: np.ndarray, val: np.ndarray, alphas: list[float]) -> tuple[float, dict[float, float]]:
+    """The alpha with the lowest validation MSE (the first alpha when there is no validation split)."""
+    if len(alphas) == 1 or len(val) == 0 or len(inner) < 2:
+        return alphas[0], {}
+    scores = {}
+    for alpha in alphas:
+        pred = KernelRidge(alpha).fit(X, Y, inner).predict(val)
+        scores[alpha] = float(np.mean((pred - Y[val]) ** 2))
+    best = min(alphas, key=lambda a: (scores[a], a))
+    return best, scores
+
+
+def parse_alphas(text: str) -> list[float]:
+    try:
+        alphas = [float(a) for a in str(text).split(",") if a.strip()]
+    except ValueError:
+        raise InputError(f"--ridge_alpha {text}: expected a number or a comma-separated list of numbers") from None
+    if not alphas or any(a <= 0 for a in alphas):
+        raise InputError(f"--ridge_alpha {text}: alphas must be positive")
+    return alphas
+
+
+# ---------------------------------------------------------------- metrics
+
+def column_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each column of a with the same column of b (NaN where either is constant)."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    a = a - a.mean(axis=0)
+    b = b - b.mean(axis=0)
+    den = np.sqrt((a * a).sum(axis=0) * (b * b).sum(axis=0))
+    num = (a * b).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = num / den
+    tiny = den <= 1e-12 * np.maximum(1.0, np.abs(num))
+    return np.where(tiny | (den == 0), np.nan, np.clip(r, -1, 1))
+
+
+def column_ranks(a: np.ndarray) -> np.ndarray:
+    """Ranks within each column, ties averaged (as Spearman needs)."""
+    return pd.DataFrame(np.asarray(a, dtype=np.float64)).rank(axis=0, method="average").to_numpy()
+
+
+def column_spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return column_pearson(column_ranks(a), column_ranks(b))
+
+
+def constant_columns(Y: np.ndarray) -> np.ndarray:
+    return np.ptp(np.asarray(Y), axis=0) == 0 if len(Y) else np.ones(np.asarray(Y).shape[1], dtype=bool)
+
+
+@dataclass
+class ModelMetrics:
+    summary: dict[str, float]
+    per_gene: pd.DataFrame
+
+
+def compute_metrics(observed: np.ndarray, predicted: np.ndarray, train_mean: np.ndarray, genes: pd.DataFrame, constant: np.ndarray) -> ModelMetrics:
+    """Held-out metrics of one model. observed/predicted/train_mean: samples x genes (train_mean: the
+    per-gene mean of the training samples of each sample's fold), target units; constant: genes excluded
+    from correlations."""
+    obs = np.asarray(observed, dtype=np.float64)
+    pred = np.asarray(predicted, dtype=np.float64)
+    err = (pred - obs) ** 2
+    sse = err.sum()
+    sse_mean = ((np.asarray(train_mean, dtype=np.float64) - obs) ** 2).sum()
+    sst = ((obs - obs.mean(axis=0)) ** 2).sum()
+    keep = ~constant
+    pearson = np.full(obs.shape[1], np.nan)
+    spearman = np.full(obs.shape[1], np.nan)
+    if len(obs) >= 2 and keep.any():
+        pearson[keep] = column_pearson(pred[:, keep], obs[:, keep])
+        spearman[keep] = column_spearman(pred[:, keep], obs[:, keep])
+    if keep.sum() >= 2:
+        per_sample = column_pearson(pred[:, keep].T, obs[:, keep].T)
+    else:
+        per_sample = np.full(len(obs), np.nan)
+    status = np.where(constant, "no_variance", np.where(np.isnan(pearson), "constant_prediction", "ok"))
+    per_gene = pd.DataFrame({
+        "gene_id": genes["gene_id"].to_numpy(str), "gene_name": genes["gene_name"].to_numpy(str),
+        "pearson": pearson, "spearman": spearman, "mse": err.mean(axis=0),
+        "observed_variance": obs.var(axis=0), "status": status,
+    })
+
+    def stat(values: np.ndarray, fn) -> float:
+        values = values[~np.isnan(values)]
+        return float(fn(values)) if len(values) else float("nan")
+
+    summary = {
+        "mse": float(err.mean()),
+        "r2": float(1 - sse / sse_mean) if sse_mean > 0 else float("nan"),
+        "r2_total": float(1 - sse / sst) if sst > 0 else float("nan"),
+        "pearson_gene_median": stat(pearson, np.median),
+        "pearson_gene_mean": stat(pearson, np.mean),
+        "spearman_gene_median": stat(spearman, np.median),
+        "spearman_gene_mean": stat(spearman, np.mean),
+        "pearson_sample_median": stat(per_sample, np.median),
+        "pearson_sample_mean": stat(per_sample, np.mean),
+        "n_genes": int(obs.shape[1]),
+        "n_genes_no_variance": int(constant.sum()),
+        "n_genes_undefined": int((status == "constant_prediction").sum()),
+        "n_samples": int(obs.shape[0]),
+    }
+    return ModelMetrics(summary, per_gene)
+
+
+# ---------------------------------------------------------------- figures
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_scatter(observed: np.ndarray, predicted: np.ndarray, model: str, units: str, path, max_points: int = 50_000, seed: int = 0) -> None:
+    plt = _plt()
+    obs, pred = np.asarray(observed).reshape(-1), np.asarray(predicted).reshape(-1)
+    if len(obs) > max_points:
+        pick = np.random.default_rng(seed).choice(len(obs), max_points, replace=False)
+        obs, pred = obs[pick], pred[pick]
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.scatter(obs, pred, s=4, alpha=0.3, linewidths=0)
+    if len(obs):
+        lo, hi = float(min(obs.min(), pred.min())), float(max(obs.max(), pred.max()))
+        ax.plot([lo, hi], [lo, hi], color="grey", lw=1, ls="--")
+    ax.set_xlabel(f"observed {units}")
+    ax.set_ylabel(f"predicted {units} (held out)")
+    ax.set_title(f"{model}: held-out samples")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_gene_correlations(per_gene: pd.DataFrame, models: list[str], path) -> None:
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(4 + 1.4 * len(models), 4), squeeze=False)
+    for ax, metric in zip(axes[0], ("pearson", "spearman")):
+        data = [per_gene.loc[(per_gene["model"] == m) & per_gene[metric].notna(), metric].to_numpy() for m in models]
+        ax.boxplot([d if len(d) else [np.nan] for d in data], showfliers=True)
+        ax.set_xticks(range(1, len(models) + 1), models, rotation=30)
+        ax.axhline(0, color="grey", lw=0.8, ls="--")
+        ax.set_ylabel(f"per-gene {metric} r (held-out samples)")
+        ax.set_title(f"{metric.capitalize()} per gene")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_learning_curves(curves: pd.DataFrame, path) -> None:
+    plt = _plt()
+    models = list(dict.fromkeys(curves["model"])) if len(curves) else []
+    fig, axes = plt.subplots(1, max(1, len(models)), figsize=(5 * max(1, len(models)), 3.8), squeeze=False)
+    for ax, model in zip(axes[0], models):
+        part = curves[curves["model"] == model]
+        for fold, rows in part.groupby("fold"):
+            line, = ax.plot(rows["epoch"], rows["train_loss"], lw=1, label=f"fold {fold} train")
+            if rows["val_loss"].notna().any():
+                ax.plot(rows["epoch"], rows["val_loss"], lw=1, ls="--", color=line.get_color(), label=f"fold {fold} validation")
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("MSE")
+        ax.set_title(f"{model}: training (solid) / inner validation (dashed)")
+    if not models:
+        axes[0][0].text(0.5, 0.5, "no trained networks", ha="center")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------- report
+
+def markdown_table(frame: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, row in frame.iterrows():
+        cells = [floatfmt.format(v) if isinstance(v, (float, np.floating)) else str(v) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+@dataclass
+class Report:
+    title: str
+    params: dict
+    metrics: pd.DataFrame
+    figures: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+
+    def render(self) -> str:
+        shown = ["model", "mse", "r2", "r2_total", "pearson_gene_median", "spearman_gene_median", "pearson_sample_median", "n_genes_undefined"]
+        shown = [c for c in shown if c in self.metrics.columns]
+        out = [f"# {self.title}", ""]
+        out += [f"- {note}" for note in self.notes] + [""]
+        out += ["## Held-out metrics", "", markdown_table(self.metrics[shown]), "",
+                "Full table: [metrics.tsv](metrics.tsv); per gene: [per_gene_metrics.tsv](per_gene_metrics.tsv); "
+                "predictions: [heldout_predictions.tsv](heldout_predictions.tsv); folds: [folds.tsv](folds.tsv).", ""]
+        out += ["## Figures", ""]
+        for caption, name in self.figures.items():
+            out += [f"### {caption}", "", f"![{caption}]({name})", ""]
+        out += ["## Definitions", "", "```", (__doc__ or "").strip(), "```", "", "## Parameters", "", "```"]
+        out += [f"{k}: {v}" for k, v in self.params.items()] + ["```", ""]
+        return "\n".join(out)

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Check the samplesheet and parameters before any heavy work starts.
+
+Writes the samplesheet back with absolute paths (relative paths are read relative to the
+samplesheet's own folder) and a single_end column, for the workflow to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import logging
+import re
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from atac2expr import cli
+from atac2expr.annotation import chromosome_extents, genes_in_regions, read_gtf
+from atac2expr.cli import InputError
+from atac2expr.files import atomic_output, check_gzip_integrity, is_gzip, read_text
+from atac2expr.regions import check_bin_size, check_chromosome_lengths, format_regions, normalize_chrom, parse_regions
+
+log = logging.getLogger("check_inputs")
+
+REQUIRED_COLUMNS = ["sample", "fastq_1", "fastq_2", "peaks"]
+SAMPLE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def read_chrom_sizes(path: Path) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) < 2 or not fields[1].strip().isdigit():
+            raise InputError(f"{path} line {number}: expected 'chromosome<TAB>length'")
+        sizes[normalize_chrom(fields[0])] = int(fields[1])
+    return sizes
+
+
+def check_fastq(path: Path, where: str, check_gzip: bool) -> None:
+    if not is_gzip(path):
+        raise InputError(f"{where}: {path} is not gzip-compressed (FASTQ files must be .fastq.gz)")
+    if check_gzip:
+        try:
+            check_gzip_integrity(path)
+        except InputError as err:
+            raise InputError(f"{where}: {err}") from None
+    with gzip.open(path, "rt", errors="replace") as handle:
+        first = handle.readline()
+    if first and not first.startswith("@"):
+        raise InputError(f"{where}: {path} is not a FASTQ file (first line does not start with '@')")
+
+
+def check_samplesheet(path: Path, check_gzip: bool = True) -> list[dict[str, str]]:
+    """Validated rows with absolute paths; InputError names the line and column of a problem."""
+    text = read_text(path)
+    base = path.resolve().parent
+    reader = csv.DictReader(text.splitlines())
+    header = reader.fieldnames or []
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)}; the header must be {','.join(REQUIRED_COLUMNS)}")
+    extra = [c for c in header if c not in REQUIRED_COLUMNS]
+    if extra:
+        raise InputError(f"{path}: unknown column(s) {', '.join(extra)}; the header must be {','.join(REQUIRED_COLUMNS)}")
+    rows: list[dict[str, str]] = []
+    seen: dict[str, int] = {}
+    for line, row in enumerate(reader, start=2):
+        if None in row or any(v is None for v in row.values()):
+            raise InputError(f"{path} line {line}: expected {len(header)} comma-separated fields")
+        row = {k: v.strip() for k, v in row.items()}
+        sample = row["sample"]
+        if not sample:
+            raise InputError(f"{path} line {line}, column 'sample': empty sample id")
+        if not SAMPLE_ID_RE.match(sample):
+            raise InputError(f"{path} line {line}, column 'sample': '{sample}' may only contain letters, digits, '_', '.' and '-' (no spaces)")
+        if sample in seen:
+            raise InputError(f"{path} line {line}, column 'sample': duplicate sample id '{sample}' (first on line {seen[sample]})")
+        seen[sample] = line
+        for column in ("fastq_1", "peaks"):
+            if not row[column]:
+                raise InputError(f"{path} line {line}, column '{column}': empty (sample {sample})")
+        resolved: dict[str, str] = {"sample": sample}
+        for column in ("fastq_1", "fastq_2", "peaks"):
+            if not row[column]:
+                resolved[column] = ""
+                continue
+            file = Path(row[column])
+            file = file if file.is_absolute() else base / file
+            where = f"{path} line {line}, column '{column}' (sample {sample})"
+            if not file.is_file():
+                raise InputError(f"{where}: file not found: {file}")
+            if column.startswith("fastq"):
+                check_fastq(file, where, check_gzip)
+            elif check_gzip and is_gzip(file):
+                try:
+                    check_gzip_integrity(file)
+                except InputError as err:
+                    raise InputError(f"{where}: {err}") from None
+            resolved[column] = str(file.resolve())
+        resolved["single_end"] = "false" if resolved["fastq_2"] else "true"
+        rows.append(resolved)
+    if not rows:
+        raise InputError(f"{path}: no samples")
+    return rows
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--samplesheet", type=Path, required=True)
+    parser.add_argument("--gtf", type=Path, required=True)
+    parser.add_argument("--transcriptome", type=Path, required=True)
+    parser.add_argument("--region", required=True)
+    parser.add_argument("--bin_size", type=int, required=True)
+    parser.add_argument("--chrom_sizes", type=Path, help="chromosome<TAB>length; regions past a chromosome end are refused")
+    parser.add_argument("--no_gzip_check", action="store_true", help="skip decompressing every gz input to find truncated files")
+    parser.add_argument("--output", type=Path, required=True, help="validated samplesheet (absolute paths)")
+    parser.add_argument("--verbose", action="store_true")
+    return parser.parse_args(argv)
+
+
+@cli.entrypoint
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    cli.setup_logging(args.verbose)
+    regions = parse_regions(args.region)
+    check_bin_size(regions, args.bin_size)
+    if args.chrom_sizes:
+        check_chromosome_lengths(regions, read_chrom_sizes(args.chrom_sizes), str(args.chrom_sizes))
+    for param, file in (("--gtf", args.gtf), ("--transcriptome", args.transcriptome)):
+        if not file.is_file():
+            raise InputError(f"{param} {file}: file not found")
+    if not read_text(args.transcriptome).lstrip().startswith(">"):
+        raise InputError(f"--transcriptome {args.transcriptome}: not a FASTA file (no '>' header)")
+    genes, _ = read_gtf(args.gtf)
+    extents = chromosome_extents(genes)
+    in_region = genes_in_regions(genes, regions)
+    if in_region.empty:
+        on = ", ".join(sorted(extents)[:10])
+        raise InputError(f"--region {format_regions(regions)}: no genes of {args.gtf} overlap it (the GTF has genes on {on})")
+    log.info("region %s: %d bins of %d bp, %d genes of the GTF", format_regions(regions),
+             sum(r.length for r in regions) // args.bin_size, args.bin_size, len(in_region))
+    rows = check_samplesheet(args.samplesheet, check_gzip=not args.no_gzip_check)
+    log.info("%s: %d samples (%d single-end)", args.samplesheet, len(rows), sum(r["single_end"] == "true" for r in rows))
+    with atomic_output(args.output) as handle:
+        writer = csv.DictWriter(handle, fieldnames=["sample", "fastq_1", "fastq_2", "peaks", "single_end"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

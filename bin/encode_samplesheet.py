@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Find matched ENCODE ATAC-seq peaks and RNA-seq FASTQs; write a samplesheet of URLs and a provenance table.
+
+The samplesheet has the local samplesheet's columns (sample,fastq_1,fastq_2,peaks) holding URLs,
+plus md5/size per file, run_type, read_length and fragment_length. Several lanes of one sample are
+';'-joined in fastq_1/fastq_2 and their md5/size columns (see atac2expr/encode.py). Nothing is
+downloaded here; zero matches writes a header-only samplesheet (a warning, exit code 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+from atac2expr import cli
+from atac2expr.download import RetryPolicy
+from atac2expr.encode import (
+    DEFAULT_ENCODE_URL, DEFAULT_RNA_ASSAY_TITLES, MATCH_BY, PROVENANCE_COLUMNS, SAMPLESHEET_COLUMNS,
+    EncodeClient, Options, provenance_rows, samplesheet_rows, select_samples, split_list, write_table,
+)
+
+log = logging.getLogger("atac2expr.encode_samplesheet")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--encode_url", default=DEFAULT_ENCODE_URL, help="ENCODE portal (default: %(default)s)")
+    parser.add_argument("--match_by", choices=MATCH_BY, default="biosample",
+                        help="pair ATAC-seq and RNA-seq by biosample (term name + classification) or also by donor (default: %(default)s)")
+    parser.add_argument("--rna_assay_titles", action="append",
+                        help=f"RNA-seq assay titles, comma-separated or repeated (default: {','.join(DEFAULT_RNA_ASSAY_TITLES)})")
+    parser.add_argument("--classifications", action="append", help="biosample classifications to keep, e.g. 'cell line,tissue' (default: all)")
+    parser.add_argument("--biosamples", action="append",
+                        help="biosample term names to keep, e.g. 'K562,HepG2' (a comma followed by a space belongs to the name) (default: all)")
+    parser.add_argument("--max_biosamples", type=int, help="keep at most this many matched biosamples (first by name)")
+    parser.add_argument("--peak_output_type",
+                        help="ATAC-seq peak output_type, e.g. 'replicated peaks' (default: the preferred_default file, else 'pseudoreplicated peaks')")
+    parser.add_argument("--output", default="samplesheet.csv", help="samplesheet to write (default: %(default)s)")
+    parser.add_argument("--provenance", default="provenance.tsv", help="provenance table to write (default: %(default)s)")
+    parser.add_argument("--retries", type=int, default=5, help="retries per API request (default: %(default)s)")
+    parser.add_argument("--backoff", type=float, default=1.0, help="first wait in seconds, doubled per retry (default: %(default)s)")
+    parser.add_argument("--max_wait", type=float, default=120.0, help="cap in seconds on any one wait (default: %(default)s)")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per API request (default: %(default)s)")
+    parser.add_argument("--min_interval", type=float, default=0.15,
+                        help="seconds between API requests; ENCODE allows about 10 per second (default: %(default)s)")
+    parser.add_argument("--verbose", action="store_true")
+    return parser.parse_args(argv)
+
+
+@cli.entrypoint
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    cli.setup_logging(args.verbose)
+    if args.retries < 0 or args.backoff < 0 or args.max_wait < 0 or args.timeout <= 0 or args.min_interval < 0:
+        raise cli.InputError("--retries, --backoff, --max_wait and --min_interval must be >= 0 and --timeout > 0")
+    options = Options(
+        match_by=args.match_by,
+        rna_assay_titles=split_list(args.rna_assay_titles) or DEFAULT_RNA_ASSAY_TITLES,
+        classifications=split_list(args.classifications),
+        biosamples=split_list(args.biosamples),
+        max_biosamples=args.max_biosamples,
+        peak_output_type=(args.peak_output_type or "").strip() or None,
+    )
+    client = EncodeClient(args.encode_url, policy=RetryPolicy(args.retries, args.backoff, args.max_wait),
+                          timeout=args.timeout, min_interval=args.min_interval)
+    selection = select_samples(client, options)
+    write_table(samplesheet_rows(selection.samples, client), SAMPLESHEET_COLUMNS, args.output)
+    write_table(provenance_rows(selection.samples, client, options.match_by), PROVENANCE_COLUMNS, args.provenance, delimiter="\t")
+    if not selection.samples:
+        log.warning("no ENCODE biosample has both ATAC-seq and RNA-seq data passing the filters; %s has only its header", args.output)
+    else:
+        log.info("wrote %s (%d samples) and %s (%d API requests)", args.output, len(selection.samples), args.provenance, client.requests)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+process BUILD_MATRIX {
+    tag "${bins.size()} samples"
+    label 'process_single'
+
+    conda "${moduleDir}/../envs/python.yml"
+    container "${params.container}"
+
+    input:
+    path bins, stageAs: 'bins/*'
+    path gene_tpm
+    path genes
+
+    output:
+    path 'dataset.npz'  , emit: dataset
+    path 'versions.yml' , emit: versions
+
+    script:
+    def args = task.ext.args ?: ''
+    """
+    build_matrix.py \\
+        --bins ${bins} \\
+        --gene_tpm ${gene_tpm} \\
+        --genes ${genes} \\
+        --output dataset.npz \\
+        ${args}
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        numpy: \$(python3 -c 'import numpy; print(numpy.__version__)')
+    END_VERSIONS
+    """
+}

@@ -1,0 +1,30 @@
+process KALLISTO_INDEX {
+    tag "${transcriptome.name}"
+    label 'process_medium'
+
+    conda "${moduleDir}/../envs/kallisto.yml"
+    container "${params.container}"
+
+    input:
+    tuple val(meta), path(transcriptome)
+
+    output:
+    tuple val(meta), path('kallisto.idx'), emit: index
+    path 'versions.yml'                  , emit: versions
+
+    script:
+    def args = task.ext.args ?: ''
+    """
+    kallisto index ${args} -i kallisto.idx ${transcriptome}
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        kallisto: \$(kallisto version | sed 's/.*version //')
+    END_VERSIONS
+    """
+
+    stub:
+    """
+    touch kallisto.idx versions.yml
+    """
+}

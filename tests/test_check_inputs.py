@@ -1,0 +1,95 @@
+"""Samplesheet and parameter checks: one line naming the file, row and column."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+import check_inputs
+
+GTF = ('1\tensembl\tgene\t1001\t2000\t.\t+\t.\tgene_id "ENSG01"; gene_name "A";\n'
+       '1\tensembl\ttranscript\t1001\t2000\t.\t+\t.\tgene_id "ENSG01"; transcript_id "ENST01";\n')
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> dict[str, Path]:
+    (tmp_path / "genes.gtf").write_text(GTF)
+    (tmp_path / "tx.fa").write_text(">ENST01.1\nACGT\n")
+    record = b"@r1\nACGT\n+\nIIII\n"
+    for name in ("a_R1", "a_R2", "b_R1"):
+        (tmp_path / f"{name}.fastq.gz").write_bytes(gzip.compress(record * 10))
+    (tmp_path / "a.bed").write_text("chr1\t1\t100\n")
+    (tmp_path / "b.bed.gz").write_bytes(gzip.compress(b"chr1\t1\t100\n"))
+    return {"dir": tmp_path, "gtf": tmp_path / "genes.gtf", "tx": tmp_path / "tx.fa"}
+
+
+def run(inputs, sheet: str, region: str = "chr1:1-10000", bin_size: int = 1000, capsys=None):
+    path = inputs["dir"] / "samplesheet.csv"
+    path.write_text(sheet)
+    out = inputs["dir"] / "out" / "samplesheet.valid.csv"
+    code = check_inputs.main(["--samplesheet", str(path), "--gtf", str(inputs["gtf"]), "--transcriptome", str(inputs["tx"]),
+                              "--region", region, "--bin_size", str(bin_size), "--output", str(out),
+                              "--chrom_sizes", str(Path(check_inputs.__file__).parents[1] / "assets" / "GRCh38.chrom.sizes")])
+    return code, out
+
+
+GOOD = "sample,fastq_1,fastq_2,peaks\nA,a_R1.fastq.gz,a_R2.fastq.gz,a.bed\nB,b_R1.fastq.gz,,b.bed.gz\n"
+
+
+def test_valid_samplesheet_resolves_relative_paths(inputs):
+    code, out = run(inputs, GOOD)
+    assert code == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "sample,fastq_1,fastq_2,peaks,single_end"
+    assert lines[1].startswith(f"A,{inputs['dir'] / 'a_R1.fastq.gz'},") and lines[1].endswith(",false")
+    assert lines[2].endswith(",,%s,true" % (inputs["dir"] / "b.bed.gz"))
+
+
+@pytest.mark.parametrize("sheet, message", [
+    ("sample,fastq_1,peaks\nA,a_R1.fastq.gz,a.bed\n", "missing column(s) fastq_2"),
+    ("sample,fastq_1,fastq_2,peaks,extra\nA,a_R1.fastq.gz,,a.bed,x\n", "unknown column(s) extra"),
+    ("sample,fastq_1,fastq_2,peaks\nA,,,a.bed\n", "line 2, column 'fastq_1': empty"),
+    ("sample,fastq_1,fastq_2,peaks\n,a_R1.fastq.gz,,a.bed\n", "line 2, column 'sample': empty sample id"),
+    ("sample,fastq_1,fastq_2,peaks\nA B,a_R1.fastq.gz,,a.bed\n", "'A B' may only contain"),
+    (GOOD + "A,b_R1.fastq.gz,,a.bed\n", "line 4, column 'sample': duplicate sample id 'A' (first on line 2)"),
+    ("sample,fastq_1,fastq_2,peaks\nA,nope.fastq.gz,,a.bed\n", "line 2, column 'fastq_1' (sample A): file not found"),
+    ("sample,fastq_1,fastq_2,peaks\nA,a.bed,,a.bed\n", "is not gzip-compressed"),
+    ("sample,fastq_1,fastq_2,peaks\nA,a_R1.fastq.gz,,a.bed,extra\n", "line 2: expected 4 comma-separated fields"),
+    ("sample,fastq_1,fastq_2,peaks\n", "no samples"),
+])
+def test_bad_samplesheets(inputs, capsys, sheet, message):
+    code, out = run(inputs, sheet)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err[-1].startswith("ERROR: ") and message in err[-1], err
+    assert "samplesheet.csv" in err[-1] and not out.exists()
+
+
+def test_truncated_fastq(inputs, capsys):
+    data = (inputs["dir"] / "a_R1.fastq.gz").read_bytes()
+    (inputs["dir"] / "a_R1.fastq.gz").write_bytes(data[:-12])
+    code, _ = run(inputs, GOOD)
+    assert code == 2 and "truncated or corrupt" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("region, bin_size, message", [
+    ("chr1:500-100", 1000, "end 100 is before start 500"),
+    ("chr1:1-1500", 1000, "does not divide"),
+    ("chr7:1-10000", 1000, "no genes"),
+    ("chr1:248956001-249000000", 1000, "past the end of chromosome 1"),
+    ("chrUn:1-1000", 1000, "not in"),
+])
+def test_bad_region_parameters(inputs, capsys, region, bin_size, message):
+    code, _ = run(inputs, GOOD, region=region, bin_size=bin_size)
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and ("--region" in err or "--bin_size" in err)
+
+
+def test_non_utf8_samplesheet(inputs, capsys):
+    path = inputs["dir"] / "samplesheet.csv"
+    code, _ = run(inputs, "")
+    path.write_bytes(GOOD.encode() + b"C\xff,a_R1.fastq.gz,,a.bed\n")
+    code = check_inputs.main(["--samplesheet", str(path), "--gtf", str(inputs["gtf"]), "--transcriptome", str(inputs["tx"]),
+                              "--region", "chr1:1-10000", "--bin_size", "1000", "--output", str(inputs["dir"] / "o.csv")])
+    assert code == 2 and "line 4 is not valid UTF-8" in capsys.readouterr().err

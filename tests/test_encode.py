@@ -1,0 +1,258 @@
+"""bin/encode_samplesheet.py and atac2expr.encode against the fake ENCODE portal (tests/fake_encode.py)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+import re
+
+import pytest
+
+import encode_samplesheet
+from atac2expr.download import RetryPolicy
+from atac2expr.encode import (
+    PROVENANCE_COLUMNS, SAMPLESHEET_COLUMNS, EncodeClient, Options, replicate_lanes, select_samples, split_list,
+    unusable_reason,
+)
+from fake_encode import FakeEncodeData, FakeServer, data_from_samplesheet
+
+FAST = ["--backoff", "0.01", "--max_wait", "0.05", "--min_interval", "0"]
+
+
+def _content(tag: str) -> bytes:
+    return f"@{tag}\nACGT\n+\nIIII\n".encode() * 3
+
+
+def build_world() -> tuple[FakeEncodeData, dict]:
+    """A small portal: see the comments for what each biosample tests."""
+    d = FakeEncodeData()
+    ids: dict = {}
+
+    # K562: paired-end RNA, rep1 with two lanes, rep2 with one; peaks: the preferred_default set is chosen,
+    # hg19/archived/restricted peaks and archived/restricted/index FASTQs are skipped; a small RNA-seq
+    # experiment (other assay title) is ignored.
+    k562 = d.biosample_type("K562", "cell line", "EFO:0002067")
+    atac = d.experiment("ATAC-seq", k562, [1, 2])
+    ids["k562_peaks"] = d.peaks(atac, b"chr1\t100\t200\n", output_type="replicated peaks", preferred_default=True)
+    d.peaks(atac, b"chr1\t1\t2\n", output_type="pseudoreplicated peaks")
+    d.peaks(atac, b"chr1\t3\t4\n", output_type="replicated peaks", assembly="hg19", status="archived")
+    d.peaks(atac, b"chr1\t5\t6\n", output_type="replicated peaks", restricted=True, preferred_default=True)
+    rna = d.experiment("total RNA-seq", k562, [1, 2])
+    ids["k562_rna"] = d.objects[rna]["accession"]
+    ids["k562_r1_l2"] = d.fastq_pair(rna, _content("r1l2a"), _content("r1l2b"), 1, tech=2, read_length=101)
+    ids["k562_r1_l1"] = d.fastq_pair(rna, _content("r1l1a"), _content("r1l1b"), 1, tech=1, read_length=100)
+    ids["k562_r2"] = d.fastq_pair(rna, _content("r2a"), _content("r2b"), 2, read_length=100)
+    d.fastq(rna, _content("old"), 2, status="archived")
+    d.fastq(rna, _content("secret"), 2, restricted=True)
+    d.fastq(rna, _content("index"), 2, output_type="index reads")
+    small = d.experiment("small RNA-seq", k562, [1])
+    d.fastq(small, _content("small"), 1)
+
+    # HepG2: no preferred_default -> pseudoreplicated peaks; single-ended RNA (polyA plus) with two lanes;
+    # a perturbed RNA-seq experiment is not used.
+    hepg2 = d.biosample_type("HepG2", "cell line")
+    atac = d.experiment("ATAC-seq", hepg2, [1])
+    d.peaks(atac, b"chr2\t1\t2\n", output_type="replicated peaks")
+    ids["hepg2_peaks"] = d.peaks(atac, b"chr2\t10\t20\n", output_type="pseudoreplicated peaks")
+    rna = d.experiment("polyA plus RNA-seq", hepg2, [1])
+    ids["hepg2_lanes"] = [d.fastq(rna, _content("s1"), 1, tech=1, read_length=36), d.fastq(rna, _content("s2"), 1, tech=2, read_length=36)]
+    perturbed = d.experiment("total RNA-seq", hepg2, [1], perturbed=True)
+    d.fastq(perturbed, _content("kd"), 1)
+
+    # liver: ATAC-seq only; GM12878: RNA-seq only -> both dropped and counted.
+    liver = d.biosample_type("liver", "tissue", "UBERON:0002107")
+    d.peaks(d.experiment("ATAC-seq", liver, [1]), b"chr3\t1\t2\n")
+    gm = d.biosample_type("GM12878", "cell line")
+    d.fastq(d.experiment("total RNA-seq", gm, [1]), _content("gm"), 1)
+
+    # A549: both assays, but only archived hg19 peaks -> dropped for lack of files.
+    a549 = d.biosample_type("A549", "cell line")
+    d.peaks(d.experiment("ATAC-seq", a549, [1]), b"chr4\t1\t2\n", assembly="hg19", status="archived")
+    d.fastq(d.experiment("total RNA-seq", a549, [1]), _content("a549"), 1)
+
+    # CD4-positive, alpha-beta T cell: one ATAC donor, RNA replicates from two donors (donor matching),
+    # a name with characters that are not allowed in sample ids.
+    tcell = d.biosample_type("CD4-positive, alpha-beta T cell", "primary cell")
+    donor_a, donor_b = d.donor("ENCDO000AAA"), d.donor("ENCDO000BBB")
+    d.peaks(d.experiment("ATAC-seq", tcell, {1: donor_a}), b"chr5\t1\t2\n")
+    rna = d.experiment("total RNA-seq", tcell, {1: donor_a, 2: donor_b})
+    d.fastq(rna, _content("ta"), 1)
+    d.fastq(rna, _content("tb"), 2)
+    return d, ids
+
+
+@pytest.fixture(scope="module")
+def portal():
+    data, ids = build_world()
+    with FakeServer(data) as server:
+        yield server, data, ids
+
+
+@pytest.fixture
+def server(portal):
+    server = portal[0]
+    server.requests.clear()
+    server.faults.clear()
+    return server
+
+
+def _read(path, delimiter=","):
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle, delimiter=delimiter)
+        return reader.fieldnames, list(reader)
+
+
+def _run(server, tmp_path, *args):
+    sheet, prov = tmp_path / "samplesheet.csv", tmp_path / "provenance.tsv"
+    code = encode_samplesheet.main(["--encode_url", server.url, "--output", str(sheet), "--provenance", str(prov), *FAST, *args])
+    return code, sheet, prov
+
+
+def test_samplesheet_lanes_replicates_paired_and_single(portal, server, tmp_path):
+    _, data, ids = portal
+    code, sheet, prov = _run(server, tmp_path)
+    assert code == 0
+    columns, rows = _read(sheet)
+    assert columns == SAMPLESHEET_COLUMNS
+    by_id = {r["sample"]: r for r in rows}
+    assert sorted(by_id) == ["CD4-positive_alpha-beta_T_cell_rep1", "CD4-positive_alpha-beta_T_cell_rep2", "HepG2_rep1", "K562_rep1", "K562_rep2"]
+    assert all(re.fullmatch(r"[A-Za-z0-9_.-]+", s) for s in by_id)
+
+    obj = data.objects
+    url = lambda fid: server.url + obj[fid]["href"]  # noqa: E731
+    k1 = by_id["K562_rep1"]  # two lanes, technical replicate order, R1/R2 aligned by paired_with
+    (l1_r1, l1_r2), (l2_r1, l2_r2) = ids["k562_r1_l1"], ids["k562_r1_l2"]
+    assert k1["fastq_1"] == f"{url(l1_r1)};{url(l2_r1)}"
+    assert k1["fastq_2"] == f"{url(l1_r2)};{url(l2_r2)}"
+    assert k1["fastq_1_md5"] == f"{obj[l1_r1]['md5sum']};{obj[l2_r1]['md5sum']}"
+    assert k1["fastq_2_size"] == f"{obj[l1_r2]['file_size']};{obj[l2_r2]['file_size']}"
+    assert k1["run_type"] == "paired-ended" and k1["read_length"] == "100;101"
+    assert k1["peaks"] == url(ids["k562_peaks"]) and k1["peaks_md5"] == hashlib.md5(b"chr1\t100\t200\n").hexdigest()
+    assert k1["peaks_size"] == str(len(b"chr1\t100\t200\n"))
+    k2 = by_id["K562_rep2"]  # archived, restricted and index-read FASTQs skipped
+    assert k2["fastq_1"] == url(ids["k562_r2"][0]) and k2["fastq_2"] == url(ids["k562_r2"][1])
+
+    h = by_id["HepG2_rep1"]  # single-ended, two lanes, no fastq_2
+    assert h["fastq_1"] == ";".join(url(f) for f in ids["hepg2_lanes"])
+    assert h["fastq_2"] == "" and h["fastq_2_md5"] == "" and h["run_type"] == "single-ended" and h["read_length"] == "36"
+    assert h["peaks"] == url(ids["hepg2_peaks"])  # no preferred_default -> pseudoreplicated peaks
+
+    columns, prov_rows = _read(prov, "\t")
+    assert columns == PROVENANCE_COLUMNS
+    p = {r["sample"]: r for r in prov_rows}["K562_rep1"]
+    assert p["biosample_term_name"] == "K562" and p["biosample_classification"] == "cell line" and p["biosample_term_id"] == "EFO:0002067"
+    assert p["rna_experiment"] == ids["k562_rna"] and p["rna_assay_title"] == "total RNA-seq" and p["biological_replicate"] == "1"
+    assert p["peaks_file"] == obj[ids["k562_peaks"]]["accession"] and p["peaks_output_type"] == "replicated peaks"
+    assert p["fastq_1_files"] == f"{obj[l1_r1]['accession']};{obj[l2_r1]['accession']}"
+    assert p["rna_donor"].startswith("ENCDO") and p["atac_donors"].startswith("ENCDO")
+
+    # what was asked of the API
+    searches = [r.query for r in server.requests_to("/search/")]
+    assert all(q["limit"] == ["all"] and q["frame"] == ["object"] and q["format"] == ["json"] for q in searches)
+    experiments = [q for q in searches if q["type"] == ["Experiment"]]
+    assert all(q["perturbed"] == ["false"] and q["status"] == ["released"] for q in experiments)
+    assert sorted(q["assay_title"][0] for q in experiments if len(q["assay_title"]) == 1) == ["ATAC-seq"]
+    assert [q["assay_title"] for q in experiments if len(q["assay_title"]) > 1] == [["total RNA-seq", "polyA plus RNA-seq"]]
+    assert not server.requests_to("/@@download/")  # nothing downloaded
+
+
+def test_single_assay_biosamples_dropped_and_counted(portal, server, caplog):
+    client = EncodeClient(server.url, policy=RetryPolicy(1, 0.01, 0.05), min_interval=0)
+    with caplog.at_level(logging.INFO):
+        selection = select_samples(client)
+    assert selection.atac_only == 1  # liver
+    assert selection.rna_only == 1  # GM12878
+    assert selection.without_files == 1  # A549 (only archived hg19 peaks)
+    assert selection.matched == 3
+    assert "dropped 1 biosamples with ATAC-seq only and 1 with RNA-seq only" in caplog.text
+    assert "A549 (cell line): dropped, no usable ATAC-seq peaks" in caplog.text
+
+
+def test_zero_hits_gives_empty_samplesheet_and_warning(server, tmp_path, capsys):
+    code, sheet, prov = _run(server, tmp_path, "--biosamples", "no such cell")
+    assert code == 0
+    assert sheet.read_text() == ",".join(SAMPLESHEET_COLUMNS) + "\n"
+    assert prov.read_text() == "\t".join(PROVENANCE_COLUMNS) + "\n"
+    assert "WARNING" in (err := capsys.readouterr().err) and "has only its header" in err
+    assert any(r.path == "/search/" for r in server.requests)  # the 404 "No results found" was read as none
+
+
+def test_filters_and_max_biosamples(server, tmp_path):
+    code, sheet, _ = _run(server, tmp_path, "--max_biosamples", "1")
+    assert code == 0 and [r["sample"] for r in _read(sheet)[1]] == ["CD4-positive_alpha-beta_T_cell_rep1", "CD4-positive_alpha-beta_T_cell_rep2"]
+    code, sheet, _ = _run(server, tmp_path, "--classifications", "cell line", "--rna_assay_titles", "polyA plus RNA-seq")
+    assert [r["sample"] for r in _read(sheet)[1]] == ["HepG2_rep1"]
+    code, sheet, _ = _run(server, tmp_path, "--biosamples", "CD4-positive, alpha-beta T cell,K562", "--peak_output_type", "pseudoreplicated peaks")
+    rows = _read(sheet)[1]
+    assert [r["sample"] for r in rows] == ["CD4-positive_alpha-beta_T_cell_rep1", "CD4-positive_alpha-beta_T_cell_rep2", "K562_rep1", "K562_rep2"]
+    assert rows[2]["peaks_md5"] == hashlib.md5(b"chr1\t1\t2\n").hexdigest()
+
+
+def test_match_by_donor(server, tmp_path):
+    code, sheet, prov = _run(server, tmp_path, "--match_by", "donor")
+    assert code == 0
+    samples = [r["sample"] for r in _read(sheet)[1]]
+    # only the T cell RNA replicate of the ATAC donor; K562/HepG2 share one donor per experiment pair? no:
+    # each fake experiment has its own donor, so those pairs do not match by donor.
+    assert samples == ["CD4-positive_alpha-beta_T_cell_ENCDO000AAA_rep1"]
+    row = _read(prov, "\t")[1][0]
+    assert row["rna_donor"] == "ENCDO000AAA" and row["atac_donors"] == "ENCDO000AAA" and row["match_by"] == "donor"
+
+
+def test_api_429_and_503_are_retried(server, tmp_path):
+    server.fault("/search/", "status", code=429, times=1, retry_after="0")
+    server.fault("/search/", "status", code=503, times=1)
+    code, sheet, _ = _run(server, tmp_path, "--biosamples", "HepG2")
+    assert code == 0 and [r["sample"] for r in _read(sheet)[1]] == ["HepG2_rep1"]
+
+
+def test_unreachable_portal_is_one_line_error(tmp_path, capsys):
+    code = encode_samplesheet.main(["--encode_url", "http://127.0.0.1:9", "--output", str(tmp_path / "s.csv"),
+                                    "--provenance", str(tmp_path / "p.tsv"), "--retries", "1", *FAST])
+    assert code == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR:")]
+    assert len(err) == 1 and "127.0.0.1:9" in err[0]
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_href_leaving_the_folder_makes_a_file_unusable():
+    good = {"status": "released", "href": "/files/ENCFF001AAA/@@download/ENCFF001AAA.fastq.gz", "md5sum": "0" * 32, "file_size": 1}
+    assert unusable_reason(good) is None
+    for href in ["/files/ENCFF001AAA/@@download/..", "/files/ENCFF001AAA/@@download/..%2F..%2Fx.fastq.gz"]:
+        assert "refused" in unusable_reason({**good, "href": href})
+    assert unusable_reason({**good, "status": "archived"}) == "status archived"
+    assert unusable_reason({**good, "restricted": True}) == "restricted"
+
+
+def test_lane_pairing_drops_a_lane_without_mate():
+    base = {"status": "released", "md5sum": "0" * 32, "file_size": 1, "file_format": "fastq", "output_type": "reads",
+            "biological_replicates": [1], "run_type": "paired-ended"}
+    files = [
+        {**base, "@id": "/files/A/", "accession": "A", "href": "/f/A.fastq.gz", "paired_end": "1", "paired_with": "/files/B/"},
+        {**base, "@id": "/files/B/", "accession": "B", "href": "/f/B.fastq.gz", "paired_end": "2", "paired_with": "/files/A/"},
+        {**base, "@id": "/files/C/", "accession": "C", "href": "/f/C.fastq.gz", "paired_end": "1", "paired_with": "/files/D/"},
+        {**base, "@id": "/files/D/", "accession": "D", "href": "/f/D.fastq.gz", "paired_end": "2", "paired_with": "/files/C/", "status": "archived"},
+    ]
+    lanes = replicate_lanes(files, "ENCSR")
+    assert [(lane.r1["accession"], lane.r2["accession"]) for lane in lanes[1]] == [("A", "B")]
+
+
+def test_split_list_keeps_commas_inside_names():
+    assert split_list(["K562,HepG2", "CD4-positive, alpha-beta T cell"]) == ("K562", "HepG2", "CD4-positive, alpha-beta T cell")
+    assert split_list(None) == ()
+    with pytest.raises(Exception, match="match_by"):
+        Options(match_by="lab")
+
+
+def test_standalone_data_folder(tmp_path):
+    (tmp_path / "a_R1.fastq.gz").write_bytes(b"r1")
+    (tmp_path / "a_R2.fastq.gz").write_bytes(b"r2")
+    (tmp_path / "b.fastq.gz").write_bytes(b"s")
+    (tmp_path / "a.bed").write_bytes(b"chr1\t1\t2\n")
+    (tmp_path / "samplesheet.csv").write_text("sample,fastq_1,fastq_2,peaks\nA,a_R1.fastq.gz,a_R2.fastq.gz,a.bed\nB,b.fastq.gz,,a.bed\n")
+    data = data_from_samplesheet(tmp_path)
+    with FakeServer(data) as server:
+        client = EncodeClient(server.url, min_interval=0)
+        selection = select_samples(client)
+    assert [(s.id, s.run_type) for s in selection.samples] == [("A_rep1", "paired-ended"), ("B_rep1", "single-ended")]

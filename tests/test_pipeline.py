@@ -1,0 +1,148 @@
+"""End to end: the real `nextflow run main.nf -profile test`, real kallisto, real torch; then -resume."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from atac2expr.annotation import genes_in_regions, read_gtf
+from atac2expr.dataset import load_dataset
+from atac2expr.regions import parse_regions
+from conftest import data_params, read_trace, run_nextflow
+
+pytestmark = pytest.mark.e2e
+
+REGION = "chr1:1-1000000"
+BIN_SIZE = 1000
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(tmp_path_factory, test_data):
+    launch = tmp_path_factory.mktemp("launch")
+    outdir = launch / "results"
+    result = run_nextflow(["-profile", "test", *data_params(test_data), "--outdir", str(outdir),
+                           "-with-trace", str(launch / "trace1.txt")], cwd=launch)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return launch, outdir, result
+
+
+def test_dataset_shapes(pipeline_run, test_data):
+    _, outdir, _ = pipeline_run
+    dataset = load_dataset(outdir / "dataset" / "dataset.npz")
+    samples = pd.read_csv(test_data / "samplesheet.csv")["sample"]
+    genes, _ = read_gtf(test_data / "genes.gtf.gz")
+    expected_genes = genes_in_regions(genes, parse_regions(REGION))
+    assert dataset.X.shape == (len(samples), 1_000_000 // BIN_SIZE)
+    assert dataset.Y.shape == (len(samples), len(expected_genes))
+    assert list(dataset.samples) == sorted(samples)
+    assert list(dataset.genes["gene_id"]) == list(expected_genes["gene_id"])
+    assert set(np.unique(dataset.X)) <= {0, 1} and 0 < dataset.X.mean() < 0.5
+    assert (dataset.Y >= 0).all() and dataset.Y.sum() > 0
+
+
+def test_expression_tracks_truth(pipeline_run, test_data):
+    """kallisto + GENE_TPM recover the simulated gene expression."""
+    _, outdir, _ = pipeline_run
+    tidy = pd.read_csv(outdir / "expression" / "gene_tpm.tsv", sep="\t")
+    truth = pd.read_csv(test_data / "truth.tsv", sep="\t")
+    merged = tidy.merge(truth, on=["sample", "gene_id"])
+    assert len(merged) == len(tidy)
+    rho = np.corrcoef(np.log1p(merged["tpm"]), np.log1p(merged["true_tpm"]))[0, 1]
+    assert rho > 0.9
+
+
+def test_model_report_and_loss(pipeline_run):
+    _, outdir, _ = pipeline_run
+    for name in ("model.pt", "predictions.tsv", "loss.tsv", "training.json"):
+        assert (outdir / "model" / "mlp" / name).stat().st_size > 0
+    for name in ("expression_fit_mlp.png", "loss_curve.png"):
+        assert (outdir / "report" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = json.loads((outdir / "report" / "summary.json").read_text())
+    assert summary["bins"] == 1000 and summary["bin_size"] == BIN_SIZE
+    mlp = summary["models"]["mlp"]
+    assert mlp["epochs"] == 1000
+    assert mlp["final_training_loss"] < 0.1 * mlp["mean_baseline_training_loss"]
+    assert (outdir / "pipeline_info" / "software_versions.yml").read_text().count("kallisto") >= 1
+
+
+def test_resume_caches_everything_then_reruns_only_training(pipeline_run, test_data):
+    launch, outdir, _ = pipeline_run
+    base = ["-profile", "test", *data_params(test_data), "--outdir", str(outdir), "-resume"]
+    again = run_nextflow([*base, "-with-trace", str(launch / "trace2.txt")], cwd=launch)
+    assert again.returncode == 0, again.stdout[-3000:]
+    trace = read_trace(launch / "trace2.txt")
+    assert trace and all(row["status"] == "CACHED" for row in trace), [(r["name"], r["status"]) for r in trace]
+
+    changed = run_nextflow([*base, "--epochs", "200", "-with-trace", str(launch / "trace3.txt")], cwd=launch)
+    assert changed.returncode == 0, changed.stdout[-3000:]
+    rerun = {row["process"].split(":")[-1] for row in read_trace(launch / "trace3.txt") if row["status"] != "CACHED"}
+    assert rerun == {"TRAIN_MODEL", "REPORT"}
+    summary = json.loads((outdir / "report" / "summary.json").read_text())
+    assert summary["models"]["mlp"]["epochs"] == 200
+
+
+def _bad_run(tmp_path: Path, test_data: Path, extra: list[str], samplesheet: str | None = None):
+    params = data_params(test_data)
+    if samplesheet is not None:
+        sheet = tmp_path / "samplesheet.csv"
+        sheet.write_text(samplesheet)
+        params[1] = str(sheet)
+    result = run_nextflow(["-profile", "test", *params, "--outdir", str(tmp_path / "results"), *extra,
+                           "-with-trace", str(tmp_path / "trace.txt")], cwd=tmp_path)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    errors = [line for line in output.splitlines() if line.startswith("ERROR: ")]
+    assert len(errors) == 1, output[-3000:]
+    ran = {row["process"].split(":")[-1] for row in read_trace(tmp_path / "trace.txt")}
+    assert ran == {"CHECK_INPUTS"}, ran  # nothing heavy started
+    assert not (tmp_path / "results" / "quant").exists()
+    return errors[0]
+
+
+def _sheet(test_data: Path) -> list[str]:
+    text = (test_data / "samplesheet.csv").read_text().splitlines()
+    base = test_data
+    rows = [text[0]]
+    for line in text[1:]:
+        fields = line.split(",")
+        rows.append(",".join([fields[0]] + [str(base / f) if f else "" for f in fields[1:]]))
+    return rows
+
+
+def test_missing_file_in_samplesheet(tmp_path, test_data):
+    rows = _sheet(test_data)
+    rows[2] = rows[2].replace("_R1", "_MISSING_R1", 1)
+    error = _bad_run(tmp_path, test_data, [], "\n".join(rows) + "\n")
+    assert "line 3" in error and "fastq_1" in error and "not found" in error
+
+
+def test_duplicate_sample_ids(tmp_path, test_data):
+    rows = _sheet(test_data)
+    rows.append(rows[1])
+    error = _bad_run(tmp_path, test_data, [], "\n".join(rows) + "\n")
+    assert "duplicate sample id" in error
+
+
+def test_truncated_gzip(tmp_path, test_data):
+    rows = _sheet(test_data)
+    r1 = Path(rows[1].split(",")[1])
+    truncated = tmp_path / "truncated_R1.fastq.gz"
+    truncated.write_bytes(r1.read_bytes()[: r1.stat().st_size // 2])
+    rows[1] = rows[1].replace(str(r1), str(truncated))
+    error = _bad_run(tmp_path, test_data, [], "\n".join(rows) + "\n")
+    assert "truncated" in error and "truncated_R1.fastq.gz" in error
+
+
+@pytest.mark.parametrize("region, message", [
+    ("chr1:500-100", "end 100 is before start 500"),
+    ("chr7:1-1000000", "no genes"),
+])
+def test_bad_region(tmp_path, test_data, region, message):
+    error = _bad_run(tmp_path, test_data, ["--region", region])
+    assert message in error and "--region" in error
