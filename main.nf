@@ -3,6 +3,7 @@
  * atac2expr: how much of a gene's expression does the open chromatin around it explain?
  *
  *   samplesheet (sample, fastq_1, fastq_2, peaks) + Ensembl GTF + cDNA FASTA
+ *     (or --encode: ENCODE_INPUTS finds and downloads matched ENCODE biosamples and Ensembl references)
  *     -> CHECK_INPUTS (before any heavy work)
  *     -> RNA-seq:  KALLISTO_INDEX -> KALLISTO_QUANT (per sample) -> GENE_TPM (genes of the region)
  *     -> ATAC-seq: BINARIZE_PEAKS (per sample: 1 kb bins of the region, 1 = open)
@@ -18,6 +19,8 @@ include { BINARIZE_PEAKS } from './modules/binarize_peaks'
 include { BUILD_MATRIX   } from './modules/build_matrix'
 include { TRAIN_MODEL    } from './modules/train_model'
 include { REPORT         } from './modules/report'
+include { ENCODE_INPUTS  } from './subworkflows/encode_inputs'
+include { ENCODE_SAMPLESHEET as ENCODE_SAMPLESHEET_ONLY } from './modules/encode_samplesheet'
 
 def requireParam(name) {
     if (!params[name]) {
@@ -28,12 +31,14 @@ def requireParam(name) {
 
 workflow ATAC2EXPR {
     take:
-    samplesheet     // path: samplesheet.csv
-    gtf             // path: Ensembl GTF
-    transcriptome   // path: cDNA FASTA
+    samplesheet     // channel: samplesheet.csv
+    gtf             // channel: Ensembl GTF
+    transcriptome   // channel: cDNA FASTA
 
     main:
     versions = Channel.empty()
+    gtf = gtf.first()
+    transcriptome = transcriptome.first()
 
     CHECK_INPUTS(samplesheet, gtf, transcriptome, file(params.chrom_sizes, checkIfExists: true))
     versions = versions.mix(CHECK_INPUTS.out.versions)
@@ -41,11 +46,16 @@ workflow ATAC2EXPR {
     samples = CHECK_INPUTS.out.samplesheet
         .splitCsv(header: true)
         .map { row -> [[id: row.sample, single_end: row.single_end == 'true'], row] }
-    reads = samples.map { meta, row -> [meta, row.fastq_2 ? [file(row.fastq_1), file(row.fastq_2)] : [file(row.fastq_1)]] }
+    // lanes joined with ';' go to one kallisto run, interleaved R1 L1, R2 L1, R1 L2, R2 L2, ...
+    reads = samples.map { meta, row ->
+        def r1 = row.fastq_1.tokenize(';').collect { file(it) }
+        def r2 = row.fastq_2 ? row.fastq_2.tokenize(';').collect { file(it) } : []
+        [meta, r2 ? [r1, r2].transpose().flatten() : r1]
+    }
     peaks = samples.map { meta, row -> [meta, file(row.peaks)] }
 
-    // RNA-seq -> gene TPM of the genes in the region
-    KALLISTO_INDEX(CHECK_INPUTS.out.samplesheet.map { [[id: 'transcriptome'], transcriptome] })
+    // RNA-seq -> gene TPM of the genes in the region (nothing heavy starts before CHECK_INPUTS passed)
+    KALLISTO_INDEX(CHECK_INPUTS.out.samplesheet.combine(transcriptome).map { sheet, fasta -> [[id: 'transcriptome'], fasta] })
     KALLISTO_QUANT(reads, KALLISTO_INDEX.out.index.collect(), params.fragment_length, params.fragment_length_sd)
     GENE_TPM(KALLISTO_QUANT.out.results.map { meta, dir -> dir }.collect(sort: { it.name }), gtf)
 
@@ -71,11 +81,19 @@ workflow ATAC2EXPR {
 }
 
 workflow {
-    ATAC2EXPR(
-        file(requireParam('input'), checkIfExists: true),
-        file(requireParam('gtf'), checkIfExists: true),
-        file(requireParam('transcriptome'), checkIfExists: true),
-    )
+    if (params.encode && params.encode_samplesheet_only) {
+        // review what ENCODE has before a big download: results/encode/{samplesheet.csv,provenance.tsv}
+        ENCODE_SAMPLESHEET_ONLY([id: 'encode'])
+    } else if (params.encode) {
+        ENCODE_INPUTS()
+        ATAC2EXPR(ENCODE_INPUTS.out.samplesheet, ENCODE_INPUTS.out.gtf, ENCODE_INPUTS.out.transcriptome)
+    } else {
+        ATAC2EXPR(
+            Channel.value(file(requireParam('input'), checkIfExists: true)),
+            Channel.value(file(requireParam('gtf'), checkIfExists: true)),
+            Channel.value(file(requireParam('transcriptome'), checkIfExists: true)),
+        )
+    }
 }
 
 workflow.onComplete {

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Check the samplesheet and parameters before any heavy work starts.
 
+Several sequencing lanes of one sample go in one row, joined with ';' (fastq_1 and fastq_2 in
+the same lane order).
+
 Writes the samplesheet back with absolute paths (relative paths are read relative to the
 samplesheet's own folder) and a single_end column, for the workflow to read.
 """
@@ -85,22 +88,28 @@ def check_samplesheet(path: Path, check_gzip: bool = True) -> list[dict[str, str
                 raise InputError(f"{path} line {line}, column '{column}': empty (sample {sample})")
         resolved: dict[str, str] = {"sample": sample}
         for column in ("fastq_1", "fastq_2", "peaks"):
-            if not row[column]:
-                resolved[column] = ""
-                continue
-            file = Path(row[column])
-            file = file if file.is_absolute() else base / file
             where = f"{path} line {line}, column '{column}' (sample {sample})"
-            if not file.is_file():
-                raise InputError(f"{where}: file not found: {file}")
-            if column.startswith("fastq"):
-                check_fastq(file, where, check_gzip)
-            elif check_gzip and is_gzip(file):
-                try:
-                    check_gzip_integrity(file)
-                except InputError as err:
-                    raise InputError(f"{where}: {err}") from None
-            resolved[column] = str(file.resolve())
+            names = [n.strip() for n in row[column].split(";")] if row[column] else []
+            if column == "peaks" and len(names) > 1:
+                raise InputError(f"{where}: one peak file per sample")
+            files = []
+            for name in names:
+                file = Path(name)
+                file = file if file.is_absolute() else base / file
+                if not name or not file.is_file():
+                    raise InputError(f"{where}: file not found: {file}")
+                if column.startswith("fastq"):
+                    check_fastq(file, where, check_gzip)
+                elif check_gzip and is_gzip(file):
+                    try:
+                        check_gzip_integrity(file)
+                    except InputError as err:
+                        raise InputError(f"{where}: {err}") from None
+                files.append(str(file.resolve()))
+            resolved[column] = ";".join(files)
+        lanes_1, lanes_2 = resolved["fastq_1"].count(";") + 1, resolved["fastq_2"].count(";") + 1
+        if resolved["fastq_2"] and lanes_1 != lanes_2:
+            raise InputError(f"{path} line {line} (sample {sample}): {lanes_1} fastq_1 file(s) but {lanes_2} fastq_2 file(s); lanes pair up in order")
         resolved["single_end"] = "false" if resolved["fastq_2"] else "true"
         rows.append(resolved)
     if not rows:

@@ -93,3 +93,17 @@ def test_non_utf8_samplesheet(inputs, capsys):
     code = check_inputs.main(["--samplesheet", str(path), "--gtf", str(inputs["gtf"]), "--transcriptome", str(inputs["tx"]),
                               "--region", "chr1:1-10000", "--bin_size", "1000", "--output", str(inputs["dir"] / "o.csv")])
     assert code == 2 and "line 4 is not valid UTF-8" in capsys.readouterr().err
+
+
+def test_lanes_joined_with_semicolons(inputs):
+    (inputs["dir"] / "a_R1_L2.fastq.gz").write_bytes((inputs["dir"] / "a_R1.fastq.gz").read_bytes())
+    (inputs["dir"] / "a_R2_L2.fastq.gz").write_bytes((inputs["dir"] / "a_R2.fastq.gz").read_bytes())
+    code, out = run(inputs, "sample,fastq_1,fastq_2,peaks\nA,a_R1.fastq.gz;a_R1_L2.fastq.gz,a_R2.fastq.gz;a_R2_L2.fastq.gz,a.bed\n")
+    assert code == 0
+    row = out.read_text().splitlines()[1].split(",")
+    assert row[1] == f"{inputs['dir'] / 'a_R1.fastq.gz'};{inputs['dir'] / 'a_R1_L2.fastq.gz'}"
+
+
+def test_lanes_must_pair_up(inputs, capsys):
+    code, _ = run(inputs, "sample,fastq_1,fastq_2,peaks\nA,a_R1.fastq.gz;b_R1.fastq.gz,a_R2.fastq.gz,a.bed\n")
+    assert code == 2 and "2 fastq_1 file(s) but 1 fastq_2 file(s)" in capsys.readouterr().err

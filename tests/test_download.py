@@ -13,7 +13,7 @@ import pytest
 import download as download_cli
 from atac2expr.cli import InputError
 from atac2expr.download import (
-    Expected, RetryPolicy, bsd_sum, bsd_sum_update, download, ensembl_urls, name_from_url, parse_checksums, safe_name,
+    Expected, RangeNotSatisfiable, RetryPolicy, _fetch_once, _Progress, bsd_sum, bsd_sum_update, download, ensembl_urls, name_from_url, parse_checksums, safe_name,
 )
 from fake_encode import FakeEncodeData, FakeServer
 from fake_encode import bsd_sum as oracle_bsd_sum
@@ -90,6 +90,27 @@ def test_resume_restarts_when_server_ignores_range(world, tmp_path, caplog):
         dest = download(world["url"], tmp_path / world["name"], Expected(world["md5"], world["size"]), policy=FAST)
     assert dest.read_bytes() == world["content"]
     assert "ignored the Range request" in caplog.text
+
+
+def test_range_not_satisfiable_starts_over(world, tmp_path):
+    part = tmp_path / "partial"
+    part.write_bytes(world["content"])  # complete, but no size known: the resume asks for bytes past the end
+    with pytest.raises(RangeNotSatisfiable):
+        _fetch_once(world["url"], part, Expected(), 10, _Progress("x", None, 5))
+    assert not part.exists()
+    dest = download(world["url"], tmp_path / world["name"], Expected(world["md5"]), policy=FAST)
+    assert dest.read_bytes() == world["content"]
+
+
+def test_progress_is_logged_by_time_not_per_chunk(world, tmp_path, caplog):
+    with caplog.at_level(logging.INFO, logger="atac2expr.download"):
+        download(world["url"], tmp_path / world["name"], Expected(world["md5"], world["size"]), policy=FAST)
+    assert " at " not in caplog.text  # 300 kB: well under the 5 s interval, so no progress line
+    assert "downloaded and verified" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="atac2expr.download"):
+        download(world["url"], tmp_path / "again", Expected(world["md5"], world["size"]), policy=FAST, progress_interval=0)
+    assert "of 293.0 KiB" in caplog.text and "/s" in caplog.text
 
 
 def test_429_and_503_backed_off_then_succeed(world, tmp_path, caplog):
@@ -188,10 +209,11 @@ def test_bsd_sum_matches_the_oracle_and_coreutils(tmp_path):
         data = _bytes(n, seed)
         path = tmp_path / f"f{n}"
         path.write_bytes(data)
-        assert bsd_sum(path) == oracle_bsd_sum(data)
+        assert bsd_sum(path, use_gnu=False) == oracle_bsd_sum(data)  # the Python loop
+        assert bsd_sum(path) == oracle_bsd_sum(data)  # GNU `sum -r` where installed
         if shutil.which("sum") and n:
             fields = subprocess.run(["sum", str(path)], capture_output=True, text=True, check=True).stdout.split()
-            assert (int(fields[0]), int(fields[1])) == bsd_sum(path)
+            assert (int(fields[0]), int(fields[1])) == bsd_sum(path, use_gnu=False)
     assert bsd_sum_update(0, b"abc") == 16556  # `printf abc | sum` -> 16556 1
 
 

@@ -193,8 +193,8 @@ def test_match_by_donor(server, tmp_path):
     code, sheet, prov = _run(server, tmp_path, "--match_by", "donor")
     assert code == 0
     samples = [r["sample"] for r in _read(sheet)[1]]
-    # only the T cell RNA replicate of the ATAC donor; K562/HepG2 share one donor per experiment pair? no:
-    # each fake experiment has its own donor, so those pairs do not match by donor.
+    # only the T cell RNA replicate from the ATAC-seq donor; elsewhere every fake experiment has a donor of
+    # its own, so no other pair matches by donor.
     assert samples == ["CD4-positive_alpha-beta_T_cell_ENCDO000AAA_rep1"]
     row = _read(prov, "\t")[1][0]
     assert row["rna_donor"] == "ENCDO000AAA" and row["atac_donors"] == "ENCDO000AAA" and row["match_by"] == "donor"

@@ -114,8 +114,8 @@ def test_metrics_definitions():
 def evaluated(tmp_path_factory):
     base = tmp_path_factory.mktemp("evaluate")
     ds = write_planted(base / "dataset.npz", n_samples=60, n_genes=8, region=REGION, constant_genes=1)
-    argv = ["--dataset", str(base / "dataset.npz"), "--outdir", str(base / "out"), "--folds", "5", "--epochs", "200",
-            "--lr", "0.01", "--patience", "20", "--window", "2000", "--seed", "5"]
+    argv = ["--dataset", str(base / "dataset.npz"), "--outdir", str(base / "out"), "--folds", "5", "--epochs", "150",
+            "--lr", "0.01", "--patience", "10", "--tss_lr", "0.03", "--window", "2000", "--seed", "5"]
     assert evaluate.main(argv) == 0
     return ds, base / "out", argv
 
@@ -175,7 +175,6 @@ def test_outputs_and_report(evaluated):
 def test_same_seed_same_numbers(evaluated, tmp_path):
     _, out, argv = evaluated
     argv = [a if a != str(out) else str(tmp_path) for a in argv]
-    argv[argv.index("--epochs") + 1] = "200"
     assert evaluate.main(argv + ["--models", "mean,ridge,mlp"]) == 0
     again = pd.read_csv(tmp_path / "metrics.tsv", sep="\t").set_index("model")
     first = pd.read_csv(out / "metrics.tsv", sep="\t").set_index("model")

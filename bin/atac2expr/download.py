@@ -29,6 +29,7 @@ import logging
 import os
 import re
 import shutil
+import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -59,6 +60,10 @@ class TransientError(Exception):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class RangeNotSatisfiable(TransientError):
+    """HTTP 416 to a resume request: the partial file is dropped and the next attempt starts over."""
 
 
 class ChecksumMismatch(Exception):
@@ -115,8 +120,29 @@ def bsd_blocks(size: int) -> int:
     return (size + 1023) // 1024
 
 
-def bsd_sum(path: str | Path) -> tuple[int, int]:
-    """(checksum, 1 KiB blocks) of a file, as printed by BSD/GNU `sum` without -s."""
+def _gnu_sum(path: str | Path) -> tuple[int, int] | None:
+    """GNU coreutils `sum -r` (C speed), or None when it is not there."""
+    exe = shutil.which("sum")
+    if not exe:
+        return None
+    try:
+        version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30).stdout
+        if "GNU coreutils" not in version:
+            return None
+        fields = subprocess.run([exe, "-r", "--", str(path)], capture_output=True, text=True, timeout=3600, check=True).stdout.split()
+        return int(fields[0]), int(fields[1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def bsd_sum(path: str | Path, use_gnu: bool = True) -> tuple[int, int]:
+    """(checksum, 1 KiB blocks) of a file, as printed by BSD/GNU `sum` without -s.
+
+    GNU `sum -r` computes it when installed (about 100x faster than this loop: a 70 MB cDNA file
+    takes ~15 s in Python).
+    """
+    if use_gnu and (result := _gnu_sum(path)) is not None:
+        return result
     checksum = 0
     size = 0
     with open(path, "rb") as handle:
@@ -222,6 +248,9 @@ def _open(url: str, headers: dict[str, str], timeout: float):
     try:
         return urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as err:
+        if err.code == 416 and "Range" in headers:
+            err.close()
+            raise RangeNotSatisfiable(f"HTTP 416 to {headers['Range']}; starting over") from None
         raise _http_error(err, url) from None
     except urllib.error.URLError as err:
         raise TransientError(f"cannot connect ({err.reason})") from None
@@ -327,7 +356,11 @@ def _fetch_once(url: str, part: Path, expected: Expected, timeout: float, progre
     if have and expected.size is not None and have == expected.size:
         return  # complete already; verified by the caller
     headers = {"Range": f"bytes={have}-"} if have else {}
-    response = _open(url, headers, timeout)
+    try:
+        response = _open(url, headers, timeout)
+    except RangeNotSatisfiable:
+        part.unlink()
+        raise
     with response:
         mode = "wb"
         if have and response.status == 206:

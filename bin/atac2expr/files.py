@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
+import secrets
 import tempfile
 import zlib
 from pathlib import Path
@@ -13,6 +14,12 @@ from typing import IO, Iterator
 from .cli import InputError
 
 GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def is_gzip(path: str | Path) -> bool:
@@ -58,6 +65,7 @@ def atomic_output(path: str | Path, mode: str = "w") -> Iterator[IO]:
     try:
         with os.fdopen(fd, mode) as handle:
             yield handle
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -73,7 +81,8 @@ def atomic_path(path: str | Path) -> "contextlib.AbstractContextManager[Path]":
 @contextlib.contextmanager
 def _atomic_path(path: Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part{path.suffix}")
+    # unique per writer; keeps the suffix because some writers (savefig, np.save) look at it
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part{path.suffix}")
     try:
         yield tmp
         os.replace(tmp, path)

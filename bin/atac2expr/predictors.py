@@ -130,7 +130,7 @@ def fit(
         index, mask = predictor.window_index
         inside = mask.any(axis=1)
         if not inside.all():
-            log.warning("%d of %d genes have no bin within %d bp of their TSS; the TSS-window model predicts their training mean",
+            log.warning("%d of %d genes have no bin within %d bp of their TSS; the TSS-window model gives each of them one value for every sample (its per-gene offset, about its training mean)",
                         int((~inside).sum()), len(inside), params.window)
         result = tss_window.train_tss_window(
             predictor.model, X, Y, index, mask, epochs=params.epochs, lr=params.lr, weight_decay=params.weight_decay,

@@ -1,0 +1,71 @@
+"""End to end on ENCODE-shaped data: discovery -> download -> trained model, against a local server.
+
+The fake portal (tests/fake_encode.py) serves the bundled test dataset as 12 ENCODE biosamples
+(one ATAC-seq and one total RNA-seq experiment each) and the GTF / cDNA as an Ensembl release.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import REPO, run_nextflow
+
+sys.path.insert(0, str(REPO / "tests"))
+from fake_encode import FakeServer, data_from_samplesheet  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def encode_server(test_data):
+    data = data_from_samplesheet(test_data)
+    data.ensembl(113, (test_data / "genes.gtf.gz").read_bytes(), (test_data / "transcriptome.fa.gz").read_bytes())
+    with FakeServer(data) as server:
+        yield server
+
+
+def downloads(server: FakeServer) -> list[str]:
+    return [r.path for r in server.requests if "/storage/" in r.path or r.path.endswith((".gtf.gz", ".fa.gz"))]
+
+
+def test_encode_discovery_download_and_training(tmp_path_factory, encode_server, test_data):
+    cache = tmp_path_factory.mktemp("download_cache")
+    params = ["--encode", "--encode_url", encode_server.url, "--ensembl_url", f"{encode_server.url}/pub",
+              "--download_cache", str(cache), "--epochs", "300"]
+
+    first = tmp_path_factory.mktemp("encode_run1")
+    result = run_nextflow([*params, "--outdir", str(first / "results")], cwd=first)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    n_samples = len(pd.read_csv(test_data / "samplesheet.csv"))
+    sheet = pd.read_csv(first / "results" / "encode" / "samplesheet.csv")
+    assert len(sheet) == n_samples and sheet["fastq_1"].str.startswith("http").all()
+    assert set(sheet.columns) >= {"fastq_1_md5", "fastq_1_size", "peaks_md5", "run_type"}
+    provenance = pd.read_csv(first / "results" / "encode" / "provenance.tsv", sep="\t")
+    assert len(provenance) == n_samples and provenance["atac_experiment"].str.startswith("ENCSR").all()
+    summary = json.loads((first / "results" / "report" / "summary.json").read_text())
+    assert summary["samples"] == n_samples and summary["bins"] == 1000
+    assert (first / "results" / "model" / "mlp" / "model.pt").stat().st_size > 0
+    fetched = downloads(encode_server)
+    single_end = (pd.read_csv(test_data / "samplesheet.csv")["fastq_2"].isna()).sum()
+    assert len(fetched) == 3 * n_samples - single_end + 2  # every FASTQ, peak file, GTF and cDNA once
+
+    # a new run (new launch folder, no -resume) with the same cache downloads nothing again
+    before = len(encode_server.requests)
+    second = tmp_path_factory.mktemp("encode_run2")
+    again = run_nextflow([*params, "--outdir", str(second / "results")], cwd=second)
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert downloads(encode_server)[len(fetched):] == []
+    assert len(encode_server.requests) > before  # it did ask the API again (discovery is not cached)
+
+
+def test_samplesheet_only(tmp_path, encode_server):
+    result = run_nextflow(["--encode", "--encode_samplesheet_only", "--encode_url", encode_server.url,
+                           "--outdir", str(tmp_path / "results")], cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert (tmp_path / "results" / "encode" / "samplesheet.csv").exists()
+    assert not (tmp_path / "results" / "model").exists()
