@@ -5,12 +5,13 @@ WITH_ENV := bash setup/with-env.sh
 OUTDIR ?= results
 PYTEST_ARGS ?=
 
-.PHONY: help setup test-data demo test test-unit test-e2e bench clean
+.PHONY: help setup test-data demo test test-unit test-e2e test-slurm bench clean
 
 help:
 	@echo "make demo       run the whole pipeline on the bundled test dataset (results in $(OUTDIR)/)"
 	@echo "make test       run the test suite (unit tests, end-to-end nextflow run, -resume)"
 	@echo "make test-unit  unit tests only (fast)"
+	@echo "make test-slurm the pipeline through a one-node Slurm cluster on this machine (root; installs slurm-wlm, munge)"
 	@echo "make bench      benchmarks (print figures; not tests)"
 	@echo "make setup      install Nextflow, kallisto and the Python packages only"
 
@@ -26,13 +27,18 @@ demo: test-data
 	$(WITH_ENV) nextflow run main.nf -profile test --outdir $(OUTDIR)
 
 test:
-	$(WITH_ENV) python -m pytest tests $(PYTEST_ARGS)
+	$(WITH_ENV) python -m pytest tests -m "not slurm" $(PYTEST_ARGS)
 
 test-unit:
-	$(WITH_ENV) python -m pytest tests -m "not e2e" $(PYTEST_ARGS)
+	$(WITH_ENV) python -m pytest tests -m "not e2e and not slurm" $(PYTEST_ARGS)
 
 test-e2e:
-	$(WITH_ENV) python -m pytest tests -m e2e $(PYTEST_ARGS)
+	$(WITH_ENV) python -m pytest tests -m "e2e and not slurm" $(PYTEST_ARGS)
+
+# setup/slurm/start.sh (run by the test) installs Debian's slurm-wlm and munge when missing and root
+test-slurm:
+	bash setup/slurm/install.sh
+	$(WITH_ENV) python -m pytest tests -m slurm $(PYTEST_ARGS)
 
 bench:
 	$(WITH_ENV) python benchmarks/bench_binarize.py

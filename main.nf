@@ -19,6 +19,8 @@ include { BINARIZE_PEAKS } from './modules/binarize_peaks'
 include { BUILD_MATRIX   } from './modules/build_matrix'
 include { TRAIN_MODEL    } from './modules/train_model'
 include { REPORT         } from './modules/report'
+include { EVALUATE       } from './modules/evaluate'
+include { PREDICT as PREDICT_EXPRESSION } from './modules/predict'
 include { ENCODE_INPUTS  } from './subworkflows/encode_inputs'
 include { ENCODE_SAMPLESHEET as ENCODE_SAMPLESHEET_ONLY } from './modules/encode_samplesheet'
 
@@ -37,8 +39,6 @@ workflow ATAC2EXPR {
 
     main:
     versions = Channel.empty()
-    gtf = gtf.first()
-    transcriptome = transcriptome.first()
 
     CHECK_INPUTS(samplesheet, gtf, transcriptome, file(params.chrom_sizes, checkIfExists: true))
     versions = versions.mix(CHECK_INPUTS.out.versions)
@@ -66,7 +66,15 @@ workflow ATAC2EXPR {
     BUILD_MATRIX(BINARIZE_PEAKS.out.bins.map { meta, npz -> npz }.collect(sort: { it.name }), GENE_TPM.out.matrix, GENE_TPM.out.genes)
     models = Channel.fromList(params.model.tokenize(',')*.trim())
     TRAIN_MODEL(BUILD_MATRIX.out.dataset, models)
-    REPORT(BUILD_MATRIX.out.dataset, TRAIN_MODEL.out.results.collect(sort: { it.name }), [])
+
+    // held-out numbers: cross-validation over samples, baselines on the same folds
+    evaluation = Channel.value([])
+    if (params.evaluate) {
+        EVALUATE(BUILD_MATRIX.out.dataset, params.eval_models)
+        evaluation = EVALUATE.out.results
+        versions = versions.mix(EVALUATE.out.versions)
+    }
+    REPORT(BUILD_MATRIX.out.dataset, TRAIN_MODEL.out.results.collect(sort: { it.name }), evaluation)
 
     versions = versions.mix(KALLISTO_INDEX.out.versions, KALLISTO_QUANT.out.versions.first(), GENE_TPM.out.versions,
         BINARIZE_PEAKS.out.versions.first(), BUILD_MATRIX.out.versions, TRAIN_MODEL.out.versions.first(), REPORT.out.versions)
@@ -94,6 +102,27 @@ workflow {
             Channel.value(file(requireParam('transcriptome'), checkIfExists: true)),
         )
     }
+}
+
+/*
+ * Predict expression of new samples from their peaks with a trained model:
+ *   nextflow run main.nf -entry PREDICT --model_file results/model/mlp/model.pt --input new_samples.csv
+ * where new_samples.csv has the columns sample,peaks (other columns are ignored).
+ */
+workflow PREDICT {
+    model = file(requireParam('model_file'), checkIfExists: true)
+    sheet = file(requireParam('input'), checkIfExists: true)
+    samples = Channel.fromPath(sheet)
+        .splitCsv(header: true)
+        .map { row ->
+            if (!row.sample || !row.peaks) {
+                error "${sheet}: columns 'sample' and 'peaks' are needed (row ${row})"
+            }
+            def peaks = file(row.peaks.startsWith('/') ? row.peaks : "${sheet.parent}/${row.peaks}", checkIfExists: true)
+            [row.sample, peaks]
+        }
+        .toSortedList { a, b -> a[0] <=> b[0] }
+    PREDICT_EXPRESSION(model, samples.map { it*.getAt(0) }, samples.map { it*.getAt(1) })
 }
 
 workflow.onComplete {

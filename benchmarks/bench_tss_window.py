@@ -122,7 +122,8 @@ def main(argv=None) -> int:
     print(f"  genes with no bin in their window: {int((mask.sum(axis=1) == 0).sum())}")
     print(f"  peak memory: ru_maxrss {rss_gib():.2f} GiB (whole process); tracemalloc peak {traced_peak / 2**30:.2f} GiB (numpy/Python)")
     print(f"  input sizes: X {X.nbytes / 2**30:.2f} GiB uint8, window index {index.nbytes / 2**20:.1f} MiB, "
-          f"full (samples, genes, window) tensor would be {args.samples * args.genes * width / 2**30:.2f} GiB uint8 (never built)")
+          f"(samples, genes, window) uint8 feature tensor {args.samples * args.genes * width / 2**30:.2f} GiB "
+          f"({'built once' if args.samples * args.genes * width <= tss_window.MAX_FEATURE_BYTES else 'too big: gathered per batch'})")
     return 0
 
 

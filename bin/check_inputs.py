@@ -16,6 +16,7 @@ import gzip
 import logging
 import re
 import sys
+import zlib
 from pathlib import Path
 from typing import Sequence
 
@@ -23,6 +24,7 @@ from atac2expr import cli
 from atac2expr.annotation import chromosome_extents, genes_in_regions, read_gtf
 from atac2expr.cli import InputError
 from atac2expr.files import atomic_output, check_gzip_integrity, is_gzip, read_text
+from atac2expr.peaks import read_peaks
 from atac2expr.regions import check_bin_size, check_chromosome_lengths, format_regions, normalize_chrom, parse_regions
 
 log = logging.getLogger("check_inputs")
@@ -43,18 +45,54 @@ def read_chrom_sizes(path: Path) -> dict[str, int]:
     return sizes
 
 
-def check_fastq(path: Path, where: str, check_gzip: bool) -> None:
+def count_fastq_records(path: Path, chunk_size: int = 1 << 22) -> int:
+    """Reads of a gzipped FASTQ, counted in the one pass that also finds a truncated or corrupt file."""
+    lines, last = 0, b"\n"
+    try:
+        with gzip.open(path, "rb") as handle:
+            while chunk := handle.read(chunk_size):
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+    except (EOFError, OSError, zlib.error) as err:
+        raise InputError(f"{path}: gzip file is truncated or corrupt ({err})") from None
+    lines += last != b"\n"
+    if lines % 4:
+        raise InputError(f"{path}: {lines} lines, not a whole number of 4-line FASTQ records (truncated?)")
+    return lines // 4
+
+
+def check_fastq(path: Path, where: str, check_gzip: bool) -> int | None:
+    """The number of reads (None when check_gzip is off); InputError unless a complete gzipped FASTQ."""
     if not is_gzip(path):
         raise InputError(f"{where}: {path} is not gzip-compressed (FASTQ files must be .fastq.gz)")
-    if check_gzip:
-        try:
-            check_gzip_integrity(path)
-        except InputError as err:
-            raise InputError(f"{where}: {err}") from None
-    with gzip.open(path, "rt", errors="replace") as handle:
-        first = handle.readline()
+    try:
+        with gzip.open(path, "rt", errors="replace") as handle:
+            first = handle.readline()
+    except (EOFError, OSError, zlib.error) as err:
+        raise InputError(f"{where}: {path}: gzip file is truncated or corrupt ({err})") from None
     if first and not first.startswith("@"):
         raise InputError(f"{where}: {path} is not a FASTQ file (first line does not start with '@')")
+    if not check_gzip:
+        return None
+    try:
+        return count_fastq_records(path)
+    except InputError as err:
+        raise InputError(f"{where}: {err}") from None
+
+
+def check_region_has_transcripts(in_region, transcripts, fasta: str, regions, gtf: Path, transcriptome: Path) -> None:
+    """Some gene of the region has a transcript in the GTF and in the transcriptome.
+
+    Otherwise GENE_TPM would drop every gene and the run would end with nothing to predict.
+    """
+    region_tx = transcripts[transcripts["gene_id"].isin(in_region["gene_id"])]
+    if region_tx.empty:
+        raise InputError(f"--region {format_regions(regions)}: none of the {len(in_region)} genes of {gtf} in the region "
+                         f"has a 'transcript' line in the GTF")
+    fasta_ids = {re.sub(r"\.\d+$", "", h.split("|")[0]) for h in re.findall(r"^>\s*(\S+)", fasta, flags=re.M)}
+    if not region_tx["transcript_id"].isin(fasta_ids).any():
+        raise InputError(f"--region {format_regions(regions)}: none of the {len(region_tx)} transcripts of the region's genes in {gtf} "
+                         f"is in --transcriptome {transcriptome} (e.g. {region_tx['transcript_id'].iloc[0]})")
 
 
 def check_samplesheet(path: Path, check_gzip: bool = True) -> list[dict[str, str]]:
@@ -87,6 +125,7 @@ def check_samplesheet(path: Path, check_gzip: bool = True) -> list[dict[str, str
             if not row[column]:
                 raise InputError(f"{path} line {line}, column '{column}': empty (sample {sample})")
         resolved: dict[str, str] = {"sample": sample}
+        reads: dict[str, list[int | None]] = {"fastq_1": [], "fastq_2": []}
         for column in ("fastq_1", "fastq_2", "peaks"):
             where = f"{path} line {line}, column '{column}' (sample {sample})"
             names = [n.strip() for n in row[column].split(";")] if row[column] else []
@@ -99,10 +138,15 @@ def check_samplesheet(path: Path, check_gzip: bool = True) -> list[dict[str, str
                 if not name or not file.is_file():
                     raise InputError(f"{where}: file not found: {file}")
                 if column.startswith("fastq"):
-                    check_fastq(file, where, check_gzip)
-                elif check_gzip and is_gzip(file):
-                    try:
-                        check_gzip_integrity(file)
+                    reads[column].append(check_fastq(file, where, check_gzip))
+                else:
+                    if check_gzip and is_gzip(file):
+                        try:
+                            check_gzip_integrity(file)
+                        except InputError as err:
+                            raise InputError(f"{where}: {err}") from None
+                    try:  # a bad peak file stops the run here, not in BINARIZE_PEAKS after the heavy work started
+                        read_peaks(file)
                     except InputError as err:
                         raise InputError(f"{where}: {err}") from None
                 files.append(str(file.resolve()))
@@ -110,6 +154,12 @@ def check_samplesheet(path: Path, check_gzip: bool = True) -> list[dict[str, str
         lanes_1, lanes_2 = resolved["fastq_1"].count(";") + 1, resolved["fastq_2"].count(";") + 1
         if resolved["fastq_2"] and lanes_1 != lanes_2:
             raise InputError(f"{path} line {line} (sample {sample}): {lanes_1} fastq_1 file(s) but {lanes_2} fastq_2 file(s); lanes pair up in order")
+        for lane, (file_1, file_2, n_1, n_2) in enumerate(zip(resolved["fastq_1"].split(";"), resolved["fastq_2"].split(";"),
+                                                             reads["fastq_1"], reads["fastq_2"]), start=1):
+            if n_1 is not None and n_2 is not None and n_1 != n_2:
+                # kallisto 0.48 stops silently at the end of the shorter file and quantifies what it read
+                raise InputError(f"{path} line {line} (sample {sample}): fastq_1 {file_1} has {n_1} reads but fastq_2 {file_2} has {n_2}"
+                                 f"{f' (lane {lane})' if lanes_1 > 1 else ''}; paired files must hold the same reads in the same order")
         resolved["single_end"] = "false" if resolved["fastq_2"] else "true"
         rows.append(resolved)
     if not rows:
@@ -142,14 +192,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     for param, file in (("--gtf", args.gtf), ("--transcriptome", args.transcriptome)):
         if not file.is_file():
             raise InputError(f"{param} {file}: file not found")
-    if not read_text(args.transcriptome).lstrip().startswith(">"):
+    fasta = read_text(args.transcriptome)
+    if not fasta.lstrip().startswith(">"):
         raise InputError(f"--transcriptome {args.transcriptome}: not a FASTA file (no '>' header)")
-    genes, _ = read_gtf(args.gtf)
+    genes, transcripts = read_gtf(args.gtf)
     extents = chromosome_extents(genes)
     in_region = genes_in_regions(genes, regions)
     if in_region.empty:
         on = ", ".join(sorted(extents)[:10])
         raise InputError(f"--region {format_regions(regions)}: no genes of {args.gtf} overlap it (the GTF has genes on {on})")
+    check_region_has_transcripts(in_region, transcripts, fasta, regions, args.gtf, args.transcriptome)
+    del fasta
     log.info("region %s: %d bins of %d bp, %d genes of the GTF", format_regions(regions),
              sum(r.length for r in regions) // args.bin_size, args.bin_size, len(in_region))
     rows = check_samplesheet(args.samplesheet, check_gzip=not args.no_gzip_check)

@@ -34,6 +34,7 @@ import logging
 import shutil
 import sys
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -56,7 +57,12 @@ ERROR_RATE = 0.001
 MIN_TRANSCRIPT_LENGTH = 500  # shorter spliced transcripts get a random 3' extension, so every one can be sequenced
 TSS_WINDOW = 20_000
 TSS_DECAY = 5_000  # regulatory bins are chosen with probability ~ exp(-distance to the TSS / TSS_DECAY)
-P_OPEN = 0.5
+PROGRAMS = 4  # default --programs: latent regulatory programs (cell states) that open sets of bins together
+P_PROGRAM_ACTIVE = 0.5  # each program is active in a sample with this probability ...
+MIN_PROGRAM_SAMPLES = 3  # ... but active in at least 3 samples and inactive in at least 3 (fewer samples: half)
+P_OPEN_ACTIVE, P_OPEN_INACTIVE = 0.9, 0.1  # a regulatory bin is open with these when its program is on / off
+P_OWN_PROGRAM = 0.8  # a regulatory bin belongs to its gene's program with this probability, else to a random one
+P_OPEN = P_PROGRAM_ACTIVE * P_OPEN_ACTIVE + (1 - P_PROGRAM_ACTIVE) * P_OPEN_INACTIVE  # marginal, over samples
 BASELINE_MEAN, BASELINE_SD = 2.0, 1.0  # log1p units
 WEIGHT_LOW, WEIGHT_HIGH = 1.5, 3.0
 WEIGHT_SPLIT = 0.5  # a gene with k regulatory bins has weights / k**WEIGHT_SPLIT: bounded range per gene
@@ -70,7 +76,7 @@ GZIP_LEVEL = 6
 FASTQ_GZIP_LEVEL = 3  # random reads: level 6 is 4x slower for 20% less
 
 # independent random streams per component: changing --fragments leaves peaks and truth alone
-_GENOME, _SIGNAL, _EXPRESSION, _PEAKS, _READS, _DECOY = range(6)
+_GENOME, _SIGNAL, _EXPRESSION, _PEAKS, _READS, _DECOY, _PROGRAM = range(7)
 
 _COMPLEMENT = np.array([3, 2, 1, 0], dtype=np.uint8)  # A C G T -> T G C A
 _BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
@@ -140,22 +146,36 @@ def _random_codes(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.integers(0, 4, size=n, dtype=np.uint8)
 
 
+def _gene_rng(seed: int, gene_id: str) -> np.random.Generator:
+    """The random stream of one gene's sequence, keyed by its id (not by its place in the GTF)."""
+    return _rng(seed, _GENOME, zlib.crc32(gene_id.encode()))
+
+
 def build_transcriptome(gtf: Path, seed: int) -> Transcriptome:
-    """cDNA of every GTF transcript spliced from a random genome, plus DECOYS transcripts not in the GTF."""
+    """cDNA of every GTF transcript plus DECOYS transcripts not in the GTF.
+
+    Each gene has its own random sequence over its span (its own random stream): a gene's isoforms
+    share the exons they have in common, but two genes never share sequence, even where their
+    GTF coordinates overlap, so every read is unambiguous between genes (as between most real genes).
+    """
     tx, exons = read_gtf_models(gtf)
-    rng = _rng(seed, _GENOME)
-    genome = {chrom: _random_codes(rng, int(end)) for chrom, end in sorted(exons.groupby("chrom")["end"].max().items())}
     by_tx = {tid: grp.sort_values("start") for tid, grp in exons.groupby("transcript_id", sort=False)}
+    exon_gene = exons.merge(tx[["transcript_id", "gene_id"]], on="transcript_id")
+    coords = pd.concat([tx[["gene_id", "start", "end"]], exon_gene[["gene_id", "start", "end"]]])
+    span = coords.groupby("gene_id", sort=False).agg(lo=("start", "min"), hi=("end", "max"))
+    streams = {g: _gene_rng(seed, g) for g in span.index}
+    genome = {g: _random_codes(streams[g], int(r.hi - r.lo + 1)) for g, r in zip(span.index, span.itertuples())}
     pieces, rows = [], []
     for t in tx.itertuples(index=False):
         ex = by_tx.get(t.transcript_id)
         if ex is None:  # a transcript without exon lines: its whole span
             ex = pd.DataFrame({"start": [t.start], "end": [t.end]})
-        seq = np.concatenate([genome[t.chrom][s - 1 : e] for s, e in zip(ex["start"], ex["end"])])
+        lo = int(span.loc[t.gene_id, "lo"])
+        seq = np.concatenate([genome[t.gene_id][s - lo : e - lo + 1] for s, e in zip(ex["start"], ex["end"])])
         if t.strand == "-":
             seq = _COMPLEMENT[seq[::-1]]
         if len(seq) < MIN_TRANSCRIPT_LENGTH:
-            seq = np.concatenate([seq, _random_codes(rng, MIN_TRANSCRIPT_LENGTH - len(seq))])
+            seq = np.concatenate([seq, _random_codes(streams[t.gene_id], MIN_TRANSCRIPT_LENGTH - len(seq))])
         version = t.transcript_version if isinstance(t.transcript_version, str) else "1"
         gene_version = t.gene_version if isinstance(t.gene_version, str) else "1"
         header = (
@@ -197,14 +217,17 @@ def fasta_bytes(tr: Transcriptome, width: int = 60) -> bytes:
 # ---------------------------------------------------------------- planted signal
 
 
-def choose_regulatory_bins(genes: pd.DataFrame, bins: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """1-3 bins within TSS_WINDOW of each gene's TSS (inside the region), each with a positive weight.
+def choose_regulatory_bins(genes: pd.DataFrame, bins: pd.DataFrame, n_programs: int, rng: np.random.Generator) -> pd.DataFrame:
+    """1-3 bins within TSS_WINDOW of each gene's TSS (inside the region), each with a positive weight and a program.
 
     Weights are U(WEIGHT_LOW, WEIGHT_HIGH) / k**WEIGHT_SPLIT for a gene with k bins, so a gene with three
     bins does not span a thousand-fold range (and take most of the reads when all three are open).
+    Each gene has a program (uniform); each of its bins belongs to that program with probability
+    P_OWN_PROGRAM, else to a random one. A bin chosen by several genes keeps the program it got first.
     """
     rows = []
     chroms, starts, ends = bins["chrom"].to_numpy(), bins["start"].to_numpy(), bins["end"].to_numpy()
+    program_of: dict[tuple[str, int], int] = {}
     for g in genes.itertuples(index=False):
         candidates = np.flatnonzero((chroms == g.chrom) & (ends > g.tss - TSS_WINDOW) & (starts <= g.tss + TSS_WINDOW))
         if not len(candidates):
@@ -212,16 +235,36 @@ def choose_regulatory_bins(genes: pd.DataFrame, bins: pd.DataFrame, rng: np.rand
         k = min(int(rng.integers(1, 4)), len(candidates))
         distance = np.abs((starts[candidates] + ends[candidates]) / 2 - g.tss)
         preference = np.exp(-distance / TSS_DECAY)  # promoter-proximal bins are likelier, as in real data
+        own = int(rng.integers(0, n_programs))
         for b in np.sort(rng.choice(candidates, size=k, replace=False, p=preference / preference.sum())):
-            rows.append((g.gene_id, g.gene_name, chroms[b], int(starts[b]), int(ends[b]), float(rng.uniform(WEIGHT_LOW, WEIGHT_HIGH) / k**WEIGHT_SPLIT)))
-    return pd.DataFrame(rows, columns=["gene_id", "gene_name", "chrom", "bin_start", "bin_end", "weight"])
+            weight = float(rng.uniform(WEIGHT_LOW, WEIGHT_HIGH) / k**WEIGHT_SPLIT)
+            program = own if rng.random() < P_OWN_PROGRAM else int(rng.integers(0, n_programs))
+            program = program_of.setdefault((chroms[b], int(starts[b])), program)
+            rows.append((g.gene_id, g.gene_name, chroms[b], int(starts[b]), int(ends[b]), weight, program))
+    return pd.DataFrame(rows, columns=["gene_id", "gene_name", "chrom", "bin_start", "bin_end", "weight", "program"])
 
 
-def latent_openness(n_samples: int, n_bins: int, rng: np.random.Generator) -> np.ndarray:
-    """samples x regulatory bins, each open with P_OPEN; every bin open in some samples and closed in others."""
-    open_ = rng.random((n_samples, n_bins)) < P_OPEN
+def program_activity(n_samples: int, n_programs: int, rng: np.random.Generator) -> np.ndarray:
+    """samples x programs: each program active with P_PROGRAM_ACTIVE, redrawn until it is active in at least
+    MIN_PROGRAM_SAMPLES samples and inactive in as many (half the samples, rounded down, when they are few)."""
+    least = min(MIN_PROGRAM_SAMPLES, n_samples // 2)
+    active = np.zeros((n_samples, n_programs), dtype=bool)
+    for p in range(n_programs):
+        while True:
+            column = rng.random(n_samples) < P_PROGRAM_ACTIVE
+            if least <= column.sum() <= n_samples - least:
+                break
+        active[:, p] = column
+    return active
+
+
+def latent_openness(activity: np.ndarray, bin_program: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """samples x regulatory bins: open with P_OPEN_ACTIVE where the bin's program is active in the sample,
+    P_OPEN_INACTIVE where not; every bin open in some samples and closed in others."""
+    p_open = np.where(activity[:, bin_program], P_OPEN_ACTIVE, P_OPEN_INACTIVE)
+    open_ = rng.random(p_open.shape) < p_open
     constant = np.flatnonzero(open_.all(axis=0) | ~open_.any(axis=0))
-    flip = rng.integers(0, n_samples, size=len(constant))
+    flip = rng.integers(0, open_.shape[0], size=len(constant))
     open_[flip, constant] = ~open_[flip, constant]
     return open_
 
@@ -234,7 +277,7 @@ def simulate_expression(
     n = openness.shape[0]
     gene_index = {gid: i for i, gid in enumerate(all_genes["gene_id"])}
     # a gene's mean level over samples is ~N(BASELINE_MEAN, BASELINE_SD) whatever its number of regulatory
-    # bins: its baseline (all bins closed) is that level minus half its weights (P_OPEN = 0.5). This keeps
+    # bins: its baseline (all bins closed) is that level minus P_OPEN (0.5) of its weights. This keeps
     # genes with 3 heavy bins from taking most of the reads.
     level = rng.normal(BASELINE_MEAN, BASELINE_SD, len(all_genes))
     total_weight = regulatory.groupby("gene_id")["weight"].sum().reindex(all_genes["gene_id"], fill_value=0.0).to_numpy()

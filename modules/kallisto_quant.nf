@@ -27,7 +27,11 @@ process KALLISTO_QUANT {
         ${single} \\
         ${args} \\
         ${reads} \
-        2> ${meta.id}.kallisto.log || { cat ${meta.id}.kallisto.log >&2; exit 1; }
+        2> ${meta.id}.kallisto.log || {
+        cat ${meta.id}.kallisto.log >&2
+        echo "ERROR: kallisto quant failed for sample ${meta.id} (${reads}): \$(grep -i -m1 error ${meta.id}.kallisto.log || tail -n 1 ${meta.id}.kallisto.log)" >&2
+        exit 1
+    }
     cat ${meta.id}.kallisto.log >&2
 
     cat <<-END_VERSIONS > versions.yml

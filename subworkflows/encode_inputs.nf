@@ -54,9 +54,9 @@ workflow ENCODE_INPUTS {
         .collectFile(name: 'samplesheet.csv', seed: 'sample,fastq_1,fastq_2,peaks', newLine: true, sort: true, cache: true)
 
     gtf = params.gtf ? Channel.value(file(params.gtf, checkIfExists: true))
-        : DOWNLOAD.out.file.filter { meta, file -> meta.id == 'gtf' }.map { meta, file -> file }
+        : DOWNLOAD.out.file.filter { meta, file -> meta.id == 'gtf' }.map { meta, file -> file }.first()
     transcriptome = params.transcriptome ? Channel.value(file(params.transcriptome, checkIfExists: true))
-        : DOWNLOAD.out.file.filter { meta, file -> meta.id == 'cdna' }.map { meta, file -> file }
+        : DOWNLOAD.out.file.filter { meta, file -> meta.id == 'cdna' }.map { meta, file -> file }.first()
 
     emit:
     samplesheet   = samplesheet

@@ -71,6 +71,36 @@ def test_model_report_and_loss(pipeline_run):
     assert (outdir / "pipeline_info" / "software_versions.yml").read_text().count("kallisto") >= 1
 
 
+def test_heldout_evaluation_beats_the_per_gene_mean(pipeline_run):
+    """The planted signal is real: both networks predict held-out samples better than the baseline."""
+    _, outdir, _ = pipeline_run
+    metrics = pd.read_csv(outdir / "evaluation" / "metrics.tsv", sep="\t").set_index("model")
+    assert set(metrics.index) == {"mean", "ridge", "mlp", "tss_window"}
+    folds = pd.read_csv(outdir / "evaluation" / "folds.tsv", sep="\t")
+    assert folds["fold"].nunique() == 5 and folds["sample"].is_unique
+    for model in ("mlp", "tss_window"):
+        assert metrics.loc[model, "mse"] < 0.9 * metrics.loc["mean", "mse"], metrics
+    summary = json.loads((outdir / "report" / "summary.json").read_text())
+    assert set(summary["heldout_metrics"]) == set(metrics.index)
+    assert (outdir / "evaluation" / "evaluation.md").exists()
+
+
+def test_predict_entry_reproduces_in_sample_predictions(pipeline_run, test_data, tmp_path):
+    """-entry PREDICT on a training sample's peaks gives that sample's in-sample prediction."""
+    _, outdir, _ = pipeline_run
+    sheet = pd.read_csv(test_data / "samplesheet.csv").head(2)
+    new = tmp_path / "new.csv"
+    sheet.assign(peaks=[str(test_data / p) for p in sheet["peaks"]])[["sample", "peaks"]].to_csv(new, index=False)
+    result = run_nextflow(["-entry", "PREDICT", "--model_file", str(outdir / "model" / "mlp" / "model.pt"),
+                           "--input", str(new), "--outdir", str(tmp_path / "results")], cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    predicted = pd.read_csv(tmp_path / "results" / "predict" / "predictions.tsv", sep="\t")
+    in_sample = pd.read_csv(outdir / "model" / "mlp" / "predictions.tsv", sep="\t")
+    merged = predicted.merge(in_sample, on=["sample", "gene_id"], suffixes=("", "_train"))
+    assert len(merged) == len(predicted) == 2 * in_sample["gene_id"].nunique()
+    assert np.allclose(merged["predicted"], merged["predicted_train"], atol=1e-4)
+
+
 def test_resume_caches_everything_then_reruns_only_training(pipeline_run, test_data):
     launch, outdir, _ = pipeline_run
     base = ["-profile", "test", *data_params(test_data), "--outdir", str(outdir), "-resume"]
@@ -82,7 +112,7 @@ def test_resume_caches_everything_then_reruns_only_training(pipeline_run, test_d
     changed = run_nextflow([*base, "--epochs", "200", "-with-trace", str(launch / "trace3.txt")], cwd=launch)
     assert changed.returncode == 0, changed.stdout[-3000:]
     rerun = {row["process"].split(":")[-1] for row in read_trace(launch / "trace3.txt") if row["status"] != "CACHED"}
-    assert rerun == {"TRAIN_MODEL", "REPORT"}
+    assert rerun == {"TRAIN_MODEL", "EVALUATE", "REPORT"}  # training and the steps after it
     summary = json.loads((outdir / "report" / "summary.json").read_text())
     assert summary["models"]["mlp"]["epochs"] == 200
 

@@ -15,10 +15,10 @@ Design (issue 4, item 4):
   The offset carries each gene's baseline level, which accessibility near the TSS cannot explain
   across genes; the shared weights carry how accessibility moves a gene away from its baseline.
   Because of the offset the model predicts only the genes it was trained on (as the MLP does).
-- Training. One example per (sample, gene); Adam on MSE over shuffled mini-batches (seeded), the
-  window features gathered per batch from a (samples, bins + 1) tensor with the precomputed
-  (genes, W) index matrix, so nothing genome-sized is ever looped over in Python and the
-  (samples, genes, W) tensor is never materialised unless asked for (window_features).
+- Training. One example per (sample, gene); Adam on MSE over shuffled mini-batches (seeded). The
+  (samples, genes, W) uint8 feature tensor is gathered with the precomputed (genes, W) index matrix
+  (one vectorised gather per sample, no per-gene Python loop), or, when it would exceed
+  MAX_FEATURE_BYTES, each batch's windows are gathered on demand from the (samples, bins + 1) matrix.
 """
 
 from __future__ import annotations
@@ -63,9 +63,9 @@ def build_window_index(
     if n_bins == 0 or len(gene_tss) == 0:
         return np.full((len(gene_tss), len(offsets)), n_bins, dtype=np.int64), np.zeros((len(gene_tss), len(offsets)), dtype=np.uint8)
 
-    chroms = np.unique(np.concatenate([bins["chrom"].to_numpy(str), gene_chrom]))
-    bin_code = np.searchsorted(chroms, bins["chrom"].to_numpy(str)).astype(np.int64)
-    gene_code = np.searchsorted(chroms, gene_chrom).astype(np.int64)
+    codes, chroms = pd.factorize(pd.Series(bins["chrom"]).astype(str), sort=False)  # hashing, not string sorting
+    bin_code = codes.astype(np.int64)
+    gene_code = pd.Index(chroms).get_indexer(gene_chrom).astype(np.int64)  # -1: a chromosome without bins
     bin_start = bins["start"].to_numpy(np.int64)
     bin_end = bins["end"].to_numpy(np.int64)
     bin_key = bin_code * _POS_SPAN + bin_start
@@ -78,7 +78,7 @@ def build_window_index(
     query = gene_code[:, None] * _POS_SPAN + points
     pos = np.searchsorted(sorted_key, query, side="right") - 1
     cand = order[np.clip(pos, 0, n_bins - 1)]
-    inside = (pos >= 0) & (points >= 0) & (bin_code[cand] == gene_code[:, None]) & (points >= bin_start[cand]) & (points < bin_end[cand])
+    inside = (pos >= 0) & (points >= 0) & (gene_code[:, None] >= 0) & (bin_code[cand] == gene_code[:, None]) & (points >= bin_start[cand]) & (points < bin_end[cand])
     index = np.where(inside, cand, n_bins).astype(np.int64)
     return index, inside.astype(np.uint8)
 
@@ -109,22 +109,42 @@ class TSSWindowModel(nn.Module):
         return self.net(torch.cat([open_, mask], dim=1)).squeeze(1) + self.gene_offset(gene).squeeze(1)
 
 
-class _Windows:
-    """Device-resident inputs of the model for a set of samples: gathers a batch's windows on demand."""
+MAX_FEATURE_BYTES = 4 << 30  # build the (samples, genes, W) uint8 tensor up front when it is at most this big
 
-    def __init__(self, X: np.ndarray, index: np.ndarray, mask: np.ndarray, device: torch.device) -> None:
+
+class _Windows:
+    """Device-resident inputs of the model for a set of samples.
+
+    When the (samples, genes, W) uint8 feature tensor fits in max_feature_bytes (50 samples x 20,000 genes x
+    101 bins is 0.1 GB) it is gathered once, sample by sample, with the index matrix and a batch is a row
+    lookup; otherwise each batch's windows are gathered from the (samples, bins + 1) matrix on demand.
+    """
+
+    def __init__(self, X: np.ndarray, index: np.ndarray, mask: np.ndarray, device: torch.device,
+                 max_feature_bytes: int = MAX_FEATURE_BYTES) -> None:
         X = np.asarray(X, dtype=np.uint8)
         self.n_samples, self.n_genes = X.shape[0], index.shape[0]
-        self.x_pad = torch.zeros((X.shape[0], X.shape[1] + 1), dtype=torch.uint8, device=device)
-        self.x_pad[:, : X.shape[1]] = torch.as_tensor(X, device=device)
+        self.width = index.shape[1]
         self.index = torch.as_tensor(index, dtype=torch.long, device=device)
         self.mask = torch.as_tensor(mask, dtype=torch.float32, device=device)
+        x_pad = torch.zeros((X.shape[0], X.shape[1] + 1), dtype=torch.uint8, device=device)
+        x_pad[:, : X.shape[1]] = torch.as_tensor(X, device=device)
+        self.precomputed = self.n_samples * self.n_genes * self.width <= max_feature_bytes
+        if self.precomputed:
+            self.features = torch.empty((self.n_samples * self.n_genes, self.width), dtype=torch.uint8, device=device)
+            for i in range(self.n_samples):
+                self.features[i * self.n_genes : (i + 1) * self.n_genes] = x_pad[i][self.index]
+        else:
+            self.x_pad = x_pad
 
     def batch(self, flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """flat = sample * n_genes + gene -> (open (B, W), mask (B, W), gene (B,))."""
         sample = torch.div(flat, self.n_genes, rounding_mode="floor")
         gene = flat - sample * self.n_genes
-        open_ = self.x_pad[sample[:, None], self.index[gene]].to(torch.float32)
+        if self.precomputed:
+            open_ = self.features[flat].to(torch.float32)
+        else:
+            open_ = self.x_pad[sample[:, None], self.index[gene]].to(torch.float32)
         return open_, self.mask[gene], gene
 
 
@@ -211,12 +231,3 @@ def predict_tss_window(
         flat = torch.arange(first, min(first + batch_size, n), device=device)
         out[flat] = model(*windows.batch(flat))
     return out.reshape(windows.n_samples, windows.n_genes).cpu().numpy()
-
-
-def memory_estimate_bytes(n_samples: int, n_bins: int, n_genes: int, width: int, hidden: int, batch_size: int) -> int:
-    """Rough resident size of training: inputs + index + a batch's activations (weights are tiny)."""
-    inputs = n_samples * (n_bins + 1) + n_samples * n_genes * 4
-    index = n_genes * width * (8 + 4)
-    batch = batch_size * (2 * width * 4 * 3 + width * 8 + hidden * 4 * 4)
-    params = (2 * width * hidden + hidden + hidden + 1 + n_genes) * 4 * 4
-    return int(inputs + index + batch + params)

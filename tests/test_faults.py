@@ -1,0 +1,166 @@
+"""Resume under faults: the Nextflow process killed mid-graph, and one task failing on a bad input.
+
+(a) SIGKILL of Nextflow's java process once some KALLISTO_QUANT tasks completed and before
+    BUILD_MATRIX started; `-resume` takes the finished tasks from the cache, runs the rest, and
+    ends with the results of an uninterrupted run. Published files are whole at every point.
+(b) then one sample's peaks file goes bad after CHECK_INPUTS validated it (CHECK_INPUTS stays
+    cached: its inputs did not change): the resumed run fails naming BINARIZE_PEAKS of that
+    sample and the file; once the file is fixed, `-resume` reruns only that sample's
+    BINARIZE_PEAKS and what depends on it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import (REPO, assert_no_partial_files, assert_published_files_whole, assert_same_results, read_trace,
+                      reference_params, run_nextflow, trace_names)
+
+pytestmark = pytest.mark.e2e
+
+BAD_SAMPLE = "S05"
+
+
+def _children(pid: int) -> list[int]:
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(child for child, parent in parents.items() if parent == current)
+    return found
+
+
+def nextflow_java_pid(launcher: subprocess.Popen) -> int:
+    """The JVM running Nextflow: the launcher itself when it exec's java (it does), else its child."""
+    for pid in _children(launcher.pid):
+        try:
+            if b"nextflow.cli.Launcher" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return pid
+        except OSError:
+            continue
+    raise AssertionError("no Nextflow JVM found under the launcher")
+
+
+@pytest.fixture(scope="module")
+def launch(tmp_path_factory, test_data) -> dict:
+    """A launch folder whose samplesheet points at the shared test data, except BAD_SAMPLE's peaks: a copy."""
+    launch = tmp_path_factory.mktemp("faults")
+    lines = (test_data / "samplesheet.csv").read_text().splitlines()
+    rows = [lines[0]]
+    for line in lines[1:]:
+        sample, *files = line.split(",")
+        files = [str(test_data / f) if f else "" for f in files]
+        if sample == BAD_SAMPLE:
+            peaks = launch / Path(files[2]).name
+            peaks.write_bytes(Path(files[2]).read_bytes())
+            files[2] = str(peaks)
+        rows.append(",".join([sample, *files]))
+    (launch / "samplesheet.csv").write_text("\n".join(rows) + "\n")
+    params = reference_params(test_data)
+    params[params.index("--input") + 1] = str(launch / "samplesheet.csv")
+    return {"dir": launch, "outdir": launch / "results", "params": [*params, "--outdir", str(launch / "results")], "peaks": peaks}
+
+
+@pytest.fixture(scope="module")
+def killed_and_resumed(launch, reference_run) -> dict:
+    folder, outdir = launch["dir"], launch["outdir"]
+    log = open(folder / "killed.out", "w")
+    env = {**os.environ, "NXF_ANSI_LOG": "false"}
+    started = time.monotonic()
+    proc = subprocess.Popen(["nextflow", "run", str(REPO / "main.nf"), *launch["params"], "-with-trace", str(folder / "trace_killed.txt")],
+                            cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    completed: list[dict[str, str]] = []
+    try:
+        while True:
+            assert proc.poll() is None, "the run ended before it could be killed: " + (folder / "killed.out").read_text()[-3000:]
+            assert time.monotonic() - started < 900, "no KALLISTO_QUANT completed in 15 minutes"
+            nf_log = (folder / ".nextflow.log").read_text(errors="replace") if (folder / ".nextflow.log").exists() else ""
+            trace = read_trace(folder / "trace_killed.txt") if (folder / "trace_killed.txt").exists() else []
+            quant_done = [row for row in trace if row["process"].endswith("KALLISTO_QUANT") and row["status"] == "COMPLETED"]
+            if len(quant_done) >= 2:
+                assert "Submitted process > ATAC2EXPR:BUILD_MATRIX" not in nf_log, "BUILD_MATRIX started before the kill: the test missed its window"
+                java = nextflow_java_pid(proc)
+                completed = [row for row in trace if row["status"] == "COMPLETED"]
+                os.kill(java, signal.SIGKILL)
+                break
+            time.sleep(0.2)
+        proc.wait(timeout=60)
+    finally:
+        # the tasks the JVM had started are orphans in its process group: end them too (a crashed head node)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        log.close()
+    killed_at = time.monotonic() - started
+    after_kill = {"returncode": proc.returncode, "files": sorted(p.name for p in outdir.rglob("*") if p.is_file())}
+    assert_no_partial_files(outdir)  # whole or not at all, even right after the kill
+    assert_published_files_whole(outdir, reference_run, all_present=False)
+
+    resumed = run_nextflow([*launch["params"], "-resume", "-with-trace", str(folder / "trace_resumed.txt")], cwd=folder)
+    return {"completed": completed, "after_kill": after_kill, "resumed": resumed, "killed_at": killed_at,
+            "resume_s": time.monotonic() - started - killed_at}
+
+
+def test_kill_mid_graph_then_resume(launch, killed_and_resumed, reference_run):
+    state = killed_and_resumed
+    assert state["after_kill"]["returncode"] == -signal.SIGKILL
+    completed = trace_names(state["completed"])
+    assert any(name.startswith("KALLISTO_QUANT") for name in completed)
+    assert not any(name.startswith(("BUILD_MATRIX", "TRAIN_MODEL", "REPORT")) for name in completed)
+
+    resumed = state["resumed"]
+    assert resumed.returncode == 0, resumed.stdout[-4000:] + resumed.stderr[-2000:]
+    trace = read_trace(launch["dir"] / "trace_resumed.txt")
+    cached, ran = trace_names(trace, "CACHED"), trace_names(trace, "COMPLETED")
+    assert completed <= cached, sorted(completed - cached)  # every task finished before the kill comes from the cache
+    assert {"BUILD_MATRIX", "TRAIN_MODEL", "REPORT"} <= {name.split(" ")[0] for name in ran}
+    assert len(cached) + len(ran) == len(trace) and not cached & ran
+
+    assert_same_results(launch["outdir"], reference_run)
+    assert_published_files_whole(launch["outdir"], reference_run)
+    assert_no_partial_files(launch["outdir"])
+
+
+def test_failing_task_named_then_fixed_input_resumes_only_its_dependants(launch, killed_and_resumed, reference_run):
+    assert killed_and_resumed["resumed"].returncode == 0
+    folder, peaks = launch["dir"], launch["peaks"]
+    good = peaks.read_bytes()
+    peaks.write_bytes(b"chr1\t5000\t6000\nchr1\t9000\t8000\n")  # end before start: refused by binarize_peaks.py
+    try:
+        failed = run_nextflow([*launch["params"], "-resume", "-with-trace", str(folder / "trace_failed.txt")], cwd=folder)
+    finally:
+        peaks.write_bytes(good)  # the fix: the original content (new mtime, so the task runs again)
+    output = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert f"BINARIZE_PEAKS ({BAD_SAMPLE})" in output and "terminated with an error exit status (2)" in output, output[-3000:]
+    errors = [line.strip() for line in output.splitlines() if line.strip().startswith("ERROR: ")]
+    assert any(peaks.name in line and "has end <= start" in line for line in errors), output[-3000:]
+    trace = read_trace(folder / "trace_failed.txt")
+    assert trace_names(trace, "FAILED") == {f"BINARIZE_PEAKS ({BAD_SAMPLE})"}
+    assert trace_names(trace, "COMPLETED") == set()  # everything else came from the cache
+    assert "CHECK_INPUTS (samplesheet.csv)" in trace_names(trace, "CACHED")
+
+    fixed = run_nextflow([*launch["params"], "-resume", "-with-trace", str(folder / "trace_fixed.txt")], cwd=folder)
+    assert fixed.returncode == 0, fixed.stdout[-4000:]
+    trace = read_trace(folder / "trace_fixed.txt")
+    rerun = {name.split(" (")[0] if not name.startswith("BINARIZE_PEAKS") else name for name in trace_names(trace, "COMPLETED")}
+    assert rerun == {f"BINARIZE_PEAKS ({BAD_SAMPLE})", "BUILD_MATRIX", "TRAIN_MODEL", "REPORT"}, rerun
+    assert len(trace_names(trace, "CACHED")) == len(trace) - 4
+
+    assert_same_results(launch["outdir"], reference_run)
+    assert_published_files_whole(launch["outdir"], reference_run)
+    assert_no_partial_files(launch["outdir"])
