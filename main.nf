@@ -79,8 +79,9 @@ workflow ATAC2EXPR {
     versions = versions.mix(KALLISTO_INDEX.out.versions, KALLISTO_QUANT.out.versions.first(), GENE_TPM.out.versions,
         BINARIZE_PEAKS.out.versions.first(), BUILD_MATRIX.out.versions, TRAIN_MODEL.out.versions.first(), REPORT.out.versions)
     versions
+        .map { it.text }
         .unique()
-        .collectFile(name: 'software_versions.yml', storeDir: "${params.outdir}/pipeline_info", sort: true)
+        .collectFile(name: 'software_versions.yml', storeDir: "${params.outdir}/pipeline_info", sort: true)  // text order: the same every run
 
     emit:
     dataset = BUILD_MATRIX.out.dataset

@@ -54,21 +54,27 @@ READ_LENGTH = 75
 FRAGMENT_MEAN = 200.0
 FRAGMENT_SD = 20.0
 ERROR_RATE = 0.001
-MIN_TRANSCRIPT_LENGTH = 500  # shorter spliced transcripts get a random 3' extension, so every one can be sequenced
+MIN_TRANSCRIPT_LENGTH = 1000  # shorter spliced transcripts get a random 3' extension, so every one can be sequenced
 TSS_WINDOW = 20_000
-TSS_DECAY = 5_000  # regulatory bins are chosen with probability ~ exp(-distance to the TSS / TSS_DECAY)
+TSS_DECAY = 2_500  # regulatory bins are chosen with probability ~ exp(-distance to the TSS / TSS_DECAY)
 PROGRAMS = 4  # default --programs: latent regulatory programs (cell states) that open sets of bins together
-P_PROGRAM_ACTIVE = 0.5  # each program is active in a sample with this probability ...
-MIN_PROGRAM_SAMPLES = 3  # ... but active in at least 3 samples and inactive in at least 3 (fewer samples: half)
-P_OPEN_ACTIVE, P_OPEN_INACTIVE = 0.9, 0.1  # a regulatory bin is open with these when its program is on / off
+P_PROGRAM_ACTIVE = 0.5  # every sample has half its programs active, a random half (see program_activity) ...
+MIN_PROGRAM_SAMPLES = 3  # ... with every program active in at least 3 samples and inactive in at least 3
+P_OPEN_ACTIVE, P_OPEN_INACTIVE = 0.95, 0.05  # a regulatory bin is open with these when its program is on / off
 P_OWN_PROGRAM = 0.8  # a regulatory bin belongs to its gene's program with this probability, else to a random one
 P_OPEN = P_PROGRAM_ACTIVE * P_OPEN_ACTIVE + (1 - P_PROGRAM_ACTIVE) * P_OPEN_INACTIVE  # marginal, over samples
-BASELINE_MEAN, BASELINE_SD = 2.0, 1.0  # log1p units
-WEIGHT_LOW, WEIGHT_HIGH = 1.5, 3.0
+BASELINE_MEAN, BASELINE_SD = 2.0, 0.5  # log units
+WEIGHT_LOW, WEIGHT_HIGH = 1.0, 2.0
 WEIGHT_SPLIT = 0.5  # a gene with k regulatory bins has weights / k**WEIGHT_SPLIT: bounded range per gene
 NOISE_SD = 0.2
-BACKGROUND_PER_100KB = 3.0
+# Peaks that carry no signal (never on a regulatory bin): recurrent sites, the same loci in every sample, ...
+CONSTITUTIVE_PER_100KB = 2.0  # ... open in almost every sample (P_CONSTITUTIVE), like promoters and CTCF sites
+P_CONSTITUTIVE = 0.95
+BYSTANDER_PER_100KB = 4.0  # ... opened by a program (as regulatory bins are) but regulating no gene of the region
+BACKGROUND_PER_100KB = 0.3  # plus a few peaks per sample at random places
 PEAK_MIN, PEAK_MAX = 150, 2000
+SITE_JITTER = 30  # bp: sd of a site's summit between samples
+SITE_WIDTH_JITTER = 0.15  # sd of log width between samples
 N_SINGLE_END = 2
 MIN_SAMPLES = 4
 DECOYS = 3
@@ -76,7 +82,7 @@ GZIP_LEVEL = 6
 FASTQ_GZIP_LEVEL = 3  # random reads: level 6 is 4x slower for 20% less
 
 # independent random streams per component: changing --fragments leaves peaks and truth alone
-_GENOME, _SIGNAL, _EXPRESSION, _PEAKS, _READS, _DECOY, _PROGRAM = range(7)
+_GENOME, _SIGNAL, _EXPRESSION, _PEAKS, _READS, _DECOY, _PROGRAM, _BACKGROUND = range(8)
 
 _COMPLEMENT = np.array([3, 2, 1, 0], dtype=np.uint8)  # A C G T -> T G C A
 _BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
@@ -222,40 +228,44 @@ def choose_regulatory_bins(genes: pd.DataFrame, bins: pd.DataFrame, n_programs: 
 
     Weights are U(WEIGHT_LOW, WEIGHT_HIGH) / k**WEIGHT_SPLIT for a gene with k bins, so a gene with three
     bins does not span a thousand-fold range (and take most of the reads when all three are open).
-    Each gene has a program (uniform); each of its bins belongs to that program with probability
-    P_OWN_PROGRAM, else to a random one. A bin chosen by several genes keeps the program it got first.
+    Each gene has a program (a random one of n_programs, as many genes in each); each of its bins belongs
+    to that program with probability P_OWN_PROGRAM, else to a random one. A bin chosen by several genes
+    keeps the program it got first.
     """
     rows = []
     chroms, starts, ends = bins["chrom"].to_numpy(), bins["start"].to_numpy(), bins["end"].to_numpy()
     program_of: dict[tuple[str, int], int] = {}
-    for g in genes.itertuples(index=False):
+    gene_program = rng.permutation(len(genes)) % n_programs
+    for g, own in zip(genes.itertuples(index=False), gene_program):
         candidates = np.flatnonzero((chroms == g.chrom) & (ends > g.tss - TSS_WINDOW) & (starts <= g.tss + TSS_WINDOW))
         if not len(candidates):
             continue
         k = min(int(rng.integers(1, 4)), len(candidates))
         distance = np.abs((starts[candidates] + ends[candidates]) / 2 - g.tss)
         preference = np.exp(-distance / TSS_DECAY)  # promoter-proximal bins are likelier, as in real data
-        own = int(rng.integers(0, n_programs))
         for b in np.sort(rng.choice(candidates, size=k, replace=False, p=preference / preference.sum())):
             weight = float(rng.uniform(WEIGHT_LOW, WEIGHT_HIGH) / k**WEIGHT_SPLIT)
-            program = own if rng.random() < P_OWN_PROGRAM else int(rng.integers(0, n_programs))
+            program = int(own) if rng.random() < P_OWN_PROGRAM else int(rng.integers(0, n_programs))
             program = program_of.setdefault((chroms[b], int(starts[b])), program)
             rows.append((g.gene_id, g.gene_name, chroms[b], int(starts[b]), int(ends[b]), weight, program))
     return pd.DataFrame(rows, columns=["gene_id", "gene_name", "chrom", "bin_start", "bin_end", "weight", "program"])
 
 
 def program_activity(n_samples: int, n_programs: int, rng: np.random.Generator) -> np.ndarray:
-    """samples x programs: each program active with P_PROGRAM_ACTIVE, redrawn until it is active in at least
-    MIN_PROGRAM_SAMPLES samples and inactive in as many (half the samples, rounded down, when they are few)."""
+    """samples x programs: every sample has half its programs active (K // 2 or K // 2 + 1 of K, at random when
+    K is odd), a random half, so each program is active in a sample with probability 0.5 and samples differ in
+    which elements are open, not in how many (as cell types do). Redrawn until every program is active in at
+    least MIN_PROGRAM_SAMPLES samples and inactive in as many (half the samples, rounded down, when they are few)."""
     least = min(MIN_PROGRAM_SAMPLES, n_samples // 2)
-    active = np.zeros((n_samples, n_programs), dtype=bool)
-    for p in range(n_programs):
-        while True:
-            column = rng.random(n_samples) < P_PROGRAM_ACTIVE
-            if least <= column.sum() <= n_samples - least:
-                break
-        active[:, p] = column
-    return active
+    while True:
+        n_active = n_programs // 2 + (rng.random(n_samples) < (n_programs % 2) * 0.5)
+        order = np.argsort(rng.random((n_samples, n_programs)), axis=1)
+        active = np.zeros((n_samples, n_programs), dtype=bool)
+        for i, k in enumerate(n_active):
+            active[i, order[i, :k]] = True
+        count = active.sum(axis=0)
+        if ((count >= least) & (count <= n_samples - least)).all():
+            return active
 
 
 def latent_openness(activity: np.ndarray, bin_program: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -312,10 +322,21 @@ def _widths(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.clip(np.round(rng.lognormal(np.log(500), 0.6, n)), PEAK_MIN, PEAK_MAX).astype(np.int64)
 
 
-def _signal_peaks(open_bins: pd.DataFrame, closed_bins: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """One peak overlapping each open regulatory bin, never reaching into a closed regulatory bin."""
+def place_sites(sites: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """A fixed summit (a random base of the site's bin) and width for each site: in every sample where
+    the site is open, its peak is there, give or take SITE_JITTER, as a real element is."""
+    return sites.assign(
+        summit=sites["bin_start"].to_numpy() + (rng.random(len(sites)) * (sites["bin_end"] - sites["bin_start"]).to_numpy()).astype(np.int64),
+        width=_widths(rng, len(sites)),
+    )
+
+
+def _site_peaks(open_sites: pd.DataFrame, closed_bins: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """One peak around the summit of each open site (open regulatory bins, open background sites), overlapping
+    the site's bin and never reaching into a bin of closed_bins (closed regulatory bins; for background
+    sites, every regulatory bin)."""
     frames = []
-    for chrom, grp in open_bins.groupby("chrom", sort=True):
+    for chrom, grp in open_sites.groupby("chrom", sort=True):
         bs, be = grp["bin_start"].to_numpy(), grp["bin_end"].to_numpy()
         closed = closed_bins[closed_bins["chrom"] == chrom]
         c_start, c_end = np.sort(closed["bin_start"].to_numpy()), np.sort(closed["bin_end"].to_numpy())
@@ -324,20 +345,54 @@ def _signal_peaks(open_bins: pd.DataFrame, closed_bins: pd.DataFrame, rng: np.ra
         lo = np.where(left >= 0, c_end[np.maximum(left, 0)] if len(c_end) else 0, 0)
         right = np.searchsorted(c_start, be, side="left")
         hi = np.where(right < len(c_start), c_start[np.minimum(right, len(c_start) - 1)] if len(c_start) else 0, np.iinfo(np.int64).max)
-        width = _widths(rng, len(grp))
-        anchor = bs + (rng.random(len(grp)) * (be - bs)).astype(np.int64)  # a base inside the bin
-        start = anchor - (rng.random(len(grp)) * width).astype(np.int64)
+        n = len(grp)
+        width = np.clip(np.round(grp["width"].to_numpy() * rng.lognormal(0, SITE_WIDTH_JITTER, n)), PEAK_MIN, PEAK_MAX).astype(np.int64)
+        summit = np.clip(grp["summit"].to_numpy() + np.round(rng.normal(0, SITE_JITTER, n)).astype(np.int64), bs, be - 1)
+        start = summit - (width * rng.uniform(0.4, 0.6, n)).astype(np.int64)  # the summit near the middle
         start = np.maximum(np.maximum(start, lo), 0)
         end = np.minimum(start + width, hi)
         short = end - start < PEAK_MIN  # clipped too much: shift to keep the minimum width inside [lo, hi)
         start[short] = np.maximum(lo[short], np.minimum(start[short], hi[short] - PEAK_MIN))
         end[short] = np.minimum(start[short] + PEAK_MIN, hi[short])
-        frames.append(pd.DataFrame({"chrom": chrom, "start": start, "end": end, "strength": rng.uniform(8, 40, len(grp))}))
+        frames.append(pd.DataFrame({"chrom": chrom, "start": start, "end": end, "strength": rng.uniform(8, 40, n)}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["chrom", "start", "end", "strength"])
 
 
+def background_sites(bins: pd.DataFrame, is_regulatory: np.ndarray, bin_program: np.ndarray, n_programs: int,
+                     rng: np.random.Generator) -> pd.DataFrame:
+    """Recurrent sites that carry no signal, on bins that are not regulatory: CONSTITUTIVE_PER_100KB open in
+    almost every sample (program -1) and BYSTANDER_PER_100KB that belong to a program and open with it, as
+    most variable peaks of real samples follow the cell state without regulating the genes studied.
+
+    Each bystander joins the program with the fewest bins so far (regulatory bins, bin_program, included),
+    so programs are about the same size and samples open about as many bins whichever programs they have.
+    """
+    free = np.flatnonzero(~is_regulatory)
+    per_100kb = len(bins) * (bins["end"] - bins["start"]).mean() / 100_000
+    n_constitutive, n_bystander = (int(round(rate * per_100kb)) for rate in (CONSTITUTIVE_PER_100KB, BYSTANDER_PER_100KB))
+    chosen = rng.choice(free, size=min(len(free), n_constitutive + n_bystander), replace=False)
+    size = np.bincount(bin_program, minlength=n_programs).astype(float) + rng.random(n_programs) * 0.5  # random tie-break
+    program = np.full(len(chosen), -1)
+    for i in range(n_constitutive, len(chosen)):
+        program[i] = int(np.argmin(size))
+        size[program[i]] += 1
+    order = np.argsort(chosen)
+    chosen, program = chosen[order], program[order]
+    return pd.DataFrame({
+        "chrom": bins["chrom"].to_numpy()[chosen], "bin_start": bins["start"].to_numpy()[chosen],
+        "bin_end": bins["end"].to_numpy()[chosen], "program": program,
+    })
+
+
+def site_openness(sites: pd.DataFrame, active: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Which background sites one sample has a peak on (active: that sample's programs)."""
+    program = sites["program"].to_numpy()
+    p_open = np.where(program < 0, P_CONSTITUTIVE, np.where(active[np.maximum(program, 0)], P_OPEN_ACTIVE, P_OPEN_INACTIVE))
+    return rng.random(len(sites)) < p_open
+
+
 def _background_peaks(regions: list[Region], is_regulatory: np.ndarray, bin_size: int, rng: np.random.Generator) -> pd.DataFrame:
-    """A few peaks per 100 kb anywhere except on a regulatory bin: they carry no signal."""
+    """A few peaks per 100 kb of one sample anywhere except on a regulatory bin: they carry no signal."""
     frames = []
     offset = 0
     for region in regions:
@@ -455,7 +510,9 @@ def simulate_reads(tr: Transcriptome, tpm: np.ndarray, n: int, paired: bool, rng
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--outdir", type=Path, required=True, help="folder to write the dataset into (created)")
-    parser.add_argument("--samples", type=int, default=12, help=f"number of samples, at least {MIN_SAMPLES} (default 12)")
+    parser.add_argument("--samples", type=int, default=16, help=f"number of samples, at least {MIN_SAMPLES} (default 16)")
+    parser.add_argument("--programs", type=int, default=PROGRAMS,
+                        help=f"latent regulatory programs that open groups of regulatory bins together (default {PROGRAMS})")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument("--fragments", type=int, default=30_000, help="RNA-seq fragments per sample (default 30000)")
     parser.add_argument("--region", default="chr1:1-1000000", help="region whose genes carry the signal (default chr1:1-1000000)")
@@ -473,6 +530,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise InputError(f"--samples {args.samples}: at least {MIN_SAMPLES} are needed (the last {N_SINGLE_END} are single-end)")
     if args.samples > 99:
         raise InputError(f"--samples {args.samples}: at most 99 (sample ids are S01..S99)")
+    if args.programs < 1:
+        raise InputError(f"--programs {args.programs}: must be at least 1")
     if args.fragments < 1:
         raise InputError(f"--fragments {args.fragments}: must be at least 1")
     if args.seed < 0:
@@ -494,25 +553,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("transcriptome.fa.gz: %d transcripts (%d decoys not in the GTF), %d bp", len(tr.table), tr.table["decoy"].sum(), len(tr.codes))
 
     rng = _rng(args.seed, _SIGNAL)
-    regulatory = choose_regulatory_bins(in_region, bins, rng)
-    unique_bins = regulatory[["chrom", "bin_start", "bin_end"]].drop_duplicates().sort_values(["chrom", "bin_start"]).reset_index(drop=True)
-    openness = latent_openness(args.samples, len(unique_bins), rng)
+    regulatory = choose_regulatory_bins(in_region, bins, args.programs, rng)
+    unique_bins = regulatory[["chrom", "bin_start", "bin_end", "program"]].drop_duplicates().sort_values(["chrom", "bin_start"]).reset_index(drop=True)
+    activity = program_activity(args.samples, args.programs, _rng(args.seed, _PROGRAM))
+    openness = latent_openness(activity, unique_bins["program"].to_numpy(), rng)
     tpm, _ = simulate_expression(genes, regulatory, unique_bins, openness, tr, _rng(args.seed, _EXPRESSION))
     without = len(in_region) - regulatory["gene_id"].nunique()
     _write_bytes(outdir / "regulatory_bins.tsv", _tsv(regulatory))
+    samples = [f"S{i + 1:02d}" for i in range(args.samples)]
+    _write_bytes(outdir / "programs.tsv", _tsv(pd.DataFrame({
+        "sample": np.repeat(samples, args.programs), "program": np.tile(np.arange(args.programs), args.samples),
+        "active": activity.ravel().astype(int),
+    })))
     log.info("regulatory_bins.tsv: %d regulatory bins (%d distinct) for %d of the %d genes of %s",
              len(regulatory), len(unique_bins), regulatory["gene_id"].nunique(), len(in_region), format_regions(regions))
     if without:
         log.info("%d genes of the region have no regulatory bin", without)
+    log.info("programs.tsv: %d programs, each active in %s samples", args.programs, "/".join(map(str, activity.sum(axis=0))))
 
-    samples = [f"S{i + 1:02d}" for i in range(args.samples)]
     is_regulatory = bins.merge(unique_bins.rename(columns={"bin_start": "start", "bin_end": "end"}).assign(_r=1), how="left", on=["chrom", "start", "end"])["_r"].notna().to_numpy()
+    brng = _rng(args.seed, _BACKGROUND)
+    sites = place_sites(background_sites(bins, is_regulatory, unique_bins["program"].to_numpy(), args.programs, brng), brng)
+    reg_sites = place_sites(unique_bins, brng)
     sheet = []
     n_peaks = 0
     for s, sample in enumerate(samples):
         prng = _rng(args.seed, _PEAKS, s)
+        at_sites = site_openness(sites, activity[s], prng)
         peaks = pd.concat([
-            _signal_peaks(unique_bins[openness[s]], unique_bins[~openness[s]], prng),
+            _site_peaks(reg_sites[openness[s]], unique_bins[~openness[s]], prng),
+            _site_peaks(sites[at_sites], unique_bins, prng),  # never reaching into any regulatory bin
             _background_peaks(regions, is_regulatory, args.bin_size, prng),
             _outside_peaks(regions, prng),
         ], ignore_index=True)

@@ -52,11 +52,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 REFERENCE_EPOCHS = "50"  # short training: the runs compared with the reference use the same
+# the smallest full graph (one model, no cross-validation): 2 shared cores, several runs per test
+REFERENCE_MODEL_PARAMS = ["--model", "mlp", "--evaluate", "false", "--epochs", REFERENCE_EPOCHS]
 
 
 def reference_params(data: Path, profile: str = "test") -> list[str]:
     """Parameters of the reference run; a run compared with it adds only --outdir, traces, -resume or a profile."""
-    return ["-profile", profile, *data_params(data), "--epochs", REFERENCE_EPOCHS]
+    return ["-profile", profile, *data_params(data), *REFERENCE_MODEL_PARAMS]
 
 
 def pytest_configure(config):
@@ -66,7 +68,7 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def reference_run(tmp_path_factory, test_data) -> Path:
-    """--outdir of one uninterrupted local run of the test profile (--epochs REFERENCE_EPOCHS)."""
+    """--outdir of one uninterrupted local run of the test profile (REFERENCE_MODEL_PARAMS)."""
     launch = tmp_path_factory.mktemp("reference")
     outdir = launch / "results"
     result = run_nextflow([*reference_params(test_data), "--outdir", str(outdir), "-with-trace", str(launch / "trace.txt")], cwd=launch)

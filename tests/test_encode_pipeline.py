@@ -20,6 +20,8 @@ from fake_encode import FakeServer, data_from_samplesheet  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
+MAX_BIOSAMPLES = 6  # of the fixture's biosamples: enough to train, small enough to run twice in CI
+
 
 @pytest.fixture(scope="module")
 def encode_server(test_data):
@@ -36,12 +38,13 @@ def downloads(server: FakeServer) -> list[str]:
 def test_encode_discovery_download_and_training(tmp_path_factory, encode_server, test_data):
     cache = tmp_path_factory.mktemp("download_cache")
     params = ["--encode", "--encode_url", encode_server.url, "--ensembl_url", f"{encode_server.url}/pub",
-              "--download_cache", str(cache), "--epochs", "300"]
+              "--download_cache", str(cache), "--encode_max_biosamples", str(MAX_BIOSAMPLES),
+              "--model", "mlp", "--epochs", "200", "--evaluate", "false"]
 
     first = tmp_path_factory.mktemp("encode_run1")
     result = run_nextflow([*params, "--outdir", str(first / "results")], cwd=first)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    n_samples = len(pd.read_csv(test_data / "samplesheet.csv"))
+    n_samples = MAX_BIOSAMPLES
     sheet = pd.read_csv(first / "results" / "encode" / "samplesheet.csv")
     assert len(sheet) == n_samples and sheet["fastq_1"].str.startswith("http").all()
     assert set(sheet.columns) >= {"fastq_1_md5", "fastq_1_size", "peaks_md5", "run_type"}
@@ -51,8 +54,9 @@ def test_encode_discovery_download_and_training(tmp_path_factory, encode_server,
     assert summary["samples"] == n_samples and summary["bins"] == 1000
     assert (first / "results" / "model" / "mlp" / "model.pt").stat().st_size > 0
     fetched = downloads(encode_server)
-    single_end = (pd.read_csv(test_data / "samplesheet.csv")["fastq_2"].isna()).sum()
+    single_end = int((sheet["fastq_2"].isna()).sum())
     assert len(fetched) == 3 * n_samples - single_end + 2  # every FASTQ, peak file, GTF and cDNA once
+    assert len(set(fetched)) == len(fetched)
 
     # a new run (new launch folder, no -resume) with the same cache downloads nothing again
     before = len(encode_server.requests)
