@@ -4,8 +4,10 @@
 Real Ensembl GRCh38 gene models (the GTF shipped with pyranges, chromosome 1, 11,869-1,197,935)
 with everything else simulated:
   genes.gtf.gz             the pyranges GTF, copied unchanged
-  transcriptome.fa.gz      Ensembl-style cDNA of every GTF transcript (spliced from a random
-                           synthetic genome, so isoforms share exons) plus 3 decoys not in the GTF
+  transcriptome.fa.gz      Ensembl-style cDNA of every GTF transcript plus 3 decoys not in the GTF;
+                           each gene is spliced from its own random sequence, so a gene's isoforms
+                           share exons but two genes never share sequence (reads are unambiguous
+                           between genes even where the GTF's genes overlap)
   peaks/                   one ATAC peak file per sample (gz narrowPeak; one plain BED3; one with
                            a 'track' line)
   fastq/                   RNA-seq reads simulated from the true transcript abundances (the last
@@ -13,14 +15,21 @@ with everything else simulated:
   samplesheet.csv          sample,fastq_1,fastq_2,peaks (paths relative to the samplesheet)
   truth.tsv                sample, gene_id, gene_name, true_tpm
   truth_transcripts.tsv    sample, transcript_id, gene_id, true_tpm (decoys included)
-  regulatory_bins.tsv      gene_id, gene_name, chrom, bin_start, bin_end, weight
+  regulatory_bins.tsv      gene_id, gene_name, chrom, bin_start, bin_end, weight, program
+  programs.tsv             sample, program, active (1 = the program is on in the sample)
 
 The planted signal: every gene of the region has 1-3 regulatory bins within 20 kb of its TSS
-(promoter-proximal bins likelier); each is open (covered by a peak) with probability 0.5
-independently per sample, and the gene's log expression = baseline + sum(weight * open) + noise
-(sd 0.2). Expression is split among the gene's transcripts in fixed random proportions and
-normalised to TPM, so log(true_tpm) follows it up to a per-sample offset. Background peaks avoid
-every regulatory bin, so a regulatory bin is open exactly when its latent state says so.
+(promoter-proximal bins likelier). Accessibility has the structure of real cell states: --programs
+latent programs (default 4); every sample has a random half of them active (each program active in
+at least 3 samples and inactive in at least 3); every regulatory bin belongs to one program (mostly
+its gene's) and is open (covered by a peak) with probability 0.95 where its program is active and
+0.05 where not. A gene's log expression = baseline + sum(weight * open) + noise (sd 0.2).
+Expression is split among the gene's transcripts in fixed random proportions and normalised to
+TPM, so log(true_tpm) follows it up to a per-sample offset. Peaks without signal: constitutive
+sites (open in almost every sample), bystander sites that open with a program but regulate no
+gene, and a few random peaks per sample; all avoid every regulatory bin, so a regulatory bin is
+open exactly when its latent state says so. A site's peak is at the same place in every sample
+where it is open, give or take a few tens of bases.
 Gzip files have mtime 0 and no file name: the same seed gives the same bytes.
 """
 
@@ -59,18 +68,18 @@ TSS_WINDOW = 20_000
 TSS_DECAY = 2_500  # regulatory bins are chosen with probability ~ exp(-distance to the TSS / TSS_DECAY)
 PROGRAMS = 4  # default --programs: latent regulatory programs (cell states) that open sets of bins together
 P_PROGRAM_ACTIVE = 0.5  # every sample has half its programs active, a random half (see program_activity) ...
-MIN_PROGRAM_SAMPLES = 3  # ... with every program active in at least 3 samples and inactive in at least 3
+MIN_PROGRAM_SAMPLES = 3  # ... and every program active in at least 3 samples and inactive in at least 3
 P_OPEN_ACTIVE, P_OPEN_INACTIVE = 0.95, 0.05  # a regulatory bin is open with these when its program is on / off
 P_OWN_PROGRAM = 0.8  # a regulatory bin belongs to its gene's program with this probability, else to a random one
 P_OPEN = P_PROGRAM_ACTIVE * P_OPEN_ACTIVE + (1 - P_PROGRAM_ACTIVE) * P_OPEN_INACTIVE  # marginal, over samples
 BASELINE_MEAN, BASELINE_SD = 2.0, 0.5  # log units
-WEIGHT_LOW, WEIGHT_HIGH = 1.0, 2.0
+WEIGHT_LOW, WEIGHT_HIGH = 1.25, 2.5
 WEIGHT_SPLIT = 0.5  # a gene with k regulatory bins has weights / k**WEIGHT_SPLIT: bounded range per gene
 NOISE_SD = 0.2
 # Peaks that carry no signal (never on a regulatory bin): recurrent sites, the same loci in every sample, ...
-CONSTITUTIVE_PER_100KB = 2.0  # ... open in almost every sample (P_CONSTITUTIVE), like promoters and CTCF sites
+CONSTITUTIVE_PER_100KB = 3.0  # ... open in almost every sample (P_CONSTITUTIVE), like promoters and CTCF sites
 P_CONSTITUTIVE = 0.95
-BYSTANDER_PER_100KB = 4.0  # ... opened by a program (as regulatory bins are) but regulating no gene of the region
+BYSTANDER_PER_100KB = 2.0  # ... opened by a program (as regulatory bins are) but regulating no gene of the region
 BACKGROUND_PER_100KB = 0.3  # plus a few peaks per sample at random places
 PEAK_MIN, PEAK_MAX = 150, 2000
 SITE_JITTER = 30  # bp: sd of a site's summit between samples
@@ -252,20 +261,23 @@ def choose_regulatory_bins(genes: pd.DataFrame, bins: pd.DataFrame, n_programs: 
 
 
 def program_activity(n_samples: int, n_programs: int, rng: np.random.Generator) -> np.ndarray:
-    """samples x programs: every sample has half its programs active (K // 2 or K // 2 + 1 of K, at random when
-    K is odd), a random half, so each program is active in a sample with probability 0.5 and samples differ in
-    which elements are open, not in how many (as cell types do). Redrawn until every program is active in at
-    least MIN_PROGRAM_SAMPLES samples and inactive in as many (half the samples, rounded down, when they are few)."""
+    """samples x programs: every sample has half its programs active (K // 2, or K // 2 + 1 at random when K is
+    odd), so samples differ in which elements are open rather than in how many (as cell types do), and each
+    program is active in half the samples: each sample takes the programs active in the fewest samples so far
+    (ties broken at random), then the samples are shuffled. Every program ends up active in at least
+    MIN_PROGRAM_SAMPLES samples and inactive in as many (half the samples, rounded down, when they are few)."""
     least = min(MIN_PROGRAM_SAMPLES, n_samples // 2)
-    while True:
+    for _ in range(1000):
         n_active = n_programs // 2 + (rng.random(n_samples) < (n_programs % 2) * 0.5)
-        order = np.argsort(rng.random((n_samples, n_programs)), axis=1)
         active = np.zeros((n_samples, n_programs), dtype=bool)
+        count = np.zeros(n_programs)
         for i, k in enumerate(n_active):
-            active[i, order[i, :k]] = True
-        count = active.sum(axis=0)
+            chosen = np.lexsort((rng.random(n_programs), count))[:k]
+            active[i, chosen] = True
+            count[chosen] += 1
         if ((count >= least) & (count <= n_samples - least)).all():
-            return active
+            return active[rng.permutation(n_samples)]
+    raise InputError(f"--programs {n_programs}: cannot make every program active in {least} of {n_samples} samples and inactive in {least}")
 
 
 def latent_openness(activity: np.ndarray, bin_program: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -392,7 +404,7 @@ def site_openness(sites: pd.DataFrame, active: np.ndarray, rng: np.random.Genera
 
 
 def _background_peaks(regions: list[Region], is_regulatory: np.ndarray, bin_size: int, rng: np.random.Generator) -> pd.DataFrame:
-    """A few peaks per 100 kb of one sample anywhere except on a regulatory bin: they carry no signal."""
+    """BACKGROUND_PER_100KB peaks of one sample at random places except on a regulatory bin: they carry no signal."""
     frames = []
     offset = 0
     for region in regions:
@@ -560,21 +572,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     tpm, _ = simulate_expression(genes, regulatory, unique_bins, openness, tr, _rng(args.seed, _EXPRESSION))
     without = len(in_region) - regulatory["gene_id"].nunique()
     _write_bytes(outdir / "regulatory_bins.tsv", _tsv(regulatory))
+    log.info("regulatory_bins.tsv: %d regulatory bins (%d distinct) for %d of the %d genes of %s",
+             len(regulatory), len(unique_bins), regulatory["gene_id"].nunique(), len(in_region), format_regions(regions))
+    if without:
+        log.info("%d genes of the region have no regulatory bin", without)
     samples = [f"S{i + 1:02d}" for i in range(args.samples)]
     _write_bytes(outdir / "programs.tsv", _tsv(pd.DataFrame({
         "sample": np.repeat(samples, args.programs), "program": np.tile(np.arange(args.programs), args.samples),
         "active": activity.ravel().astype(int),
     })))
-    log.info("regulatory_bins.tsv: %d regulatory bins (%d distinct) for %d of the %d genes of %s",
-             len(regulatory), len(unique_bins), regulatory["gene_id"].nunique(), len(in_region), format_regions(regions))
-    if without:
-        log.info("%d genes of the region have no regulatory bin", without)
-    log.info("programs.tsv: %d programs, each active in %s samples", args.programs, "/".join(map(str, activity.sum(axis=0))))
+    log.info("programs.tsv: %d programs, active in %s of the %d samples; %s distinct regulatory bins in each",
+             args.programs, "/".join(map(str, activity.sum(axis=0))), args.samples,
+             "/".join(map(str, np.bincount(unique_bins["program"], minlength=args.programs))))
 
     is_regulatory = bins.merge(unique_bins.rename(columns={"bin_start": "start", "bin_end": "end"}).assign(_r=1), how="left", on=["chrom", "start", "end"])["_r"].notna().to_numpy()
     brng = _rng(args.seed, _BACKGROUND)
     sites = place_sites(background_sites(bins, is_regulatory, unique_bins["program"].to_numpy(), args.programs, brng), brng)
     reg_sites = place_sites(unique_bins, brng)
+    log.info("background: %d constitutive and %d bystander sites, %g random peaks per 100 kb per sample",
+             (sites["program"] < 0).sum(), (sites["program"] >= 0).sum(), BACKGROUND_PER_100KB)
     sheet = []
     n_peaks = 0
     for s, sample in enumerate(samples):

@@ -115,6 +115,38 @@ def test_transcriptome_headers(dataset):
     assert len(decoys) == 3
 
 
+def _canonical_kmers(seq: str, k: int = 31) -> set[str]:
+    """k-mers of a sequence and of its reverse complement (kallisto does not know the strand)."""
+    rc = seq.translate(str.maketrans("ACGT", "TGCA"))[::-1]
+    return {s[i : i + k] for s in (seq, rc) for i in range(len(s) - k + 1)}
+
+
+def test_genes_never_share_sequence(dataset):
+    """Each gene has its own random sequence: a read of one gene never matches another (kallisto would split
+    or misassign it), even where the GTF's genes overlap, while a gene's isoforms still share exons."""
+    fasta = read_text(dataset / "transcriptome.fa.gz")
+    gene_of, seqs = [], []
+    for block in fasta.split(">")[1:]:
+        header, *lines = block.split("\n")
+        gene_of.append(header.split(" gene:")[1].split()[0].rsplit(".", 1)[0])
+        seqs.append("".join(lines))
+    genes, _ = read_gtf(dataset / "genes.gtf.gz")
+    overlapping = genes.merge(genes, on="chrom").query("gene_id_x < gene_id_y and start_x <= end_y and start_y <= end_x")
+    assert len(overlapping) >= 5  # the GTF has overlapping genes, which once shared sequence
+    owner: dict[str, tuple[str, int]] = {}  # k-mer -> (gene, transcript) where first seen
+    shared_between_genes, isoforms_sharing = 0, set()
+    for t, (gene, seq) in enumerate(zip(gene_of, seqs)):
+        for kmer in _canonical_kmers(seq):
+            first_gene, first_t = owner.setdefault(kmer, (gene, t))
+            if first_gene != gene:
+                shared_between_genes += 1
+            elif first_t != t:
+                isoforms_sharing.add(gene)
+    assert shared_between_genes == 0
+    multi = pd.Series(gene_of).value_counts()
+    assert isoforms_sharing & set(multi[multi > 1].index)  # isoforms of a gene do share exons
+
+
 def test_peak_files(dataset):
     rows = samplesheet(dataset)
     files = [dataset / r["peaks"] for r in rows]
@@ -150,7 +182,11 @@ def test_truth_tables(dataset):
     tx = pd.read_csv(dataset / "truth_transcripts.tsv", sep="\t")
     assert np.allclose(tx.groupby("sample")["true_tpm"].sum(), 1e6)
     regulatory = pd.read_csv(dataset / "regulatory_bins.tsv", sep="\t", dtype={"chrom": str})
-    assert list(regulatory.columns) == ["gene_id", "gene_name", "chrom", "bin_start", "bin_end", "weight"]
+    assert list(regulatory.columns) == ["gene_id", "gene_name", "chrom", "bin_start", "bin_end", "weight", "program"]
+    assert regulatory["program"].between(0, 3).all()  # 4 programs by default
+    assert (regulatory.groupby(["chrom", "bin_start"])["program"].nunique() == 1).all()  # a shared bin has one program
+    programs = pd.read_csv(dataset / "programs.tsv", sep="\t")
+    assert list(programs.columns) == ["sample", "program", "active"] and len(programs) == 4 * 4
     in_region = genes_in_regions(genes, parse_regions(REGION))
     assert set(regulatory["gene_id"]) == set(in_region["gene_id"])  # every gene of the region has a regulatory bin
     assert regulatory.groupby("gene_id").size().between(1, 3).all()
@@ -176,14 +212,26 @@ def test_planted_signal(dataset):
     assert (correlations > 0.5).mean() > 0.8, correlations.describe()
 
 
-def test_planted_signal_default_size(tmp_path):
-    """With 12 samples the regulatory bins' openness explains most of each gene's expression."""
-    root = tmp_path / "d"
-    assert make_test_data.main(["--outdir", str(root), "--samples", "12", "--fragments", "200"]) == 0
+@pytest.fixture(scope="module")
+def default_size(tmp_path_factory) -> Path:
+    """The default 16 samples (few reads: the peaks and the truth do not depend on --fragments)."""
+    root = tmp_path_factory.mktemp("default_size")
+    assert make_test_data.main(["--outdir", str(root), "--fragments", "200"]) == 0
+    return root
+
+
+def _open_bins(root: Path) -> pd.DataFrame:
+    """samples x bin start: 1 where the sample's peaks cover the bin."""
     regions = parse_regions(REGION)
     bins = make_bins(regions, 1000)
-    rows = samplesheet(root)
-    X = pd.DataFrame({r["sample"]: binarize_peaks(read_peaks(root / r["peaks"]), regions, 1000) for r in rows}, index=bins["start"]).T
+    return pd.DataFrame({r["sample"]: binarize_peaks(read_peaks(root / r["peaks"]), regions, 1000) for r in samplesheet(root)}, index=bins["start"]).T
+
+
+def test_planted_signal_default_size(default_size):
+    """With 16 samples the regulatory bins' openness explains most of each gene's expression."""
+    root = default_size
+    X = _open_bins(root)
+    assert len(X) == 16
     regulatory = pd.read_csv(root / "regulatory_bins.tsv", sep="\t")
     log_tpm = _log_truth(root)
     r = pd.Series({
@@ -194,7 +242,35 @@ def test_planted_signal_default_size(tmp_path):
     # background peaks never touch a regulatory bin, and they are there
     reg_bins = set(regulatory["bin_start"])
     other = X[[b for b in X.columns if b not in reg_bins]]
-    assert other.to_numpy().sum() > 10 * len(rows)
+    assert other.to_numpy().sum() > 10 * len(X)
+    assert 0.05 < X.to_numpy().mean() < 0.15  # realistic: a minority of the bins are open
+
+
+def test_programs_open_bins_together(default_size):
+    """Latent programs: regulatory bins of one program open and close together across samples, so a model
+    that reads all bins can learn from 16 samples which bins go with which genes."""
+    root = default_size
+    X = _open_bins(root)
+    programs = pd.read_csv(root / "programs.tsv", sep="\t")
+    active = programs.pivot(index="sample", columns="program", values="active").loc[X.index]
+    assert active.shape[1] == 4
+    assert active.sum(axis=0).between(3, 13).all()  # each program active in >= 3 samples and inactive in >= 3
+    assert (active.sum(axis=1) == 2).all()  # every sample has half its programs active
+    regulatory = pd.read_csv(root / "regulatory_bins.tsv", sep="\t").drop_duplicates(["chrom", "bin_start"])
+    assert regulatory.groupby("program").size().min() >= 10
+    openness = X[regulatory["bin_start"].to_numpy()].to_numpy().astype(float)
+    corr = np.corrcoef(openness.T)
+    program = regulatory["program"].to_numpy()
+    same = program[:, None] == program[None, :]
+    off_diagonal = ~np.eye(len(program), dtype=bool)
+    within, between = corr[same & off_diagonal].mean(), corr[~same].mean()
+    assert within > 0.6 and between < 0.1, (within, between)
+    # a bin is open mostly where its program is active
+    on = active.to_numpy()[:, program].astype(bool)
+    assert openness[on].mean() > 0.85 and openness[~on].mean() < 0.15
+    # most genes' bins all belong to one program
+    per_gene = pd.read_csv(root / "regulatory_bins.tsv", sep="\t").groupby("gene_id")["program"].nunique()
+    assert (per_gene == 1).mean() > 0.6
 
 
 def test_bad_arguments(tmp_path, capsys):
@@ -203,6 +279,8 @@ def test_bad_arguments(tmp_path, capsys):
     assert make_test_data.main(["--outdir", str(tmp_path), "--region", "chr5:1-1000"]) == 2
     assert "no gene" in capsys.readouterr().err
     assert make_test_data.main(["--outdir", str(tmp_path), "--bin_size", "300"]) == 2
+    assert make_test_data.main(["--outdir", str(tmp_path), "--programs", "0"]) == 2
+    assert capsys.readouterr().err.strip().endswith("ERROR: --programs 0: must be at least 1")
     assert not any(tmp_path.iterdir())
 
 
@@ -237,3 +315,9 @@ def test_kallisto_recovers_the_truth(tmp_path):
         by_gene = pd.DataFrame({"truth": expected, "kallisto": estimated[expected.index]}).groupby(gene_of[expected.index]).sum()
         rho = by_gene["truth"].rank().corr(by_gene["kallisto"].rank())
         assert rho > 0.85, f"{sample}: Spearman {rho:.2f} over genes"
+        # genes never share sequence, so kallisto gives no expressed gene 0 TPM (when genes that overlap in the
+        # GTF shared sequence, it gave all the reads of some of them to another gene)
+        missed = by_gene[(by_gene["truth"] > 10) & (by_gene["kallisto"] == 0)]
+        assert len(missed) == 0, missed
+        log_error = np.log1p(by_gene["kallisto"]) - np.log1p(by_gene["truth"])
+        assert (log_error.abs() < 1.5).all(), log_error.describe()
