@@ -1,6 +1,6 @@
 """End to end on ENCODE-shaped data: discovery -> download -> trained model, against a local server.
 
-The fake portal (tests/fake_encode.py) serves the bundled test dataset as 12 ENCODE biosamples
+The fake portal (tests/fake_encode.py) serves the bundled test dataset as ENCODE biosamples
 (one ATAC-seq and one total RNA-seq experiment each) and the GTF / cDNA as an Ensembl release.
 """
 

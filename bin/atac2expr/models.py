@@ -204,6 +204,40 @@ class EarlyStopping:
             self.model.load_state_dict(self.best_state)
 
 
+class EpochTracker:
+    """Bookkeeping shared by the training loops: losses per epoch, a progress line every ~10% of the
+    epochs, early stopping on the validation loss and, at the end, the best epoch's weights."""
+
+    def __init__(self, model: nn.Module, epochs: int, patience: int, has_val: bool, log_every: int | None = None,
+                 logger: logging.Logger = log) -> None:
+        self.stopper = EarlyStopping(model, patience)
+        self.epochs, self.patience, self.has_val, self.log = epochs, patience, has_val, logger
+        self.every = log_every or max(1, epochs // 10)
+        self.train_losses: list[float] = []
+        self.val_losses: list[float] = []
+
+    def end_epoch(self, epoch: int, train_loss: float, val_loss: float | None = None) -> bool:
+        """Record epoch (1-based); True when training should stop."""
+        self.train_losses.append(train_loss)
+        stop = False
+        if val_loss is not None:
+            self.val_losses.append(val_loss)
+            stop = self.stopper.update(epoch, val_loss)
+        if epoch == 1 or epoch % self.every == 0 or stop:
+            self.log.info("epoch %d/%d: training MSE %.5f%s", epoch, self.epochs, train_loss,
+                          f", validation MSE {val_loss:.5f}" if val_loss is not None else "")
+        if stop:
+            self.log.info("early stop at epoch %d: no validation improvement for %d epochs (best epoch %d)",
+                          epoch, self.patience, self.stopper.best_epoch)
+        return stop
+
+    def result(self) -> TrainResult:
+        if self.has_val:
+            self.stopper.restore()
+            return TrainResult(self.train_losses, self.val_losses, self.stopper.best_epoch)
+        return TrainResult(self.train_losses, self.val_losses, len(self.train_losses))
+
+
 def train_full_batch_validated(
     model: nn.Module, X: np.ndarray, Y: np.ndarray, *, epochs: int, lr: float, weight_decay: float = 0.0,
     X_val: np.ndarray | None = None, Y_val: np.ndarray | None = None, patience: int = 0,
@@ -223,31 +257,18 @@ def train_full_batch_validated(
         yv = torch.as_tensor(Y_val, dtype=torch.float32, device=device)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     loss_fn = nn.MSELoss()
-    stopper = EarlyStopping(model, patience)
-    train_losses: list[float] = []
-    val_losses: list[float] = []
-    every = log_every or max(1, epochs // 10)
+    tracker = EpochTracker(model, epochs, patience, has_val, log_every)
     for epoch in range(1, epochs + 1):
         model.train()
         optimiser.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
         optimiser.step()
-        train_losses.append(float(loss.detach()))
+        val_loss = None
         if has_val:
             model.eval()
             with torch.no_grad():
-                val_losses.append(float(loss_fn(model(xv), yv)))
-            stop = stopper.update(epoch, val_losses[-1])
-        else:
-            stop = False
-        if epoch == 1 or epoch % every == 0 or stop:
-            log.info("epoch %d/%d: training MSE %.5f%s", epoch, epochs, train_losses[-1],
-                     f", validation MSE {val_losses[-1]:.5f}" if has_val else "")
-        if stop:
-            log.info("early stop at epoch %d: no validation improvement for %d epochs (best epoch %d)", epoch, patience, stopper.best_epoch)
+                val_loss = float(loss_fn(model(xv), yv))
+        if tracker.end_epoch(epoch, float(loss.detach()), val_loss):
             break
-    if has_val:
-        stopper.restore()
-        return TrainResult(train_losses, val_losses, stopper.best_epoch)
-    return TrainResult(train_losses, val_losses, len(train_losses))
+    return tracker.result()

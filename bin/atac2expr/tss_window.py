@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .models import EarlyStopping, TrainResult
+from .models import EpochTracker, TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -183,10 +183,7 @@ def train_tss_window(
     batch_size = max(1, min(batch_size, n))
     generator = torch.Generator(device="cpu").manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    stopper = EarlyStopping(model, patience)
-    train_losses: list[float] = []
-    val_losses: list[float] = []
-    every = log_every or max(1, epochs // 10)
+    tracker = EpochTracker(model, epochs, patience, has_val, log_every, logger=log)
     y_flat = y.reshape(-1)
     for epoch in range(1, epochs + 1):
         model.train()
@@ -200,21 +197,10 @@ def train_tss_window(
             loss.backward()
             optimiser.step()
             total += float(loss.detach()) * len(flat)
-        train_losses.append(total / n)
-        stop = False
-        if has_val:
-            val_losses.append(_loss_over(model, val_windows, yv, max(batch_size, 65536)))
-            stop = stopper.update(epoch, val_losses[-1])
-        if epoch == 1 or epoch % every == 0 or stop:
-            log.info("epoch %d/%d: training MSE %.5f%s", epoch, epochs, train_losses[-1],
-                     f", validation MSE {val_losses[-1]:.5f}" if has_val else "")
-        if stop:
-            log.info("early stop at epoch %d: no validation improvement for %d epochs (best epoch %d)", epoch, patience, stopper.best_epoch)
+        val_loss = _loss_over(model, val_windows, yv, max(batch_size, 65536)) if has_val else None
+        if tracker.end_epoch(epoch, total / n, val_loss):
             break
-    if has_val:
-        stopper.restore()
-        return TrainResult(train_losses, val_losses, stopper.best_epoch)
-    return TrainResult(train_losses, val_losses, len(train_losses))
+    return tracker.result()
 
 
 @torch.no_grad()
