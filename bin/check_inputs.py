@@ -25,24 +25,12 @@ from atac2expr.annotation import chromosome_extents, genes_in_regions, read_gtf
 from atac2expr.cli import InputError
 from atac2expr.files import atomic_output, check_gzip_integrity, is_gzip, read_text
 from atac2expr.peaks import read_peaks
-from atac2expr.regions import check_bin_size, check_chromosome_lengths, format_regions, normalize_chrom, parse_regions
+from atac2expr.regions import check_bin_size, check_chromosome_lengths, format_regions, parse_regions, read_chrom_sizes
 
 log = logging.getLogger("check_inputs")
 
 REQUIRED_COLUMNS = ["sample", "fastq_1", "fastq_2", "peaks"]
 SAMPLE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def read_chrom_sizes(path: Path) -> dict[str, int]:
-    sizes: dict[str, int] = {}
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        fields = line.split("\t")
-        if len(fields) < 2 or not fields[1].strip().isdigit():
-            raise InputError(f"{path} line {number}: expected 'chromosome<TAB>length'")
-        sizes[normalize_chrom(fields[0])] = int(fields[1])
-    return sizes
 
 
 def count_fastq_records(path: Path, chunk_size: int = 1 << 22) -> int:

@@ -83,20 +83,6 @@ def check_assembly(path: str, frame: pd.DataFrame, model_chroms: set[str], sizes
                     path, len(frame), ", ".join(sorted(model_chroms)), ", ".join(sorted(map(str, chroms))[:5]))
 
 
-def read_chrom_sizes(path: str) -> dict[str, int]:
-    text = files.read_text(path)
-    sizes = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        fields = line.split("\t")
-        try:
-            sizes[regions.normalize_chrom(fields[0])] = int(fields[1])
-        except (IndexError, ValueError):
-            raise cli.InputError(f"{path}: line {number} is not 'chrom<TAB>length'") from None
-    return sizes
-
-
 def read_binned(path: str, meta: dict, n_bins: int) -> tuple[str, np.ndarray]:
     """(sample, values) of a binarize_peaks.py .npz, refused unless its region and bin size are the model's."""
     if not Path(path).is_file():
@@ -133,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise cli.InputError(f"{args.model}: its bins are not those of its region {meta['region']} at {bin_size} bp; the model file is inconsistent")
     log.info("%s: %s model of %d bins (%s, %d bp) -> %d genes (%s)", args.model, meta["model"], n_bins, meta["region"], bin_size,
              len(meta["gene_ids"]), meta["target_transform"])
-    sizes = read_chrom_sizes(args.chrom_sizes) if args.chrom_sizes else None
+    sizes = regions.read_chrom_sizes(args.chrom_sizes) if args.chrom_sizes else None
     model_chroms = {r.chrom for r in region_list}
 
     names, rows = [], []

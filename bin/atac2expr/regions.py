@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .cli import InputError
+from .files import read_text
 
 _REGION_RE = re.compile(r"^(?P<chrom>[A-Za-z0-9_.]+):(?P<start>[0-9][0-9,]*)-(?P<end>[0-9][0-9,]*)$")
 
@@ -95,6 +96,19 @@ def make_bins(regions: list[Region], bin_size: int) -> pd.DataFrame:
         starts = np.arange(region.start, region.end, bin_size, dtype=np.int64)
         frames.append(pd.DataFrame({"chrom": region.chrom, "start": starts, "end": starts + bin_size}))
     return pd.concat(frames, ignore_index=True)
+
+
+def read_chrom_sizes(path) -> dict[str, int]:
+    """chromosome<TAB>length lines (a UCSC/samtools .chrom.sizes or .fai), names normalised."""
+    sizes: dict[str, int] = {}
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) < 2 or not fields[1].strip().isdigit():
+            raise InputError(f"{path} line {number}: expected 'chromosome<TAB>length'")
+        sizes[normalize_chrom(fields[0])] = int(fields[1])
+    return sizes
 
 
 def check_chromosome_lengths(regions: list[Region], lengths: dict[str, int], source: str) -> None:
