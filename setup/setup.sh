@@ -2,7 +2,8 @@
 # Installs what the pipeline and its tests need, idempotently, and prints the environment to use:
 #   - Nextflow 24.10.8: the one on PATH, else resolved from Maven Central into the cache;
 #   - kallisto: the one on PATH, else Debian's package when running as root, else advice;
-#   - Python packages of requirements.txt: a virtualenv in the cache keyed on the file's hash
+#   - Python packages of requirements.txt and requirements-dev.txt (every transitive version fixed by
+#     constraints.txt): a virtualenv in the cache keyed on the files' hash
 #     (torch is large: a repeated setup reuses it).
 # Cache: $ATAC2EXPR_HOME (default ${XDG_CACHE_HOME:-~/.cache}/atac2expr).
 # Usage: eval "$(bash setup/setup.sh)"
@@ -54,13 +55,14 @@ else
 fi
 
 # --- Python virtualenv ----------------------------------------------------------------------
-hash=$( (cat "$repo/requirements.txt"; python3 --version) | sha256sum | cut -c1-12)
+hash=$( (cat "$repo/requirements.txt" "$repo/requirements-dev.txt" "$repo/constraints.txt"; python3 --version) | sha256sum | cut -c1-12)
 venv="$home/venv-$hash"
 if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ]; then
     say "creating virtualenv $venv (torch is large: this takes a few minutes once)"
     rm -rf "$venv"
     python3 -m venv "$venv" >&2
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$repo/requirements.txt" >&2
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$repo/requirements.txt" -r "$repo/requirements-dev.txt" \
+        -c "$repo/constraints.txt" >&2
     touch "$venv/.complete"
 fi
 
