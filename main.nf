@@ -2,72 +2,128 @@
 /*
  * atac2expr: how much of a gene's expression does the open chromatin around it explain?
  *
- *   samplesheet (sample, fastq_1, fastq_2, peaks) + Ensembl GTF + cDNA FASTA
+ *   CHECK_PARAMS (every parameter, before anything else)
+ *   samplesheet (sample, fastq_1, fastq_2, peaks) + GTF + cDNA FASTA
  *     (or --encode: ENCODE_INPUTS finds and downloads matched ENCODE biosamples and Ensembl references)
- *     -> CHECK_INPUTS (before any heavy work)
- *     -> RNA-seq:  KALLISTO_INDEX -> KALLISTO_QUANT (per sample) -> GENE_TPM (genes of the region)
- *     -> ATAC-seq: BINARIZE_PEAKS (per sample: 1 kb bins of the region, 1 = open)
- *     -> BUILD_MATRIX (samples x bins, samples x genes) -> TRAIN_MODEL -> REPORT
+ *     -> CHECK_INPUTS (samplesheet) ; DEFINE_BINS (--region cut into --bin_size bins)
+ *     -> ATAC-seq: BINARIZE_PEAKS (per sample: 1 = a peak overlaps the bin; genome build checked)
+ *     -> references: GENE_ANNOTATION (genes and transcripts of the GTF and FASTA)
+ *     -> RNA-seq:  CHECK_FASTQ (per sample) -> KALLISTO_INDEX -> KALLISTO_QUANT (per sample) -> GENE_TPM
+ *     -> BUILD_MATRIX (samples x bins, samples x genes) -> TRAIN_MODEL (all samples) + EVALUATE (held out) -> REPORT
  */
 nextflow.enable.dsl = 2
 
-include { CHECK_INPUTS   } from './modules/check_inputs'
-include { KALLISTO_INDEX } from './modules/kallisto_index'
-include { KALLISTO_QUANT } from './modules/kallisto_quant'
-include { GENE_TPM       } from './modules/gene_tpm'
-include { BINARIZE_PEAKS } from './modules/binarize_peaks'
-include { BUILD_MATRIX   } from './modules/build_matrix'
-include { TRAIN_MODEL    } from './modules/train_model'
-include { REPORT         } from './modules/report'
-include { EVALUATE       } from './modules/evaluate'
-include { PREDICT as PREDICT_EXPRESSION } from './modules/predict'
-include { ENCODE_INPUTS  } from './subworkflows/encode_inputs'
+include { CHECK_PARAMS                          } from './modules/check_params'
+include { DEFINE_BINS                           } from './modules/define_bins'
+include { CHECK_INPUTS                          } from './modules/check_inputs'
+include { CHECK_INPUTS as CHECK_PREDICT_INPUTS  } from './modules/check_inputs'
+include { CHECK_FASTQ                           } from './modules/check_fastq'
+include { GENE_ANNOTATION                       } from './modules/gene_annotation'
+include { KALLISTO_INDEX                        } from './modules/kallisto_index'
+include { KALLISTO_QUANT                        } from './modules/kallisto_quant'
+include { GENE_TPM                              } from './modules/gene_tpm'
+include { BINARIZE_PEAKS                        } from './modules/binarize_peaks'
+include { BUILD_MATRIX                          } from './modules/build_matrix'
+include { TRAIN_MODEL                           } from './modules/train_model'
+include { EVALUATE                              } from './modules/evaluate'
+include { REPORT                                } from './modules/report'
+include { CHECK_MODEL                           } from './modules/check_model'
+include { PREDICT_EXPRESSION                    } from './modules/predict'
+include { SOFTWARE_VERSIONS                     } from './modules/software_versions'
+include { ENCODE_INPUTS                         } from './subworkflows/encode_inputs'
 include { ENCODE_SAMPLESHEET as ENCODE_SAMPLESHEET_ONLY } from './modules/encode_samplesheet'
+include { paramsHelp; lockOutdir; checkOutdir   } from './subworkflows/utils_atac2expr'
 
-def requireParam(name) {
-    if (!params[name]) {
-        error "Missing required parameter --${name} (see README.md, 'Run on your data')"
+// Before any task: --help, then the results folder's lock and run record
+def startRun(String entry) {
+    if (params.help) {
+        log.info paramsHelp("${projectDir}/nextflow_schema.json", params.help.toString() == 'hidden')
+        exit 0
     }
-    return params[name]
+    lockOutdir(params.outdir)
+    checkOutdir(params.outdir, entry, params, params.overwrite as boolean)
+}
+
+// A parameter naming an input file: the file, when given and present (CHECK_PARAMS says when one is missing)
+def inputFile(String name) {
+    if (!params[name]) {
+        return Channel.empty()
+    }
+    def path = file(params[name].toString())
+    if (!path.exists()) {
+        error "--${name} ${params[name]}: file not found"
+    }
+    if (path.isDirectory()) {
+        error "--${name} ${params[name]}: is a directory, not a file"
+    }
+    return Channel.value(path)
+}
+
+// A file of a checked samplesheet row: present and not a directory, else an error naming the line and column
+def sampleFile(Map row, String column, String path) {
+    def where = "samplesheet line ${row.line}, column '${column}' (sample ${row.sample})"
+    def found = file(path)
+    if (!found.exists()) {
+        error "${where}: file not found: ${path}"
+    }
+    if (found.isDirectory()) {
+        error "${where}: ${path} is a directory, not a file"
+    }
+    return found
+}
+
+// The rows of CHECK_INPUTS' samplesheet.valid.csv (quoted fields: paths may hold commas) as [meta, row]
+def sampleRows(sheet) {
+    return sheet
+        .splitCsv(header: true, quote: '"')
+        .map { row -> [[id: row.sample, single_end: row.single_end == 'true'], row] }
 }
 
 workflow ATAC2EXPR {
     take:
+    checked         // channel: params.valid.json of CHECK_PARAMS (every later step waits for it)
     samplesheet     // channel: samplesheet.csv
-    gtf             // channel: Ensembl GTF
+    gtf             // channel: GTF
     transcriptome   // channel: cDNA FASTA
+    chrom_sizes     // channel: chromosome sizes
 
     main:
     versions = Channel.empty()
 
-    CHECK_INPUTS(samplesheet, gtf, transcriptome, file(params.chrom_sizes, checkIfExists: true))
-    versions = versions.mix(CHECK_INPUTS.out.versions)
+    // the features: --region cut into --bin_size bins
+    DEFINE_BINS(checked.combine(chrom_sizes).map { valid, sizes -> [[id: 'bins'], sizes] })
+    layout = DEFINE_BINS.out.layout.first()
 
-    samples = CHECK_INPUTS.out.samplesheet
-        .splitCsv(header: true)
-        .map { row -> [[id: row.sample, single_end: row.single_end == 'true'], row] }
-    // lanes joined with ';' go to one kallisto run, interleaved R1 L1, R2 L1, R1 L2, R2 L2, ...
+    // the samplesheet: structure and sample ids, then every file it names must exist
+    CHECK_INPUTS(checked.combine(samplesheet).map { valid, sheet -> sheet })
+    samples = sampleRows(CHECK_INPUTS.out.samplesheet)
     reads = samples.map { meta, row ->
-        def r1 = row.fastq_1.tokenize(';').collect { file(it) }
-        def r2 = row.fastq_2 ? row.fastq_2.tokenize(';').collect { file(it) } : []
-        [meta, r2 ? [r1, r2].transpose().flatten() : r1]
+        def lanes_1 = row.fastq_1.tokenize(';').collect { sampleFile(row, 'fastq_1', it) }
+        def lanes_2 = row.fastq_2 ? row.fastq_2.tokenize(';').collect { sampleFile(row, 'fastq_2', it) } : []
+        [meta, lanes_1, lanes_2]
     }
-    peaks = samples.map { meta, row -> [meta, file(row.peaks)] }
+    peaks = samples.map { meta, row -> [meta, sampleFile(row, 'peaks', row.peaks)] }
 
-    // RNA-seq -> gene TPM of the genes in the region (nothing heavy starts before CHECK_INPUTS passed)
-    KALLISTO_INDEX(CHECK_INPUTS.out.samplesheet.combine(transcriptome).map { sheet, fasta -> [[id: 'transcriptome'], fasta] })
-    KALLISTO_QUANT(reads, KALLISTO_INDEX.out.index.collect(), params.fragment_length, params.fragment_length_sd)
-    GENE_TPM(KALLISTO_QUANT.out.results.map { meta, dir -> dir }.collect(sort: { it.name }), gtf)
+    // ATAC-seq: peaks -> open bins, per sample (the peaks' genome build is checked against --chrom_sizes)
+    BINARIZE_PEAKS(peaks, layout, chrom_sizes)
 
-    // ATAC-seq peaks -> open bins
-    BINARIZE_PEAKS(peaks)
+    // references: genes and transcripts of the GTF and the cDNA FASTA, the region's genes among them
+    GENE_ANNOTATION(gtf, transcriptome, layout)
 
-    // features x targets -> model -> report
-    BUILD_MATRIX(BINARIZE_PEAKS.out.bins.map { meta, npz -> npz }.collect(sort: { it.name }), GENE_TPM.out.matrix, GENE_TPM.out.genes)
-    models = Channel.fromList(params.model.tokenize(',')*.trim())
-    TRAIN_MODEL(BUILD_MATRIX.out.dataset, models)
+    // RNA-seq: each sample's reads checked (in parallel), then quantified; nothing heavy starts before the
+    // references and every sample's peaks passed their checks
+    CHECK_FASTQ(reads)
+    inputs_checked = GENE_ANNOTATION.out.genes.combine(BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect().map { true })
+    KALLISTO_INDEX(inputs_checked.combine(transcriptome).map { genes, ok, fasta -> [[id: 'transcriptome'], fasta] })
+    KALLISTO_QUANT(reads.join(CHECK_FASTQ.out.check), KALLISTO_INDEX.out.index.first())
+    GENE_TPM(KALLISTO_QUANT.out.results.map { meta, dir -> dir }.collect(sort: { it.name }),
+             GENE_ANNOTATION.out.genes, GENE_ANNOTATION.out.transcripts, layout)
 
-    // held-out numbers: cross-validation over samples, baselines on the same folds
+    // features x targets -> models -> report
+    BUILD_MATRIX(BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }), GENE_TPM.out.matrix, GENE_TPM.out.genes, layout)
+    TRAIN_MODEL(BUILD_MATRIX.out.dataset, Channel.fromList(params.model.tokenize(',')*.trim().unique()))
+
+    // held-out numbers: cross-validation over samples, every model on the same folds
     evaluation = Channel.value([])
     if (params.evaluate) {
         EVALUATE(BUILD_MATRIX.out.dataset, params.eval_models)
@@ -76,58 +132,64 @@ workflow ATAC2EXPR {
     }
     REPORT(BUILD_MATRIX.out.dataset, TRAIN_MODEL.out.results.collect(sort: { it.name }), evaluation)
 
-    versions = versions.mix(KALLISTO_INDEX.out.versions, KALLISTO_QUANT.out.versions.first(), GENE_TPM.out.versions,
-        BINARIZE_PEAKS.out.versions.first(), BUILD_MATRIX.out.versions, TRAIN_MODEL.out.versions.first(), REPORT.out.versions)
-    versions
-        .map { it.text }
-        .unique()
-        .collectFile(name: 'software_versions.yml', storeDir: "${params.outdir}/pipeline_info", sort: true)  // text order: the same every run
+    versions = versions.mix(DEFINE_BINS.out.versions, CHECK_INPUTS.out.versions, BINARIZE_PEAKS.out.versions.first(),
+        GENE_ANNOTATION.out.versions, CHECK_FASTQ.out.versions.first(), KALLISTO_INDEX.out.versions,
+        KALLISTO_QUANT.out.versions.first(), GENE_TPM.out.versions, BUILD_MATRIX.out.versions,
+        TRAIN_MODEL.out.versions.first(), REPORT.out.versions)
 
     emit:
-    dataset = BUILD_MATRIX.out.dataset
-    models  = TRAIN_MODEL.out.model
-    summary = REPORT.out.summary
+    dataset  = BUILD_MATRIX.out.dataset
+    models   = TRAIN_MODEL.out.model
+    summary  = REPORT.out.summary
+    versions = versions
 }
 
 workflow {
+    startRun('main')
+    CHECK_PARAMS([id: 'main'], file("${projectDir}/nextflow_schema.json"), file(params.chrom_sizes, checkIfExists: true))
+    checked = CHECK_PARAMS.out
+    chrom_sizes = Channel.value(file(params.chrom_sizes))
+    versions = checked.versions
     if (params.encode && params.encode_samplesheet_only) {
         // review what ENCODE has before a big download: results/encode/{samplesheet.csv,provenance.tsv}
-        ENCODE_SAMPLESHEET_ONLY([id: 'encode'])
+        ENCODE_SAMPLESHEET_ONLY(checked.params.map { [id: 'encode'] })
+        versions = versions.mix(ENCODE_SAMPLESHEET_ONLY.out.versions)
     } else if (params.encode) {
-        ENCODE_INPUTS()
-        ATAC2EXPR(ENCODE_INPUTS.out.samplesheet, ENCODE_INPUTS.out.gtf, ENCODE_INPUTS.out.transcriptome)
+        ENCODE_INPUTS(checked.params)
+        ATAC2EXPR(checked.params, ENCODE_INPUTS.out.samplesheet, ENCODE_INPUTS.out.gtf, ENCODE_INPUTS.out.transcriptome, chrom_sizes)
+        versions = versions.mix(ENCODE_INPUTS.out.versions, ATAC2EXPR.out.versions)
     } else {
-        ATAC2EXPR(
-            Channel.value(file(requireParam('input'), checkIfExists: true)),
-            Channel.value(file(requireParam('gtf'), checkIfExists: true)),
-            Channel.value(file(requireParam('transcriptome'), checkIfExists: true)),
-        )
+        ATAC2EXPR(checked.params, inputFile('input'), inputFile('gtf'), inputFile('transcriptome'), chrom_sizes)
+        versions = versions.mix(ATAC2EXPR.out.versions)
     }
+    SOFTWARE_VERSIONS(versions.collect(sort: { it.text }))
 }
 
 /*
  * Predict expression of new samples from their peaks with a trained model:
  *   nextflow run main.nf -entry PREDICT --model_file results/model/mlp/model.pt --input new_samples.csv
- * where new_samples.csv has the columns sample,peaks (other columns are ignored).
+ * where new_samples.csv has the columns sample,peaks (the same sample id rules as the main samplesheet).
+ * The peaks are binarised with the bins recorded in the model.
  */
 workflow PREDICT {
-    model = file(requireParam('model_file'), checkIfExists: true)
-    sheet = file(requireParam('input'), checkIfExists: true)
-    samples = Channel.fromPath(sheet)
-        .splitCsv(header: true)
-        .map { row ->
-            if (!row.sample || !row.peaks) {
-                error "${sheet}: columns 'sample' and 'peaks' are needed (row ${row})"
-            }
-            def peaks = file(row.peaks.startsWith('/') ? row.peaks : "${sheet.parent}/${row.peaks}", checkIfExists: true)
-            [row.sample, peaks]
-        }
-        .toSortedList { a, b -> a[0] <=> b[0] }
-    PREDICT_EXPRESSION(model, samples.map { it*.getAt(0) }, samples.map { it*.getAt(1) })
+    startRun('PREDICT')
+    CHECK_PARAMS([id: 'PREDICT'], file("${projectDir}/nextflow_schema.json"), file(params.chrom_sizes, checkIfExists: true))
+    checked = CHECK_PARAMS.out
+    chrom_sizes = Channel.value(file(params.chrom_sizes))
+    model = inputFile('model_file')
+
+    CHECK_MODEL(checked.params.combine(model).map { valid, model_file -> [[id: 'model'], model_file] })
+    CHECK_PREDICT_INPUTS(checked.params.combine(inputFile('input')).map { valid, sheet -> sheet })
+    peaks = sampleRows(CHECK_PREDICT_INPUTS.out.samplesheet).map { meta, row -> [meta, sampleFile(row, 'peaks', row.peaks)] }
+    BINARIZE_PEAKS(peaks, CHECK_MODEL.out.layout.first(), chrom_sizes)
+    PREDICT_EXPRESSION(model, BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }))
+
+    SOFTWARE_VERSIONS(checked.versions.mix(CHECK_MODEL.out.versions, CHECK_PREDICT_INPUTS.out.versions, BINARIZE_PEAKS.out.versions.first(),
+                                           PREDICT_EXPRESSION.out.versions).collect(sort: { it.text }))
 }
 
 workflow.onComplete {
     if (workflow.success) {
-        log.info "atac2expr finished: results in ${params.outdir} (report/summary.json, report/*.png, model/)"
+        log.info "atac2expr finished: results in ${params.outdir}"
     }
 }

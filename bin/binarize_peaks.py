@@ -1,5 +1,10 @@
 #!/usr/bin/env python3
-"""One sample's ATAC-seq peaks -> one 0/1 value per bin of the region (1 = a peak overlaps the bin)."""
+"""One sample's ATAC-seq peaks -> one 0/1 value per bin (1 = a peak overlaps the bin).
+
+The peaks' genome build is checked first: peaks past the end of a chromosome of --chrom_sizes, or on contigs
+named as in hg19, stop the run with the count and a hint to lift them over. Peaks on sequences outside the
+regions are counted in the log.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +14,22 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-
 from atac2expr import cli
-from atac2expr.files import atomic_path
-from atac2expr.peaks import binarize_peaks, read_peaks
-from atac2expr.regions import format_regions, parse_regions
+from atac2expr.dataset import SampleBins, save_sample_bins
+from atac2expr.peaks import binarize_peaks, check_assembly, read_peaks
+from atac2expr.regions import BinLayout, read_chrom_sizes
+from atac2expr.samples import sample_id_problem
 
 log = logging.getLogger("binarize_peaks")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--peaks", type=Path, required=True, help="BED3+ or narrowPeak, gz or plain")
     parser.add_argument("--sample", required=True)
-    parser.add_argument("--region", required=True, help="e.g. chr1:1-1000000 (1-based, inclusive; commas separate regions)")
-    parser.add_argument("--bin_size", type=int, default=1000)
-    parser.add_argument("--output", type=Path, required=True, help=".npz with the bin values")
+    parser.add_argument("--layout", type=Path, required=True, help="the bin layout (define_bins.py, or a model's)")
+    parser.add_argument("--chrom_sizes", type=Path, required=True, help="the assembly's chromosome sizes")
+    parser.add_argument("--output", type=Path, required=True, help="<sample>.bins.npz")
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
 
@@ -34,20 +38,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
-    regions = parse_regions(args.region)
+    problem = sample_id_problem(args.sample)
+    if problem:
+        raise cli.InputError(f"--sample: {problem}")
+    layout = BinLayout.read(args.layout)
     peaks = read_peaks(args.peaks)
-    region_chroms = {r.chrom for r in regions}
-    on_region_chroms = peaks["chrom"].isin(region_chroms)
-    if len(peaks) and not on_region_chroms.any():
-        log.warning("%s: none of its %d peaks is on a chromosome of the region (%s; the file has %s); every bin is 0",
-                    args.peaks, len(peaks), ", ".join(sorted(region_chroms)), ", ".join(sorted(peaks["chrom"].unique())[:5]))
-    values = binarize_peaks(peaks, regions, args.bin_size)
-    log.info("%s: %d peaks (%d on the region's chromosomes) -> %d of %d bins open",
-             args.sample, len(peaks), int(on_region_chroms.sum()), int(values.sum()), len(values))
-    with atomic_path(args.output) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez_compressed(handle, values=values, sample=np.array(args.sample),
-                                region=np.array(format_regions(regions)), bin_size=np.array(args.bin_size))
+    check_assembly(f"sample {args.sample}: {args.peaks}", peaks, read_chrom_sizes(args.chrom_sizes))
+    on_layout = peaks["chrom"].isin(layout.chroms)
+    if len(peaks) and not on_layout.any():
+        log.warning("sample %s: none of its %d peaks is on a chromosome of the regions (%s; the file has %s); every bin is 0",
+                    args.sample, len(peaks), ", ".join(layout.chroms[:5]), ", ".join(sorted(peaks["chrom"].unique())[:5]))
+    values = binarize_peaks(peaks, layout)
+    log.info("sample %s: %d peaks (%d on the regions' chromosomes, %d elsewhere) -> %d of %d bins open", args.sample, len(peaks),
+             int(on_layout.sum()), int((~on_layout).sum()), int(values.sum()), len(values))
+    save_sample_bins(args.output, SampleBins(args.sample, values, layout))
     return 0
 
 

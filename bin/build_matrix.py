@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """Join per-sample bins (features) with gene TPMs (targets) into one dataset file.
 
-Rows are samples in the same order on both sides; a sample present on one side only is an error.
+Rows are samples in the same order on both sides; a sample present on one side only is an error, and so is a
+dataset with nothing to learn from: no open bin in any sample, or no expression in any gene. X is filled in
+place, row by row (no copy of the whole matrix). Also writes the bins table (chrom, start, end of every column
+of X, 0-based half-open; a region's last bin may be shorter) as bins.tsv.gz.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import io
 import logging
 import sys
 from pathlib import Path
@@ -17,33 +22,21 @@ import pandas as pd
 
 from atac2expr import cli
 from atac2expr.cli import InputError
-from atac2expr.dataset import Dataset, save_dataset
-from atac2expr.regions import format_regions, make_bins, parse_regions
+from atac2expr.dataset import Dataset, load_sample_bins, save_dataset
+from atac2expr.files import atomic_path
+from atac2expr.regions import BinLayout
 
 log = logging.getLogger("build_matrix")
 
 
-def read_bins(paths: list[Path], region: str, bin_size: int, n_bins: int) -> dict[str, np.ndarray]:
-    values: dict[str, np.ndarray] = {}
-    for path in paths:
-        with np.load(path, allow_pickle=False) as npz:
-            sample, file_region, file_bin_size, vector = str(npz["sample"]), str(npz["region"]), int(npz["bin_size"]), npz["values"]
-        if file_region != region or file_bin_size != bin_size or len(vector) != n_bins:
-            raise InputError(f"{path}: bins of region {file_region} at {file_bin_size} bp, expected {region} at {bin_size} bp")
-        if sample in values:
-            raise InputError(f"{path}: sample {sample} has two bin files")
-        values[sample] = vector
-    return values
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bins", type=Path, nargs="+", required=True, help="per-sample .npz from binarize_peaks.py")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bins", type=Path, nargs="+", required=True, help="per-sample .bins.npz from binarize_peaks.py")
     parser.add_argument("--gene_tpm", type=Path, required=True, help="gene_tpm_matrix.tsv from gene_tpm.py")
     parser.add_argument("--genes", type=Path, required=True, help="genes.tsv from gene_tpm.py")
-    parser.add_argument("--region", required=True)
-    parser.add_argument("--bin_size", type=int, default=1000)
-    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--layout", type=Path, required=True, help="the bin layout (define_bins.py)")
+    parser.add_argument("--output", type=Path, required=True, help="dataset.npz")
+    parser.add_argument("--bins_table", type=Path, help="also write the bins (chrom, start, end) here (.tsv.gz)")
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
 
@@ -52,18 +45,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
-    regions = parse_regions(args.region)
-    region = format_regions(regions)
-    bins = make_bins(regions, args.bin_size)
-    features = read_bins(args.bins, region, args.bin_size, len(bins))
-
-    matrix = pd.read_csv(args.gene_tpm, sep="\t", dtype={"gene_id": str, "gene_name": str})
-    genes = pd.read_csv(args.genes, sep="\t", dtype={"gene_id": str, "gene_name": str, "chrom": str})
+    layout = BinLayout.read(args.layout)
+    matrix = pd.read_csv(args.gene_tpm, sep="\t", dtype={"gene_id": str, "gene_name": str}, keep_default_na=False)
+    genes = pd.read_csv(args.genes, sep="\t", dtype={"gene_id": str, "gene_name": str, "gene_biotype": str, "chrom": str},
+                        keep_default_na=False)
     if list(matrix["gene_id"]) != list(genes["gene_id"]):
         raise InputError(f"{args.gene_tpm} and {args.genes} list different genes")
     target_samples = [c for c in matrix.columns if c not in ("gene_id", "gene_name")]
-    only_bins = sorted(set(features) - set(target_samples))
-    only_tpm = sorted(set(target_samples) - set(features))
+
+    by_sample = {}
+    for path in args.bins:
+        sample = load_sample_bins(path, layout).sample
+        if sample in by_sample:
+            raise InputError(f"{path}: sample {sample} has two bin files ({by_sample[sample]})")
+        by_sample[sample] = path
+    only_bins = sorted(set(by_sample) - set(target_samples))
+    only_tpm = sorted(set(target_samples) - set(by_sample))
     if only_bins or only_tpm:
         parts = []
         if only_bins:
@@ -71,12 +68,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         if only_tpm:
             parts.append(f"sample(s) {', '.join(only_tpm)} have expression but no peaks")
         raise InputError("; ".join(parts))
+
     samples = np.array(sorted(target_samples))
-    X = np.stack([features[s] for s in samples]).astype(np.uint8)
-    Y = matrix[list(samples)].to_numpy(dtype=np.float32).T
-    dataset = Dataset(X, Y, samples, bins, genes, region, args.bin_size)
+    X = np.empty((len(samples), layout.n_bins), dtype=np.uint8)
+    for row, sample in enumerate(samples):
+        X[row] = load_sample_bins(by_sample[sample], layout).values
+    Y = matrix[list(samples)].to_numpy(dtype=np.float64).T
+    if not X.any():
+        raise InputError(f"no sample has a peak in {layout.describe()}: nothing to learn from (are the peaks of this region?)")
+    if not Y.any():
+        raise InputError(f"{args.gene_tpm}: every TPM of every gene in every sample is 0: nothing to learn (did kallisto pseudoalign any read?)")
+    silent = int((Y.max(axis=0) == 0).sum())
+    if silent:
+        log.warning("%d of %d genes have TPM 0 in every sample; kept (a constant target)", silent, Y.shape[1])
+    dataset = Dataset(X, Y, samples, layout, genes)
     save_dataset(dataset, args.output)
-    log.info("dataset: %d samples x %d bins (%.1f%% open) -> %d genes", len(samples), X.shape[1], 100 * X.mean(), Y.shape[1])
+    if args.bins_table:
+        # mtime 0 and no file name in the gzip header: the same bins give the same bytes
+        with atomic_path(args.bins_table) as tmp, open(tmp, "wb") as out:
+            with gzip.GzipFile(filename="", fileobj=out, mode="wb", compresslevel=6, mtime=0) as raw:
+                with io.TextIOWrapper(raw, encoding="utf-8", newline="") as handle:
+                    dataset.bins.to_csv(handle, sep="\t", index=False)
+    log.info("dataset: %d samples x %d bins (%.2f%% open) -> %d genes", len(samples), X.shape[1], 100 * X.mean(), Y.shape[1])
     return 0
 
 

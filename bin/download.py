@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Download one file, resumable and retried, verified (md5 + size, or Ensembl's BSD sum) before it gets its name.
 
-  download.py URL --md5 M --size N [--output NAME] [--cache_dir DIR]        (ENCODE files)
-  download.py URL --checksums_url URL_OF_CHECKSUMS [--output NAME]          (any Ensembl file)
-  download.py --ensembl gtf|cdna [--ensembl_release 113] [--ensembl_url URL] (Ensembl GRCh38 GTF / cDNA)
+  download.py --url URL --md5 M --size N [--output NAME] [--cache_dir DIR]       (ENCODE files)
+  download.py --url URL --checksums_url URL_OF_CHECKSUMS [--output NAME]         (any Ensembl file)
+  download.py --ensembl gtf|cdna --ensembl_release 113 --ensembl_url URL [--output NAME] (Ensembl GRCh38 GTF / cDNA)
 
 The output is written in --outdir (default: the current folder) under --output, a plain file name
 (default: the URL's last path segment); nothing appears under that name unless the checks pass.
@@ -20,8 +20,14 @@ from urllib.parse import urlsplit
 
 from atac2expr import cli
 from atac2expr.download import (
-    DEFAULT_ENSEMBL_RELEASE, DEFAULT_ENSEMBL_URL, ENSEMBL_KINDS, Expected, RetryPolicy, download,
-    ensembl_urls, expected_from_checksums, name_from_url, safe_name,
+    ENSEMBL_KINDS,
+    Expected,
+    RetryPolicy,
+    download,
+    ensembl_urls,
+    expected_from_checksums,
+    name_from_url,
+    safe_name,
 )
 
 log = logging.getLogger("atac2expr.download")
@@ -34,15 +40,15 @@ def _optional(value: str | None) -> str | None:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("url", nargs="?", help="the file's URL (redirects are followed; the original URL is used for every retry)")
+    parser.add_argument("--url", help="the file's URL (redirects are followed; the original URL is used for every retry)")
     parser.add_argument("--output", help="file name of the download (a plain name; default: the URL's last path segment)")
     parser.add_argument("--outdir", default=".", help="folder of the download (default: %(default)s)")
     parser.add_argument("--md5", help="expected md5 of the file as served (ENCODE: md5sum)")
     parser.add_argument("--size", help="expected size in bytes (ENCODE: file_size)")
     parser.add_argument("--checksums_url", help="an Ensembl CHECKSUMS file (BSD sum) listing the URL's file name")
     parser.add_argument("--ensembl", choices=ENSEMBL_KINDS, help="download the human GRCh38 GTF or cDNA FASTA of --ensembl_release")
-    parser.add_argument("--ensembl_release", type=int, default=DEFAULT_ENSEMBL_RELEASE, help="Ensembl release (default: %(default)s)")
-    parser.add_argument("--ensembl_url", default=DEFAULT_ENSEMBL_URL, help="Ensembl FTP/HTTP base (default: %(default)s)")
+    parser.add_argument("--ensembl_release", type=int, help="Ensembl release (with --ensembl)")
+    parser.add_argument("--ensembl_url", help="Ensembl FTP/HTTP base (with --ensembl)")
     parser.add_argument("--cache_dir", help="download cache folder: a verified file there is linked/copied, not downloaded")
     parser.add_argument("--retries", type=int, default=5, help="retries after the first attempt (default: %(default)s)")
     parser.add_argument("--backoff", type=float, default=1.0, help="first wait in seconds, doubled per retry (default: %(default)s)")
@@ -65,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.ensembl:
         if url:
             raise cli.InputError(f"give either a URL or --ensembl {args.ensembl}, not both")
+        if args.ensembl_release is None or not args.ensembl_url:
+            raise cli.InputError(f"--ensembl {args.ensembl}: give --ensembl_release and --ensembl_url")
         url, checksums_url = ensembl_urls(args.ensembl, args.ensembl_release, args.ensembl_url)
     if not url:
         raise cli.InputError("no URL given (or use --ensembl gtf|cdna)")

@@ -17,8 +17,16 @@ from typing import Sequence
 from atac2expr import cli
 from atac2expr.download import RetryPolicy
 from atac2expr.encode import (
-    DEFAULT_ENCODE_URL, DEFAULT_RNA_ASSAY_TITLES, MATCH_BY, PROVENANCE_COLUMNS, SAMPLESHEET_COLUMNS,
-    EncodeClient, Options, provenance_rows, samplesheet_rows, select_samples, split_list, write_table,
+    MATCH_BY,
+    PROVENANCE_COLUMNS,
+    SAMPLESHEET_COLUMNS,
+    EncodeClient,
+    Options,
+    provenance_rows,
+    samplesheet_rows,
+    select_samples,
+    split_list,
+    write_table,
 )
 
 log = logging.getLogger("atac2expr.encode_samplesheet")
@@ -26,11 +34,11 @@ log = logging.getLogger("atac2expr.encode_samplesheet")
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--encode_url", default=DEFAULT_ENCODE_URL, help="ENCODE portal (default: %(default)s)")
-    parser.add_argument("--match_by", choices=MATCH_BY, default="biosample",
-                        help="pair ATAC-seq and RNA-seq by biosample (term name + classification) or also by donor (default: %(default)s)")
-    parser.add_argument("--rna_assay_titles", action="append",
-                        help=f"RNA-seq assay titles, comma-separated or repeated (default: {','.join(DEFAULT_RNA_ASSAY_TITLES)})")
+    parser.add_argument("--encode_url", required=True, help="ENCODE portal, e.g. https://www.encodeproject.org")
+    parser.add_argument("--match_by", choices=MATCH_BY, required=True,
+                        help="pair ATAC-seq and RNA-seq by biosample (term name + classification) or also by donor")
+    parser.add_argument("--rna_assay_titles", action="append", required=True,
+                        help="RNA-seq assay titles, comma-separated or repeated, e.g. 'total RNA-seq,polyA plus RNA-seq'")
     parser.add_argument("--classifications", action="append", help="biosample classifications to keep, e.g. 'cell line,tissue' (default: all)")
     parser.add_argument("--biosamples", action="append",
                         help="biosample term names to keep, e.g. 'K562,HepG2' (a comma followed by a space belongs to the name) (default: all)")
@@ -57,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise cli.InputError("--retries, --backoff, --max_wait and --min_interval must be >= 0 and --timeout > 0")
     options = Options(
         match_by=args.match_by,
-        rna_assay_titles=split_list(args.rna_assay_titles) or DEFAULT_RNA_ASSAY_TITLES,
+        rna_assay_titles=split_list(args.rna_assay_titles),
         classifications=split_list(args.classifications),
         biosamples=split_list(args.biosamples),
         max_biosamples=args.max_biosamples,

@@ -34,16 +34,16 @@ def read_training(folder: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     return summary, loss, predictions
 
 
-def plot_expression_fit(predictions: pd.DataFrame, gene_order: list[str], model: str, path: Path, n_samples: int = 4) -> None:
+def plot_expression_fit(predictions: pd.DataFrame, gene_order: list[str], model: str, units: str, path: Path, n_samples: int = 4) -> None:
     """The original study's figure: target and predicted expression over the genes, a few samples."""
     samples = sorted(predictions["sample"].unique())[:n_samples]
     fig, axes = plt.subplots(len(samples), 1, figsize=(10, 2.4 * len(samples)), sharex=True, squeeze=False)
     position = {g: i for i, g in enumerate(gene_order)}
-    for ax, sample in zip(axes[:, 0], samples):
+    for ax, sample in zip(axes[:, 0], samples, strict=True):
         rows = predictions[predictions["sample"] == sample].assign(pos=lambda d: d["gene_id"].map(position)).sort_values("pos")
         ax.plot(rows["pos"], rows["observed"], "o-", ms=3, lw=1, label="target")
         ax.plot(rows["pos"], rows["predicted"], "s--", ms=3, lw=1, label="predicted")
-        ax.set_ylabel("log1p(TPM)")
+        ax.set_ylabel(units)
         ax.set_title(f"{sample} ({model}, in-sample fit)", fontsize=9)
     axes[0, 0].legend(loc="upper right", fontsize=8)
     axes[-1, 0].set_xlabel("gene (genomic order in the region)")
@@ -98,7 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "target_transform": training["target_transform"],
             "epochs": len(loss),
         }
-        plot_expression_fit(predictions, list(dataset.genes["gene_id"]), model, args.outdir / f"expression_fit_{model}.png")
+        plot_expression_fit(predictions, list(dataset.genes["gene_id"]), model, training["target_transform"],
+                            args.outdir / f"expression_fit_{model}.png")
     plot_losses(losses, baselines, args.outdir / "loss_curve.png")
     if args.evaluation:
         metrics = pd.read_csv(args.evaluation / "metrics.tsv", sep="\t")

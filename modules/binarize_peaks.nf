@@ -6,24 +6,30 @@ process BINARIZE_PEAKS {
     container "${params.container}"
 
     input:
-    tuple val(meta), path(peaks)
+    tuple val(meta), path(peaks, stageAs: 'input/peaks')
+    tuple val(meta_layout), path(layout)
+    path chrom_sizes
 
     output:
     tuple val(meta), path("${meta.id}.bins.npz"), emit: bins
     path 'versions.yml'                         , emit: versions
 
     script:
+    // the peaks are staged under a name the pipeline makes; the content says whether they are gzipped
     def args = task.ext.args ?: ''
     """
     binarize_peaks.py \\
-        --peaks ${peaks} \\
+        --peaks input/peaks \\
         --sample ${meta.id} \\
+        --layout ${layout} \\
+        --chrom_sizes ${chrom_sizes} \\
         --output ${meta.id}.bins.npz \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
         numpy: \$(python3 -c 'import numpy; print(numpy.__version__)')
+        pandas: \$(python3 -c 'import pandas; print(pandas.__version__)')
     END_VERSIONS
     """
 

@@ -9,24 +9,33 @@ process BUILD_MATRIX {
     path bins, stageAs: 'bins/*'
     path gene_tpm
     path genes
+    tuple val(meta), path(layout)
 
     output:
     path 'dataset.npz'  , emit: dataset
+    path 'bins.tsv.gz'  , emit: bins
     path 'versions.yml' , emit: versions
 
     script:
     def args = task.ext.args ?: ''
     """
     build_matrix.py \\
-        --bins ${bins} \\
+        --bins bins/* \\
         --gene_tpm ${gene_tpm} \\
         --genes ${genes} \\
+        --layout ${layout} \\
         --output dataset.npz \\
+        --bins_table bins.tsv.gz \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
         numpy: \$(python3 -c 'import numpy; print(numpy.__version__)')
     END_VERSIONS
+    """
+
+    stub:
+    """
+    touch dataset.npz bins.tsv.gz versions.yml
     """
 }

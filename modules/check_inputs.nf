@@ -6,23 +6,20 @@ process CHECK_INPUTS {
     container "${params.container}"
 
     input:
-    path samplesheet
-    path gtf
-    path transcriptome
-    path chrom_sizes
+    path samplesheet, stageAs: 'input/samplesheet.csv'
 
     output:
     path 'samplesheet.valid.csv', emit: samplesheet
     path 'versions.yml'         , emit: versions
 
     script:
+    // the samplesheet is read where it lies, so that its relative paths resolve against its own folder; the
+    // files it names are not opened here (they need not be visible inside a container): the workflow checks
+    // that they exist and the per-sample tasks check their content
     def args = task.ext.args ?: ''
     """
     check_inputs.py \\
-        --samplesheet ${samplesheet} \\
-        --gtf ${gtf} \\
-        --transcriptome ${transcriptome} \\
-        --chrom_sizes ${chrom_sizes} \\
+        --samplesheet "\$(readlink -f input/samplesheet.csv)" \\
         --output samplesheet.valid.csv \\
         ${args}
 
@@ -34,8 +31,10 @@ process CHECK_INPUTS {
     """
 
     stub:
+    // the same check as the script: the workflow reads the checked samplesheet
+    def args = task.ext.args ?: ''
     """
-    cp ${samplesheet} samplesheet.valid.csv
+    check_inputs.py --samplesheet "\$(readlink -f input/samplesheet.csv)" --output samplesheet.valid.csv ${args}
     touch versions.yml
     """
 }

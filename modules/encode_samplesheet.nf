@@ -15,7 +15,7 @@ process ENCODE_SAMPLESHEET {
 
     script:
     // ext.args: --encode_url, --match_by, --rna_assay_titles, --classifications, --biosamples,
-    // --max_biosamples, --peak_output_type (values with spaces quoted)
+    // --max_biosamples, --peak_output_type, each value single-quoted (conf/modules.config)
     def args = task.ext.args ?: ''
     """
     encode_samplesheet.py \\
@@ -32,7 +32,7 @@ process ENCODE_SAMPLESHEET {
     stub:
     """
     echo 'sample,fastq_1,fastq_2,peaks,fastq_1_md5,fastq_1_size,fastq_2_md5,fastq_2_size,peaks_md5,peaks_size,run_type,read_length,fragment_length' > samplesheet.csv
-    printf 'sample\\tbiosample_term_name\\tbiosample_classification\\tbiosample_term_id\\tmatch_by\\trna_donor\\tatac_donors\\tatac_experiment\\tpeaks_file\\tpeaks_output_type\\trna_experiment\\trna_assay_title\\tbiological_replicate\\tfastq_1_files\\tfastq_2_files\\trun_type\\tread_length\\n' > provenance.tsv
+    printf 'sample\\tbiosample_term_name\\n' > provenance.tsv
     touch versions.yml
     """
 }

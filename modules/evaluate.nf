@@ -8,7 +8,7 @@ process EVALUATE {
 
     input:
     path dataset
-    val models
+    val models      // comma-separated model names (checked by CHECK_PARAMS)
 
     output:
     path 'evaluation'                 , emit: results
@@ -16,12 +16,14 @@ process EVALUATE {
     path 'versions.yml'               , emit: versions
 
     script:
-    def args = task.ext.args ?: ''
+    def args = task.ext.args ?: ''    // the model and evaluation settings (conf/modules.config)
+    def memory = task.memory ? task.memory.toBytes() : 0
     """
     evaluate.py \\
         --dataset ${dataset} \\
-        --models ${models} \\
         --outdir evaluation \\
+        --threads ${task.cpus} \\
+        --max_memory ${memory} \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml
@@ -29,5 +31,12 @@ process EVALUATE {
         torch: \$(python3 -c 'import torch; print(torch.__version__)')
         numpy: \$(python3 -c 'import numpy; print(numpy.__version__)')
     END_VERSIONS
+    """
+
+    stub:
+    """
+    mkdir evaluation
+    printf 'model\\tmse\\n' > evaluation/metrics.tsv
+    touch versions.yml
     """
 }

@@ -7,7 +7,9 @@ process GENE_TPM {
 
     input:
     path quant, stageAs: 'quant/*'
-    path gtf
+    path genes, stageAs: 'annotation/genes.tsv'
+    path transcripts, stageAs: 'annotation/transcripts.tsv'
+    tuple val(meta), path(layout)
 
     output:
     path 'gene_tpm_matrix.tsv', emit: matrix
@@ -21,13 +23,26 @@ process GENE_TPM {
     def args = task.ext.args ?: ''
     """
     gene_tpm.py \\
-        --quant ${quant} \\
-        --gtf ${gtf} \\
+        --quant quant/* \\
+        --genes ${genes} \\
+        --transcripts ${transcripts} \\
+        --layout ${layout} \\
+        --outdir . \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
         pandas: \$(python3 -c 'import pandas; print(pandas.__version__)')
     END_VERSIONS
+    """
+
+    stub:
+    """
+    printf 'gene_id\\tgene_name\\n' > gene_tpm_matrix.tsv
+    printf 'gene_id\\tgene_name\\tgene_biotype\\tchrom\\tstart\\tend\\tstrand\\ttss\\n' > genes.tsv
+    printf 'sample\\tgene_id\\tgene_name\\ttpm\\n' > gene_tpm.tsv
+    printf 'gene_id\\treason\\n' > genes_dropped.tsv
+    printf 'sample\\ttranscripts\\n' > quant_summary.tsv
+    touch versions.yml
     """
 }

@@ -6,33 +6,43 @@ process KALLISTO_QUANT {
     container "${params.container}"
 
     input:
-    tuple val(meta), path(reads)
+    tuple val(meta), path(reads_1, stageAs: 'reads/R1_*.fastq.gz'), path(reads_2, stageAs: 'reads/R2_*.fastq.gz'), path(fastq_check)
     tuple val(meta_index), path(index)
-    val fragment_length
-    val fragment_length_sd
 
     output:
-    tuple val(meta), path("${meta.id}")                 , emit: results
-    tuple val(meta), path("${meta.id}.kallisto.log")    , emit: log
-    path 'versions.yml'                                 , emit: versions
+    tuple val(meta), path("quant/${meta.id}")             , emit: results
+    tuple val(meta), path("quant/${meta.id}.kallisto.log"), emit: log
+    path 'versions.yml'                             , emit: versions
 
     script:
+    // ext.args: kallisto options; ext.single_end_args: --fragment-length/--sd of single-end samples
     def args = task.ext.args ?: ''
-    def single = meta.single_end ? "--single --fragment-length ${fragment_length} --sd ${fragment_length_sd}" : ''
+    def single = meta.single_end ? "--single ${task.ext.single_end_args ?: ''}" : ''
+    // kallisto takes the lanes of a paired sample as R1 L1, R2 L1, R1 L2, R2 L2, ...
+    def lanes_1 = [reads_1].flatten()
+    def lanes_2 = [reads_2].flatten()
+    def reads = meta.single_end ? lanes_1.join(' ') : [lanes_1, lanes_2].transpose().flatten().join(' ')
+    def out = "quant/${meta.id}"    // a folder of its own: a sample id never meets the staged inputs' names
     """
+    mkdir -p quant
     kallisto quant \\
         --index ${index} \\
-        --output-dir ${meta.id} \\
+        --output-dir ${out} \\
         --threads ${task.cpus} \\
         ${single} \\
         ${args} \\
-        ${reads} \
-        2> ${meta.id}.kallisto.log || {
-        cat ${meta.id}.kallisto.log >&2
-        echo "ERROR: kallisto quant failed for sample ${meta.id} (${reads}): \$(grep -i -m1 error ${meta.id}.kallisto.log || tail -n 1 ${meta.id}.kallisto.log)" >&2
+        ${reads} \\
+        2> ${out}.kallisto.log || {
+        cat ${out}.kallisto.log >&2
+        echo "ERROR: kallisto quant failed for sample ${meta.id}: \$(grep -i -m1 error ${out}.kallisto.log || tail -n 1 ${out}.kallisto.log)" >&2
         exit 1
     }
-    cat ${meta.id}.kallisto.log >&2
+    cat ${out}.kallisto.log >&2
+    # kallisto 0.48 stops early and exits 0 on some malformed input: every counted read must have been processed
+    check_quant.py \\
+        --sample ${meta.id} \\
+        --run_info ${out}/run_info.json \\
+        --fastq_check ${fastq_check}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
@@ -42,7 +52,9 @@ process KALLISTO_QUANT {
 
     stub:
     """
-    mkdir ${meta.id}
-    touch ${meta.id}/abundance.tsv ${meta.id}.kallisto.log versions.yml
+    mkdir -p quant/${meta.id}
+    printf 'target_id\\tlength\\teff_length\\test_counts\\ttpm\\n' > quant/${meta.id}/abundance.tsv
+    echo '{"n_processed": 0}' > quant/${meta.id}/run_info.json
+    touch quant/${meta.id}.kallisto.log versions.yml
     """
 }

@@ -1,26 +1,25 @@
-process PREDICT {
-    tag "${samples.size()} samples"
+process PREDICT_EXPRESSION {
+    tag "${bins.size()} samples"
     label 'process_single'
 
     conda "${moduleDir}/../envs/torch.yml"
     container "${params.container}"
 
     input:
-    path model
-    val samples                                 // sample ids, in the order of peaks
-    path peaks, stageAs: 'peaks/*/*'
+    path model, stageAs: 'input/model.pt'
+    path bins, stageAs: 'bins/*'        // <sample>.bins.npz of BINARIZE_PEAKS: the sample ids are inside
 
     output:
     path 'predictions.tsv', emit: predictions
     path 'versions.yml'   , emit: versions
 
     script:
-    def args = task.ext.args ?: ''
+    def args = task.ext.args ?: ''    // --device
     """
     predict.py \\
-        --model ${model} \\
-        --peaks ${peaks} \\
-        --samples ${samples.join(' ')} \\
+        --model input/model.pt \\
+        --bins bins/* \\
+        --threads ${task.cpus} \\
         --output predictions.tsv \\
         ${args}
 
@@ -28,5 +27,11 @@ process PREDICT {
     "${task.process}":
         torch: \$(python3 -c 'import torch; print(torch.__version__)')
     END_VERSIONS
+    """
+
+    stub:
+    """
+    printf 'sample\\tgene_id\\tgene_name\\tpredicted\\tpredicted_tpm\\n' > predictions.tsv
+    touch versions.yml
     """
 }

@@ -16,11 +16,11 @@ process REPORT {
 
     script:
     def args = task.ext.args ?: ''
-    def eval = evaluation ? "--evaluation ${evaluation}" : ''
+    def eval = evaluation ? '--evaluation evaluation' : ''
     """
     report.py \\
         --dataset ${dataset} \\
-        --training ${training} \\
+        --training training/* \\
         ${eval} \\
         ${args}
 
@@ -28,5 +28,11 @@ process REPORT {
     "${task.process}":
         matplotlib: \$(python3 -c 'import matplotlib; print(matplotlib.__version__)')
     END_VERSIONS
+    """
+
+    stub:
+    """
+    touch loss_curve.png versions.yml
+    echo '{}' > summary.json
     """
 }

@@ -8,7 +8,7 @@ process TRAIN_MODEL {
 
     input:
     path dataset
-    val model
+    val model       // mlp or tss_window (checked by CHECK_PARAMS)
 
     output:
     path "${model}"                 , emit: results
@@ -19,17 +19,27 @@ process TRAIN_MODEL {
     path 'versions.yml'             , emit: versions
 
     script:
-    def args = task.ext.args ?: ''
+    def args = task.ext.args ?: ''    // the model settings (conf/modules.config)
+    def memory = task.memory ? task.memory.toBytes() : 0
     """
     train_model.py \\
         --dataset ${dataset} \\
         --model ${model} \\
         --outdir ${model} \\
+        --threads ${task.cpus} \\
+        --max_memory ${memory} \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
         torch: \$(python3 -c 'import torch; print(torch.__version__)')
     END_VERSIONS
+    """
+
+    stub:
+    """
+    mkdir ${model}
+    touch ${model}/model.pt ${model}/predictions.tsv ${model}/loss.tsv versions.yml
+    echo '{"model": "${model}", "final_train_loss": 0, "mean_baseline_loss": 0, "target_transform": "log1p(TPM)"}' > ${model}/training.json
     """
 }

@@ -13,6 +13,9 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 home=${ATAC2EXPR_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/atac2expr}
 nf_version=24.10.8
 mkdir -p "$home"
+# one setup at a time per cache (parallel `make` targets and test sessions share it)
+exec 9>"$home/.setup.lock"
+flock 9
 say() { echo "setup: $*" >&2; }
 
 apt_install() {

@@ -1,25 +1,26 @@
 /*
- * ENCODE and Ensembl inputs: discover matched ATAC-seq / RNA-seq biosamples, download every file
- * once (md5 and size verified, cached across runs in --download_cache) and write the same local
- * samplesheet (sample,fastq_1,fastq_2,peaks; lanes joined with ';') that --input takes.
+ * ENCODE and Ensembl inputs: discover matched ATAC-seq / RNA-seq biosamples, download every file once (md5 and
+ * size verified, cached across runs in --download_cache) and write the same local samplesheet
+ * (sample,fastq_1,fastq_2,peaks; lanes joined with ';') that --input takes. Downloads are saved under names the
+ * pipeline makes (file_<n><suffix>), never under a name that came from ENCODE.
  */
 include { ENCODE_SAMPLESHEET } from '../modules/encode_samplesheet'
 include { DOWNLOAD           } from '../modules/download'
 
-// Ensembl's layout for a release; bin/atac2expr/download.py:ensembl_urls builds the same URLs.
-def ensemblUrls(String kind) {
-    def base = params.ensembl_url.toString().replaceAll('/+$', '')
-    def release = params.ensembl_release
-    def folder = kind == 'gtf' ? "${base}/release-${release}/gtf/homo_sapiens" : "${base}/release-${release}/fasta/homo_sapiens/cdna"
-    def name = kind == 'gtf' ? "Homo_sapiens.GRCh38.${release}.gtf.gz" : 'Homo_sapiens.GRCh38.cdna.all.fa.gz'
-    return ["${folder}/${name}", "${folder}/CHECKSUMS"]
+// a CSV field: quoted, a quote inside doubled (RFC 4180)
+def csvField(value) {
+    return '"' + value.toString().replace('"', '""') + '"'
 }
 
 workflow ENCODE_INPUTS {
-    main:
-    ENCODE_SAMPLESHEET([id: 'encode'])
+    take:
+    checked     // channel: CHECK_PARAMS passed
 
-    rows = ENCODE_SAMPLESHEET.out.samplesheet.map { meta, csv -> csv }.splitCsv(header: true)
+    main:
+    ENCODE_SAMPLESHEET(checked.map { [id: 'encode'] })
+
+    cache = params.download_cache ? file(params.download_cache).toString() : null
+    rows = ENCODE_SAMPLESHEET.out.samplesheet.map { meta, csv -> csv }.splitCsv(header: true, quote: '"')
     // one entry per (sample, column, lane) that needs a file, and one download per distinct URL
     needs = rows.flatMap { row ->
         ['fastq_1', 'fastq_2', 'peaks'].collectMany { column ->
@@ -29,14 +30,19 @@ workflow ENCODE_INPUTS {
             (0..<urls.size()).collect { i -> [urls[i], row.sample, column, i, md5s[i] ?: '', sizes[i] ?: ''] }
         }
     }
+    suffixes = [fastq_1: '.fastq.gz', fastq_2: '.fastq.gz', peaks: '.bed.gz']
     files = needs
-        .map { url, sample, column, lane, md5, size -> [[id: url.tokenize('/')[-1], url: url], url, md5, size] }
-        .unique { it[1] }
+        .unique { it[0] }
+        .toSortedList { a, b -> a[0] <=> b[0] }
+        .flatMap { list -> list.withIndex().collect { item, n ->
+            def (url, sample, column, lane, md5, size) = item
+            [[id: "file_${n + 1}${suffixes[column]}".toString(), url: url], [url: url, md5: md5, size: size, cache_dir: cache]]
+        } }
     references = Channel.empty()
     if (!params.gtf || !params.transcriptome) {
-        references = Channel.of('gtf', 'cdna').map { kind ->
-            def (url, checksums) = ensemblUrls(kind)
-            [[id: kind, url: url, checksums_url: checksums], url, '', '']
+        references = checked.flatMap { valid ->
+            [[[id: 'annotation.gtf.gz', url: 'gtf'], [ensembl: 'gtf', cache_dir: cache]],
+             [[id: 'transcriptome.fa.gz', url: 'cdna'], [ensembl: 'cdna', cache_dir: cache]]]
         }
     }
     DOWNLOAD(files.mix(references))
@@ -49,14 +55,14 @@ workflow ENCODE_INPUTS {
         .groupTuple()
         .map { sample, items ->
             def pick = { column -> items.findAll { it[0] == column }.sort { it[1] }.collect { it[2].toString() }.join(';') }
-            "${sample},${pick('fastq_1')},${pick('fastq_2')},${pick('peaks')}"
+            [sample, pick('fastq_1'), pick('fastq_2'), pick('peaks')].collect { csvField(it) }.join(',')
         }
         .collectFile(name: 'samplesheet.csv', seed: 'sample,fastq_1,fastq_2,peaks', newLine: true, sort: true, cache: true)
 
     gtf = params.gtf ? Channel.value(file(params.gtf, checkIfExists: true))
-        : DOWNLOAD.out.file.filter { meta, file -> meta.id == 'gtf' }.map { meta, file -> file }.first()
+        : DOWNLOAD.out.file.filter { meta, file -> meta.url == 'gtf' }.map { meta, file -> file }.first()
     transcriptome = params.transcriptome ? Channel.value(file(params.transcriptome, checkIfExists: true))
-        : DOWNLOAD.out.file.filter { meta, file -> meta.id == 'cdna' }.map { meta, file -> file }.first()
+        : DOWNLOAD.out.file.filter { meta, file -> meta.url == 'cdna' }.map { meta, file -> file }.first()
 
     emit:
     samplesheet   = samplesheet

@@ -1,30 +1,51 @@
-"""Shared pytest setup: bin/ on sys.path so tests import the scripts and the atac2expr package."""
+"""Shared test setup: bin/ on sys.path, the test data, and the Nextflow runs that end-to-end tests share.
+
+Layers (pytest markers): unit tests (no mark, seconds); `e2e` tests run the real `nextflow run`: one stub run
+of the whole graph, one shared real run with a short training whose outputs most end-to-end tests read, and
+separate runs only where the behaviour needs them (faults, resume, bad input at the Nextflow layer, the
+lock); `slurm` and `container` tests run through a scheduler or a container engine (make test-slurm,
+make test-container).
+"""
 
 from __future__ import annotations
 
+import csv
+import json
+import os
+import shutil
+import subprocess
 import sys
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = REPO / "bin"
 if str(BIN) not in sys.path:
     sys.path.insert(0, str(BIN))
 
-
-import csv  # noqa: E402
-import os  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-
-import pytest  # noqa: E402
+# a short training keeps the shared run at about a minute; the evaluation still runs every model on 5 folds
+SHORT_TRAINING = ["--epochs", "150", "--tss_epochs", "60", "--patience", "20"]
 
 
-def run_nextflow(args: list[str], cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess:
+def pytest_configure(config):
+    config.addinivalue_line("markers", "e2e: runs the real `nextflow run` (needs nextflow and kallisto on PATH; `make test`)")
+    config.addinivalue_line("markers", "slurm: runs the pipeline through a one-node Slurm cluster started by setup/slurm/ "
+                                       "(root; `make test-slurm`; excluded from `make test`)")
+    config.addinivalue_line("markers", "container: runs the pipeline in the podman image (root; `make test-container`; "
+                                       "excluded from `make test`)")
+
+
+def run_nextflow(args: list[str], cwd: Path, timeout: int = 900, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`nextflow run main.nf ARGS` launched from `cwd` (its work/ and .nextflow/ stay there)."""
     if shutil.which("nextflow") is None:
         pytest.fail("nextflow is not on PATH: run the tests through `make test`")
-    env = {**os.environ, "NXF_ANSI_LOG": "false"}
-    return subprocess.run(["nextflow", "run", str(REPO / "main.nf"), *args], cwd=cwd, env=env,
+    full_env = {**os.environ, "NXF_ANSI_LOG": "false", **(env or {})}
+    return subprocess.run(["nextflow", "run", str(REPO / "main.nf"), *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -33,11 +54,28 @@ def read_trace(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle, delimiter="\t"))
 
 
+def trace_names(trace: list[dict[str, str]], *statuses: str) -> set[str]:
+    """Task names (process without the workflow prefix, and tag) of the trace rows with one of the statuses."""
+    return {row["name"].split(":")[-1] for row in trace if not statuses or row["status"] in statuses}
+
+
+def trace_processes(trace: list[dict[str, str]], *statuses: str) -> set[str]:
+    return {row["process"].split(":")[-1] for row in trace if not statuses or row["status"] in statuses}
+
+
+def error_lines(result: subprocess.CompletedProcess) -> set[str]:
+    """The distinct one-line errors of a failed run: a script's 'ERROR: ...' (Nextflow quotes the failed task's
+    stderr), else the workflow's own 'ERROR ~ ...' (not Nextflow's 'Error executing process' header)."""
+    lines = [line.strip() for line in (result.stdout + result.stderr).splitlines()]
+    script = {line for line in lines if line.startswith("ERROR: ")}
+    return script or {line for line in lines if line.startswith("ERROR ~ ") and not line.startswith("ERROR ~ Error executing process")}
+
+
 @pytest.fixture(scope="session")
 def test_data(tmp_path_factory) -> Path:
-    """The bundled test dataset, generated once per test session by bin/make_test_data.py."""
+    """The bundled test dataset, generated once per test session by tests/make_test_data.py."""
     outdir = tmp_path_factory.mktemp("test_data")
-    subprocess.run([sys.executable, str(BIN / "make_test_data.py"), "--outdir", str(outdir)], check=True,
+    subprocess.run([sys.executable, str(REPO / "tests" / "make_test_data.py"), "--outdir", str(outdir)], check=True,
                    capture_output=True, text=True)
     return outdir
 
@@ -47,43 +85,63 @@ def data_params(data: Path) -> list[str]:
             "--transcriptome", str(data / "transcriptome.fa.gz")]
 
 
-# --- Issue 5 (tests/test_slurm.py, tests/test_faults.py): one uninterrupted reference run and result comparisons ---
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-REFERENCE_EPOCHS = "50"  # short training: the runs compared with the reference use the same
-# the smallest full graph (one model, no cross-validation): 2 shared cores, several runs per test
-REFERENCE_MODEL_PARAMS = ["--model", "mlp", "--evaluate", "false", "--epochs", REFERENCE_EPOCHS]
+def run_params(data: Path, profile: str = "test") -> list[str]:
+    """The shared run's parameters; a run compared with it adds only --outdir, traces, -resume, -c files or a profile."""
+    return ["-profile", profile, *data_params(data), *SHORT_TRAINING]
 
 
-def reference_params(data: Path, profile: str = "test") -> list[str]:
-    """Parameters of the reference run; a run compared with it adds only --outdir, traces, -resume or a profile."""
-    return ["-profile", profile, *data_params(data), *REFERENCE_MODEL_PARAMS]
+def sheet_rows(data: Path) -> list[list[str]]:
+    """The test samplesheet's rows (header first) with absolute paths, so that a copy can live in another folder."""
+    with open(data / "samplesheet.csv", newline="") as handle:
+        rows = list(csv.reader(handle))
+    return [rows[0]] + [[row[0]] + [str(data / f) if f else "" for f in row[1:]] for row in rows[1:]]
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slurm: runs the pipeline through a one-node Slurm cluster started by setup/slurm/ "
-                                       "(root; `make test-slurm`; excluded from `make test`)")
+def write_sheet(path: Path, rows: list[list[str]]) -> Path:
+    with open(path, "w", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    return path
+
+
+@dataclass
+class Run:
+    launch: Path
+    outdir: Path
+    result: subprocess.CompletedProcess
+    trace: list[dict[str, str]]
+
+
+def nextflow_run(launch: Path, params: list[str], outdir: Path | None = None, name: str = "trace", timeout: int = 900,
+                 env: dict[str, str] | None = None) -> Run:
+    """A run launched from `launch` with its trace; the caller asserts on the outcome."""
+    launch.mkdir(parents=True, exist_ok=True)
+    outdir = outdir or launch / "results"
+    trace_file = launch / f"{name}.txt"
+    result = run_nextflow([*params, "--outdir", str(outdir), "-with-trace", str(trace_file)], cwd=launch, timeout=timeout, env=env)
+    trace = read_trace(trace_file) if trace_file.exists() else []
+    return Run(launch, outdir, result, trace)
+
+
+def assert_success(run: Run) -> Run:
+    assert run.result.returncode == 0, run.result.stdout[-4000:] + run.result.stderr[-4000:]
+    return run
 
 
 @pytest.fixture(scope="session")
-def reference_run(tmp_path_factory, test_data) -> Path:
-    """--outdir of one uninterrupted local run of the test profile (REFERENCE_MODEL_PARAMS)."""
-    launch = tmp_path_factory.mktemp("reference")
-    outdir = launch / "results"
-    result = run_nextflow([*reference_params(test_data), "--outdir", str(outdir), "-with-trace", str(launch / "trace.txt")], cwd=launch)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    return outdir
+def shared_run(tmp_path_factory, test_data) -> Run:
+    """One real run of the whole graph (test profile, every model, a short training) that most end-to-end
+    tests read; also the reference that runs under faults, Slurm or containers are compared with."""
+    return assert_success(nextflow_run(tmp_path_factory.mktemp("shared"), run_params(test_data)))
 
 
-# published files whose bytes do not depend on when or where a run happened
+# published files whose bytes depend on when or where a run happened
 _TIMESTAMPED = {"run_info.json"}
 
 
 def published_files(outdir: Path) -> dict[str, Path]:
-    """Files under outdir by relative path, without Nextflow's own run reports (named by their start time)."""
+    """Files under outdir by relative path, without Nextflow's run reports and the run records (named by time or run)."""
     return {str(p.relative_to(outdir)): p for p in sorted(outdir.rglob("*"))
-            if p.is_file() and not p.name.startswith(("execution_report", "execution_timeline", "execution_trace"))}
+            if p.is_file() and not p.name.startswith(("execution_report", "execution_timeline", "execution_trace", "run_", ".atac2expr"))}
 
 
 def assert_no_partial_files(outdir: Path) -> None:
@@ -94,14 +152,12 @@ def assert_no_partial_files(outdir: Path) -> None:
 
 def assert_published_files_whole(outdir: Path, reference: Path, all_present: bool = True) -> None:
     """Files in outdir are complete: equal to the reference's where the bytes are reproducible, else readable."""
-    import json
-    import zipfile
     ours, theirs = published_files(outdir), published_files(reference)
     if all_present:
         assert set(ours) == set(theirs), sorted(set(ours) ^ set(theirs))
     for name, path in ours.items():
         assert name in theirs, f"unexpected file {name}"
-        if name.startswith(("bins/", "quant/", "expression/", "dataset/")) and path.name not in _TIMESTAMPED:
+        if name.startswith(("bins/", "quant/", "expression/", "dataset/", "annotation/")) and path.name not in _TIMESTAMPED:
             assert path.read_bytes() == theirs[name].read_bytes(), f"{name} differs from the uninterrupted run's"
         elif path.suffix == ".json":
             json.loads(path.read_text())
@@ -110,27 +166,26 @@ def assert_published_files_whole(outdir: Path, reference: Path, all_present: boo
         elif path.suffix == ".pt":
             with zipfile.ZipFile(path) as archive:
                 assert archive.testzip() is None, f"{name}: corrupt"
-        else:
+        elif name != "pipeline_info/software_versions.yml":
             assert path.stat().st_size > 0, f"{name} is empty"
 
 
 def assert_same_results(outdir: Path, reference: Path) -> None:
-    """dataset.npz arrays identical, gene_tpm.tsv identical, predictions within 1e-5."""
+    """dataset.npz arrays identical, gene_tpm.tsv identical, predictions and held-out metrics within 1e-5."""
     with np.load(outdir / "dataset" / "dataset.npz") as ours, np.load(reference / "dataset" / "dataset.npz") as theirs:
         assert sorted(ours.files) == sorted(theirs.files)
         for key in theirs.files:
             assert np.array_equal(ours[key], theirs[key]), f"dataset.npz: {key} differs"
     assert (outdir / "expression" / "gene_tpm.tsv").read_bytes() == (reference / "expression" / "gene_tpm.tsv").read_bytes()
-    ours = pd.read_csv(outdir / "model" / "mlp" / "predictions.tsv", sep="\t")
-    theirs = pd.read_csv(reference / "model" / "mlp" / "predictions.tsv", sep="\t")
-    assert list(ours.columns) == list(theirs.columns) and len(ours) == len(theirs) > 0
-    assert ours[["sample", "gene_id"]].equals(theirs[["sample", "gene_id"]])
-    for column in ("observed", "predicted"):
-        assert np.allclose(ours[column], theirs[column], rtol=0, atol=1e-5), column
-    for column in ("observed_tpm", "predicted_tpm"):
-        assert np.allclose(ours[column], theirs[column], rtol=1e-5, atol=1e-5), column
-
-
-def trace_names(trace: list[dict[str, str]], *statuses: str) -> set[str]:
-    """Task names (process without the workflow prefix, and tag) of the trace rows with one of the statuses."""
-    return {row["name"].split(":")[-1] for row in trace if not statuses or row["status"] in statuses}
+    for model in ("mlp", "tss_window"):
+        ours = pd.read_csv(outdir / "model" / model / "predictions.tsv", sep="\t")
+        theirs = pd.read_csv(reference / "model" / model / "predictions.tsv", sep="\t")
+        assert list(ours.columns) == list(theirs.columns) and len(ours) == len(theirs) > 0
+        assert ours[["sample", "gene_id"]].equals(theirs[["sample", "gene_id"]])
+        for column in ("observed", "predicted", "observed_tpm", "predicted_tpm"):
+            assert np.allclose(ours[column], theirs[column], rtol=1e-5, atol=1e-5), (model, column)
+    if (reference / "evaluation").exists():
+        ours = pd.read_csv(outdir / "evaluation" / "metrics.tsv", sep="\t").set_index("model")
+        theirs = pd.read_csv(reference / "evaluation" / "metrics.tsv", sep="\t").set_index("model")
+        assert list(ours.index) == list(theirs.index)
+        assert np.allclose(ours["mse"], theirs["mse"], rtol=1e-5, atol=1e-6), (ours["mse"], theirs["mse"])

@@ -13,21 +13,32 @@ import pandas as pd
 import torch
 
 from atac2expr import dataset, regions
+from atac2expr.settings import EvaluationSettings, ModelSettings
 
 # The test networks are tiny: one thread is several times faster than two threads on shared cores.
 torch.set_num_threads(1)
 
+REPO = Path(__file__).resolve().parents[1]
+CHROM_SIZES = REPO / "assets" / "GRCh38.chrom.sizes"
+SIZES = regions.read_chrom_sizes(CHROM_SIZES)
 DEFAULT_REGION = "chr1:1-120000,chr2:1-60000"
+
+
+def layout_of(region: str, bin_size: int = 1000) -> regions.BinLayout:
+    """The bin layout of a --region value on GRCh38."""
+    return regions.BinLayout.of(regions.parse_regions(region, SIZES), bin_size)
 
 
 def make_planted(
     n_samples: int = 24, n_genes: int = 16, region: str = DEFAULT_REGION, bin_size: int = 1000,
     seed: int = 0, p_open: float = 0.4, effect: float = 2.0, noise: float = 0.05, constant_genes: int = 0,
-    genes: pd.DataFrame | None = None,
+    genes: pd.DataFrame | None = None, p_background: float | None = None,
 ) -> dataset.Dataset:
+    """p_background: the share of samples in which a bin without a TSS is open (default p_open); a low value
+    makes the genes' own bins stand out, as gene activity scores assume."""
     rng = np.random.default_rng(seed)
-    regs = regions.parse_regions(region)
-    bins = regions.make_bins(regs, bin_size)
+    layout = layout_of(region, bin_size)
+    bins = layout.bins()
     n_bins = len(bins)
     X = (rng.random((n_samples, n_bins)) < p_open).astype(np.uint8)
     if genes is None:
@@ -38,21 +49,54 @@ def make_planted(
         end = np.where(strand == "+", tss + 2000, tss + 1)
         genes = pd.DataFrame({
             "gene_id": [f"ENSG{i:011d}" for i in range(n_genes)], "gene_name": [f"G{i}" for i in range(n_genes)],
-            "chrom": bins["chrom"].to_numpy()[tss_bin], "start": start, "end": end, "strand": strand, "tss": tss,
+            "gene_biotype": "protein_coding", "chrom": bins["chrom"].to_numpy()[tss_bin], "start": start, "end": end,
+            "strand": strand, "tss": tss,
         })
-    key = {(c, s): i for i, (c, s) in enumerate(zip(bins["chrom"], bins["start"]))}
-    tss_bin = np.array([key[(c, t - t % bin_size)] for c, t in zip(genes["chrom"], genes["tss"])])
+    key = {(c, s): i for i, (c, s) in enumerate(zip(bins["chrom"], bins["start"], strict=True))}
+    tss_bin = np.array([key[(c, t - t % bin_size)] for c, t in zip(genes["chrom"], genes["tss"], strict=True)])
+    if p_background is not None:
+        tss_open = X[:, tss_bin]
+        X = (rng.random(X.shape) < p_background).astype(np.uint8)
+        X[:, tss_bin] = tss_open
     n_genes = len(genes)
     base = rng.uniform(1.0, 3.0, n_genes)
     logy = base[None, :] + effect * X[:, tss_bin] + noise * rng.standard_normal((n_samples, n_genes))
     if constant_genes:
         logy[:, :constant_genes] = 0.0  # never expressed
-    Y = np.expm1(np.clip(logy, 0, None)).astype(np.float32)
+    Y = np.expm1(np.clip(logy, 0, None))
     samples = np.array([f"S{i:02d}" for i in range(n_samples)])
-    return dataset.Dataset(X, Y, samples, bins, genes.reset_index(drop=True), regions.format_regions(regs), bin_size)
+    return dataset.Dataset(X, Y, samples, layout, genes.reset_index(drop=True))
 
 
 def write_planted(path: Path, **kwargs) -> dataset.Dataset:
     ds = make_planted(**kwargs)
     dataset.save_dataset(ds, path)
     return ds
+
+
+# Settings of tiny, fast models (the pipeline's defaults are in nextflow_schema.json; the scripts take every one)
+TEST_MODEL_SETTINGS = dict(hidden=32, tss_hidden=16, epochs=30, tss_epochs=10, lr=0.01, weight_decay=0.0, dropout=0.0, window=3000,
+                           batch_size=256, patience=0, target_transform="log1p", seed=1, device="cpu")
+TEST_EVALUATION_SETTINGS = dict(folds=5, val_fraction=0.2, ridge_alpha="0.1,1,10,100")
+
+
+def model_settings(**values) -> ModelSettings:
+    return ModelSettings(**{**TEST_MODEL_SETTINGS, **values})
+
+
+def evaluation_settings(**values) -> EvaluationSettings:
+    return EvaluationSettings(**{**TEST_EVALUATION_SETTINGS, **values})
+
+
+def settings_args(**values) -> list[str]:
+    """--name value for every ModelSettings field (and every EvaluationSettings field named in `values` or all with
+    evaluation=True), as train_model.py and evaluate.py require them."""
+    evaluation = values.pop("evaluation", False)
+    model_values = {k: v for k, v in values.items() if k in TEST_MODEL_SETTINGS}
+    evaluation_values = {k: v for k, v in values.items() if k in TEST_EVALUATION_SETTINGS}
+    unknown = set(values) - set(model_values) - set(evaluation_values)
+    assert not unknown, unknown
+    args = model_settings(**model_values).cli_args()
+    if evaluation or evaluation_values:
+        args += evaluation_settings(**evaluation_values).cli_args()
+    return args

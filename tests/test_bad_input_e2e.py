@@ -1,105 +1,186 @@
-"""Bad input through the real `nextflow run`: one line naming the file, row or parameter, a non-zero exit,
-nothing but CHECK_INPUTS started, and nothing half-written in --outdir.
+"""Bad and hostile input through the real `nextflow run`: what the Nextflow layer adds to the unit-tested checks.
 
-The checks themselves are unit-tested in tests/test_check_inputs.py; tests/test_pipeline.py covers a
-missing file, a duplicate id, a truncated FASTQ and bad regions end to end. These add the rest.
+Each refused run stops with one error line naming the parameter, file, line or column, before any heavy task,
+and leaves nothing half-written in --outdir. Values that reach a task (parameters, sample ids, file names)
+never run as shell code: every test that feeds shell metacharacters also checks that no sentinel file appeared.
 """
 
 from __future__ import annotations
 
 import gzip
-import re
+import shutil
+import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from conftest import data_params, read_trace, run_nextflow
+from atac2expr.dataset import load_sample_bins
+from conftest import (Run, assert_success, data_params, error_lines, nextflow_run, run_params, sheet_rows, trace_names, trace_processes,
+                      write_sheet)
 
 pytestmark = pytest.mark.e2e
 
+HEAVY = {"KALLISTO_INDEX", "KALLISTO_QUANT", "GENE_TPM", "BUILD_MATRIX", "TRAIN_MODEL", "EVALUATE"}
 
-def bad_run(tmp_path: Path, test_data: Path, extra: list[str] = (), rows: list[str] | None = None,
-            gtf: Path | None = None) -> str:
-    """Run the test profile with a changed samplesheet/GTF/parameters; return the one ERROR line."""
-    params = data_params(test_data)
-    if rows is not None:
-        (tmp_path / "samplesheet.csv").write_text("\n".join(rows) + "\n")
-        params[params.index("--input") + 1] = str(tmp_path / "samplesheet.csv")
-    if gtf is not None:
-        params[params.index("--gtf") + 1] = str(gtf)
-    outdir = tmp_path / "results"
-    result = run_nextflow(["-profile", "test", *params, "--outdir", str(outdir), *extra,
-                           "-with-trace", str(tmp_path / "trace.txt")], cwd=tmp_path)
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output[-3000:]
-    # the script's one line, in Nextflow's "Command error" section (stdout and stderr may both hold it)
-    errors = {line.strip() for line in output.splitlines() if line.strip().startswith("ERROR: ")}
+
+def sentinel_payloads(sentinel: Path) -> list[str]:
+    """Ways to smuggle a command into a shell word: each would create the sentinel file if a shell ran it."""
+    return [f"$(touch {sentinel})", f"`touch {sentinel}`", f"x'; touch {sentinel}; '", f'x"; touch {sentinel}; "',
+            f"x; touch {sentinel}", f"x\ntouch {sentinel}"]
+
+
+def refused(run: Run, results: bool = False) -> str:
+    """The run failed with exactly one error line and ran nothing heavy; returns the line. No file is half-written in
+    --outdir; unless `results` (a per-sample check failed while other samples' checks passed and published whole
+    files), nothing but pipeline_info/ is there at all."""
+    output = run.result.stdout + run.result.stderr
+    assert run.result.returncode != 0, output[-3000:]
+    errors = error_lines(run.result)
     assert len(errors) == 1, output[-3000:]
-    ran = {row["process"].split(":")[-1] for row in read_trace(tmp_path / "trace.txt")}
-    assert ran == {"CHECK_INPUTS"}, ran  # nothing heavy started
-    # nothing half-written: only Nextflow's own run reports may be in --outdir
-    left = [str(p.relative_to(outdir)) for p in outdir.rglob("*") if p.is_file()] if outdir.exists() else []
-    assert all(name.startswith("pipeline_info/execution_") for name in left), left
+    if not results:
+        assert not (trace_processes(run.trace) & HEAVY), trace_processes(run.trace)
+    left = [str(p.relative_to(run.outdir)) for p in run.outdir.rglob("*") if p.is_file()] if run.outdir.exists() else []
+    assert not [name for name in left if ".part" in name], left
+    if not results:
+        assert all(name.startswith("pipeline_info/") for name in left), left
     return errors.pop()
 
 
-def sheet_rows(test_data: Path) -> list[str]:
-    """The test samplesheet with absolute paths (so that it can live in another folder)."""
-    lines = (test_data / "samplesheet.csv").read_text().splitlines()
-    rows = [lines[0]]
-    for line in lines[1:]:
-        sample, *files = line.split(",")
-        rows.append(",".join([sample] + [str(test_data / f) if f else "" for f in files]))
-    return rows
+def test_misspelt_and_invalid_parameters_stop_in_seconds(tmp_path, test_data):
+    """Nextflow keeps `--bin-size` as `binSize` and runs the defaults: CHECK_PARAMS refuses it, with every other bad
+    value, in one line, before any other task."""
+    started = time.monotonic()
+    run = nextflow_run(tmp_path, [*run_params(test_data), "--bin-size", "3000", "--epoch", "5", "--model", "mpl", "--folds", "1",
+                                  "--target_transform", "foo"])
+    seconds = time.monotonic() - started
+    message = refused(run)
+    assert trace_processes(run.trace) == {"CHECK_PARAMS"}
+    for part in ("--binSize", "did you mean --bin_size", "--epoch", "did you mean --epochs", "--model 'mpl'", "--folds 1",
+                 "--target_transform 'foo'"):
+        assert part in message, message
+    print(f"seconds from launch to the ERROR line: {seconds:.1f}")
 
 
-def test_paired_fastqs_with_different_read_counts(tmp_path, test_data):
-    """kallisto 0.48 would quantify silently up to the end of the shorter file (exit 0): refused up front."""
+def test_shell_code_in_parameters_never_runs(tmp_path, test_data):
+    sentinel = tmp_path / "PWNED"
+    payload = sentinel_payloads(sentinel)
+    run = nextflow_run(tmp_path, [*run_params(test_data), "--region", payload[0], "--ridge_alpha", payload[4], "--device", payload[1],
+                                  "--container", payload[2]])
+    message = refused(run)
+    for name in ("--region", "--ridge_alpha", "--device", "--container"):
+        assert name in message
+    assert not sentinel.exists()
+
+
+@pytest.mark.parametrize("entry", ["main", "PREDICT"])
+def test_shell_code_in_sample_ids_never_runs(tmp_path, test_data, shared_run: Run, entry):
+    """One sample-id rule in every entry: a sample id with shell characters is refused, naming its line and column."""
+    sentinel = tmp_path / "PWNED"
     rows = sheet_rows(test_data)
-    sample, r1, r2, peaks = rows[3].split(",")
-    short = tmp_path / Path(r2).name
-    with gzip.open(r2, "rb") as source:
-        short.write_bytes(gzip.compress(b"".join(source.readlines()[:4000])))  # the first 1000 reads
-    rows[3] = ",".join([sample, r1, str(short), peaks])
-    error = bad_run(tmp_path, test_data, rows=rows)
-    assert f"line 4 (sample {sample})" in error and "has 1000" in error and Path(r1).name in error and short.name in error
+    if entry == "main":
+        for n, payload in enumerate(sentinel_payloads(sentinel)[:4], start=1):
+            rows[n][0] = payload
+        params = [*run_params(test_data), "--input", str(write_sheet(tmp_path / "sheet.csv", rows))]
+    else:
+        predict_rows = [["sample", "peaks"], [sentinel_payloads(sentinel)[2], rows[1][3]]]
+        params = ["-entry", "PREDICT", "--model_file", str(shared_run.outdir / "model" / "mlp" / "model.pt"),
+                  "--input", str(write_sheet(tmp_path / "sheet.csv", predict_rows))]
+    message = refused(nextflow_run(tmp_path, params))
+    assert "line 2, column 'sample'" in message and "letters, digits" in message
+    assert not sentinel.exists()
 
 
-def test_peak_file_mixing_chr_and_plain_names(tmp_path, test_data):
+def test_hostile_but_valid_file_names_run_safely(tmp_path, test_data, shared_run: Run):
+    """File names with shell metacharacters, quotes, spaces and commas (quoted in the CSV), and lanes whose files share
+    a base name in different folders: staged under names the pipeline makes, they run as any other, and give the same
+    bins and expression as the plain names did."""
+    sentinel = tmp_path / "PWNED"
+    payloads = [p for p in sentinel_payloads(sentinel) if "\n" not in p]
     rows = sheet_rows(test_data)
-    sample, r1, r2, peaks = rows[2].split(",")
-    mixed = tmp_path / "mixed.bed"
-    mixed.write_text("chr1\t1000\t2000\n1\t5000\t6000\n")
-    rows[2] = ",".join([sample, r1, r2, str(mixed)])
-    error = bad_run(tmp_path, test_data, rows=rows)
-    assert f"line 3, column 'peaks' (sample {sample})" in error and "mixed.bed" in error and "mixes chromosome names" in error
+    hostile = [rows[0]]
+    for n, row in enumerate(rows[1:4]):
+        folder = tmp_path / f"data, {payloads[n].replace('/', '_')}"
+        folder.mkdir()
+        names = []
+        for column, path in zip(("fastq_1", "fastq_2", "peaks"), row[1:], strict=True):
+            if not path:
+                names.append("")
+                continue
+            target = folder / f"{payloads[n + 1].replace('/', '_')} {column}{''.join(Path(path).suffixes)}"
+            shutil.copy(path, target)
+            names.append(str(target))
+        hostile.append([row[0], *names])
+    # sample 3: its reads split into two lanes whose files have the same base name in different folders
+    lanes = []
+    for lane in (1, 2):
+        (tmp_path / f"lane{lane}").mkdir()
+        lanes.append([tmp_path / f"lane{lane}" / "reads_R1.fastq.gz", tmp_path / f"lane{lane}" / "reads_R2.fastq.gz"])
+    for mate, source in enumerate(hostile[3][1:3]):
+        with gzip.open(source, "rt") as handle:
+            lines = handle.readlines()
+        half = (len(lines) // 8) * 4
+        for lane, part in enumerate((lines[:half], lines[half:])):
+            with gzip.open(lanes[lane][mate], "wt") as handle:
+                handle.writelines(part)
+    hostile[3][1] = ";".join(str(lane[0]) for lane in lanes)
+    hostile[3][2] = ";".join(str(lane[1]) for lane in lanes)
+    sheet = write_sheet(tmp_path / "hostile.csv", hostile)
+    params = [*run_params(test_data), "--input", str(sheet), "--model", "tss_window", "--tss_epochs", "2", "--evaluate", "false"]
+    run = assert_success(nextflow_run(tmp_path, params))
+    assert not sentinel.exists()
+    assert {n for n in trace_names(run.trace) if n.startswith("KALLISTO_QUANT")} == {f"KALLISTO_QUANT ({r[0]})" for r in hostile[1:]}
+    theirs = pd.read_csv(shared_run.outdir / "expression" / "gene_tpm.tsv", sep="\t")
+    ours = pd.read_csv(run.outdir / "expression" / "gene_tpm.tsv", sep="\t")
+    merged = ours.merge(theirs, on=["sample", "gene_id"], suffixes=("", "_shared"))
+    assert len(merged) == len(ours) > 0
+    assert np.allclose(merged["tpm"], merged["tpm_shared"], rtol=1e-3, atol=1e-3)
+    for row in hostile[1:]:
+        ours_bins = load_sample_bins(run.outdir / "bins" / f"{row[0]}.bins.npz")
+        theirs_bins = load_sample_bins(shared_run.outdir / "bins" / f"{row[0]}.bins.npz")
+        assert np.array_equal(ours_bins.values, theirs_bins.values)
 
 
-def test_bin_size_that_does_not_divide_the_region(tmp_path, test_data):
-    error = bad_run(tmp_path, test_data, extra=["--bin_size", "3000"])
-    assert "--bin_size" in error and "does not divide" in error
+def test_peaks_of_another_genome_build(tmp_path, test_data):
+    """hg19 peaks (past GRCh38's chromosome ends): BINARIZE_PEAKS refuses them naming the sample and file; kallisto never starts."""
+    rows = sheet_rows(test_data)
+    hg19 = tmp_path / "hg19.bed"
+    hg19.write_text("chr1\t249000000\t249000500\tpeak1\nchr1\t1000\t2000\tpeak2\nchr1_gl000191_random\t10\t100\tpeak3\n")
+    rows[2][3] = str(hg19)
+    run = nextflow_run(tmp_path, [*run_params(test_data), "--input", str(write_sheet(tmp_path / "sheet.csv", rows))])
+    message = refused(run, results=True)
+    assert "sample S02" in message and "hg19.bed" in message and "1 of 3 peaks end past" in message and "liftOver" in message
+    assert not (trace_processes(run.trace) & HEAVY), trace_processes(run.trace)  # kallisto waits for every sample's peaks
 
 
-def test_region_past_the_chromosome_end(tmp_path, test_data):
-    error = bad_run(tmp_path, test_data, extra=["--region", "chr1:248950001-249000000"])
-    assert "--region" in error and "past the end of chromosome 1" in error
+def test_fastq_with_a_short_quality_line(tmp_path, test_data):
+    """kallisto would stop at the bad record and exit 0: CHECK_FASTQ refuses the sample, whose kallisto never starts."""
+    rows = sheet_rows(test_data)
+    with gzip.open(rows[1][1], "rt") as handle:
+        lines = handle.readlines()
+    lines[4 * 100 + 3] = lines[4 * 100 + 3][:20] + "\n"
+    bad = tmp_path / "S01_R1.fastq.gz"
+    with gzip.open(bad, "wt") as handle:
+        handle.writelines(lines)
+    rows[1][1] = str(bad)
+    run = nextflow_run(tmp_path, [*run_params(test_data), "--input", str(write_sheet(tmp_path / "sheet.csv", rows))])
+    message = refused(run, results=True)
+    assert "S01" in message and "record 101" in message
+    assert "KALLISTO_QUANT (S01)" not in trace_names(run.trace)
 
 
-def test_gtf_without_transcripts_for_the_region(tmp_path, test_data):
-    """Genes of the region are in the GTF but none has a transcript line: nothing could be quantified."""
-    lines = gzip.decompress((test_data / "genes.gtf.gz").read_bytes()).decode().splitlines(keepends=True)
-    fields = [line.split("\t") for line in lines if not line.startswith("#")]
-    region_genes = {re.search(r'gene_id "([^"]+)"', f[8]).group(1) for f in fields if f[2] == "gene" and int(f[3]) <= 1_000_000}
-    kept = ["\t".join(f) for f in fields if f[2] != "transcript" or re.search(r'gene_id "([^"]+)"', f[8]).group(1) not in region_genes]
-    gtf = tmp_path / "no_transcripts.gtf"
-    gtf.write_text("".join(kept))
-    error = bad_run(tmp_path, test_data, gtf=gtf)
-    assert "--region" in error and "no_transcripts.gtf" in error and "'transcript' line" in error
+def test_directory_and_missing_file_in_samplesheet(tmp_path, test_data):
+    rows = sheet_rows(test_data)
+    rows[3][3] = str(tmp_path)
+    message = refused(nextflow_run(tmp_path, [*run_params(test_data), "--input", str(write_sheet(tmp_path / "sheet.csv", rows))]))
+    assert "line 4, column 'peaks' (sample S03)" in message and "is a directory" in message
+    rows = sheet_rows(test_data)
+    rows[2][1] = str(tmp_path / "missing_R1.fastq.gz")
+    message = refused(nextflow_run(tmp_path / "second", [*run_params(test_data), "--input", str(write_sheet(tmp_path / "sheet2.csv", rows))]))
+    assert "line 3, column 'fastq_1' (sample S02)" in message and "file not found" in message
 
 
-def test_non_utf8_gtf(tmp_path, test_data):
-    text = gzip.decompress((test_data / "genes.gtf.gz").read_bytes())
-    gtf = tmp_path / "latin1.gtf.gz"
-    gtf.write_bytes(gzip.compress(text.replace(b'gene_name "', b'gene_name "\xe9', 1)))
-    error = bad_run(tmp_path, test_data, gtf=gtf)
-    assert "latin1.gtf.gz" in error and "is not valid UTF-8" in error
+def test_required_inputs_missing(tmp_path, test_data):
+    message = refused(nextflow_run(tmp_path, ["-profile", "test", *data_params(test_data)[:2], "--gtf", "", "--transcriptome", ""]))
+    assert "--gtf is required" in message and "--transcriptome is required" in message

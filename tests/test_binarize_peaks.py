@@ -1,28 +1,46 @@
-"""Peaks -> bins: edge cases of half-open coordinates, formats and chromosome names."""
+"""Peaks -> bins: half-open edges, many regions in one pass, peak file formats, genome builds, and the script."""
 
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 
+import binarize_peaks
 import numpy as np
 import pandas as pd
 import pytest
+from planted import CHROM_SIZES, SIZES, layout_of
 
-import binarize_peaks
 from atac2expr.cli import InputError
-from atac2expr.peaks import binarize_peaks as binarize, read_peaks
-from atac2expr.regions import make_bins, normalize_chrom, parse_regions
+from atac2expr.dataset import load_sample_bins
+from atac2expr.peaks import binarize_peaks as binarize
+from atac2expr.peaks import check_assembly, read_peaks
+from atac2expr.regions import BinLayout, Region
 
-REGION = parse_regions("chr1:1-10000")  # [0, 10000): 10 bins of 1 kb
+LAYOUT = layout_of("chr1:1-10000")  # [0, 10000): 10 bins of 1 kb
 
 
 def peaks(*rows: tuple[str, int, int]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["chrom", "start", "end"]).astype({"start": np.int64, "end": np.int64})
+    return pd.DataFrame(rows, columns=["chrom", "start", "end"]).astype({"chrom": str, "start": np.int64, "end": np.int64})
 
 
-def open_bins(frame: pd.DataFrame, regions=REGION, bin_size: int = 1000) -> list[int]:
-    return list(np.flatnonzero(binarize(frame, regions, bin_size)))
+def open_bins(frame: pd.DataFrame, layout: BinLayout = LAYOUT) -> list[int]:
+    return np.flatnonzero(binarize(frame, layout)).tolist()
 
+
+def naive_binarize(frame: pd.DataFrame, layout: BinLayout) -> np.ndarray:
+    """The definition, bin by bin: 1 when a peak on the bin's chromosome overlaps [start, end)."""
+    bins = layout.bins()
+    by_chrom = {c: (g["start"].to_numpy(), g["end"].to_numpy()) for c, g in frame.groupby("chrom")}
+    out = np.zeros(len(bins), dtype=np.uint8)
+    for i, (chrom, start, end) in enumerate(bins.itertuples(index=False)):
+        if chrom in by_chrom:
+            p_start, p_end = by_chrom[chrom]
+            out[i] = np.any((p_start < end) & (p_end > start))
+    return out
+
+
+# ---------------------------------------------------------------- binarize_peaks
 
 def test_peak_ending_exactly_on_a_bin_edge_stays_in_its_bin():
     assert open_bins(peaks(("1", 500, 1000))) == [0]  # end is exclusive
@@ -44,100 +62,276 @@ def test_peaks_outside_the_region_are_ignored_and_clipped():
     assert open_bins(peaks(("1", 10000, 12000), ("2", 0, 5000), ("1", 9800, 15000))) == [9]
 
 
+def test_peak_ending_on_the_region_start_is_outside():
+    lay = layout_of("chr1:2001-4000")
+    assert open_bins(peaks(("1", 1000, 2000)), lay) == []
+    assert open_bins(peaks(("1", 1000, 2001)), lay) == [0]
+    assert open_bins(peaks(("1", 4000, 4100)), lay) == []  # starts on the region's (exclusive) end
+
+
 def test_overlapping_peaks():
     assert open_bins(peaks(("1", 100, 900), ("1", 200, 2500), ("1", 2400, 2600))) == [0, 1, 2]
 
 
 def test_no_peaks_all_zero():
-    values = binarize(peaks(), REGION, 1000)
+    values = binarize(peaks(), LAYOUT)
     assert values.shape == (10,) and values.sum() == 0 and values.dtype == np.uint8
 
 
 def test_region_not_starting_at_zero_and_two_regions():
-    regions = parse_regions("chr1:2001-4000,chr2:1-2000")
-    assert open_bins(peaks(("1", 2500, 2600), ("2", 1999, 2000)), regions) == [0, 3]
+    assert open_bins(peaks(("1", 2500, 2600), ("2", 1999, 2000)), layout_of("chr1:2001-4000,chr2:1-2000")) == [0, 3]
 
 
-def test_whole_genome_sized_region_matches_a_naive_reference():
-    """3 million 1 kb bins and 200,000 random peaks: same answer as a per-peak loop."""
-    regions = parse_regions("chr1:1-3000000000")
-    rng = np.random.default_rng(0)
-    starts = rng.integers(0, 3_000_000_000 - 5000, 200_000)
-    ends = starts + rng.integers(1, 5000, len(starts))
-    values = binarize(pd.DataFrame({"chrom": "1", "start": starts, "end": ends}), regions, 1000)
-    expected = np.zeros(3_000_000, dtype=np.uint8)
-    for start, end in zip(starts.tolist(), ends.tolist()):
-        expected[start // 1000 : (end - 1) // 1000 + 1] = 1
-    assert values.shape == (3_000_000,)
+def test_partial_last_bin():
+    lay = layout_of("chr1:1-2500")  # bins [0,1000) [1000,2000) [2000,2500)
+    assert open_bins(peaks(("1", 2499, 2500)), lay) == [2]
+    assert open_bins(peaks(("1", 2500, 3000)), lay) == []
+    assert open_bins(peaks(("1", 1999, 9000)), lay) == [1, 2]
+
+
+def test_peak_spanning_two_adjacent_regions():
+    lay = layout_of("chr1:1-2000,chr1:2001-3500")  # adjacent: bins 0, 1 | 2, 3 (the last one 500 bp)
+    assert open_bins(peaks(("1", 1500, 2600)), lay) == [1, 2]
+    assert open_bins(peaks(("1", 1999, 2001)), lay) == [1, 2]
+    assert open_bins(peaks(("1", 0, 5000)), lay) == [0, 1, 2, 3]
+
+
+def test_regions_listed_out_of_genome_order():
+    """The bins follow the layout's order, whatever the genome order: here chr2 first, then chr1's later region first."""
+    lay = layout_of("chr2:1-2000,chr1:5001-6000,chr1:1-2000")
+    assert open_bins(peaks(("1", 100, 200)), lay) == [3]
+    assert open_bins(peaks(("1", 5500, 5600), ("2", 1500, 1600)), lay) == [1, 2]
+
+
+def test_bin_size_not_dividing_the_regions_matches_the_reference():
+    lay = layout_of("chr1:1-10007,chr2:501-1700,chr3:1-3", 333)
+    frame = peaks(("1", 0, 1), ("1", 332, 334), ("1", 10006, 10007), ("2", 1600, 1800), ("3", 2, 100))
+    assert np.array_equal(binarize(frame, lay), naive_binarize(frame, lay))
+    assert binarize(frame, lay)[-1] == 1
+
+
+def test_many_regions_random_peaks_match_the_naive_reference():
+    """500 random non-overlapping regions on several chromosomes, some adjacent; random peaks inside, across
+    region edges, across two adjacent regions, and on chromosomes without regions."""
+    rng = np.random.default_rng(7)
+    regions = []
+    for chrom in ("1", "2", "X", "10"):
+        position = int(rng.integers(0, 5000))
+        for _ in range(125):
+            length = int(rng.integers(1, 8000))
+            regions.append(Region(chrom, position, position + length))
+            position += length + int(rng.choice([0, 0, rng.integers(1, 20000)]))  # a third of the regions touch the next
+    order = rng.permutation(len(regions))
+    lay = BinLayout.of([regions[i] for i in order], 1000)
+    starts = np.array([r.start for r in regions])
+    ends = np.array([r.end for r in regions])
+    chroms = np.array([r.chrom for r in regions])
+    n = 600
+    pick = rng.integers(0, len(regions), n)
+    anchor = np.where(rng.random(n) < 0.5, starts[pick], ends[pick])  # around a region's edge ...
+    anchor = np.where(rng.random(n) < 0.3, rng.integers(starts[pick], ends[pick]), anchor)  # ... or inside it
+    p_start = np.maximum(anchor - rng.integers(0, 3000, n), 0)
+    p_end = p_start + rng.integers(1, 4000, n)
+    frame = pd.DataFrame({"chrom": chroms[pick], "start": p_start, "end": p_end})
+    regions_hit = ((chroms[None, :] == chroms[pick][:, None]) & (starts[None, :] < p_end[:, None]) & (ends[None, :] > p_start[:, None])).sum(axis=1)
+    assert (regions_hit >= 2).sum() > 20 and (regions_hit == 0).sum() > 20  # peaks over two regions, and peaks in gaps
+    foreign = pd.DataFrame({"chrom": rng.choice(["3", "Y", "MT", "Un_KI270742v1"], 200), "start": p_start[:200], "end": p_end[:200]})
+    frame = pd.concat([frame, foreign], ignore_index=True).sample(frac=1, random_state=1)
+    values = binarize(frame, lay)
+    expected = naive_binarize(frame, lay)
+    assert values.shape == (lay.n_bins,) and values.dtype == np.uint8
     assert np.array_equal(values, expected)
+    assert 0.1 < expected.mean() < 0.9  # the random peaks open some bins and leave others closed
+    assert not binarize(foreign, lay).any()
 
 
-@pytest.mark.parametrize("header", ["", "track name=peaks\n", "# comment\nbrowser position chr1\n"])
+# ---------------------------------------------------------------- read_peaks
+
+def write(path: Path, text: str | bytes, compress: bool = False) -> Path:
+    data = text.encode() if isinstance(text, str) else text
+    path.write_bytes(gzip.compress(data) if compress else data)
+    return path
+
+
+@pytest.mark.parametrize("header", ["", "track name=peaks\n", "# comment\nbrowser position chr1\n", "\ufefftrack name=x\n"])
 @pytest.mark.parametrize("compress", [False, True])
 def test_read_peaks_formats(tmp_path, header, compress):
     body = header + "chr1\t100\t200\tp1\t0\t.\t5\t-1\t-1\t50\nchrM\t5\t10\n"
-    path = tmp_path / ("p.bed.gz" if compress else "p.bed")
-    path.write_bytes(gzip.compress(body.encode()) if compress else body.encode())
-    frame = read_peaks(path)
-    assert list(frame["chrom"]) == ["1", "MT"] and list(frame["start"]) == [100, 5]
+    frame = read_peaks(write(tmp_path / ("p.bed.gz" if compress else "p.bed"), body, compress))
+    assert list(frame.columns) == ["chrom", "start", "end"]
+    assert frame.values.tolist() == [["1", 100, 200], ["MT", 5, 10]]
+    assert frame["start"].dtype == np.int64 and frame["end"].dtype == np.int64
 
 
-def test_empty_peak_file_gives_all_zero_bins(tmp_path):
-    empty = tmp_path / "empty.bed"
-    empty.write_text("")
-    out = tmp_path / "s.bins.npz"
-    assert binarize_peaks.main(["--peaks", str(empty), "--sample", "s", "--region", "chr1:1-10000", "--output", str(out)]) == 0
-    with np.load(out) as npz:
-        assert npz["values"].shape == (10,) and npz["values"].sum() == 0 and str(npz["sample"]) == "s"
+@pytest.mark.parametrize("content", [
+    "\ufeffchr1\t100\t200\nchr2\t5\t10\n",  # a UTF-8 byte-order mark
+    "chr1\t100\t200\r\nchr2\t5\t10\r\n",  # Windows line ends
+    "chr1\t100\t200\tp\t0\t.\t1\t-1\t-1\t5\r\nchr2\t5\t10\tq\t0\t.\t1\t-1\t-1\t5\r\n",
+    "track a\nbrowser b\n#c\nchr1\t100\t200\n\nchr2\t5\t10\n",  # header lines and a blank line
+    "chr1\t100\t200\n# a comment between peaks\nchr2\t5\t10\n",
+])
+def test_read_peaks_bom_crlf_headers(tmp_path, content):
+    frame = read_peaks(write(tmp_path / "p.bed", content))
+    assert frame.values.tolist() == [["1", 100, 200], ["2", 5, 10]]
 
 
-def test_mixed_chromosome_names_refused(tmp_path):
-    path = tmp_path / "mixed.bed"
-    path.write_text("chr1\t1\t100\n1\t200\t300\n")
-    with pytest.raises(InputError, match="mixes chromosome names"):
+def test_gzip_is_detected_by_content_not_name(tmp_path):
+    gz_named_plain = read_peaks(write(tmp_path / "a.txt", "chr1\t1\t100\n", compress=True))
+    plain_named_gz = read_peaks(write(tmp_path / "b.bed.gz", "chr1\t1\t100\n"))
+    assert gz_named_plain.values.tolist() == plain_named_gz.values.tolist() == [["1", 1, 100]]
+
+
+@pytest.mark.parametrize("content", ["", "track name=empty\n", "\n\n"])
+def test_empty_peak_file(tmp_path, content):
+    frame = read_peaks(write(tmp_path / "empty.bed", content))
+    assert frame.empty and list(frame.columns) == ["chrom", "start", "end"]
+    assert not binarize(frame, LAYOUT).any()
+
+
+@pytest.mark.parametrize("content, message", [
+    ("chr1\t1\t100\nchr1\t5\n", "line 2: fewer than 3 tab-separated columns"),
+    ("chr1 1 100\n", "line 1: fewer than 3 tab-separated columns"),
+    ("chr1\t1\t100\nchr1\t5\t99999999999999999999999\n", "line 2, column end: 99999999999999999999999 is larger than any chromosome"),
+    ("chr1\t99999999999999999999999\t100\n", "line 1, column start"),
+    ("track x\nchr1\t1.5\t100\n", "line 2, column start: '1.5' is not a whole non-negative number"),
+    ("chr1\t1\tabc\n", "line 1, column end: 'abc'"),
+    ("chr1\t-5\t100\n", "peak 1 (chr1:-5-100) has end <= start, a negative start"),
+    ("chr1\t1\t100\nchr1\t500\t100\n", "peak 2 (chr1:500-100) has end <= start"),
+    ("chr1\t100\t100\n", "peak 1 (chr1:100-100) has end <= start"),
+    ("chr1\t1\t9999999999999\n", "larger than any chromosome"),
+    ("chr1\t1\t100\n1\t200\t300\n", "mixes chromosome names with and without 'chr' (e.g. chr1 and 1)"),
+])
+def test_bad_peak_files_name_the_line(tmp_path, content, message):
+    path = write(tmp_path / "bad.bed", content)
+    with pytest.raises(InputError) as err:
         read_peaks(path)
-
-
-def test_bad_coordinates_refused(tmp_path, capsys):
-    path = tmp_path / "bad.bed"
-    path.write_text("chr1\t500\t100\n")
-    assert binarize_peaks.main(["--peaks", str(path), "--sample", "s", "--region", "chr1:1-10000", "--output", str(tmp_path / "o.npz")]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("ERROR: ") and "bad.bed" in err[-1] and "peak 1" in err[-1]
-    assert not (tmp_path / "o.npz").exists()
+    text = str(err.value)
+    assert text.startswith(str(path)) and message in text and "\n" not in text
 
 
 def test_non_utf8_peak_file_refused(tmp_path):
-    path = tmp_path / "latin1.bed"
-    path.write_bytes(b"chr1\t1\t100\tpe\xe9k\n")
-    with pytest.raises(InputError, match="not valid UTF-8"):
+    path = write(tmp_path / "latin1.bed", b"chr1\t1\t100\tpe\xe9k\n")
+    with pytest.raises(InputError, match="line 1 is not valid UTF-8"):
         read_peaks(path)
 
 
-def test_peaks_only_on_other_chromosomes_warn(tmp_path, capsys):
-    path = tmp_path / "chr2.bed"
-    path.write_text("chr2\t1\t100\n")
-    out = tmp_path / "o.npz"
-    assert binarize_peaks.main(["--peaks", str(path), "--sample", "s", "--region", "chr1:1-10000", "--output", str(out)]) == 0
-    with np.load(out) as npz:
-        assert npz["values"].sum() == 0
-    assert "none of its 1 peaks is on a chromosome of the region" in capsys.readouterr().err
+def test_truncated_gzip_refused(tmp_path):
+    data = gzip.compress(b"chr1\t1\t100\n" * 1000)
+    path = write(tmp_path / "cut.bed.gz", data[: len(data) // 2])
+    with pytest.raises(InputError, match="truncated or corrupt"):
+        read_peaks(path)
 
 
-@pytest.mark.parametrize("name, expected", [("chr1", "1"), ("1", "1"), ("chrM", "MT"), ("MT", "MT"), ("chrX", "X"), ("chrEBV", "EBV")])
-def test_normalize_chrom(name, expected):
-    assert normalize_chrom(name) == expected
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(InputError, match="file not found"):
+        read_peaks(tmp_path / "none.bed")
+    with pytest.raises(InputError, match="not a file"):
+        read_peaks(tmp_path)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("chr1:500-100", "before start"), ("chr1:0-100", ">= 1"), ("chr1-100", "not of the form"),
-    ("chr1:1-100,1:50-200", "overlap"),
+# ---------------------------------------------------------------- check_assembly
+
+def assembly_error(frame: pd.DataFrame) -> str:
+    with pytest.raises(InputError) as err:
+        check_assembly("p.bed", frame, SIZES)
+    message = str(err.value)
+    assert message.startswith("p.bed: ") and "liftOver" in message and "\n" not in message
+    return message
+
+
+def test_hg19_peaks_past_grch38_chromosome_ends_refused():
+    # hg19's chr1 is 249,250,621 bp, GRCh38's 248,956,422
+    frame = peaks(("1", 100, 200), ("1", 249_000_000, 249_000_500), ("1", 249_100_000, 249_100_300), ("21", 48_000_000, 48_000_100))
+    message = assembly_error(frame)
+    assert "3 of 4 peaks end past their chromosome's end" in message and "1:249000000-249000500" in message
+    assert "248,956,422 bp" in message
+
+
+@pytest.mark.parametrize("contig", ["1_gl000191_random", "Un_gl000220", "6_apd_hap1", "17_ctg5_hap1", "4_ctg9_hap1"])
+def test_hg19_contig_names_refused(contig):
+    message = assembly_error(peaks(("1", 100, 200), (contig, 10, 500), (contig, 600, 700)))
+    assert f"2 peaks on contigs named as in hg19/GRCh37 (e.g. {contig})" in message
+
+
+def test_both_reasons_in_one_line():
+    message = assembly_error(peaks(("2", 242_193_529, 242_193_600), ("1_gl000191_random", 1, 5)))
+    assert "1 of 2 peaks end past" in message and "1 peaks on contigs" in message
+
+
+def test_grch38_contigs_and_peaks_at_the_last_base_accepted():
+    frame = peaks(("1", 248_956_000, 248_956_422), ("Un_KI270742v1", 1, 100), ("EBV", 5, 50), ("1_KI270706v1_random", 1, 9),
+                  ("6_GL000250v2_alt", 3, 9), ("MT", 0, 16_569))
+    check_assembly("p.bed", frame, SIZES)
+    check_assembly("p.bed", peaks(), SIZES)
+
+
+def test_read_peaks_then_check_assembly_on_ucsc_names(tmp_path):
+    frame = read_peaks(write(tmp_path / "hg19.bed", "chr1\t1\t100\nchr1_gl000191_random\t10\t500\nchr6_apd_hap1\t5\t80\n"))
+    assert "2 peaks on contigs named as in hg19" in assembly_error(frame)
+    check_assembly("p.bed", read_peaks(write(tmp_path / "hg38.bed", "chr1\t1\t100\nchrUn_KI270742v1\t10\t500\nchrEBV\t5\t80\n")), SIZES)
+
+
+# ---------------------------------------------------------------- bin/binarize_peaks.py
+
+@pytest.fixture
+def layout_file(tmp_path) -> Path:
+    path = tmp_path / "layout.tsv"
+    LAYOUT.write(path)
+    return path
+
+
+def run_script(tmp_path, layout_file, peaks_path, sample="s"):
+    out = tmp_path / "out" / f"{sample}.bins.npz"
+    code = binarize_peaks.main(["--peaks", str(peaks_path), "--sample", sample, "--layout", str(layout_file),
+                                "--chrom_sizes", str(CHROM_SIZES), "--output", str(out)])
+    return code, out
+
+
+def one_error(capsys) -> str:
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR")]
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_script_writes_the_sample_bins(tmp_path, layout_file, capsys):
+    path = write(tmp_path / "p.narrowPeak.gz", "track x\nchr1\t999\t1001\tp\t0\t.\nchr1\t9500\t20000\nchr2\t1\t100\n", compress=True)
+    code, out = run_script(tmp_path, layout_file, path, sample="K562_rep1")
+    assert code == 0
+    bins = load_sample_bins(out, LAYOUT)
+    assert bins.sample == "K562_rep1" and bins.layout == LAYOUT
+    assert np.flatnonzero(bins.values).tolist() == [0, 1, 9]
+    assert "3 peaks (2 on the regions' chromosomes, 1 elsewhere) -> 3 of 10 bins open" in capsys.readouterr().err
+
+
+def test_empty_peak_file_gives_all_zero_bins(tmp_path, layout_file):
+    code, out = run_script(tmp_path, layout_file, write(tmp_path / "empty.bed", ""))
+    assert code == 0
+    bins = load_sample_bins(out, LAYOUT)
+    assert bins.values.shape == (10,) and bins.values.sum() == 0 and bins.sample == "s"
+
+
+def test_peaks_only_on_other_chromosomes_warn(tmp_path, layout_file, capsys):
+    code, out = run_script(tmp_path, layout_file, write(tmp_path / "chr2.bed", "chr2\t1\t100\nchr3\t5\t10\n"))
+    assert code == 0 and load_sample_bins(out).values.sum() == 0
+    assert "none of its 2 peaks is on a chromosome of the regions" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content, sample, message", [
+    ("chr1\t500\t100\n", "s", "peak 1 (chr1:500-100) has end <= start"),
+    ("chr1\t1\t100\nchr1\t5\n", "s", "line 2: fewer than 3"),
+    ("chr1\t1\t100\nchr1\t249000000\t249000100\n", "s", "1 of 2 peaks end past their chromosome's end"),
+    ("chr1\t1\t100\nchr1_gl000191_random\t1\t100\n", "s", "liftOver"),
+    ("chr1\t1\t100\n", "NA", "--sample: 'NA' is read as a missing value"),
+    ("chr1\t1\t100\n", "a;b", "--sample: 'a;b' may only contain"),
 ])
-def test_bad_regions(text, message):
-    with pytest.raises(InputError, match=message):
-        parse_regions(text)
+def test_script_bad_input_one_line_no_output(tmp_path, layout_file, capsys, content, sample, message):
+    code, out = run_script(tmp_path, layout_file, write(tmp_path / "bad.bed", content), sample=sample)
+    assert code == 2 and message in one_error(capsys)
+    assert not out.exists() and not (out.parent.exists() and any(out.parent.iterdir()))
 
 
-def test_bin_size_must_divide_region():
-    with pytest.raises(InputError, match="does not divide"):
-        make_bins(parse_regions("chr1:1-1500"), 1000)
+def test_script_refuses_a_damaged_layout(tmp_path, capsys):
+    layout_file = tmp_path / "layout.tsv"
+    layout_file.write_text("chrom\tstart\n1\t0\n")
+    code, out = run_script(tmp_path, layout_file, write(tmp_path / "p.bed", "chr1\t1\t100\n"))
+    assert code == 2 and "not a bin layout table" in one_error(capsys) and not out.exists()

@@ -1,64 +1,132 @@
-"""Features x targets join: same sample order, one-sided samples refused."""
+"""bin/build_matrix.py: features x targets join in one sample order; one-sided samples, foreign layouts and
+datasets with nothing to learn refused."""
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
+import build_matrix
 import numpy as np
 import pandas as pd
 import pytest
+from planted import layout_of
 
-import binarize_peaks
-import build_matrix
-from atac2expr.dataset import load_dataset
+from atac2expr.dataset import SampleBins, load_dataset, save_sample_bins
 
-REGION = "chr1:1-5000"
+LAYOUT = layout_of("chr1:1-4500")  # 5 bins, the last one 500 bp
 
 
-def make_inputs(tmp_path: Path, bin_samples: list[str], tpm_samples: list[str]) -> list[str]:
+def make_inputs(tmp_path: Path, bin_samples: list[str], tpm_samples: list[str], open_bins: bool = True, tpm: bool = True) -> list[str]:
+    LAYOUT.write(tmp_path / "layout.tsv")
     bins = []
     for i, sample in enumerate(bin_samples):
-        peaks = tmp_path / f"{sample}.bed"
-        peaks.write_text(f"chr1\t{i * 1000}\t{i * 1000 + 10}\n")
+        values = np.zeros(LAYOUT.n_bins, dtype=np.uint8)
+        values[i % LAYOUT.n_bins] = int(open_bins)
         out = tmp_path / f"{sample}.bins.npz"
-        assert binarize_peaks.main(["--peaks", str(peaks), "--sample", sample, "--region", REGION, "--output", str(out)]) == 0
+        save_sample_bins(out, SampleBins(sample, values, LAYOUT))
         bins.append(str(out))
-    genes = pd.DataFrame({"gene_id": ["G1", "G2"], "gene_name": ["A", "B"], "gene_biotype": "protein_coding", "chrom": "1",
+    genes = pd.DataFrame({"gene_id": ["G1", "G2"], "gene_name": ["A", "NA"], "gene_biotype": ["protein_coding", "lncRNA"], "chrom": "1",
                           "start": [0, 3000], "end": [1000, 4000], "strand": ["+", "-"], "tss": [0, 3999]})
     genes.to_csv(tmp_path / "genes.tsv", sep="\t", index=False)
     matrix = genes[["gene_id", "gene_name"]].copy()
     for j, sample in enumerate(tpm_samples):
-        matrix[sample] = [float(j), float(10 * j)]
+        matrix[sample] = [float(j) * tpm, (10 * j + 1 / 3) * tpm]
     matrix.to_csv(tmp_path / "gene_tpm_matrix.tsv", sep="\t", index=False)
     return ["--bins", *bins, "--gene_tpm", str(tmp_path / "gene_tpm_matrix.tsv"), "--genes", str(tmp_path / "genes.tsv"),
-            "--region", REGION, "--bin_size", "1000", "--output", str(tmp_path / "dataset.npz")]
+            "--layout", str(tmp_path / "layout.tsv"), "--output", str(tmp_path / "out" / "dataset.npz"),
+            "--bins_table", str(tmp_path / "out" / "bins.tsv.gz")]
+
+
+def one_error(capsys) -> str:
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR")]
+    assert len(err) == 1, err
+    return err[0]
 
 
 def test_join_orders_samples_identically(tmp_path):
     args = make_inputs(tmp_path, ["S2", "S1", "S3"], ["S3", "S1", "S2"])
     assert build_matrix.main(args) == 0
-    ds = load_dataset(tmp_path / "dataset.npz")
+    ds = load_dataset(tmp_path / "out" / "dataset.npz")
     assert list(ds.samples) == ["S1", "S2", "S3"]
     assert ds.X.shape == (3, 5) and ds.Y.shape == (3, 2)
-    assert list(np.flatnonzero(ds.X[0])) == [1]  # S1 was the second bin file: peak in bin 1
-    assert ds.Y[0].tolist() == [1.0, 10.0]  # S1 is the second TPM column
+    assert list(np.flatnonzero(ds.X[0])) == [1]  # S1 was the second bin file: bin 1 open
+    assert ds.Y[0].tolist() == [1.0, 10 + 1 / 3]  # S1 is the second TPM column, full precision
     assert list(ds.genes["gene_id"]) == ["G1", "G2"] and ds.genes["tss"].tolist() == [0, 3999]
-    assert ds.region == "1:1-5000" and ds.bin_size == 1000
+    assert ds.genes["gene_name"].tolist() == ["A", "NA"]  # a gene called NA is a name, not a missing value
+    assert ds.genes["gene_biotype"].tolist() == ["protein_coding", "lncRNA"]
+    assert ds.layout == LAYOUT and ds.bin_size == 1000
+
+
+def test_bins_table(tmp_path):
+    assert build_matrix.main(make_inputs(tmp_path, ["S1"], ["S1"])) == 0
+    table = pd.read_csv(tmp_path / "out" / "bins.tsv.gz", sep="\t", dtype={"chrom": str})
+    assert table.values.tolist() == [["1", 0, 1000], ["1", 1000, 2000], ["1", 2000, 3000], ["1", 3000, 4000], ["1", 4000, 4500]]
+    first = (tmp_path / "out" / "bins.tsv.gz").read_bytes()
+    assert first[4:8] == b"\0\0\0\0"  # gzip mtime 0: the same bins give the same bytes
+    assert gzip.decompress(first).decode().startswith("chrom\tstart\tend\n")
 
 
 @pytest.mark.parametrize("bins, tpm, message", [
     (["S1", "S2"], ["S1"], "sample(s) S2 have peaks but no expression"),
     (["S1"], ["S1", "S9"], "sample(s) S9 have expression but no peaks"),
+    (["S1", "S2"], ["S1", "S3"], "sample(s) S2 have peaks but no expression in"),
 ])
 def test_sample_on_one_side_only(tmp_path, capsys, bins, tpm, message):
-    args = make_inputs(tmp_path, bins, tpm)
-    assert build_matrix.main(args) == 2
-    assert message in capsys.readouterr().err
-    assert not (tmp_path / "dataset.npz").exists()
+    assert build_matrix.main(make_inputs(tmp_path, bins, tpm)) == 2
+    assert message in one_error(capsys)
+    assert not (tmp_path / "out").exists()
 
 
-def test_bins_of_another_region_refused(tmp_path, capsys):
+def test_two_bin_files_of_one_sample(tmp_path, capsys):
     args = make_inputs(tmp_path, ["S1"], ["S1"])
-    args[args.index("--region") + 1] = "chr1:1-6000"
+    copy = tmp_path / "again.bins.npz"
+    copy.write_bytes((tmp_path / "S1.bins.npz").read_bytes())
+    args.insert(args.index("--gene_tpm"), str(copy))
     assert build_matrix.main(args) == 2
-    assert "expected 1:1-6000" in capsys.readouterr().err
+    assert "sample S1 has two bin files" in one_error(capsys) and not (tmp_path / "out").exists()
+
+
+def test_bins_of_another_layout_refused(tmp_path, capsys):
+    args = make_inputs(tmp_path, ["S1"], ["S1"])
+    layout_of("chr1:1-6000").write(tmp_path / "layout.tsv")
+    assert build_matrix.main(args) == 2
+    error = one_error(capsys)
+    assert "binned on 1:1-4500 in 5 bins of 1,000 bp, expected 1:1-6000 in 6 bins of 1,000 bp" in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_open_bin_in_any_sample_refused(tmp_path, capsys):
+    assert build_matrix.main(make_inputs(tmp_path, ["S1", "S2"], ["S1", "S2"], open_bins=False)) == 2
+    assert "no sample has a peak in 1:1-4500" in one_error(capsys) and not (tmp_path / "out").exists()
+
+
+def test_all_zero_tpm_refused(tmp_path, capsys):
+    assert build_matrix.main(make_inputs(tmp_path, ["S1", "S2"], ["S1", "S2"], tpm=False)) == 2
+    assert "every TPM of every gene in every sample is 0" in one_error(capsys) and not (tmp_path / "out").exists()
+
+
+def test_one_silent_gene_is_kept_with_a_warning(tmp_path, capsys):
+    args = make_inputs(tmp_path, ["S1", "S2"], ["S1", "S2"])
+    matrix = pd.read_csv(tmp_path / "gene_tpm_matrix.tsv", sep="\t", keep_default_na=False)
+    matrix.loc[0, ["S1", "S2"]] = 0.0
+    matrix.to_csv(tmp_path / "gene_tpm_matrix.tsv", sep="\t", index=False)
+    assert build_matrix.main(args) == 0
+    assert "1 of 2 genes have TPM 0 in every sample; kept" in capsys.readouterr().err
+    assert load_dataset(tmp_path / "out" / "dataset.npz").Y[:, 0].tolist() == [0.0, 0.0]
+
+
+def test_gene_lists_that_differ_refused(tmp_path, capsys):
+    args = make_inputs(tmp_path, ["S1"], ["S1"])
+    genes = pd.read_csv(tmp_path / "genes.tsv", sep="\t", keep_default_na=False)
+    genes.iloc[::-1].to_csv(tmp_path / "genes.tsv", sep="\t", index=False)
+    assert build_matrix.main(args) == 2
+    assert "list different genes" in one_error(capsys) and not (tmp_path / "out").exists()
+
+
+def test_damaged_bin_file_refused(tmp_path, capsys):
+    args = make_inputs(tmp_path, ["S1"], ["S1"])
+    (tmp_path / "S1.bins.npz").write_bytes(b"garbage")
+    assert build_matrix.main(args) == 2
+    assert "S1.bins.npz: not a sample bins file written by binarize_peaks.py" in one_error(capsys)
+    assert not (tmp_path / "out").exists()

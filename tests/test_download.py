@@ -8,15 +8,26 @@ import random
 import shutil
 import subprocess
 
-import pytest
-
 import download as download_cli
-from atac2expr.cli import InputError
-from atac2expr.download import (
-    Expected, RangeNotSatisfiable, RetryPolicy, _fetch_once, _Progress, bsd_sum, bsd_sum_update, download, ensembl_urls, name_from_url, parse_checksums, safe_name,
-)
+import pytest
 from fake_encode import FakeEncodeData, FakeServer
 from fake_encode import bsd_sum as oracle_bsd_sum
+
+from atac2expr.cli import InputError
+from atac2expr.download import (
+    Expected,
+    RangeNotSatisfiable,
+    RetryPolicy,
+    _fetch_once,
+    _Progress,
+    bsd_sum,
+    bsd_sum_update,
+    download,
+    ensembl_urls,
+    name_from_url,
+    parse_checksums,
+    safe_name,
+)
 
 FAST = RetryPolicy(retries=3, backoff=0.01, max_wait=0.05)
 
@@ -153,9 +164,9 @@ def test_href_trying_to_leave_the_folder_is_refused(world, tmp_path, capsys, mon
     with pytest.raises(InputError, match="refused"):
         name_from_url(evil)
     monkeypatch.chdir(tmp_path)
-    assert download_cli.main([evil, "--md5", world["md5"], "--size", str(world["size"])]) == 2
+    assert download_cli.main(["--url", evil, "--md5", world["md5"], "--size", str(world["size"])]) == 2
     assert "refused" in capsys.readouterr().err
-    assert download_cli.main([world["url"], "--output", "../escape.fastq.gz"]) == 2
+    assert download_cli.main(["--url", world["url"], "--output", "../escape.fastq.gz"]) == 2
     assert _leftovers(tmp_path) == [] and not (tmp_path.parent / "escape.fastq.gz").exists()
     assert not world["server"].requests_to("/storage/")
 
@@ -186,14 +197,14 @@ def test_download_fills_the_cache_and_replaces_a_bad_entry(world, tmp_path):
 
 
 def test_cli_downloads_with_md5_and_size(world, tmp_path):
-    code = download_cli.main([world["url"], "--md5", world["md5"], "--size", str(world["size"]), "--outdir", str(tmp_path),
+    code = download_cli.main(["--url", world["url"], "--md5", world["md5"], "--size", str(world["size"]), "--outdir", str(tmp_path),
                               "--output", "reads.fastq.gz", "--backoff", "0.01", "--retries", "2"])
     assert code == 0
     assert (tmp_path / "reads.fastq.gz").read_bytes() == world["content"]
 
 
 def test_cli_wrong_size_fails_with_one_line(world, tmp_path, capsys):
-    code = download_cli.main([world["url"], "--md5", world["md5"], "--size", str(world["size"] + 1), "--outdir", str(tmp_path),
+    code = download_cli.main(["--url", world["url"], "--md5", world["md5"], "--size", str(world["size"] + 1), "--outdir", str(tmp_path),
                               "--backoff", "0.001", "--max_wait", "0.01", "--retries", "1"])
     assert code == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR:")]
@@ -228,8 +239,12 @@ def test_ensembl_urls():
     gtf, sums = ensembl_urls("gtf", 113, "https://ftp.ensembl.org/pub/")
     assert gtf == "https://ftp.ensembl.org/pub/release-113/gtf/homo_sapiens/Homo_sapiens.GRCh38.113.gtf.gz"
     assert sums == "https://ftp.ensembl.org/pub/release-113/gtf/homo_sapiens/CHECKSUMS"
-    cdna, _ = ensembl_urls("cdna", 113)
-    assert cdna == "https://ftp.ensembl.org/pub/release-113/fasta/homo_sapiens/cdna/Homo_sapiens.GRCh38.cdna.all.fa.gz"
+    cdna, _ = ensembl_urls("cdna", 113, "http://mirror.example/pub")
+    assert cdna == "http://mirror.example/pub/release-113/fasta/homo_sapiens/cdna/Homo_sapiens.GRCh38.cdna.all.fa.gz"
+    with pytest.raises(InputError, match="--ensembl_release 0: must be a positive release number"):
+        ensembl_urls("gtf", 0, "https://ftp.ensembl.org/pub")
+    with pytest.raises(InputError, match="--ensembl dna: choose one of"):
+        ensembl_urls("dna", 113, "https://ftp.ensembl.org/pub")
 
 
 def test_ensembl_download_verified_by_bsd_sum(world, tmp_path):
@@ -247,10 +262,29 @@ def test_ensembl_checksum_mismatch_fails(world, tmp_path, capsys):
     path = "/pub/release-113/gtf/homo_sapiens/Homo_sapiens.GRCh38.113.gtf.gz"
     original = data.blobs[path]
     data.blobs[path] = original[:-1] + bytes([original[-1] ^ 1])  # same size, other sum
-    code = download_cli.main(["--ensembl", "gtf", "--ensembl_url", base, "--outdir", str(tmp_path), "--retries", "1", "--backoff", "0.001"])
+    code = download_cli.main(["--ensembl", "gtf", "--ensembl_release", "113", "--ensembl_url", base, "--outdir", str(tmp_path),
+                              "--retries", "1", "--backoff", "0.001"])
     assert code == 2
     err = capsys.readouterr().err
     assert "BSD sum" in err and "Homo_sapiens.GRCh38.113.gtf.gz" in err
     assert _leftovers(tmp_path) == []
     missing = download_cli.main(["--ensembl", "gtf", "--ensembl_release", "99", "--ensembl_url", base, "--outdir", str(tmp_path)])
     assert missing == 2 and "restricted or missing" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--ensembl", "gtf"], "--ensembl gtf: give --ensembl_release and --ensembl_url"),
+    (["--ensembl", "gtf", "--ensembl_release", "113"], "--ensembl gtf: give --ensembl_release and --ensembl_url"),
+    (["--ensembl", "cdna", "--ensembl_url", "https://ftp.ensembl.org/pub"], "--ensembl cdna: give --ensembl_release and --ensembl_url"),
+    (["--ensembl", "gtf", "--ensembl_release", "113", "--ensembl_url", "https://x", "--url", "https://y/f.gz"], "give either a URL or --ensembl gtf"),
+    ([], "no URL given (or use --ensembl gtf|cdna)"),
+    (["--url", "ftp://ftp.ensembl.org/pub/x.gz"], "only http:// and https:// URLs are downloaded"),
+    (["--url", "file:///etc/passwd"], "only http:// and https:// URLs are downloaded"),
+    (["--url", "https://example.org/f.gz", "--size", "ten"], "--size 'ten': not a whole number of bytes"),
+    (["--url", "https://example.org/f.gz", "--retries", "-1"], "--retries, --backoff and --max_wait must be >= 0"),
+])
+def test_cli_argument_errors_are_one_line_and_download_nothing(tmp_path, capsys, args, message):
+    assert download_cli.main([*args, "--outdir", str(tmp_path)]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR")]
+    assert len(errors) == 1 and message in errors[0], errors
+    assert _leftovers(tmp_path) == []

@@ -7,17 +7,27 @@ import hashlib
 import logging
 import re
 
-import pytest
-
 import encode_samplesheet
-from atac2expr.download import RetryPolicy
-from atac2expr.encode import (
-    PROVENANCE_COLUMNS, SAMPLESHEET_COLUMNS, EncodeClient, Options, replicate_lanes, select_samples, split_list,
-    unusable_reason,
-)
+import pytest
 from fake_encode import FakeEncodeData, FakeServer, data_from_samplesheet
 
+from atac2expr.cli import InputError
+from atac2expr.download import RetryPolicy
+from atac2expr.encode import (
+    PROVENANCE_COLUMNS,
+    SAMPLESHEET_COLUMNS,
+    EncodeClient,
+    Options,
+    replicate_lanes,
+    select_samples,
+    split_list,
+    unusable_reason,
+)
+
 FAST = ["--backoff", "0.01", "--max_wait", "0.05", "--min_interval", "0"]
+# the pipeline's defaults (nextflow_schema.json: --encode_match_by, --encode_rna_assay_titles), which the script requires
+RNA_TITLES = "total RNA-seq,polyA plus RNA-seq"
+OPTIONS = Options(match_by="biosample", rna_assay_titles=split_list(RNA_TITLES))
 
 
 def _content(tag: str) -> bytes:
@@ -104,8 +114,11 @@ def _read(path, delimiter=","):
 
 
 def _run(server, tmp_path, *args):
+    """The script with the pipeline's --match_by and --rna_assay_titles unless args give their own."""
     sheet, prov = tmp_path / "samplesheet.csv", tmp_path / "provenance.tsv"
-    code = encode_samplesheet.main(["--encode_url", server.url, "--output", str(sheet), "--provenance", str(prov), *FAST, *args])
+    required = [*(["--match_by", "biosample"] if "--match_by" not in args else []),
+                *(["--rna_assay_titles", RNA_TITLES] if "--rna_assay_titles" not in args else [])]
+    code = encode_samplesheet.main(["--encode_url", server.url, "--output", str(sheet), "--provenance", str(prov), *FAST, *required, *args])
     return code, sheet, prov
 
 
@@ -160,7 +173,7 @@ def test_samplesheet_lanes_replicates_paired_and_single(portal, server, tmp_path
 def test_single_assay_biosamples_dropped_and_counted(portal, server, caplog):
     client = EncodeClient(server.url, policy=RetryPolicy(1, 0.01, 0.05), min_interval=0)
     with caplog.at_level(logging.INFO):
-        selection = select_samples(client)
+        selection = select_samples(client, OPTIONS)
     assert selection.atac_only == 1  # liver
     assert selection.rna_only == 1  # GM12878
     assert selection.without_files == 1  # A549 (only archived hg19 peaks)
@@ -209,7 +222,8 @@ def test_api_429_and_503_are_retried(server, tmp_path):
 
 def test_unreachable_portal_is_one_line_error(tmp_path, capsys):
     code = encode_samplesheet.main(["--encode_url", "http://127.0.0.1:9", "--output", str(tmp_path / "s.csv"),
-                                    "--provenance", str(tmp_path / "p.tsv"), "--retries", "1", *FAST])
+                                    "--provenance", str(tmp_path / "p.tsv"), "--retries", "1", "--match_by", "biosample",
+                                    "--rna_assay_titles", RNA_TITLES, *FAST])
     assert code == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR:")]
     assert len(err) == 1 and "127.0.0.1:9" in err[0]
@@ -241,8 +255,28 @@ def test_lane_pairing_drops_a_lane_without_mate():
 def test_split_list_keeps_commas_inside_names():
     assert split_list(["K562,HepG2", "CD4-positive, alpha-beta T cell"]) == ("K562", "HepG2", "CD4-positive, alpha-beta T cell")
     assert split_list(None) == ()
-    with pytest.raises(Exception, match="match_by"):
-        Options(match_by="lab")
+    assert split_list(RNA_TITLES) == ("total RNA-seq", "polyA plus RNA-seq")
+
+
+def test_options_are_checked():
+    with pytest.raises(InputError, match="--match_by lab: choose one of biosample, donor"):
+        Options(match_by="lab", rna_assay_titles=("total RNA-seq",))
+    with pytest.raises(InputError, match="--rna_assay_titles: at least one RNA-seq assay title is needed"):
+        Options(match_by="biosample", rna_assay_titles=split_list(""))
+    with pytest.raises(InputError, match="--max_biosamples 0: must be >= 1"):
+        Options(match_by="donor", rna_assay_titles=("total RNA-seq",), max_biosamples=0)
+    with pytest.raises(TypeError):
+        Options(match_by="biosample")  # no default beside the schema's
+
+
+@pytest.mark.parametrize("missing", ["--encode_url", "--match_by", "--rna_assay_titles"])
+def test_script_requires_the_pipeline_settings(tmp_path, capsys, missing):
+    args = {"--encode_url": "http://127.0.0.1:9", "--match_by": "biosample", "--rna_assay_titles": RNA_TITLES}
+    del args[missing]
+    with pytest.raises(SystemExit) as exit_:
+        encode_samplesheet.main([*(x for pair in args.items() for x in pair), "--output", str(tmp_path / "s.csv")])
+    assert exit_.value.code == 2 and missing in capsys.readouterr().err
+    assert not (tmp_path / "s.csv").exists()
 
 
 def test_standalone_data_folder(tmp_path):
@@ -254,5 +288,5 @@ def test_standalone_data_folder(tmp_path):
     data = data_from_samplesheet(tmp_path)
     with FakeServer(data) as server:
         client = EncodeClient(server.url, min_interval=0)
-        selection = select_samples(client)
+        selection = select_samples(client, OPTIONS)
     assert [(s.id, s.run_type) for s in selection.samples] == [("A_rep1", "paired-ended"), ("B_rep1", "single-ended")]

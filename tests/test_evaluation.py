@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import re
 
+import evaluate
 import numpy as np
 import pandas as pd
 import pytest
+from planted import settings_args, write_planted
 
-import evaluate
-from atac2expr import evaluation
-from planted import write_planted
+from atac2expr import evaluation, predictors
 
-REGION = "chr1:1-20000,chr2:1-10000"  # 30 bins: small enough for 60 samples to pin the planted bins down
+# 60 bins: small enough for 60 samples to pin the planted bins down; sparse background (5% open) so that the
+# genes' own bins stand out, as the gene activity scores assume
+REGION = "chr1:1-40000,chr2:1-20000"
+ALL = ["mean", "ridge", "archr", "signac", "mlp", "tss_window"]
 
 
 # ---------------------------------------------------------------- folds
@@ -59,22 +62,32 @@ def test_kernel_ridge_equals_primal_solution():
     rng = np.random.default_rng(0)
     X = (rng.random((15, 40)) < 0.5).astype(np.uint8)
     Y = rng.standard_normal((15, 3))
-    rows, test = np.arange(10), np.arange(10, 15)
-    model = evaluation.KernelRidge(2.5).fit(X, Y, rows)
-    xm, ym = X[rows].mean(0), Y[rows].mean(0)
-    Xc = X[rows] - xm
-    W = np.linalg.solve(Xc.T @ Xc + 2.5 * np.eye(40), Xc.T @ (Y[rows] - ym))
-    assert np.allclose(model.predict(test), (X[test] - xm) @ W + ym)
+    train, test = X[:10], X[10:]
+    model = predictors.KernelRidge(2.5).fit(train, Y[:10])
+    xm, ym = train.mean(0), Y[:10].mean(0)
+    Xc = train - xm
+    W = np.linalg.solve(Xc.T @ Xc + 2.5 * np.eye(40), Xc.T @ (Y[:10] - ym))
+    assert np.allclose(model.predict(test), (test - xm) @ W + ym)
+    assert np.allclose(model.predict(train), (train - xm) @ W + ym)
     # chunking over bins gives the same kernel
-    assert np.allclose(evaluation._centred_gram_between(X, test, X, rows, xm, chunk=7), (X[test] - xm) @ Xc.T)
+    assert np.allclose(predictors._centred_gram(test, train, xm, chunk=7), (test - xm) @ Xc.T)
+    assert np.allclose(predictors._centred_gram(test, train, xm, chunk=7), predictors._centred_gram(test, train, xm))
+
+
+def test_kernel_ridge_alpha_must_be_positive():
+    with pytest.raises(evaluation.InputError, match="--ridge_alpha 0: must be positive"):
+        predictors.KernelRidge(0)
 
 
 def test_choose_ridge_alpha_uses_validation():
     rng = np.random.default_rng(1)
     X = (rng.random((30, 20)) < 0.5).astype(np.uint8)
     Y = 3 * X[:, :1].astype(float) + 0.01 * rng.standard_normal((30, 1))
-    alpha, scores = evaluation.choose_ridge_alpha(X, Y, np.arange(20), np.arange(20, 30), [1e-2, 1e4])
+    alpha, scores = predictors.choose_ridge_alpha(X[:20], Y[:20], X[20:], Y[20:], [1e4, 1e-2])
     assert alpha == 1e-2 and scores[1e-2] < scores[1e4]
+    # no validation samples, or a single alpha: the first alpha, nothing scored
+    assert predictors.choose_ridge_alpha(X[:20], Y[:20], None, None, [1e4, 1e-2]) == (1e4, {})
+    assert predictors.choose_ridge_alpha(X[:20], Y[:20], X[20:], Y[20:], [3.0]) == (3.0, {})
 
 
 def test_correlations_match_numpy_and_handle_ties_and_constants():
@@ -108,14 +121,35 @@ def test_metrics_definitions():
     assert flat.summary["n_genes_undefined"] == 4 and np.isnan(flat.summary["pearson_gene_median"])
 
 
-# ---------------------------------------------------------------- end to end
+# ---------------------------------------------------------------- metrics per gene
+
+def test_per_gene_r2_against_the_training_mean():
+    obs = np.array([[1.0, 5.0], [2.0, 5.0], [3.0, 5.0], [4.0, 5.0]])
+    train_mean = np.array([[2.0, 5.0], [2.0, 5.0], [3.0, 5.0], [3.0, 5.0]])
+    pred = obs + np.array([[0.5, 0.0], [-0.5, 0.0], [0.5, 0.0], [-0.5, 0.0]])
+    genes = pd.DataFrame({"gene_id": ["A", "B"], "gene_name": ["a", "b"]})
+    result = evaluation.compute_metrics(obs, pred, train_mean, genes, evaluation.constant_columns(obs))
+    # gene A: SSE 4 * 0.25 = 1, SSE of the training mean 1 + 0 + 0 + 1 = 2
+    assert result.per_gene["r2"].iloc[0] == pytest.approx(0.5) and np.isnan(result.per_gene["r2"].iloc[1])
+    assert result.summary["r2_gene_median"] == pytest.approx(0.5) and result.summary["fraction_genes_better_than_mean"] == 1.0
+    assert result.summary["r2"] == pytest.approx(1 - 1 / 2)
+    assert result.summary["r2_total"] == pytest.approx(1 - 1 / 5)  # SST of gene A about its own mean 2.5: 5
+    assert result.per_gene["status"].tolist() == ["ok", "no_variance"]
+
+
+# ---------------------------------------------------------------- bin/evaluate.py on every model
+
+def evaluate_args(dataset, outdir, models=",".join(ALL), **settings) -> list[str]:
+    values = dict(hidden=500, epochs=200, patience=20, tss_epochs=30, batch_size=64, window=2000, lr=0.01, seed=5, evaluation=True)
+    return ["--dataset", str(dataset), "--outdir", str(outdir), "--models", models, "--threads", "1", "--max_memory", "0",
+            *settings_args(**{**values, **settings})]
+
 
 @pytest.fixture(scope="module")
 def evaluated(tmp_path_factory):
     base = tmp_path_factory.mktemp("evaluate")
-    ds = write_planted(base / "dataset.npz", n_samples=60, n_genes=8, region=REGION, constant_genes=1)
-    argv = ["--dataset", str(base / "dataset.npz"), "--outdir", str(base / "out"), "--folds", "5", "--epochs", "150",
-            "--lr", "0.01", "--patience", "10", "--tss_lr", "0.03", "--window", "2000", "--seed", "5"]
+    ds = write_planted(base / "dataset.npz", n_samples=60, n_genes=8, region=REGION, constant_genes=1, p_background=0.05)
+    argv = evaluate_args(base / "dataset.npz", base / "out")
     assert evaluate.main(argv) == 0
     return ds, base / "out", argv
 
@@ -131,57 +165,94 @@ def test_every_model_sees_the_same_folds_and_no_leak(evaluated):
         assert roles["test"] == set(folds.loc[folds["fold"] == fold, "sample"])
         assert not roles["test"] & (roles["inner_train"] | roles["validation"])
         assert not roles["inner_train"] & roles["validation"]
+        assert len(roles["validation"]) == 10  # 20% of the 48 training samples
         assert len(rows) == len(ds.samples)
     held = pd.read_csv(out / "heldout_predictions.tsv", sep="\t")
-    assert set(held["model"]) == {"mean", "ridge", "mlp", "tss_window"}
-    per_model = [g.sort_values(["sample", "gene_id"])[["sample", "fold"]].to_numpy() for _, g in held.groupby("model")]
-    assert all((p == per_model[0]).all() for p in per_model)
-    assert len(held) == 4 * 60 * 8 and not held["predicted"].isna().any()
-    assert dict(zip(folds["sample"], folds["fold"])) == dict(zip(held["sample"], held["fold"]))
+    assert list(held.columns) == ["model", "fold", "sample", "gene_id", "gene_name", "observed", "predicted", "observed_tpm", "predicted_tpm"]
+    assert list(dict.fromkeys(held["model"])) == ALL
+    per_model = [g.sort_values(["sample", "gene_id"])[["sample", "gene_id", "fold", "observed"]].to_numpy() for _, g in held.groupby("model")]
+    assert len(per_model) == 6 and all((p == per_model[0]).all() for p in per_model)
+    assert len(held) == 6 * 60 * 8 and not held["predicted"].isna().any()
+    assert dict(zip(folds["sample"], folds["fold"], strict=True)) == dict(zip(held["sample"], held["fold"], strict=False))
 
 
 def test_models_beat_the_mean_on_planted_data(evaluated):
     _, out, _ = evaluated
     metrics = pd.read_csv(out / "metrics.tsv", sep="\t").set_index("model")
-    assert metrics.loc["mean", "r2"] == pytest.approx(0)
+    assert metrics.index.tolist() == ALL
+    assert metrics.loc["mean", "r2"] == pytest.approx(0) and metrics.loc["mean", "r2_gene_median"] == pytest.approx(0)
+    # the models that read the bins find the planted TSS bins
     for model in ("ridge", "mlp", "tss_window"):
         assert metrics.loc[model, "mse"] < 0.7 * metrics.loc["mean", "mse"], model
         assert metrics.loc[model, "r2"] > 0.3 and metrics.loc[model, "pearson_gene_median"] > 0.5, model
-    assert (metrics["n_genes_no_variance"] == 1).all()
+    for model in ("ridge", "tss_window"):  # linear in the TSS bin, as planted: nearly all of the signal
+        assert metrics.loc[model, "r2"] > 0.8 and metrics.loc[model, "fraction_genes_better_than_mean"] == 1.0, model
+    # the gene activity scores count the open bins around each gene: the TSS bin is one of a few
+    for model, least in (("archr", 0.1), ("signac", 0.25)):
+        assert metrics.loc[model, "r2"] > least and metrics.loc[model, "r2_gene_median"] > least, model
+        assert metrics.loc[model, "fraction_genes_better_than_mean"] == 1.0 and metrics.loc[model, "pearson_gene_median"] > 0.25, model
+    assert metrics.loc["signac", "r2"] > metrics.loc["archr", "r2"]  # signac's window is the gene and its promoter, archr's much wider
+    assert (metrics["n_genes_no_variance"] == 1).all() and (metrics["n_samples"] == 60).all() and (metrics["n_genes"] == 8).all()
 
 
 def test_outputs_and_report(evaluated):
     ds, out, _ = evaluated
     per_gene = pd.read_csv(out / "per_gene_metrics.tsv", sep="\t")
-    assert list(per_gene.columns) == ["model", "gene_id", "gene_name", "pearson", "spearman", "mse", "observed_variance", "status"]
-    assert len(per_gene) == 4 * 8
+    assert list(per_gene.columns) == ["model", "gene_id", "gene_name", "pearson", "spearman", "r2", "mse", "observed_variance", "status"]
+    assert len(per_gene) == 6 * 8
     constant = pd.read_csv(out / "constant_genes.tsv", sep="\t")
     assert constant["gene_id"].tolist() == [ds.genes["gene_id"][0]]
     assert set(per_gene.loc[per_gene["gene_id"] == ds.genes["gene_id"][0], "status"]) == {"no_variance"}
     curves = pd.read_csv(out / "learning_curves.tsv", sep="\t")
     assert list(curves.columns) == ["model", "fold", "epoch", "train_loss", "val_loss"]
     assert set(curves["model"]) == {"mlp", "tss_window"} and curves["val_loss"].notna().all()
+    assert sorted(set(curves["fold"])) == list(range(5))
     summary = json.loads((out / "evaluation.json").read_text())
-    assert summary["seed"] == 5 and summary["cv"] == "5-fold" and "torch" in summary["versions"]
-    assert all("ridge_alpha" in f and "mlp_best_epoch" in f for f in summary["folds"])
+    assert summary["seed"] == 5 and summary["cv"] == "5-fold" and summary["n_folds"] == 5 and "torch" in summary["versions"]
+    assert summary["settings"]["models"] == ALL and summary["settings"]["ridge_alphas"] == [0.1, 1.0, 10.0, 100.0]
+    assert all(f["ridge_alpha"] in (0.1, 1.0, 10.0, 100.0) and "mlp_best_epoch" in f and "signac_seconds" in f for f in summary["folds"])
+    assert set(summary["metrics"]) == set(ALL)
     md = (out / "evaluation.md").read_text()
     for link in re.findall(r"\]\(([^)]+)\)", md):
         assert (out / link).exists(), link
-    assert "scatter_mlp.png" in md and "| model |" in md
-    for png in ("scatter_mean.png", "scatter_tss_window.png", "gene_correlations.png", "learning_curves.png"):
-        assert (out / png).read_bytes()[:4] == b"\x89PNG"
+    assert "scatter_mlp.png" in md and "| model |" in md and "## Definitions" in md
+    for png in [f"scatter_{m}.png" for m in ALL] + ["gene_correlations.png", "learning_curves.png"]:
+        assert (out / png).read_bytes()[:4] == b"\x89PNG", png
 
 
 def test_same_seed_same_numbers(evaluated, tmp_path):
     _, out, argv = evaluated
-    argv = [a if a != str(out) else str(tmp_path) for a in argv]
-    assert evaluate.main(argv + ["--models", "mean,ridge,mlp"]) == 0
+    argv = [str(tmp_path) if a == str(out) else a for a in argv]
+    argv[argv.index("--models") + 1] = "mean,ridge,mlp,signac"
+    assert evaluate.main(argv) == 0
     again = pd.read_csv(tmp_path / "metrics.tsv", sep="\t").set_index("model")
     first = pd.read_csv(out / "metrics.tsv", sep="\t").set_index("model")
-    pd.testing.assert_frame_equal(again, first.loc[["mean", "ridge", "mlp"]])
+    pd.testing.assert_frame_equal(again, first.loc[["mean", "ridge", "mlp", "signac"]])
+    assert (tmp_path / "folds.tsv").read_text() == (out / "folds.tsv").read_text()
 
 
-def test_bad_model_name(evaluated, tmp_path, capsys):
-    ds, out, argv = evaluated
-    assert evaluate.main(argv + ["--models", "mean,svm"]) == 2
-    assert "ERROR: --models mean,svm: unknown svm" in capsys.readouterr().err
+@pytest.mark.parametrize("change, message", [
+    (("--models", "mean,svm"), "ERROR: --models mean,svm: unknown svm; choose from mean, ridge, archr, signac, mlp, tss_window"),
+    (("--folds", "1"), "ERROR: --folds 1: must be >= 2"),
+    (("--ridge_alpha", "0"), "ERROR: --ridge_alpha 0: alphas must be positive"),
+    (("--val_fraction", "1"), "ERROR: --val_fraction 1.0: must be < 1"),
+    (("--dataset", "/nonexistent/dataset.npz"), "ERROR: /nonexistent/dataset.npz: not a dataset .npz written by build_matrix.py"),
+])
+def test_bad_input_is_one_line_and_no_output(evaluated, tmp_path, capsys, change, message):
+    _, out, argv = evaluated
+    argv = [str(tmp_path / "o") if a == str(out) else a for a in argv]
+    argv[argv.index(change[0]) + 1] = change[1]
+    assert evaluate.main(argv) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR")]
+    assert len(err) == 1 and err[0].startswith(message), err
+    assert not (tmp_path / "o").exists()
+
+
+def test_mlp_too_big_for_the_task_refused_with_no_output(evaluated, tmp_path, capsys):
+    _, out, argv = evaluated
+    argv = [str(tmp_path / "o") if a == str(out) else a for a in argv]
+    argv[argv.index("--max_memory") + 1] = str(100 << 20)
+    assert evaluate.main(argv) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR")]
+    assert len(err) == 1 and "the mlp model (60 bins -> 500 hidden -> 8 genes)" in err[0]
+    assert not (tmp_path / "o").exists()

@@ -1,4 +1,4 @@
-"""bin/make_test_data.py: a deterministic test dataset with a planted ATAC -> expression signal."""
+"""tests/make_test_data.py: a deterministic test dataset with a planted ATAC -> expression signal."""
 
 from __future__ import annotations
 
@@ -10,15 +10,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import make_test_data
 import numpy as np
 import pandas as pd
 import pytest
+from planted import SIZES
 
-import make_test_data
 from atac2expr.annotation import genes_in_regions, read_gtf
 from atac2expr.files import read_text
 from atac2expr.peaks import binarize_peaks, read_peaks
-from atac2expr.regions import make_bins, parse_regions
+from atac2expr.regions import BinLayout, parse_regions
 
 SMALL = ["--samples", "4", "--fragments", "2000"]
 REGION = "chr1:1-1000000"
@@ -135,7 +136,7 @@ def test_genes_never_share_sequence(dataset):
     assert len(overlapping) >= 5  # the GTF has overlapping genes, which once shared sequence
     owner: dict[str, tuple[str, int]] = {}  # k-mer -> (gene, transcript) where first seen
     shared_between_genes, isoforms_sharing = 0, set()
-    for t, (gene, seq) in enumerate(zip(gene_of, seqs)):
+    for t, (gene, seq) in enumerate(zip(gene_of, seqs, strict=True)):
         for kmer in _canonical_kmers(seq):
             first_gene, first_t = owner.setdefault(kmer, (gene, t))
             if first_gene != gene:
@@ -187,7 +188,7 @@ def test_truth_tables(dataset):
     assert (regulatory.groupby(["chrom", "bin_start"])["program"].nunique() == 1).all()  # a shared bin has one program
     programs = pd.read_csv(dataset / "programs.tsv", sep="\t")
     assert list(programs.columns) == ["sample", "program", "active"] and len(programs) == 4 * 4
-    in_region = genes_in_regions(genes, parse_regions(REGION))
+    in_region = genes_in_regions(genes, parse_regions(REGION, SIZES))
     assert set(regulatory["gene_id"]) == set(in_region["gene_id"])  # every gene of the region has a regulatory bin
     assert regulatory.groupby("gene_id").size().between(1, 3).all()
     tss = regulatory.merge(in_region[["gene_id", "tss"]], on="gene_id")
@@ -197,9 +198,9 @@ def test_truth_tables(dataset):
 
 def test_planted_signal(dataset):
     """Expression follows the peaks: across samples, log expression tracks the weighted open regulatory bins."""
-    regions = parse_regions(REGION)
-    bins = make_bins(regions, 1000)
-    open_ = {r["sample"]: binarize_peaks(read_peaks(dataset / r["peaks"]), regions, 1000) for r in samplesheet(dataset)}
+    layout = BinLayout.of(parse_regions(REGION, SIZES), 1000)
+    bins = layout.bins()
+    open_ = {r["sample"]: binarize_peaks(read_peaks(dataset / r["peaks"]), layout) for r in samplesheet(dataset)}
     X = pd.DataFrame(open_, index=bins["start"]).T  # samples x bin start
     regulatory = pd.read_csv(dataset / "regulatory_bins.tsv", sep="\t")
     log_tpm = _log_truth(dataset)
@@ -222,9 +223,9 @@ def default_size(tmp_path_factory) -> Path:
 
 def _open_bins(root: Path) -> pd.DataFrame:
     """samples x bin start: 1 where the sample's peaks cover the bin."""
-    regions = parse_regions(REGION)
-    bins = make_bins(regions, 1000)
-    return pd.DataFrame({r["sample"]: binarize_peaks(read_peaks(root / r["peaks"]), regions, 1000) for r in samplesheet(root)}, index=bins["start"]).T
+    layout = BinLayout.of(parse_regions(REGION, SIZES), 1000)
+    return pd.DataFrame({r["sample"]: binarize_peaks(read_peaks(root / r["peaks"]), layout) for r in samplesheet(root)},
+                        index=layout.bins()["start"]).T
 
 
 def test_planted_signal_default_size(default_size):
@@ -278,7 +279,8 @@ def test_bad_arguments(tmp_path, capsys):
     assert capsys.readouterr().err.strip().startswith("ERROR: --samples 2")
     assert make_test_data.main(["--outdir", str(tmp_path), "--region", "chr5:1-1000"]) == 2
     assert "no gene" in capsys.readouterr().err
-    assert make_test_data.main(["--outdir", str(tmp_path), "--bin_size", "300"]) == 2
+    assert make_test_data.main(["--outdir", str(tmp_path), "--bin_size", "0"]) == 2
+    assert "--bin_size 0: must be a positive number of bases" in capsys.readouterr().err
     assert make_test_data.main(["--outdir", str(tmp_path), "--programs", "0"]) == 2
     assert capsys.readouterr().err.strip().endswith("ERROR: --programs 0: must be at least 1")
     assert not any(tmp_path.iterdir())

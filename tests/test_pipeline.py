@@ -1,169 +1,203 @@
-"""End to end: the real `nextflow run main.nf -profile test`, real kallisto, real torch; then -resume."""
+"""End to end: the real `nextflow run main.nf -profile test`, real kallisto, real torch.
+
+The stub run of the whole graph comes first (seconds per task, no tools); the shared run (conftest.shared_run)
+is read by most tests here; runs that change parameters reuse its launch folder with -resume, so that only
+the steps the change touches run again.
+"""
 
 from __future__ import annotations
 
-import gzip
 import json
-import shutil
-from pathlib import Path
+import os
+import socket
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from atac2expr.annotation import genes_in_regions, read_gtf
-from atac2expr.dataset import load_dataset
-from atac2expr.regions import parse_regions
-from conftest import data_params, read_trace, run_nextflow
+from atac2expr.dataset import load_dataset, load_sample_bins
+from atac2expr.regions import BinLayout, parse_regions, read_chrom_sizes
+from conftest import (REPO, Run, assert_success, data_params, error_lines, nextflow_run, run_nextflow, run_params, sheet_rows,
+                      trace_processes, write_sheet)
 
 pytestmark = pytest.mark.e2e
 
-REGION = "chr1:1-1000000"
-BIN_SIZE = 1000
+SIZES = read_chrom_sizes(REPO / "assets" / "GRCh38.chrom.sizes")
+LAYOUT = BinLayout.of(parse_regions("chr1:1-1000000", SIZES), 1000)
+EVERY_PROCESS = {"CHECK_PARAMS", "DEFINE_BINS", "CHECK_INPUTS", "BINARIZE_PEAKS", "GENE_ANNOTATION", "CHECK_FASTQ", "KALLISTO_INDEX",
+                 "KALLISTO_QUANT", "GENE_TPM", "BUILD_MATRIX", "TRAIN_MODEL", "EVALUATE", "REPORT", "SOFTWARE_VERSIONS"}
 
 
-@pytest.fixture(scope="module")
-def pipeline_run(tmp_path_factory, test_data):
-    launch = tmp_path_factory.mktemp("launch")
-    outdir = launch / "results"
-    result = run_nextflow(["-profile", "test", *data_params(test_data), "--outdir", str(outdir),
-                           "-with-trace", str(launch / "trace1.txt")], cwd=launch)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    return launch, outdir, result
+def test_stub_run_walks_the_whole_graph(tmp_path, test_data):
+    """-stub: every process of the graph runs (its stub), in seconds, on four samples."""
+    sheet = write_sheet(tmp_path / "samplesheet.csv", sheet_rows(test_data)[:5])
+    params = ["-profile", "test", *data_params(test_data), "--input", str(sheet), "-stub"]
+    run = assert_success(nextflow_run(tmp_path, params))
+    assert trace_processes(run.trace, "COMPLETED") == EVERY_PROCESS
+    assert len([r for r in run.trace if r["process"].endswith("KALLISTO_QUANT")]) == 4
 
 
-def test_dataset_shapes(pipeline_run, test_data):
-    _, outdir, _ = pipeline_run
-    dataset = load_dataset(outdir / "dataset" / "dataset.npz")
+def test_dataset_shapes(shared_run: Run, test_data):
+    dataset = load_dataset(shared_run.outdir / "dataset" / "dataset.npz")
     samples = pd.read_csv(test_data / "samplesheet.csv")["sample"]
     genes, _ = read_gtf(test_data / "genes.gtf.gz")
-    expected_genes = genes_in_regions(genes, parse_regions(REGION))
-    assert dataset.X.shape == (len(samples), 1_000_000 // BIN_SIZE)
+    expected_genes = genes_in_regions(genes, list(LAYOUT.regions))
+    assert dataset.layout == LAYOUT and dataset.X.shape == (len(samples), 1000)
     assert dataset.Y.shape == (len(samples), len(expected_genes))
     assert list(dataset.samples) == sorted(samples)
     assert list(dataset.genes["gene_id"]) == list(expected_genes["gene_id"])
     assert set(np.unique(dataset.X)) <= {0, 1} and 0 < dataset.X.mean() < 0.5
     assert (dataset.Y >= 0).all() and dataset.Y.sum() > 0
+    bins = pd.read_csv(shared_run.outdir / "dataset" / "bins.tsv.gz", sep="\t", dtype={"chrom": str})
+    assert bins.equals(LAYOUT.bins())
+    # each sample's bins file holds the same row as the dataset
+    first = load_sample_bins(shared_run.outdir / "bins" / f"{dataset.samples[0]}.bins.npz", LAYOUT)
+    assert np.array_equal(first.values, dataset.X[0])
 
 
-def test_expression_tracks_truth(pipeline_run, test_data):
-    """kallisto + GENE_TPM recover the simulated gene expression."""
-    _, outdir, _ = pipeline_run
-    tidy = pd.read_csv(outdir / "expression" / "gene_tpm.tsv", sep="\t")
+def test_expression_tracks_truth_and_keeps_full_precision(shared_run: Run, test_data):
+    """kallisto + GENE_TPM recover the simulated expression; TPMs are written without rounding."""
+    tidy = pd.read_csv(shared_run.outdir / "expression" / "gene_tpm.tsv", sep="\t")
     truth = pd.read_csv(test_data / "truth.tsv", sep="\t")
     merged = tidy.merge(truth, on=["sample", "gene_id"])
     assert len(merged) == len(tidy)
-    rho = np.corrcoef(np.log1p(merged["tpm"]), np.log1p(merged["true_tpm"]))[0, 1]
-    assert rho > 0.9
+    assert np.corrcoef(np.log1p(merged["tpm"]), np.log1p(merged["true_tpm"]))[0, 1] > 0.9
+    dataset = load_dataset(shared_run.outdir / "dataset" / "dataset.npz")
+    matrix = pd.read_csv(shared_run.outdir / "expression" / "gene_tpm_matrix.tsv", sep="\t")
+    assert np.array_equal(matrix[list(dataset.samples)].to_numpy().T, dataset.Y)  # the dataset's Y is the table, bit for bit
+    kallisto_sums = {s: pd.read_csv(shared_run.outdir / "quant" / s / "abundance.tsv", sep="\t")["tpm"].sum() for s in dataset.samples[:3]}
+    summary = pd.read_csv(shared_run.outdir / "expression" / "quant_summary.tsv", sep="\t").set_index("sample")
+    for sample, total in kallisto_sums.items():
+        assert summary.loc[sample, "tpm_total"] == pytest.approx(total, rel=1e-12)
 
 
-def test_model_report_and_loss(pipeline_run):
-    _, outdir, _ = pipeline_run
-    for name in ("model.pt", "predictions.tsv", "loss.tsv", "training.json"):
-        assert (outdir / "model" / "mlp" / name).stat().st_size > 0
-    for name in ("expression_fit_mlp.png", "loss_curve.png"):
-        assert (outdir / "report" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    summary = json.loads((outdir / "report" / "summary.json").read_text())
-    assert summary["bins"] == 1000 and summary["bin_size"] == BIN_SIZE
-    mlp = summary["models"]["mlp"]
-    assert mlp["epochs"] == 1000
-    assert mlp["final_training_loss"] < 0.1 * mlp["mean_baseline_training_loss"]
-    assert (outdir / "pipeline_info" / "software_versions.yml").read_text().count("kallisto") >= 1
+def test_every_read_was_checked_and_quantified(shared_run: Run):
+    """CHECK_FASTQ counted each sample's reads; kallisto processed exactly that many (checked in its task)."""
+    for check in sorted((shared_run.outdir / "quant").glob("*.fastq_check.json")):
+        report = json.loads(check.read_text())
+        run_info = json.loads((shared_run.outdir / "quant" / report["sample"] / "run_info.json").read_text())
+        assert report["total_reads"] == run_info["n_processed"] > 0
+    assert len(list((shared_run.outdir / "quant").glob("*.fastq_check.json"))) == 16
 
 
-def test_heldout_evaluation_beats_the_per_gene_mean(pipeline_run):
-    """The planted signal is real: both networks predict held-out samples better than the baseline."""
-    _, outdir, _ = pipeline_run
-    metrics = pd.read_csv(outdir / "evaluation" / "metrics.tsv", sep="\t").set_index("model")
-    assert set(metrics.index) == {"mean", "ridge", "mlp", "tss_window"}
-    folds = pd.read_csv(outdir / "evaluation" / "folds.tsv", sep="\t")
-    assert folds["fold"].nunique() == 5 and folds["sample"].is_unique
+def test_models_report_and_versions(shared_run: Run):
     for model in ("mlp", "tss_window"):
-        assert metrics.loc[model, "mse"] < 0.9 * metrics.loc["mean", "mse"], metrics
-    summary = json.loads((outdir / "report" / "summary.json").read_text())
+        for name in ("model.pt", "predictions.tsv", "loss.tsv", "training.json"):
+            assert (shared_run.outdir / "model" / model / name).stat().st_size > 0
+    for name in ("expression_fit_mlp.png", "loss_curve.png"):
+        assert (shared_run.outdir / "report" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = json.loads((shared_run.outdir / "report" / "summary.json").read_text())
+    assert summary["bins"] == 1000 and summary["bin_size"] == 1000
+    mlp = summary["models"]["mlp"]
+    assert mlp["epochs"] == 150 and mlp["final_training_loss"] < 0.5 * mlp["mean_baseline_training_loss"]
+    versions = yaml.safe_load((shared_run.outdir / "pipeline_info" / "software_versions.yml").read_text())
+    assert EVERY_PROCESS - {"SOFTWARE_VERSIONS"} <= set(versions)
+    assert versions["KALLISTO_QUANT"]["kallisto"].startswith("0.") and versions["Workflow"]["Nextflow"].startswith("24.10")
+    checked = json.loads((shared_run.outdir / "pipeline_info" / "params.valid.json").read_text())
+    assert checked["epochs"] == 150 and checked["region"] == "chr1:1-1000000"
+    assert BinLayout.read(shared_run.outdir / "pipeline_info" / "regions.tsv") == LAYOUT
+
+
+def test_heldout_evaluation(shared_run: Run):
+    """Every model on the same folds; the planted signal is real: the baselines that read it beat the mean."""
+    metrics = pd.read_csv(shared_run.outdir / "evaluation" / "metrics.tsv", sep="\t").set_index("model")
+    assert list(metrics.index) == ["mean", "ridge", "archr", "signac", "mlp", "tss_window"]
+    folds = pd.read_csv(shared_run.outdir / "evaluation" / "folds.tsv", sep="\t")
+    assert folds["fold"].nunique() == 5 and folds["sample"].is_unique
+    for model in ("ridge", "archr", "signac", "tss_window"):
+        assert metrics.loc[model, "mse"] < 0.9 * metrics.loc["mean", "mse"], metrics["mse"]
+    per_gene = pd.read_csv(shared_run.outdir / "evaluation" / "per_gene_metrics.tsv", sep="\t")
+    assert set(per_gene["model"]) == set(metrics.index) and per_gene.groupby("model").size().nunique() == 1
+    heldout = pd.read_csv(shared_run.outdir / "evaluation" / "heldout_predictions.tsv", sep="\t")
+    assert (heldout.groupby(["model", "sample"])["fold"].nunique() == 1).all()
+    summary = json.loads((shared_run.outdir / "report" / "summary.json").read_text())
     assert set(summary["heldout_metrics"]) == set(metrics.index)
-    assert (outdir / "evaluation" / "evaluation.md").exists()
+    assert "archr" in (shared_run.outdir / "evaluation" / "evaluation.md").read_text()
 
 
-def test_predict_entry_reproduces_in_sample_predictions(pipeline_run, test_data, tmp_path):
-    """-entry PREDICT on a training sample's peaks gives that sample's in-sample prediction."""
-    _, outdir, _ = pipeline_run
-    sheet = pd.read_csv(test_data / "samplesheet.csv").head(2)
-    new = tmp_path / "new.csv"
-    sheet.assign(peaks=[str(test_data / p) for p in sheet["peaks"]])[["sample", "peaks"]].to_csv(new, index=False)
-    result = run_nextflow(["-entry", "PREDICT", "--model_file", str(outdir / "model" / "mlp" / "model.pt"),
-                           "--input", str(new), "--outdir", str(tmp_path / "results")], cwd=tmp_path)
-    assert result.returncode == 0, result.stdout[-3000:]
-    predicted = pd.read_csv(tmp_path / "results" / "predict" / "predictions.tsv", sep="\t")
-    in_sample = pd.read_csv(outdir / "model" / "mlp" / "predictions.tsv", sep="\t")
-    merged = predicted.merge(in_sample, on=["sample", "gene_id"], suffixes=("", "_train"))
-    assert len(merged) == len(predicted) == 2 * in_sample["gene_id"].nunique()
-    assert np.allclose(merged["predicted"], merged["predicted_train"], atol=1e-4)
+def test_resume_caches_everything_then_reruns_only_training(shared_run: Run, test_data):
+    """-resume with the same parameters runs nothing; a new --epochs reruns training and what follows it only."""
+    again = assert_success(nextflow_run(shared_run.launch, [*run_params(test_data), "-resume"], shared_run.outdir, name="resume"))
+    assert again.trace and {r["status"] for r in again.trace} == {"CACHED"}, [(r["name"], r["status"]) for r in again.trace]
+    changed = assert_success(nextflow_run(shared_run.launch, [*run_params(test_data), "--epochs", "60", "-resume"],
+                                          shared_run.launch / "results_epochs", name="epochs"))
+    assert trace_processes(changed.trace, "COMPLETED") == {"CHECK_PARAMS", "TRAIN_MODEL", "EVALUATE", "REPORT", "SOFTWARE_VERSIONS"}
+    assert json.loads((changed.outdir / "report" / "summary.json").read_text())["models"]["mlp"]["epochs"] == 60
 
 
-def test_resume_caches_everything_then_reruns_only_training(pipeline_run, test_data):
-    launch, outdir, _ = pipeline_run
-    base = ["-profile", "test", *data_params(test_data), "--outdir", str(outdir), "-resume"]
-    again = run_nextflow([*base, "-with-trace", str(launch / "trace2.txt")], cwd=launch)
-    assert again.returncode == 0, again.stdout[-3000:]
-    trace = read_trace(launch / "trace2.txt")
-    assert trace and all(row["status"] == "CACHED" for row in trace), [(r["name"], r["status"]) for r in trace]
-
-    changed = run_nextflow([*base, "--epochs", "200", "-with-trace", str(launch / "trace3.txt")], cwd=launch)
-    assert changed.returncode == 0, changed.stdout[-3000:]
-    rerun = {row["process"].split(":")[-1] for row in read_trace(launch / "trace3.txt") if row["status"] != "CACHED"}
-    assert rerun == {"TRAIN_MODEL", "EVALUATE", "REPORT"}  # training and the steps after it
-    summary = json.loads((outdir / "report" / "summary.json").read_text())
-    assert summary["models"]["mlp"]["epochs"] == 200
+def test_whole_chromosome_region(shared_run: Run, test_data):
+    """--region 1: the whole chromosome in bins, its last bin shorter; the reads are not quantified again."""
+    params = [*run_params(test_data), "--region", "1", "--model", "tss_window", "--eval_models", "mean,ridge,archr,signac,tss_window",
+              "--tss_epochs", "5", "-resume"]
+    run = assert_success(nextflow_run(shared_run.launch, params, shared_run.launch / "results_chr1", name="chr1"))
+    assert "KALLISTO_QUANT" not in trace_processes(run.trace, "COMPLETED")
+    dataset = load_dataset(run.outdir / "dataset" / "dataset.npz")
+    chr1 = SIZES["1"]
+    assert dataset.X.shape[1] == -(-chr1 // 1000)
+    last = dataset.bins.iloc[-1]
+    assert (last["chrom"], last["start"], last["end"]) == ("1", chr1 // 1000 * 1000, chr1)
+    assert set(pd.read_csv(run.outdir / "evaluation" / "metrics.tsv", sep="\t")["model"]) == {"mean", "ridge", "archr", "signac", "tss_window"}
 
 
-def _bad_run(tmp_path: Path, test_data: Path, extra: list[str], samplesheet: str | None = None):
-    params = data_params(test_data)
-    if samplesheet is not None:
-        sheet = tmp_path / "samplesheet.csv"
-        sheet.write_text(samplesheet)
-        params[1] = str(sheet)
-    result = run_nextflow(["-profile", "test", *params, "--outdir", str(tmp_path / "results"), *extra,
-                           "-with-trace", str(tmp_path / "trace.txt")], cwd=tmp_path)
-    assert result.returncode != 0
-    output = result.stdout + result.stderr
-    errors = {line.strip() for line in output.splitlines() if line.strip().startswith("ERROR: ")}
-    assert len(errors) == 1, output[-3000:]  # the script's one line (Nextflow quotes it in its report)
-    ran = {row["process"].split(":")[-1] for row in read_trace(tmp_path / "trace.txt")}
-    assert ran == {"CHECK_INPUTS"}, ran  # nothing heavy started
-    assert not (tmp_path / "results" / "quant").exists()
-    return errors.pop()
+def test_predict_entry_reproduces_in_sample_predictions(shared_run: Run, test_data, tmp_path):
+    """-entry PREDICT on training samples' peaks gives their in-sample predictions, for both networks."""
+    rows = sheet_rows(test_data)
+    new = write_sheet(tmp_path / "new.csv", [["sample", "peaks"]] + [[r[0], r[3]] for r in rows[1:3]])
+    for model in ("mlp", "tss_window"):
+        run = assert_success(nextflow_run(tmp_path / model, ["-entry", "PREDICT", "--model_file", str(shared_run.outdir / "model" / model / "model.pt"),
+                                                             "--input", str(new)]))
+        assert trace_processes(run.trace) == {"CHECK_PARAMS", "CHECK_MODEL", "CHECK_PREDICT_INPUTS", "BINARIZE_PEAKS",
+                                              "PREDICT_EXPRESSION", "SOFTWARE_VERSIONS"}
+        predicted = pd.read_csv(run.outdir / "predict" / "predictions.tsv", sep="\t")
+        in_sample = pd.read_csv(shared_run.outdir / "model" / model / "predictions.tsv", sep="\t")
+        merged = predicted.merge(in_sample, on=["sample", "gene_id"], suffixes=("", "_train"))
+        assert len(merged) == len(predicted) == 2 * in_sample["gene_id"].nunique()
+        assert np.allclose(merged["predicted"], merged["predicted_train"], atol=1e-4)
 
 
-def _sheet(test_data: Path) -> list[str]:
-    text = (test_data / "samplesheet.csv").read_text().splitlines()
-    base = test_data
-    rows = [text[0]]
-    for line in text[1:]:
-        fields = line.split(",")
-        rows.append(",".join([fields[0]] + [str(base / f) if f else "" for f in fields[1:]]))
-    return rows
+def test_results_folder_of_another_configuration(shared_run: Run, test_data, tmp_path):
+    """A run with other parameters does not mix its results with an earlier run's: refused, or --overwrite replaces them."""
+    outdir = tmp_path / "results"
+    first = [*run_params(test_data), "--model", "tss_window", "--eval_models", "mean,ridge", "--tss_epochs", "3", "-resume"]
+    assert_success(nextflow_run(shared_run.launch, first, outdir, name="guard1"))
+    assert (outdir / "evaluation" / "metrics.tsv").exists()
+    changed = [p for p in first if p != "-resume"] + ["--evaluate", "false", "-resume"]
+    refused = nextflow_run(shared_run.launch, changed, outdir, name="guard2")
+    assert refused.result.returncode != 0 and not refused.trace
+    (message,) = error_lines(refused.result)
+    assert "--evaluate true -> false" in message and "--overwrite" in message
+    assert_success(nextflow_run(shared_run.launch, [*changed, "--overwrite"], outdir, name="guard3"))
+    assert not (outdir / "evaluation").exists() and (outdir / "model" / "tss_window" / "model.pt").exists()
+    record = json.loads((outdir / "pipeline_info" / "run_main.json").read_text())
+    assert record["params"]["evaluate"] == "false"
 
 
-def test_missing_file_in_samplesheet(tmp_path, test_data):
-    rows = _sheet(test_data)
-    rows[2] = rows[2].replace("_R1", "_MISSING_R1", 1)
-    error = _bad_run(tmp_path, test_data, [], "\n".join(rows) + "\n")
-    assert "line 3" in error and "fastq_1" in error and "not found" in error
+def test_one_run_at_a_time_per_results_folder(shared_run: Run, test_data, tmp_path):
+    """A live lock stops a second run at once; a stale one (its process gone) is replaced."""
+    outdir = tmp_path / "results"
+    outdir.mkdir()
+    lock = outdir / ".atac2expr.lock"
+    lock.write_text(f"{os.getpid()}@{socket.gethostname()} some_run 2026-01-01\n")
+    params = [*run_params(test_data), "--model", "tss_window", "--eval_models", "mean", "--tss_epochs", "3", "-resume"]
+    busy = nextflow_run(shared_run.launch, params, outdir, name="lock1")
+    assert busy.result.returncode != 0 and not busy.trace
+    (message,) = error_lines(busy.result)
+    assert "another run is writing there" in message and str(os.getpid()) in message
+    lock.write_text(f"999999999@{socket.gethostname()} dead_run 2026-01-01\n")
+    stale = assert_success(nextflow_run(shared_run.launch, params, outdir, name="lock2"))
+    assert "stale lock" in stale.result.stdout + stale.result.stderr
+    assert not lock.exists()  # released at the end of the run
 
 
-def test_truncated_gzip(tmp_path, test_data):
-    rows = _sheet(test_data)
-    r1 = Path(rows[1].split(",")[1])
-    truncated = tmp_path / "truncated_R1.fastq.gz"
-    truncated.write_bytes(r1.read_bytes()[: r1.stat().st_size // 2])
-    rows[1] = rows[1].replace(str(r1), str(truncated))
-    error = _bad_run(tmp_path, test_data, [], "\n".join(rows) + "\n")
-    assert "truncated" in error and "truncated_R1.fastq.gz" in error
-
-
-def test_invalid_region(tmp_path, test_data):
-    # duplicate ids, a region without genes and the other checks run through the same CHECK_INPUTS
-    # step: their messages are tested in tests/test_check_inputs.py and tests/test_bad_input_e2e.py
-    error = _bad_run(tmp_path, test_data, ["--region", "chr1:500-100"])
-    assert "end 100 is before start 500" in error and "--region" in error
+def test_help_lists_every_parameter_with_defaults(tmp_path):
+    result = run_nextflow(["--help"], cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:]
+    schema = json.loads((REPO / "nextflow_schema.json").read_text())
+    for group in schema["$defs"].values():
+        assert group["title"] in result.stdout
+        for name, spec in group["properties"].items():
+            if not spec.get("hidden"):
+                assert f"--{name} " in result.stdout
+    assert "[default: chr1:1-1000000]" in result.stdout

@@ -1,25 +1,28 @@
-"""bin/predict.py: new samples' peaks -> expression, with the model's region and bin size."""
+"""bin/predict.py (with check_model.py and binarize_peaks.py, as -entry PREDICT runs them): new samples' peaks ->
+expression, binned with the model's own layout."""
 
 from __future__ import annotations
 
 import gzip
 
+import binarize_peaks
+import check_model
 import numpy as np
 import pandas as pd
-import pytest
-
-import binarize_peaks
 import predict
+import pytest
 import train_model
-from planted import write_planted
+from planted import CHROM_SIZES, layout_of, settings_args, write_planted
 
-REGION = "chr1:1-30000,chr2:1-20000"
+from atac2expr import predictors
+
+REGION = "chr1:1-30000,chr2:1-19500"  # chr2's last bin is 500 bp
 
 
 def write_peaks(path, ds, row, chrom_prefix="chr", extra=""):
     """A BED file whose peaks open exactly the bins open in X[row] (peaks inside the bins)."""
     open_bins = ds.bins[ds.X[row] == 1]
-    lines = [f"{chrom_prefix}{c}\t{s + 100}\t{s + 300}\tpeak{i}\t0\t." for i, (c, s) in enumerate(zip(open_bins["chrom"], open_bins["start"]))]
+    lines = [f"{chrom_prefix}{c}\t{s + 100}\t{s + 300}\tpeak{i}\t0\t." for i, (c, s) in enumerate(zip(open_bins["chrom"], open_bins["start"], strict=True))]
     text = "track name=test\n" + "\n".join(lines) + "\n" + extra
     if str(path).endswith(".gz"):
         path.write_bytes(gzip.compress(text.encode()))
@@ -32,89 +35,120 @@ def write_peaks(path, ds, row, chrom_prefix="chr", extra=""):
 def trained(request, tmp_path_factory):
     base = tmp_path_factory.mktemp(f"predict_{request.param}")
     ds = write_planted(base / "dataset.npz", n_samples=10, n_genes=6, region=REGION)
-    assert train_model.main(["--dataset", str(base / "dataset.npz"), "--outdir", str(base / "model"), "--epochs", "20",
-                             "--model", request.param, "--window", "3000", "--hidden", "32"]) == 0
+    assert train_model.main(["--dataset", str(base / "dataset.npz"), "--outdir", str(base / "model"), "--model", request.param,
+                             "--threads", "1", "--max_memory", "0", *settings_args(epochs=20, tss_epochs=3, hidden=16)]) == 0
+    assert check_model.main(["--model", str(base / "model" / "model.pt"), "--layout", str(base / "layout.tsv")]) == 0
     insample = pd.read_csv(base / "model" / "predictions.tsv", sep="\t")
     return ds, base, base / "model" / "model.pt", insample
 
 
-def in_sample(insample, sample):
-    return insample[insample["sample"] == sample].reset_index(drop=True)
+def binarize(peaks, sample, layout, out):
+    assert binarize_peaks.main(["--peaks", str(peaks), "--sample", sample, "--layout", str(layout), "--chrom_sizes", str(CHROM_SIZES),
+                                "--output", str(out)]) == 0
+    return out
+
+
+def run_predict(model, bins, out):
+    return predict.main(["--model", str(model), "--bins", *map(str, bins), "--output", str(out), "--device", "cpu", "--threads", "1"])
+
+
+def in_sample(table, sample):
+    return table[table["sample"] == sample].reset_index(drop=True)
+
+
+def one_error(capsys) -> str:
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR")]
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_check_model_writes_the_training_layout(trained):
+    ds, base, _, _ = trained
+    assert (base / "layout.tsv").read_text() == "chrom\tstart\tend\tbin_size\n1\t0\t30000\t1000\n2\t0\t19500\t1000\n"
+    assert ds.layout == layout_of(REGION)
 
 
 def test_training_samples_peaks_give_in_sample_predictions(trained, tmp_path):
-    ds, _, model, insample = trained
-    a = write_peaks(tmp_path / "a.bed.gz", ds, 0)
-    b = write_peaks(tmp_path / "b.narrowPeak", ds, 3, chrom_prefix="")  # Ensembl-style names work the same
+    ds, base, model, insample = trained
+    a = binarize(write_peaks(tmp_path / "a.bed.gz", ds, 0), str(ds.samples[0]), base / "layout.tsv", tmp_path / "a.bins.npz")
+    # Ensembl-style names work the same
+    b = binarize(write_peaks(tmp_path / "b.narrowPeak", ds, 3, chrom_prefix=""), str(ds.samples[3]), base / "layout.tsv", tmp_path / "b.bins.npz")
     out = tmp_path / "pred.tsv"
-    assert predict.main(["--model", str(model), "--peaks", str(a), str(b), "--samples", ds.samples[0], ds.samples[3], "--output", str(out)]) == 0
+    assert run_predict(model, [b, a], out) == 0
     pred = pd.read_csv(out, sep="\t")
     assert list(pred.columns) == ["sample", "gene_id", "gene_name", "predicted", "predicted_tpm"]
+    assert list(dict.fromkeys(pred["sample"])) == [ds.samples[0], ds.samples[3]]  # bin files in sorted order
     for sample in (ds.samples[0], ds.samples[3]):
         got, want = in_sample(pred, sample), in_sample(insample, sample)
         assert got["gene_id"].tolist() == want["gene_id"].tolist() == list(ds.genes["gene_id"])
-        assert np.allclose(got["predicted"], want["predicted"], rtol=1e-4, atol=1e-5)
-        assert np.allclose(got["predicted_tpm"], want["predicted_tpm"], rtol=1e-4, atol=1e-5)
+        assert np.allclose(got["predicted"], want["predicted"], rtol=1e-6, atol=1e-6)
+        assert np.allclose(got["predicted_tpm"], want["predicted_tpm"], rtol=1e-6, atol=1e-6)
 
 
-def test_default_sample_names_and_prebinarised_input(trained, tmp_path):
-    ds, _, model, insample = trained
-    peaks = write_peaks(tmp_path / "S_new.bed.gz", ds, 2)
-    bins = tmp_path / "bins.npz"
-    assert binarize_peaks.main(["--peaks", str(peaks), "--sample", "from_bins", "--region", REGION, "--output", str(bins)]) == 0
+def test_peaks_elsewhere_give_the_prediction_of_closed_bins(trained, tmp_path, capsys):
+    ds, base, model, _ = trained
+    peaks = tmp_path / "elsewhere.bed"
+    peaks.write_text("chr7\t100\t500\nchr8\t100\t900\nchrUn_KI270742v1\t5\t50\n")
+    bins = binarize(peaks, "elsewhere", base / "layout.tsv", tmp_path / "e.bins.npz")
+    assert "none of its 3 peaks is on a chromosome of the regions" in capsys.readouterr().err
     out = tmp_path / "pred.tsv"
-    assert predict.main(["--model", str(model), "--peaks", str(peaks), "--bins", str(bins), "--output", str(out)]) == 0
-    pred = pd.read_csv(out, sep="\t")
-    assert list(dict.fromkeys(pred["sample"])) == ["S_new", "from_bins"]
-    want = in_sample(insample, ds.samples[2])["predicted"]
-    assert np.allclose(in_sample(pred, "S_new")["predicted"], want, rtol=1e-4, atol=1e-5)
-    assert np.allclose(in_sample(pred, "from_bins")["predicted"], want, rtol=1e-4, atol=1e-5)
+    assert run_predict(model, [bins], out) == 0
+    predictor, _ = predictors.load(model)
+    expected = predictor.predict(np.zeros((1, ds.layout.n_bins), dtype=np.uint8))[0]
+    assert np.allclose(pd.read_csv(out, sep="\t")["predicted"], expected, rtol=1e-6, atol=1e-6)
 
 
-def test_model_of_another_region_is_refused(trained, tmp_path, capsys):
+@pytest.mark.parametrize("region, bin_size, expected", [
+    ("chr1:1-50000", 1000, "binned on 1:1-50000 in 50 bins of 1,000 bp, expected 1:1-30000,2:1-19500 in 50 bins of 1,000 bp"),
+    (REGION, 500, "binned on 1:1-30000,2:1-19500 in 99 bins of 500 bp"),
+])
+def test_bins_of_another_layout_are_refused(trained, tmp_path, capsys, region, bin_size, expected):
     ds, _, model, _ = trained
-    peaks = write_peaks(tmp_path / "p.bed", ds, 0)
-    bins = tmp_path / "other.npz"
-    assert binarize_peaks.main(["--peaks", str(peaks), "--sample", "x", "--region", "chr1:1-50000", "--output", str(bins)]) == 0
+    layout_of(region, bin_size).write(tmp_path / "other.tsv")
+    bins = binarize(write_peaks(tmp_path / "p.bed", ds, 0), "x", tmp_path / "other.tsv", tmp_path / "x.bins.npz")
     capsys.readouterr()
-    assert predict.main(["--model", str(model), "--bins", str(bins), "--output", str(tmp_path / "o.tsv")]) == 2
-    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR")]
-    assert len(err) == 1 and "binarised for region 1:1-50000" in err[0] and "trained on region 1:1-30000,2:1-20000" in err[0]
+    assert run_predict(model, [bins], tmp_path / "o.tsv") == 2
+    error = one_error(capsys)
+    assert expected in error and "binarise the peaks again" in error
     assert not (tmp_path / "o.tsv").exists()
-    bins_size = tmp_path / "size.npz"
-    assert binarize_peaks.main(["--peaks", str(peaks), "--sample", "x", "--region", REGION, "--bin_size", "500", "--output", str(bins_size)]) == 0
-    assert predict.main(["--model", str(model), "--bins", str(bins_size), "--output", str(tmp_path / "o.tsv")]) == 2
-    assert "at 500 bp bins" in capsys.readouterr().err
 
 
-def test_not_a_model(tmp_path, capsys):
+def test_not_a_model(trained, tmp_path, capsys):
+    _, base, _, _ = trained
     fake = tmp_path / "model.pt"
     fake.write_text("hello")
     peaks = tmp_path / "p.bed"
     peaks.write_text("chr1\t1\t100\n")
-    assert predict.main(["--model", str(fake), "--peaks", str(peaks), "--output", str(tmp_path / "o.tsv")]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith(f"ERROR: {fake}: not a model file written by train_model")
+    bins = binarize(peaks, "s", base / "layout.tsv", tmp_path / "s.bins.npz")
+    capsys.readouterr()
+    assert run_predict(fake, [bins], tmp_path / "o.tsv") == 2
+    assert one_error(capsys).startswith(f"ERROR: {fake}: not a model file written by train_model")
+    assert not (tmp_path / "o.tsv").exists()
 
 
-def test_peaks_elsewhere_and_foreign_assembly_warn(trained, tmp_path, capsys):
-    ds, _, model, insample = trained
-    elsewhere = tmp_path / "elsewhere.bed"
-    elsewhere.write_text("chr7\t100\t500\nchr8\t100\t900\n")
-    hg19 = write_peaks(tmp_path / "hg19.bed", ds, 1, extra="chr1_gl000191_random\t10\t500\nchrUn_gl000220\t5\t80\n")
-    out = tmp_path / "pred.tsv"
-    assert predict.main(["--model", str(model), "--peaks", str(elsewhere), str(hg19), "--output", str(out)]) == 0
-    messages = " ".join(line for line in capsys.readouterr().err.splitlines() if line.startswith("WARNING"))
-    assert "none of its 2 peaks is on the model's chromosomes" in messages
-    assert "another assembly" in messages and "gl000191" in messages
-    pred = pd.read_csv(out, sep="\t")
-    assert np.allclose(in_sample(pred, "hg19")["predicted"], in_sample(insample, ds.samples[1])["predicted"], rtol=1e-4, atol=1e-5)
-
-
-def test_duplicate_sample_names_and_count_mismatch(trained, tmp_path, capsys):
-    ds, _, model, _ = trained
+def test_one_sample_given_twice(trained, tmp_path, capsys):
+    ds, base, model, _ = trained
     p = write_peaks(tmp_path / "p.bed", ds, 0)
-    assert predict.main(["--model", str(model), "--peaks", str(p), str(p), "--output", str(tmp_path / "o.tsv")]) == 2
-    assert "given twice" in capsys.readouterr().err
-    assert predict.main(["--model", str(model), "--peaks", str(p), "--samples", "a", "b", "--output", str(tmp_path / "o.tsv")]) == 2
-    assert "2 names for 1 --peaks" in capsys.readouterr().err
+    a = binarize(p, "same", base / "layout.tsv", tmp_path / "a.bins.npz")
+    b = binarize(p, "same", base / "layout.tsv", tmp_path / "b.bins.npz")
+    capsys.readouterr()
+    assert run_predict(model, [a, b], tmp_path / "o.tsv") == 2
+    assert "b.bins.npz: sample same given twice" in one_error(capsys) and not (tmp_path / "o.tsv").exists()
+
+
+def test_damaged_bins_file(trained, tmp_path, capsys):
+    _, _, model, _ = trained
+    bad = tmp_path / "bad.bins.npz"
+    bad.write_bytes(b"PK")
+    assert run_predict(model, [bad], tmp_path / "o.tsv") == 2
+    assert "bad.bins.npz: not a sample bins file written by binarize_peaks.py" in one_error(capsys)
+    assert not (tmp_path / "o.tsv").exists()
+
+
+def test_bad_device_and_threads(trained, tmp_path, capsys):
+    _, _, model, _ = trained
+    args = ["--model", str(model), "--bins", "x.npz", "--output", str(tmp_path / "o.tsv"), "--device", "tpu", "--threads", "1"]
+    assert predict.main(args) == 2 and "--device tpu: choose cpu, cuda or cuda:N" in one_error(capsys)
+    args[args.index("--device") + 1], args[args.index("--threads") + 1] = "cpu", "0"
+    assert predict.main(args) == 2 and "--threads 0: must be at least 1" in one_error(capsys)
+    assert not (tmp_path / "o.tsv").exists()

@@ -1,4 +1,4 @@
-"""bin/train_model.py: outputs, reproducibility, the model file, device errors."""
+"""bin/train_model.py: outputs, reproducibility, the model file, memory and device errors."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 import train_model
-from atac2expr import models, predictors
-from planted import write_planted
+from planted import settings_args, write_planted
+
+from atac2expr import predictors
 
 
 @pytest.fixture(scope="module")
@@ -21,50 +21,61 @@ def planted_npz(tmp_path_factory):
     return path, ds
 
 
-def run(npz, outdir, *extra):
-    return train_model.main(["--dataset", str(npz), "--outdir", str(outdir), "--epochs", "30", *extra])
+def run(npz, outdir, *extra, model="mlp", max_memory="0", **settings):
+    return train_model.main(["--dataset", str(npz), "--outdir", str(outdir), "--model", model, "--threads", "1",
+                             "--max_memory", max_memory, *settings_args(**settings), *extra])
+
+
+def one_error(capsys) -> str:
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR")]
+    assert len(err) == 1, err
+    return err[0]
 
 
 def test_outputs(planted_npz, tmp_path):
     npz, ds = planted_npz
-    assert run(npz, tmp_path) == 0
+    assert run(npz, tmp_path, epochs=30) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loss.tsv", "model.pt", "predictions.tsv", "training.json"]
     loss = pd.read_csv(tmp_path / "loss.tsv", sep="\t")
-    assert list(loss.columns) == ["epoch", "train_loss"] and len(loss) == 30
+    assert list(loss.columns) == ["epoch", "train_loss"] and loss["epoch"].tolist() == list(range(1, 31))
     pred = pd.read_csv(tmp_path / "predictions.tsv", sep="\t")
     assert list(pred.columns) == ["sample", "gene_id", "gene_name", "observed", "predicted", "observed_tpm", "predicted_tpm"]
     assert len(pred) == 12 * 8
-    assert np.allclose(pred["observed"], np.log1p(pred["observed_tpm"]), atol=1e-4)
+    assert pred["sample"].tolist() == np.repeat(ds.samples, 8).tolist() and pred["gene_id"].tolist() == list(ds.genes["gene_id"]) * 12
+    assert np.allclose(pred["observed"], np.log1p(pred["observed_tpm"]), atol=1e-6)
+    assert np.allclose(pred["predicted_tpm"], np.clip(np.expm1(pred["predicted"]), 0, None), rtol=1e-6)
     assert (pred["predicted_tpm"] >= 0).all()
     first = pred[(pred["sample"] == ds.samples[0]) & (pred["gene_id"] == ds.genes["gene_id"][1])]
-    assert first["observed_tpm"].item() == pytest.approx(float(ds.Y[0, 1]), rel=1e-4)
+    assert first["observed_tpm"].item() == float(ds.Y[0, 1])  # full precision
     summary = json.loads((tmp_path / "training.json").read_text())
-    assert summary["target_transform"] == "log1p(TPM)"
-    assert (summary["n_samples"], summary["n_bins"], summary["n_genes"]) == (12, len(ds.bins), 8)
+    assert summary["target_transform"] == "log1p(TPM)" and summary["model"] == "mlp"
+    assert (summary["n_samples"], summary["n_bins"], summary["n_genes"]) == (12, ds.layout.n_bins, 8)
     assert summary["final_train_loss"] == pytest.approx(loss["train_loss"].iloc[-1])
-    Y = np.log1p(ds.Y.astype(np.float64))
+    assert summary["epochs_run"] == 30 and summary["settings"]["epochs"] == 30 and summary["settings"]["hidden"] == 32
+    Y = np.log1p(ds.Y)
     assert summary["mean_baseline_loss"] == pytest.approx(np.mean((Y - Y.mean(0)) ** 2), rel=1e-4)
-    assert summary["constant_genes"] == [ds.genes["gene_id"][0]] and summary["device"] == "cpu"
+    assert summary["in_sample_mse"] == pytest.approx(np.mean((pred["predicted"] - pred["observed"]) ** 2), rel=1e-4)
+    assert summary["constant_genes"] == [ds.genes["gene_id"][0]] and summary["device"] == "cpu" and summary["threads"] == 1
     assert {"torch", "numpy", "atac2expr"} <= set(summary["versions"])
 
 
 def test_model_file_loads_with_weights_only(planted_npz, tmp_path):
     npz, ds = planted_npz
-    run(npz, tmp_path)
-    payload = torch.load(tmp_path / "model.pt", weights_only=True)
-    meta = payload["meta"]
-    assert meta["model"] == "mlp" and meta["region"] == ds.region and meta["bin_size"] == 1000
-    assert meta["n_train_samples"] == 12 and meta["target_transform"] == "log1p" and meta["hidden"] == 500
-    assert meta["gene_ids"] == list(ds.genes["gene_id"])
-    assert models.decode_bins(meta["bins"], 1000).equals(ds.bins.astype({"chrom": str}))
-    _, predictor = predictors.load(tmp_path / "model.pt")
+    assert run(npz, tmp_path) == 0
+    meta = torch.load(tmp_path / "model.pt", weights_only=True)["meta"]
+    assert meta["model"] == "mlp" and meta["layout"]["bin_size"] == 1000 and meta["layout"]["chrom"] == ["1", "2"]
+    assert meta["train_samples"] == list(ds.samples) and meta["settings"]["target_transform"] == "log1p"
+    assert meta["settings"]["hidden"] == 32 and meta["genes"]["gene_id"] == list(ds.genes["gene_id"])
+    predictor, train_samples = predictors.load(tmp_path / "model.pt")
+    assert predictor.geometry.layout == ds.layout and train_samples == list(ds.samples)
     pred = pd.read_csv(tmp_path / "predictions.tsv", sep="\t")
-    assert np.allclose(predictor.predict(ds.X).reshape(-1), pred["predicted"], atol=1e-4)
+    assert np.allclose(predictor.predict(ds.X).reshape(-1), pred["predicted"], atol=1e-6)
 
 
 def test_same_seed_same_numbers(planted_npz, tmp_path):
     npz, _ = planted_npz
-    for name, seed in (("a", "3"), ("b", "3"), ("c", "4")):
-        run(npz, tmp_path / name, "--seed", seed, "--dropout", "0.2")
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        assert run(npz, tmp_path / name, seed=seed, dropout=0.2) == 0
     a, b, c = (pd.read_csv(tmp_path / n / "predictions.tsv", sep="\t") for n in "abc")
     assert a.equals(b)
     assert not np.allclose(a["predicted"], c["predicted"])
@@ -73,25 +84,58 @@ def test_same_seed_same_numbers(planted_npz, tmp_path):
 
 def test_tss_window_model(planted_npz, tmp_path):
     npz, ds = planted_npz
-    assert run(npz, tmp_path, "--model", "tss_window", "--window", "2000", "--lr", "0.01") == 0
+    assert run(npz, tmp_path, model="tss_window", window=2000, tss_epochs=20, batch_size=32) == 0
     meta = torch.load(tmp_path / "model.pt", weights_only=True)["meta"]
-    assert meta["model"] == "tss_window" and meta["window"] == 2000 and meta["window_bins"] == 5 and meta["hidden"] == 64
-    assert meta["gene_strand"] == list(ds.genes["strand"]) and meta["gene_tss"] == list(ds.genes["tss"])
+    assert meta["model"] == "tss_window" and meta["settings"]["window"] == 2000 and meta["settings"]["tss_hidden"] == 16
+    assert meta["genes"]["strand"] == list(ds.genes["strand"]) and meta["genes"]["tss"] == list(ds.genes["tss"])
     summary = json.loads((tmp_path / "training.json").read_text())
+    assert summary["epochs_run"] == 20 and len(pd.read_csv(tmp_path / "loss.tsv", sep="\t")) == 20
     assert summary["final_train_loss"] < summary["mean_baseline_loss"]
+
+
+def test_mlp_that_does_not_fit_in_the_tasks_memory_is_refused_before_training(planted_npz, tmp_path, capsys):
+    npz, _ = planted_npz
+    assert run(npz, tmp_path, max_memory=str(100 << 20)) == 2
+    error = one_error(capsys)
+    assert "the mlp model (180 bins -> 32 hidden -> 8 genes) needs about" in error and "more than the 0.1 GiB this task has" in error
+    assert not any(tmp_path.iterdir())
+    assert run(npz, tmp_path, model="tss_window", max_memory=str(100 << 20)) == 0  # the TSS-window model has no such bound
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
 def test_cuda_without_cuda_is_one_line_error(planted_npz, tmp_path, capsys):
     npz, _ = planted_npz
-    assert run(npz, tmp_path, "--device", "cuda") == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("ERROR: --device cuda: CUDA is not available")
+    assert run(npz, tmp_path, device="cuda") == 2
+    assert one_error(capsys).startswith("ERROR: --device cuda: CUDA is not available")
     assert not (tmp_path / "model.pt").exists()
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("--epochs", "0", "ERROR: --epochs 0: must be >= 1"),
+    ("--target_transform", "sqrt", "ERROR: --target_transform sqrt: choose one of log1p, none"),
+    ("--device", "gpu", "ERROR: --device gpu: choose cpu, cuda or cuda:N"),
+    ("--threads", "0", "ERROR: --threads 0: must be at least 1"),
+])
+def test_bad_settings_are_one_line_errors(planted_npz, tmp_path, capsys, name, value, message):
+    npz, _ = planted_npz
+    args = ["--dataset", str(npz), "--outdir", str(tmp_path), "--model", "mlp", "--threads", "1", "--max_memory", "0", *settings_args()]
+    args[args.index(name) + 1] = value
+    assert train_model.main(args) == 2
+    assert one_error(capsys).startswith(message)
+    assert not any(tmp_path.iterdir())
+
+
+def test_missing_setting_is_an_argparse_error(planted_npz, tmp_path, capsys):
+    npz, _ = planted_npz
+    args = ["--dataset", str(npz), "--outdir", str(tmp_path), "--model", "mlp", "--threads", "1", *settings_args()]
+    with pytest.raises(SystemExit) as exit_:
+        train_model.main(args)  # no --max_memory: the pipeline always passes the task's memory
+    assert exit_.value.code == 2 and "--max_memory" in capsys.readouterr().err
 
 
 def test_bad_dataset_is_input_error(tmp_path, capsys):
     bad = tmp_path / "x.npz"
     bad.write_text("not a dataset")
-    assert train_model.main(["--dataset", str(bad), "--outdir", str(tmp_path / "o")]) == 2
-    assert "not a dataset" in capsys.readouterr().err
+    assert run(bad, tmp_path / "o") == 2
+    assert "not a dataset .npz written by build_matrix.py" in one_error(capsys)
+    assert not (tmp_path / "o").exists()

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from planted import layout_of, make_planted, model_settings
 
-from atac2expr import models, predictors, regions, tss_window
-from planted import make_planted
+from atac2expr import models, predictors, tss_window
 
 
 def toy_bins(region: str, bin_size: int = 1000) -> pd.DataFrame:
-    return regions.make_bins(regions.parse_regions(region), bin_size)
+    return layout_of(region, bin_size).bins()
 
 
 def index_of(bins, chrom, tss, strand, window=3000, bin_size=1000):
@@ -76,10 +76,13 @@ def test_index_building_is_vectorised_and_fast():
     assert not mask[chrom == "X"].any()
 
 
+STRAND_REGION = "chr1:1-60000,chr2:1-40000"
+
+
 def strand_planted(seed=0, n_samples=40):
     """Each gene's expression follows the bin just UPSTREAM of its TSS (strand-aware): only a model whose
     windows are flipped for minus-strand genes can fit + and - genes with one set of shared weights."""
-    bins = toy_bins("chr1:1-60000,chr2:1-40000")
+    bins = toy_bins(STRAND_REGION)
     rng = np.random.default_rng(seed)
     n_genes = 20
     chrom = np.array(["1"] * 12 + ["2"] * 8)
@@ -87,25 +90,26 @@ def strand_planted(seed=0, n_samples=40):
     tss[0], tss[12] = 59_500, 500  # genes at a chromosome's end and start
     strand = np.where(np.arange(n_genes) % 2 == 0, "+", "-")
     genes = pd.DataFrame({"gene_id": [f"G{i}" for i in range(n_genes)], "gene_name": [f"g{i}" for i in range(n_genes)],
-                          "chrom": chrom, "start": tss, "end": tss + 1, "strand": strand, "tss": tss})
+                          "gene_biotype": "protein_coding", "chrom": chrom, "start": tss, "end": tss + 1, "strand": strand, "tss": tss})
     X = (rng.random((n_samples, len(bins))) < 0.5).astype(np.uint8)
-    key = {(c, s): i for i, (c, s) in enumerate(zip(bins["chrom"], bins["start"]))}
-    upstream = np.array([key.get((c, t - t % 1000 + (1000 if s == "-" else -1000)), -1) for c, t, s in zip(chrom, tss, strand)])
+    key = {(c, s): i for i, (c, s) in enumerate(zip(bins["chrom"], bins["start"], strict=True))}
+    upstream = np.array([key.get((c, t - t % 1000 + (1000 if s == "-" else -1000)), -1) for c, t, s in zip(chrom, tss, strand, strict=True)])
     signal = np.where(upstream >= 0, X[:, np.maximum(upstream, 0)], 0)
     Y = 1.0 + 2.0 * signal + 0.05 * rng.standard_normal((n_samples, n_genes))
     return bins, genes, X, Y.astype(np.float32)
 
 
-def fit_tss(bins, genes, X, Y, seed=1, epochs=150, **kw):
-    geometry = predictors.Geometry(bins, genes, 1000, "toy")
-    params = predictors.FitParams(kind="tss_window", window=3000, hidden=16, epochs=epochs, lr=0.03, seed=seed, **kw)
-    return predictors.fit(params, geometry, X, Y)
+def fit_tss(genes, X, Y, seed=1, epochs=150, region=STRAND_REGION, X_val=None, Y_val=None, **kw):
+    """(predictor, loss curves) of a TSS-window model fitted on X -> Y."""
+    settings = model_settings(window=3000, tss_hidden=16, tss_epochs=epochs, lr=0.03, seed=seed, **kw)
+    predictor = predictors.make("tss_window", settings, predictors.Geometry(layout_of(region), genes))
+    return predictor, predictor.fit(X, Y, X_val, Y_val).curves
 
 
 def test_learns_upstream_bin_on_both_strands_and_at_chromosome_ends():
-    bins, genes, X, Y = strand_planted()
+    _, genes, X, Y = strand_planted()
     train, test = np.arange(30), np.arange(30, 40)
-    predictor, result = fit_tss(bins, genes, X[train], Y[train])
+    predictor, result = fit_tss(genes, X[train], Y[train], batch_size=8192)
     pred = predictor.predict(X[test])
     assert np.isfinite(pred).all() and len(result.train_loss) == 150
     for strand in "+-":
@@ -120,10 +124,10 @@ def test_learns_upstream_bin_on_both_strands_and_at_chromosome_ends():
 
 
 def test_same_seed_same_numbers_and_minibatches():
-    bins, genes, X, Y = strand_planted(n_samples=12)
-    a, ra = fit_tss(bins, genes, X, Y, seed=4, epochs=5, batch_size=64)
-    b, rb = fit_tss(bins, genes, X, Y, seed=4, epochs=5, batch_size=64)
-    c, rc = fit_tss(bins, genes, X, Y, seed=5, epochs=5, batch_size=64)
+    _, genes, X, Y = strand_planted(n_samples=12)
+    a, ra = fit_tss(genes, X, Y, seed=4, epochs=5, batch_size=64)
+    b, rb = fit_tss(genes, X, Y, seed=4, epochs=5, batch_size=64)
+    c, rc = fit_tss(genes, X, Y, seed=5, epochs=5, batch_size=64)
     assert ra.train_loss == rb.train_loss and (a.predict(X) == b.predict(X)).all()
     assert ra.train_loss != rc.train_loss
     for key, value in a.model.state_dict().items():
@@ -131,12 +135,10 @@ def test_same_seed_same_numbers_and_minibatches():
 
 
 def test_early_stopping_restores_best_epoch():
-    bins, genes, X, Y = strand_planted(n_samples=24)
-    predictor, result = fit_tss(bins, genes, X[:18], Y[:18], epochs=300, patience=5, batch_size=128)
-    assert len(result.val_loss) == 0  # no validation data: all epochs
-    predictor, result = predictors.fit(
-        predictors.FitParams(kind="tss_window", window=3000, hidden=16, epochs=300, lr=0.03, patience=5, batch_size=128),
-        predictors.Geometry(bins, genes, 1000, "toy"), X[:18], Y[:18], X_val=X[18:], Y_val=Y[18:])
+    _, genes, X, Y = strand_planted(n_samples=24)
+    predictor, result = fit_tss(genes, X[:18], Y[:18], epochs=300, patience=5, batch_size=128)
+    assert len(result.val_loss) == 0 and result.epochs_run == 300  # no validation data: all epochs
+    predictor, result = fit_tss(genes, X[:18], Y[:18], epochs=300, patience=5, batch_size=128, X_val=X[18:], Y_val=Y[18:])
     assert result.epochs_run < 300 and result.best_epoch == int(np.argmin(result.val_loss)) + 1
     val = np.mean((predictor.predict(X[18:]) - Y[18:]) ** 2)
     assert val == pytest.approx(min(result.val_loss), rel=1e-4)
@@ -147,7 +149,7 @@ def test_genes_without_bins_get_a_constant_prediction_near_their_mean():
     genes = ds.genes.copy()
     genes.loc[3, "chrom"] = "9"  # no bins near this TSS
     Y = models.transform_targets(ds.Y, "log1p")
-    predictor, _ = fit_tss(ds.bins, genes, ds.X, Y, epochs=60)
+    predictor, _ = fit_tss(genes, ds.X, Y, epochs=60, region="chr1:1-20000", batch_size=8)
     assert predictor.window_index[1][3].sum() == 0
     pred = predictor.predict(ds.X)
     assert np.ptp(pred[:, 3]) == 0 and abs(pred[0, 3] - Y[:, 3].mean()) < 0.2

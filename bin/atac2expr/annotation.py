@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
 import io
 import logging
+import re
+import zlib
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 import numpy as np
 import pandas as pd
 
 from .cli import InputError
-from .files import read_text
+from .files import is_gzip
 from .regions import Region, normalize_chroms
 
 log = logging.getLogger(__name__)
 
 GENE_COLUMNS = ["gene_id", "gene_name", "gene_biotype", "chrom", "start", "end", "strand", "tss"]
+
+CHUNK_SIZE = 1 << 23  # bytes of decompressed text per step: memory stays flat whatever the file's size
+MAX_LINE = 1 << 20  # a longer "line" means a binary or non-GTF file; refusing it bounds the carried-over text
+_FEATURE = re.compile(rb"\t(?:gene|transcript)\t")  # a superset of the wanted lines; the feature column is checked after
+_FIELDS = 9
+# GTF columns read: seqname, feature, start, end, strand, attributes
+_USECOLS = [0, 2, 3, 4, 6, 8]
+_NAMES = ["chrom", "feature", "start", "end", "strand", "attributes"]
 
 
 def strip_version(ids: pd.Series) -> pd.Series:
@@ -27,39 +40,185 @@ def _attribute(attributes: pd.Series, key: str) -> pd.Series:
     return attributes.str.extract(rf'(?:^|;)\s*{key} "([^"]*)"', expand=False)
 
 
-def read_gtf(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Genes and the transcript -> gene map of an Ensembl GTF (gz or plain).
+def open_binary(path: Path) -> BinaryIO:
+    """The file's bytes, decompressed when it starts with the gzip magic (whatever its name)."""
+    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
 
-    genes: GENE_COLUMNS, 0-based half-open coordinates, TSS strand-aware (0-based position).
+
+def _line_number(path: Path, offset: int) -> int:
+    """1-based line of a byte offset of the (decompressed) text; only called to word an error."""
+    lines, done = 1, 0
+    with open_binary(path) as handle:
+        while done < offset and (chunk := handle.read(min(CHUNK_SIZE, offset - done))):
+            lines += chunk.count(b"\n")
+            done += len(chunk)
+    return lines
+
+
+def _text_blocks(path: Path, chunk_size: int) -> Iterator[tuple[int, bytearray, int]]:
+    """(offset, buffer, end): buffer[:end] holds whole lines of the text from byte `offset`, checked to be UTF-8.
+
+    One buffer is reused (a fresh multi-megabyte object per chunk costs more in page faults than
+    the parsing): it is valid only until the next step. Truncated or corrupt gzip and non-UTF-8 text
+    are InputErrors naming the file (and the line).
+    """
+    buffer = bytearray(chunk_size + MAX_LINE + 1)
+    view = memoryview(buffer)
+    offset, filled = 0, 0
+    with open_binary(path) as handle:
+        while True:
+            try:
+                size = handle.readinto(view[filled : filled + chunk_size])
+            except (EOFError, OSError, zlib.error) as err:
+                raise InputError(f"{path}: gzip file is truncated or corrupt ({err})") from None
+            if not size:
+                break
+            filled += size
+            end = buffer.rfind(b"\n", 0, filled) + 1
+            if filled - end > MAX_LINE:
+                raise InputError(f"{path}: line {_line_number(path, offset + end)} is longer than {MAX_LINE} bytes; not a GTF file")
+            if end:
+                _check_utf8(path, offset, buffer, end)
+                yield offset, buffer, end
+                buffer[: filled - end] = buffer[end:filled]  # the partial last line goes first
+                offset, filled = offset + end, filled - end
+    if filled:  # a last line without a newline
+        buffer[filled] = ord("\n")
+        _check_utf8(path, offset, buffer, filled + 1)
+        yield offset, buffer, filled + 1
+
+
+def _check_utf8(path: Path, offset: int, buffer: bytearray, end: int) -> None:
+    if buffer.isascii():  # the common case, far cheaper than decoding (stale bytes past `end` only cost a decode)
+        return
+    try:
+        buffer[:end].decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path}: line {_line_number(path, offset + err.start)} is not valid UTF-8 text") from None
+
+
+def _not_gtf(path: Path, line: int, fields: int) -> InputError:
+    return InputError(f"{path}: not a GTF file with 9 tab-separated columns (line {line} has {fields})")
+
+
+def _first_data_line(buffer: bytearray, end: int) -> tuple[int, bytes] | None:
+    """(position, line) of the first line that is neither blank nor a '#' header/comment."""
+    pos = 0
+    while pos < end:
+        stop = buffer.index(b"\n", pos)
+        line = bytes(buffer[pos:stop])
+        if line.strip() and not line.startswith(b"#"):
+            return pos, line.rstrip(b"\r")
+        pos = stop + 1
+    return None
+
+
+def _kept_lines(buffer: bytearray, end: int) -> tuple[list[bytearray], list[int]]:
+    """The lines of buffer[:end] that may be 'gene' or 'transcript' lines, and their positions in it.
+
+    A line starting with '#' is a header or comment (Ensembl '#!genome-build', GENCODE '##provider');
+    a '#' elsewhere is text (it may be inside a quoted attribute value).
+    """
+    lines, positions, last_end = [], [], 0
+    for match in _FEATURE.finditer(buffer, 0, end):
+        start = buffer.rfind(b"\n", 0, match.start()) + 1
+        if start < last_end:  # a second hit on a line already taken
+            continue
+        last_end = buffer.index(b"\n", match.end() - 1) + 1
+        if buffer[start] != ord("#"):
+            lines.append(buffer[start:last_end])
+            positions.append(start)
+    return lines, positions
+
+
+def _parse_lines(path: Path, offset: int, lines: list[bytearray], positions: list[int]) -> pd.DataFrame:
+    """The needed columns of candidate lines; a line without 9 columns or with non-integer coordinates names its line."""
+    tabs = np.fromiter((line.count(b"\t") for line in lines), dtype=np.int64, count=len(lines))
+    bad = np.flatnonzero(tabs != _FIELDS - 1)
+    if bad.size:
+        raise _not_gtf(path, _line_number(path, offset + positions[bad[0]]), int(tabs[bad[0]]) + 1)
+    blob = b"".join(lines)
+    read = dict(sep="\t", header=None, usecols=_USECOLS, names=list(range(_FIELDS)), quoting=csv.QUOTE_NONE,
+                na_filter=False, encoding="utf-8")
+    try:
+        frame = pd.read_csv(io.BytesIO(blob), dtype={0: str, 2: str, 3: np.int64, 4: np.int64, 6: str, 8: str}, **read)
+    except (ValueError, OverflowError):
+        text = pd.read_csv(io.BytesIO(blob), dtype=str, **read)
+        ok = text[3].str.fullmatch(r"\s*[+-]?\d+\s*") & text[4].str.fullmatch(r"\s*[+-]?\d+\s*")
+        row = int(np.flatnonzero(~ok.to_numpy())[0]) if not ok.all() else 0
+        raise InputError(f"{path}: line {_line_number(path, offset + positions[row])}: start/end "
+                         f"'{text.at[row, 3]}'/'{text.at[row, 4]}' are not integers; not a GTF file") from None
+    frame.columns = _NAMES
+    return frame
+
+
+def _genes_of(lines: pd.DataFrame) -> pd.DataFrame:
+    genes = lines[lines["feature"] == "gene"]
+    attributes = genes["attributes"]
+    biotype = _attribute(attributes, "gene_biotype")
+    missing = biotype.isna()
+    if missing.any():  # GENCODE says gene_type
+        biotype[missing] = _attribute(attributes[missing], "gene_type")
+    return pd.DataFrame({
+        "gene_id": _attribute(attributes, "gene_id"), "gene_name": _attribute(attributes, "gene_name"),
+        "gene_biotype": biotype, "chrom": genes["chrom"], "start": genes["start"], "end": genes["end"],
+        "strand": genes["strand"],
+    })
+
+
+def _transcripts_of(lines: pd.DataFrame) -> pd.DataFrame:
+    attributes = lines.loc[lines["feature"] == "transcript", "attributes"]
+    return pd.DataFrame({"transcript_id": _attribute(attributes, "transcript_id"), "gene_id": _attribute(attributes, "gene_id")})
+
+
+def read_gtf(path: str | Path, chunk_size: int = CHUNK_SIZE) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Genes and the transcript -> gene map of an Ensembl or GENCODE GTF (gz or plain), read in one streaming pass.
+
+    Only 'gene' and 'transcript' lines are parsed, a chunk at a time: memory follows the number of
+    genes and transcripts, not the size of the file (exon, CDS and UTR lines are skipped unparsed).
+
+    genes: GENE_COLUMNS, 0-based half-open coordinates, TSS strand-aware (0-based position);
+    gene_biotype is GENCODE's gene_type where gene_biotype is absent.
     transcripts: transcript_id, gene_id (versions stripped on both).
     """
-    text = read_text(path)
-    try:
-        gtf = pd.read_csv(
-            io.StringIO(text), sep="\t", header=None, comment="#", usecols=[0, 2, 3, 4, 6, 8],
-            names=["chrom", "feature", "start", "end", "strand", "attributes"],
-            dtype={"chrom": str, "feature": str, "start": np.int64, "end": np.int64, "strand": str, "attributes": str},
-        )
-    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise InputError(f"{path}: not a GTF file with 9 tab-separated columns ({err})") from None
-    genes = gtf[gtf["feature"] == "gene"].copy()
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    gene_parts: list[pd.DataFrame] = []
+    transcript_parts: list[pd.DataFrame] = []
+    seen_data = False
+    for offset, buffer, end in _text_blocks(path, chunk_size):
+        if not seen_data and (first := _first_data_line(buffer, end)) is not None:
+            seen_data = True
+            fields = first[1].count(b"\t") + 1
+            if fields != _FIELDS:
+                raise _not_gtf(path, _line_number(path, offset + first[0]), fields)
+        lines, positions = _kept_lines(buffer, end)
+        if lines:
+            frame = _parse_lines(path, offset, lines, positions)
+            gene_parts.append(_genes_of(frame))
+            transcript_parts.append(_transcripts_of(frame))
+    if not seen_data:
+        raise InputError(f"{path}: not a GTF file with 9 tab-separated columns (no data lines)")
+
+    genes = pd.concat(gene_parts, ignore_index=True) if gene_parts else pd.DataFrame()
     if genes.empty:
         raise InputError(f"{path}: no 'gene' lines; an Ensembl GTF is expected")
-    genes["gene_id"] = strip_version(_attribute(genes["attributes"], "gene_id"))
-    genes["gene_name"] = _attribute(genes["attributes"], "gene_name").fillna(genes["gene_id"])
-    genes["gene_biotype"] = _attribute(genes["attributes"], "gene_biotype").fillna("")
+    genes["gene_id"] = strip_version(genes["gene_id"])
+    genes["gene_name"] = genes["gene_name"].fillna(genes["gene_id"])
+    genes["gene_biotype"] = genes["gene_biotype"].fillna("")
     genes["chrom"] = normalize_chroms(genes["chrom"])
     genes["start"] = genes["start"] - 1  # GTF is 1-based inclusive
     genes["tss"] = np.where(genes["strand"] == "-", genes["end"] - 1, genes["start"])
     genes = genes[GENE_COLUMNS].drop_duplicates("gene_id").reset_index(drop=True)
 
-    tx = gtf[gtf["feature"] == "transcript"]
+    tx = pd.concat(transcript_parts, ignore_index=True)
     transcripts = pd.DataFrame({
-        "transcript_id": strip_version(_attribute(tx["attributes"], "transcript_id")),
-        "gene_id": strip_version(_attribute(tx["attributes"], "gene_id")),
-    }).dropna().drop_duplicates("transcript_id").reset_index(drop=True)
+        "transcript_id": strip_version(tx["transcript_id"]), "gene_id": strip_version(tx["gene_id"]),
+    })[tx["transcript_id"].notna() & tx["gene_id"].notna()].drop_duplicates("transcript_id").reset_index(drop=True)
     if transcripts.empty:
         raise InputError(f"{path}: no 'transcript' lines; an Ensembl GTF is expected")
+    log.debug("%s: %d genes, %d transcripts", path, len(genes), len(transcripts))
     return genes, transcripts
 
 

@@ -47,8 +47,6 @@ log = logging.getLogger(__name__)
 USER_AGENT = f"atac2expr/{__version__} (python urllib)"
 CHUNK_SIZE = 1 << 20
 
-DEFAULT_ENSEMBL_RELEASE = 113
-DEFAULT_ENSEMBL_URL = "https://ftp.ensembl.org/pub"
 ENSEMBL_KINDS = ("gtf", "cdna")
 
 _NOT_FOUND_CODES = (401, 403, 404, 410)
@@ -404,13 +402,18 @@ def _link_or_copy(source: Path, target: Path) -> None:
             shutil.copyfile(source, tmp)
 
 
-def _cache_entry(cache_dir: str | Path | None, expected: Expected, name: str) -> Path | None:
+def _cache_entry(cache_dir: str | Path | None, expected: Expected, url: str) -> Path | None:
+    """<cache>/<md5 or BSD sum>/<the URL's file name>: found again whatever name a run gives the download."""
     if not cache_dir:
         return None
     key = expected.cache_key
     if key is None:
-        log.warning("%s: no md5 or BSD sum to check a cached copy against; the cache is not used", name)
+        log.warning("%s: no md5 or BSD sum to check a cached copy against; the cache is not used", url)
         return None
+    try:
+        name = name_from_url(url)
+    except InputError:
+        name = "download"
     return Path(cache_dir) / key / name
 
 
@@ -424,7 +427,7 @@ def download(
     """
     dest = Path(dest)
     safe_name(dest.name)
-    entry = _cache_entry(cache_dir, expected, dest.name)
+    entry = _cache_entry(cache_dir, expected, url)
     if entry is not None and entry.is_file():
         try:
             expected.verify(entry)
@@ -467,7 +470,7 @@ def download(
 # Ensembl
 
 
-def ensembl_urls(kind: str, release: int, base_url: str = DEFAULT_ENSEMBL_URL) -> tuple[str, str]:
+def ensembl_urls(kind: str, release: int, base_url: str) -> tuple[str, str]:
     """(file URL, CHECKSUMS URL) of the human GRCh38 GTF or cDNA FASTA of an Ensembl release."""
     base = base_url.rstrip("/")
     if release < 1:

@@ -66,9 +66,7 @@ from .files import atomic_output
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ENCODE_URL = "https://www.encodeproject.org"
 ATAC_ASSAY_TITLE = "ATAC-seq"
-DEFAULT_RNA_ASSAY_TITLES = ("total RNA-seq", "polyA plus RNA-seq")
 ORGANISM = "Homo sapiens"
 PEAK_FILE_TYPE = "bed narrowPeak"
 PEAK_ASSEMBLY = "GRCh38"
@@ -93,8 +91,10 @@ PROVENANCE_COLUMNS = [
 
 @dataclass(frozen=True)
 class Options:
-    match_by: str = "biosample"
-    rna_assay_titles: tuple[str, ...] = DEFAULT_RNA_ASSAY_TITLES
+    """What to select; the pipeline's defaults are those of nextflow_schema.json (--encode_*)."""
+
+    match_by: str
+    rna_assay_titles: tuple[str, ...]
     classifications: tuple[str, ...] = ()
     biosamples: tuple[str, ...] = ()
     max_biosamples: int | None = None
@@ -130,7 +130,7 @@ def split_list(values: Iterable[str] | str | None) -> tuple[str, ...]:
 class EncodeClient:
     """GETs against the ENCODE portal: searches and linked objects (cached), spaced and retried."""
 
-    def __init__(self, base_url: str = DEFAULT_ENCODE_URL, *, policy: RetryPolicy = RetryPolicy(),
+    def __init__(self, base_url: str, *, policy: RetryPolicy = RetryPolicy(),
                  timeout: float = 60.0, min_interval: float = 0.1) -> None:
         self.base_url = base_url.rstrip("/")
         self.policy, self.timeout, self.min_interval = policy, timeout, min_interval
@@ -454,7 +454,7 @@ def _group(client: EncodeClient, atac: list[Experiment], rna: list[Experiment], 
     return atac_groups, rna_groups
 
 
-def select_samples(client: EncodeClient, options: Options = Options()) -> Selection:
+def select_samples(client: EncodeClient, options: Options) -> Selection:
     """Everything the samplesheet needs, plus the counts of what was dropped."""
     result = Selection()
     atac = find_experiments(client, [ATAC_ASSAY_TITLE], options)

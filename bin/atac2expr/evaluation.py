@@ -1,4 +1,4 @@
-"""Cross-validated evaluation of expression models (issue 4): folds, baselines, metrics, figures.
+"""Cross-validated evaluation of expression models: folds, the loop over folds and models, metrics, figures.
 
 Definitions (also written into evaluation.md):
 - Folds. Samples are shuffled with the seed and dealt round-robin into k folds (sizes differ by at most one);
@@ -8,14 +8,18 @@ Definitions (also written into evaluation.md):
   alpha on it. The held-out fold is never seen during training or selection.
 - Models. mean: each gene's mean over the fold's training samples. ridge: ridge regression on the same
   bins, closed form (kernel form, X centred by the training means, intercept unpenalised), alpha chosen from
-  a list by inner-validation MSE and then refitted on all the fold's training samples. mlp and tss_window:
-  trained on the inner-training samples with early stopping on the inner validation samples (the best
-  epoch's weights are kept).
+  a list by inner-validation MSE and then refitted on all the fold's training samples. archr and signac:
+  a gene activity score per gene (ArchR's distance-weighted gene score; Signac's open bins in the gene
+  body + 2 kb upstream), turned into expression by a per-gene least-squares line fitted on all the fold's
+  training samples. mlp and tss_window: trained on the inner-training samples with early stopping on the
+  inner validation samples (the best epoch's weights are kept).
 - Metrics, on held-out predictions only, pooled over folds (every sample is held out exactly once), in the
   target's units (log1p(TPM) by default):
   mse            mean over (sample, gene) of squared error
   r2             1 - SSE(model) / SSE(per-gene training mean), pooled over samples and genes: the skill over
                  the mean baseline (0 for the mean model itself; negative = worse than the mean)
+  r2_gene_*      per gene, 1 - SSE(model) / SSE(per-gene training mean) over its held-out samples: the skill
+                 distribution over genes (median; fraction_genes_better_than_mean = share of genes with r2 > 0)
   r2_total       1 - SSE(model) / sum over genes of the held-out observations' squared deviations from their
                  own mean (the usual pooled coefficient of determination)
   pearson_gene_*, spearman_gene_*   per gene, correlation across held-out samples of predicted and observed;
@@ -29,18 +33,18 @@ Definitions (also written into evaluation.md):
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import torch
 
+from . import predictors
 from .cli import InputError
+from .settings import EvaluationSettings, ModelSettings
 
 log = logging.getLogger(__name__)
-
-BASELINES = ("mean", "ridge")
-ALL_MODELS = ("mean", "ridge", "mlp", "tss_window")
-
 
 # ---------------------------------------------------------------- folds
 
@@ -89,65 +93,60 @@ def make_splits(n_samples: int, k: int, seed: int, val_fraction: float) -> list[
     return splits
 
 
-# ---------------------------------------------------------------- ridge
+@dataclass
+class CrossValidation:
+    """Held-out predictions of every model on the same folds, and what each fit chose."""
 
-class KernelRidge:
-    """Linear ridge regression of Y on X with an unpenalised intercept, solved in the sample space:
-    W = Xc' (Xc Xc' + alpha I)^-1 Yc, prediction (x - x_mean) W + y_mean, so bins can be millions.
+    models: list[str]
+    splits: list[Split]
+    predictions: dict[str, np.ndarray]  # model -> samples x genes, each sample predicted by its fold's fit
+    train_means: np.ndarray  # samples x genes: the per-gene mean of the training samples of each sample's fold
+    fold_of: np.ndarray
+    curves: pd.DataFrame  # model, fold, epoch, train_loss, val_loss
+    folds: list[dict]  # per fold: sizes, seconds per model, ridge alpha, best epochs
 
-    The predictions equal those of the primal solution (Xc'Xc + alpha I)^-1 Xc'Yc.
-    """
-
-    def __init__(self, alpha: float) -> None:
-        if alpha <= 0:
-            raise InputError(f"--ridge_alpha {alpha}: must be positive")
-        self.alpha = alpha
-
-    def fit(self, X: np.ndarray, Y: np.ndarray, rows: np.ndarray) -> "KernelRidge":
-        self.X, self.rows = X, np.asarray(rows)
-        self.x_mean = X[self.rows].astype(np.float64).mean(axis=0) if len(self.rows) else np.zeros(X.shape[1])
-        self.y_mean = Y[self.rows].astype(np.float64).mean(axis=0)
-        K = _centred_gram_between(X, self.rows, X, self.rows, self.x_mean)
-        self.dual = np.linalg.solve(K + self.alpha * np.eye(len(self.rows)), Y[self.rows].astype(np.float64) - self.y_mean)
-        return self
-
-    def predict(self, rows: np.ndarray, X: np.ndarray | None = None) -> np.ndarray:
-        X = self.X if X is None else X
-        K = _centred_gram_between(X, rows, self.X, self.rows, self.x_mean)
-        return K @ self.dual + self.y_mean
+    @property
+    def mode(self) -> str:
+        return "leave-one-out" if len(self.splits) == len(self.fold_of) else f"{len(self.splits)}-fold"
 
 
-def _centred_gram_between(XA: np.ndarray, rows_a, XB: np.ndarray, rows_b, mean: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
-    """(XA[a] - mean) @ (XB[b] - mean).T, in chunks of bins (X may be samples x millions of uint8 bins)."""
-    out = np.zeros((len(rows_a), len(rows_b)))
-    for first in range(0, XA.shape[1], chunk):
-        cols = slice(first, first + chunk)
-        a = XA[rows_a, cols].astype(np.float64) - mean[cols]
-        b = XB[rows_b, cols].astype(np.float64) - mean[cols]
-        out += a @ b.T
-    return out
-
-
-def choose_ridge_alpha(X: np.ndarray, Y: np.ndarray, inner: np.ndarray, val: np.ndarray, alphas: list[float]) -> tuple[float, dict[float, float]]:
-    """The alpha with the lowest validation MSE (the first alpha when there is no validation split)."""
-    if len(alphas) == 1 or len(val) == 0 or len(inner) < 2:
-        return alphas[0], {}
-    scores = {}
-    for alpha in alphas:
-        pred = KernelRidge(alpha).fit(X, Y, inner).predict(val)
-        scores[alpha] = float(np.mean((pred - Y[val]) ** 2))
-    best = min(alphas, key=lambda a: (scores[a], a))
-    return best, scores
-
-
-def parse_alphas(text: str) -> list[float]:
-    try:
-        alphas = [float(a) for a in str(text).split(",") if a.strip()]
-    except ValueError:
-        raise InputError(f"--ridge_alpha {text}: expected a number or a comma-separated list of numbers") from None
-    if not alphas or any(a <= 0 for a in alphas):
-        raise InputError(f"--ridge_alpha {text}: alphas must be positive")
-    return alphas
+def cross_validate(X: np.ndarray, Y: np.ndarray, geometry: predictors.Geometry, model_names: list[str], settings: ModelSettings,
+                   evaluation_settings: EvaluationSettings, *, device: torch.device = torch.device("cpu"),
+                   memory_limit: int | None = None) -> CrossValidation:
+    """k-fold cross-validation over samples of every model in `model_names` (Y in the target's units)."""
+    n, n_genes = Y.shape
+    splits = make_splits(n, evaluation_settings.folds, settings.seed, evaluation_settings.val_fraction)
+    predictions = {m: np.full((n, n_genes), np.nan) for m in model_names}
+    train_means = np.full((n, n_genes), np.nan)
+    fold_of = np.full(n, -1)
+    curves, folds = [], []
+    for split in splits:
+        fold_of[split.test] = split.fold
+        train_means[split.test] = Y[split.train].astype(np.float64).mean(axis=0)
+        info: dict = {"fold": split.fold, "n_train": len(split.train), "n_inner_train": len(split.inner_train),
+                      "n_validation": len(split.validation), "n_test": len(split.test)}
+        log.info("fold %d: %d training (%d inner + %d validation), %d held out", split.fold, len(split.train),
+                 len(split.inner_train), len(split.validation), len(split.test))
+        X_val = X[split.validation] if len(split.validation) else None
+        Y_val = Y[split.validation] if len(split.validation) else None
+        for name in model_names:
+            started = time.perf_counter()
+            predictor = predictors.make(name, settings, geometry, evaluation_settings, memory_limit)
+            report = predictor.fit(X[split.inner_train], Y[split.inner_train], X_val, Y_val, device)
+            predictions[name][split.test] = predictor.predict(X[split.test], device)
+            info.update(report.info)
+            if report.curves is not None:
+                result = report.curves
+                info[f"{name}_best_epoch"] = result.best_epoch
+                info[f"{name}_epochs_run"] = result.epochs_run
+                val_loss = result.val_loss if result.val_loss else [np.nan] * result.epochs_run
+                curves.append(pd.DataFrame({"model": name, "fold": split.fold, "epoch": np.arange(1, result.epochs_run + 1),
+                                            "train_loss": result.train_loss, "val_loss": val_loss}))
+            info[f"{name}_seconds"] = round(time.perf_counter() - started, 3)
+            log.info("fold %d: %s fitted in %.1f s", split.fold, name, info[f"{name}_seconds"])
+        folds.append(info)
+    curves_frame = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=["model", "fold", "epoch", "train_loss", "val_loss"])
+    return CrossValidation(model_names, splits, predictions, train_means, fold_of, curves_frame, folds)
 
 
 # ---------------------------------------------------------------- metrics
@@ -193,7 +192,8 @@ def compute_metrics(observed: np.ndarray, predicted: np.ndarray, train_mean: np.
     pred = np.asarray(predicted, dtype=np.float64)
     err = (pred - obs) ** 2
     sse = err.sum()
-    sse_mean = ((np.asarray(train_mean, dtype=np.float64) - obs) ** 2).sum()
+    err_mean = (np.asarray(train_mean, dtype=np.float64) - obs) ** 2
+    sse_mean = err_mean.sum()
     sst = ((obs - obs.mean(axis=0)) ** 2).sum()
     keep = ~constant
     pearson = np.full(obs.shape[1], np.nan)
@@ -206,9 +206,12 @@ def compute_metrics(observed: np.ndarray, predicted: np.ndarray, train_mean: np.
     else:
         per_sample = np.full(len(obs), np.nan)
     status = np.where(constant, "no_variance", np.where(np.isnan(pearson), "constant_prediction", "ok"))
+    gene_sse_mean = err_mean.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r2_gene = np.where(constant | (gene_sse_mean == 0), np.nan, 1 - err.sum(axis=0) / gene_sse_mean)
     per_gene = pd.DataFrame({
         "gene_id": genes["gene_id"].to_numpy(str), "gene_name": genes["gene_name"].to_numpy(str),
-        "pearson": pearson, "spearman": spearman, "mse": err.mean(axis=0),
+        "pearson": pearson, "spearman": spearman, "r2": r2_gene, "mse": err.mean(axis=0),
         "observed_variance": obs.var(axis=0), "status": status,
     })
 
@@ -224,6 +227,8 @@ def compute_metrics(observed: np.ndarray, predicted: np.ndarray, train_mean: np.
         "pearson_gene_mean": stat(pearson, np.mean),
         "spearman_gene_median": stat(spearman, np.median),
         "spearman_gene_mean": stat(spearman, np.mean),
+        "r2_gene_median": stat(r2_gene, np.median),
+        "fraction_genes_better_than_mean": stat(r2_gene, lambda v: np.mean(v > 0)),
         "pearson_sample_median": stat(per_sample, np.median),
         "pearson_sample_mean": stat(per_sample, np.mean),
         "n_genes": int(obs.shape[1]),
@@ -265,15 +270,17 @@ def plot_scatter(observed: np.ndarray, predicted: np.ndarray, model: str, units:
 
 
 def plot_gene_correlations(per_gene: pd.DataFrame, models: list[str], path) -> None:
+    """Per-gene skill of every model: Pearson and Spearman across held-out samples, and R2 over the per-gene mean."""
     plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(4 + 1.4 * len(models), 4), squeeze=False)
-    for ax, metric in zip(axes[0], ("pearson", "spearman")):
+    panels = (("pearson", "per-gene Pearson r"), ("spearman", "per-gene Spearman r"), ("r2", "per-gene R2 vs training mean (clipped at -1)"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3 + 2 * len(models), 4), squeeze=False)
+    for ax, (metric, label) in zip(axes[0], panels, strict=True):
         data = [per_gene.loc[(per_gene["model"] == m) & per_gene[metric].notna(), metric].to_numpy() for m in models]
+        data = [np.maximum(d, -1.0) if metric == "r2" else d for d in data]
         ax.boxplot([d if len(d) else [np.nan] for d in data], showfliers=True)
         ax.set_xticks(range(1, len(models) + 1), models, rotation=30)
         ax.axhline(0, color="grey", lw=0.8, ls="--")
-        ax.set_ylabel(f"per-gene {metric} r (held-out samples)")
-        ax.set_title(f"{metric.capitalize()} per gene")
+        ax.set_ylabel(f"{label} (held-out samples)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -283,7 +290,7 @@ def plot_learning_curves(curves: pd.DataFrame, path) -> None:
     plt = _plt()
     models = list(dict.fromkeys(curves["model"])) if len(curves) else []
     fig, axes = plt.subplots(1, max(1, len(models)), figsize=(5 * max(1, len(models)), 3.8), squeeze=False)
-    for ax, model in zip(axes[0], models):
+    for ax, model in zip(axes[0], models, strict=False):
         part = curves[curves["model"] == model]
         for fold, rows in part.groupby("fold"):
             line, = ax.plot(rows["epoch"], rows["train_loss"], lw=1, label=f"fold {fold} train")
@@ -320,7 +327,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
     def render(self) -> str:
-        shown = ["model", "mse", "r2", "r2_total", "pearson_gene_median", "spearman_gene_median", "pearson_sample_median", "n_genes_undefined"]
+        shown = ["model", "mse", "r2", "r2_gene_median", "fraction_genes_better_than_mean", "r2_total", "pearson_gene_median", "spearman_gene_median", "pearson_sample_median", "n_genes_undefined"]
         shown = [c for c in shown if c in self.metrics.columns]
         out = [f"# {self.title}", ""]
         out += [f"- {note}" for note in self.notes] + [""]

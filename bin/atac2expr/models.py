@@ -7,8 +7,10 @@ and is always loaded with weights_only=True, so loading never runs pickled code.
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +21,11 @@ from torch import nn
 from . import __version__
 from .cli import InputError
 from .files import atomic_path
+from .settings import TRANSFORMS
 
 log = logging.getLogger(__name__)
 
-TRANSFORMS = ("log1p", "none")
+MODEL_FORMAT = "atac2expr-model/2"
 
 
 def transform_targets(tpm: np.ndarray, transform: str) -> np.ndarray:
@@ -45,13 +48,26 @@ def seed_everything(seed: int) -> None:
 
 
 def resolve_device(requested: str) -> torch.device:
+    """cpu, cuda or cuda:N; a GPU that this machine lacks is an error here, where training runs."""
+    match = re.fullmatch(r"cpu|cuda(?::(\d+))?", str(requested))
+    if not match:
+        raise InputError(f"--device {requested}: choose cpu, cuda or cuda:N")
     if requested == "cpu":
         return torch.device("cpu")
-    if requested.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise InputError(f"--device {requested}: CUDA is not available on this machine (torch {torch.__version__}); use --device cpu")
-        return torch.device(requested)
-    raise InputError(f"--device {requested}: choose cpu or cuda")
+    if not torch.cuda.is_available():
+        raise InputError(f"--device {requested}: CUDA is not available on this machine (torch {torch.__version__}); use --device cpu")
+    if match[1] is not None and int(match[1]) >= torch.cuda.device_count():
+        raise InputError(f"--device {requested}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return torch.device(requested)
+
+
+def set_threads(threads: int) -> None:
+    """Use the task's CPUs and no more: torch otherwise starts a thread per core of the machine, and tasks
+    sharing a node slow each other down many times over."""
+    if threads < 1:
+        raise InputError(f"--threads {threads}: must be at least 1")
+    torch.set_num_threads(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
 
 
 class ExpressionMLP(nn.Module):
@@ -63,29 +79,6 @@ class ExpressionMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
-
-
-def train_full_batch(
-    model: nn.Module, X: np.ndarray, Y: np.ndarray, *, epochs: int, lr: float,
-    weight_decay: float = 0.0, device: torch.device = torch.device("cpu"),
-) -> list[float]:
-    """Full-batch Adam on MSE (the sample counts here are tens, not millions). Returns loss per epoch."""
-    model.to(device)
-    x = torch.as_tensor(X, dtype=torch.float32, device=device)
-    y = torch.as_tensor(Y, dtype=torch.float32, device=device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    loss_fn = nn.MSELoss()
-    losses: list[float] = []
-    model.train()
-    for epoch in range(epochs):
-        optimiser.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        optimiser.step()
-        losses.append(float(loss.detach()))
-        if epoch == 0 or (epoch + 1) % max(1, epochs // 10) == 0:
-            log.info("epoch %d/%d: training MSE %.5f", epoch + 1, epochs, losses[-1])
-    return losses
 
 
 @torch.no_grad()
@@ -103,7 +96,7 @@ def save_model(path: str | Path, model: nn.Module, meta: dict[str, Any]) -> None
     """Weights (state dict, on the CPU) plus the metadata needed to reuse them."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     with atomic_path(path) as tmp:
-        torch.save({"format": "atac2expr-model/1", "meta": {**meta, "versions": software_versions()}, "state_dict": state}, tmp)
+        torch.save({"format": MODEL_FORMAT, "meta": {**meta, "versions": software_versions()}, "state_dict": state}, tmp)
 
 
 def load_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
@@ -112,39 +105,9 @@ def load_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.T
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for a foreign or corrupt file
         raise InputError(f"{path}: not a model file written by train_model ({type(err).__name__}: {err})") from None
-    if not isinstance(payload, dict) or payload.get("format") != "atac2expr-model/1":
+    if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
         raise InputError(f"{path}: not a model file written by train_model (format marker missing)")
     return payload["meta"], payload["state_dict"]
-
-
-# --- added for train_model / evaluate / predict (additions only; the functions above are unchanged) ---
-
-def encode_bins(chrom: np.ndarray, start: np.ndarray, bin_size: int) -> dict[str, list]:
-    """Bins as runs of consecutive bins on one chromosome: compact (one run per region) yet exact.
-
-    {"chrom": [...], "start": [...], "n": [...]} with run r covering bins start + i*bin_size, i < n.
-    """
-    chrom = np.asarray(chrom).astype(str)
-    start = np.asarray(start, dtype=np.int64)
-    if len(chrom) == 0:
-        return {"chrom": [], "start": [], "n": []}
-    breaks = np.flatnonzero((chrom[1:] != chrom[:-1]) | (np.diff(start) != bin_size)) + 1
-    firsts = np.concatenate([[0], breaks])
-    lengths = np.diff(np.concatenate([firsts, [len(chrom)]]))
-    return {"chrom": [str(c) for c in chrom[firsts]], "start": [int(s) for s in start[firsts]], "n": [int(n) for n in lengths]}
-
-
-def decode_bins(encoded: dict[str, list], bin_size: int) -> "pd.DataFrame":
-    """The inverse of encode_bins: a chrom/start/end frame."""
-    import pandas as pd
-
-    chroms, starts = [], []
-    for chrom, first, n in zip(encoded["chrom"], encoded["start"], encoded["n"]):
-        chroms.append(np.full(n, chrom, dtype=object))
-        starts.append(first + bin_size * np.arange(n, dtype=np.int64))
-    start = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
-    chrom = np.concatenate(chroms) if chroms else np.zeros(0, dtype=object)
-    return pd.DataFrame({"chrom": chrom.astype(str), "start": start, "end": start + bin_size})
 
 
 def gene_variance_report(Y: np.ndarray, gene_ids: np.ndarray) -> list[str]:
@@ -238,15 +201,14 @@ class EpochTracker:
         return TrainResult(self.train_losses, self.val_losses, len(self.train_losses))
 
 
-def train_full_batch_validated(
+def train_full_batch(
     model: nn.Module, X: np.ndarray, Y: np.ndarray, *, epochs: int, lr: float, weight_decay: float = 0.0,
     X_val: np.ndarray | None = None, Y_val: np.ndarray | None = None, patience: int = 0,
     device: torch.device = torch.device("cpu"), log_every: int | None = None,
 ) -> TrainResult:
-    """train_full_batch with an optional validation set: validation MSE per epoch, early stopping after
-    `patience` epochs without improvement, and the best epoch's weights restored.
-
-    Without validation data it runs all epochs (the same updates as train_full_batch) and keeps the last weights.
+    """Full-batch Adam on MSE (the sample counts are tens, not millions), with an optional validation set:
+    validation MSE per epoch, early stopping after `patience` epochs without improvement, and the best
+    epoch's weights restored. Without validation data it runs all epochs and keeps the last weights.
     """
     model.to(device)
     x = torch.as_tensor(X, dtype=torch.float32, device=device)

@@ -2,43 +2,101 @@
 
 from __future__ import annotations
 
-import io
+import gzip
 import logging
+import re
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .cli import InputError
-from .files import read_text
-from .regions import Region, check_bin_size, normalize_chroms
+from .files import is_gzip, read_text
+from .regions import BinLayout, normalize_chroms
 
 log = logging.getLogger(__name__)
 
 _HEADER_PREFIXES = ("track", "browser", "#")
+# hg19 (UCSC) contig names: lower-case gl scaffolds (chr1_gl000191_random, chrUn_gl000220) and the named
+# haplotypes (chr6_apd_hap1, chr17_ctg5_hap1). GRCh38 spells them chr1_KI270706v1_random, chr6_GL000250v2_alt.
+_HG19_CONTIG = re.compile(r"(?:^|_)gl\d{6}(?:_random)?$|^(?:4|6|17)_[a-z0-9]+_hap\d+$")
+_POS_SPAN = np.int64(1) << np.int64(40)  # > any chromosome position: chromosome code * span + position is a sort key
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({"chrom": pd.Series(dtype=str), "start": pd.Series(dtype=np.int64), "end": pd.Series(dtype=np.int64)})
+
+
+def _header_lines(path: Path) -> int:
+    """Leading track/browser/# lines (read from the first few kB only)."""
+    opener = gzip.open if is_gzip(path) else open
+    count = 0
+    try:
+        with opener(path, "rb") as handle:
+            for raw in handle:
+                line = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
+                if line.strip() and not line.startswith(_HEADER_PREFIXES):
+                    break
+                count += 1
+    except (EOFError, OSError, zlib.error) as err:
+        raise InputError(f"{path}: gzip file is truncated or corrupt ({err})") from None
+    return count
+
+
+def _read_fast(path: Path) -> pd.DataFrame:
+    return pd.read_csv(
+        path, sep="\t", header=None, usecols=[0, 1, 2], names=["chrom", "start", "end"], skiprows=_header_lines(path),
+        compression="gzip" if is_gzip(path) else None, dtype={"chrom": str, "start": np.int64, "end": np.int64},
+        skip_blank_lines=True, comment=None, encoding="utf-8-sig",
+    )
+
+
+def _read_checked(path: Path) -> pd.DataFrame:
+    """The slow path: every line looked at, so that the error names the line and column."""
+    text = read_text(path).lstrip("\ufeff")
+    chroms, starts, ends = [], [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.startswith(_HEADER_PREFIXES):
+            continue
+        fields = line.rstrip("\r").split("\t")
+        if len(fields) < 3:
+            raise InputError(f"{path} line {number}: fewer than 3 tab-separated columns (chrom, start, end)")
+        for column, value in (("start", fields[1]), ("end", fields[2])):
+            if not value.strip().isdigit():
+                raise InputError(f"{path} line {number}, column {column}: '{value[:40]}' is not a whole non-negative number")
+            if int(value) >= int(_POS_SPAN):
+                raise InputError(f"{path} line {number}, column {column}: {value[:40]} is larger than any chromosome")
+        chroms.append(fields[0])
+        starts.append(int(fields[1]))
+        ends.append(int(fields[2]))
+    return pd.DataFrame({"chrom": pd.Series(chroms, dtype=str), "start": np.array(starts, dtype=np.int64), "end": np.array(ends, dtype=np.int64)})
 
 
 def read_peaks(path: str | Path) -> pd.DataFrame:
-    """Peaks of a BED3+ or narrowPeak file (gz or plain; track/browser/# lines skipped).
+    """Peaks of a BED3+ or narrowPeak file (gz or plain; track/browser/# lines and a UTF-8 BOM skipped).
 
-    Returns columns chrom (normalised), start, end (0-based half-open, as in BED).
+    Returns columns chrom (normalised), start, end (0-based half-open, as in BED). pandas parses the
+    file; when it cannot, every line is checked to name the one that is wrong.
     """
-    text = read_text(path)
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith(_HEADER_PREFIXES)]
-    if not lines:
-        log.warning("%s: no peaks; every bin will be 0", path)
-        return pd.DataFrame({"chrom": pd.Series(dtype=str), "start": pd.Series(dtype=np.int64), "end": pd.Series(dtype=np.int64)})
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found" if not path.exists() else f"{path}: not a file")
     try:
-        frame = pd.read_csv(
-            io.StringIO("\n".join(lines)), sep="\t", header=None, usecols=[0, 1, 2],
-            names=["chrom", "start", "end"], dtype={"chrom": str, "start": np.int64, "end": np.int64},
-        )
-    except (ValueError, pd.errors.ParserError) as err:
-        raise InputError(f"{path}: not a BED file with chrom, start, end in its first three tab-separated columns ({err})") from None
-    bad = frame.index[(frame["start"] < 0) | (frame["end"] <= frame["start"])]
+        frame = _read_fast(path)
+    except pd.errors.EmptyDataError:
+        frame = _empty()
+    except (ValueError, OverflowError, UnicodeDecodeError, pd.errors.ParserError, EOFError, OSError, zlib.error):
+        frame = _read_checked(path)
+    if frame.empty:
+        log.warning("%s: no peaks; every bin will be 0", path)
+        return _empty()
+    bad = np.flatnonzero((frame["start"].to_numpy() < 0) | (frame["end"].to_numpy() <= frame["start"].to_numpy())
+                         | (frame["end"].to_numpy() >= _POS_SPAN))
     if len(bad):
-        row = frame.loc[bad[0]]
-        raise InputError(f"{path}: peak {bad[0] + 1} ({row.chrom}:{row.start}-{row.end}) has end <= start or a negative start")
+        row = frame.iloc[bad[0]]
+        raise InputError(f"{path}: peak {bad[0] + 1} ({row.chrom}:{row.start}-{row.end}) has end <= start, a negative start "
+                         f"or a coordinate larger than any chromosome")
     raw = frame["chrom"].astype(str)
     has_chr = raw.str.lower().str.startswith("chr")
     if has_chr.any() and not has_chr.all():
@@ -47,22 +105,60 @@ def read_peaks(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def binarize_peaks(peaks: pd.DataFrame, regions: list[Region], bin_size: int) -> np.ndarray:
-    """1 for every bin that any peak overlaps (half-open coordinates), else 0.
+def check_assembly(path: str | Path, peaks: pd.DataFrame, sizes: dict[str, int], sizes_source: str = "--chrom_sizes") -> None:
+    """Refuse peaks of another genome build: peaks past the end of a chromosome of `sizes`, or contigs named
+    as in hg19/GRCh37. Other sequences missing from `sizes` (GRCh38 contigs such as chrUn_KI270742v1, chrEBV)
+    cannot be in any region and are left out of binarisation."""
+    if peaks.empty:
+        return
+    lengths = peaks["chrom"].map(sizes)
+    past = peaks[lengths.notna() & (peaks["end"] > lengths)]
+    foreign = peaks["chrom"][peaks["chrom"].str.contains(_HG19_CONTIG)]
+    if len(past) or len(foreign):
+        parts = []
+        if len(past):
+            row = past.iloc[0]
+            parts.append(f"{len(past)} of {len(peaks)} peaks end past their chromosome's end in {sizes_source} "
+                         f"(e.g. {row.chrom}:{row.start}-{row.end}, chromosome {row.chrom} is {sizes[row.chrom]:,} bp)")
+        if len(foreign):
+            parts.append(f"{len(foreign)} peaks on contigs named as in hg19/GRCh37 (e.g. {foreign.iloc[0]})")
+        raise InputError(f"{path}: {'; '.join(parts)}: the peaks are of another genome build than {sizes_source}; "
+                         f"lift them over (e.g. UCSC liftOver hg19ToHg38) or give the matching --chrom_sizes")
 
-    Vectorised with a difference array: O(peaks + bins), so a whole genome of 1 kb bins
-    (3 million) takes well under a second.
+
+def binarize_peaks(peaks: pd.DataFrame, layout: BinLayout) -> np.ndarray:
+    """1 for every bin of the layout that any peak overlaps (half-open coordinates), else 0.
+
+    One pass over the peaks for any number of regions: peaks and regions get a sort key
+    (chromosome code * span + position), each peak finds the regions it overlaps with two binary
+    searches, and a difference array over all bins marks the covered ones. O((peaks + regions) log
+    regions + bins): a whole genome of 1 kb bins takes well under a second.
     """
-    check_bin_size(regions, bin_size)
-    parts = []
-    for region in regions:
-        n_bins = region.length // bin_size
-        on_chrom = peaks[peaks["chrom"].to_numpy() == region.chrom]
-        starts = np.maximum(on_chrom["start"].to_numpy(), region.start)
-        ends = np.minimum(on_chrom["end"].to_numpy(), region.end)
-        inside = ends > starts
-        first = (starts[inside] - region.start) // bin_size
-        last = (ends[inside] - 1 - region.start) // bin_size  # end is exclusive
-        diff = np.bincount(first, minlength=n_bins + 1) - np.bincount(last + 1, minlength=n_bins + 1)
-        parts.append((np.cumsum(diff[:-1]) > 0).astype(np.uint8))
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
+    n_bins = layout.n_bins
+    if peaks.empty:
+        return np.zeros(n_bins, dtype=np.uint8)
+    region_chrom = pd.Index(layout.chroms)
+    r_code = region_chrom.get_indexer([r.chrom for r in layout.regions]).astype(np.int64)
+    r_start = np.array([r.start for r in layout.regions], dtype=np.int64)
+    r_end = np.array([r.end for r in layout.regions], dtype=np.int64)
+    r_offset = layout.offsets[:-1]
+    order = np.argsort(r_code * _POS_SPAN + r_start, kind="stable")
+    start_key = (r_code * _POS_SPAN + r_start)[order]
+    end_key = (r_code * _POS_SPAN + r_end)[order]
+
+    p_code = region_chrom.get_indexer(peaks["chrom"].to_numpy(str)).astype(np.int64)
+    known = p_code >= 0
+    p_code = p_code[known]
+    p_start = peaks["start"].to_numpy(np.int64)[known]
+    p_end = peaks["end"].to_numpy(np.int64)[known]
+    first = np.searchsorted(end_key, p_code * _POS_SPAN + p_start, side="right")  # first region ending after the peak's start
+    last = np.searchsorted(start_key, p_code * _POS_SPAN + p_end, side="left") - 1  # last region starting before its end
+    counts = np.maximum(last - first + 1, 0)
+    peak = np.repeat(np.arange(len(counts)), counts)  # one row per (peak, overlapped region)
+    region = order[first[peak] + (np.arange(len(peak)) - np.repeat(np.cumsum(counts) - counts, counts))]
+    lo = np.maximum(p_start[peak], r_start[region]) - r_start[region]
+    hi = np.minimum(p_end[peak], r_end[region]) - r_start[region]  # exclusive, > lo
+    first_bin = r_offset[region] + lo // layout.bin_size
+    last_bin = r_offset[region] + (hi - 1) // layout.bin_size
+    diff = np.bincount(first_bin, minlength=n_bins + 1) - np.bincount(last_bin + 1, minlength=n_bins + 1)
+    return (np.cumsum(diff[:-1]) > 0).astype(np.uint8)

@@ -4,23 +4,37 @@ Conventions (the whole pipeline follows them):
 - Chromosome names are normalised to Ensembl style: a leading 'chr' is dropped and 'M'
   becomes 'MT' (chr1 -> 1, chrX -> X, chrM -> MT). ENCODE files say chr1, Ensembl says 1;
   the same rule is applied to the region, the GTF and every peak file.
-- A region string is 1-based inclusive as in samtools (chr1:1-1000000); inside the code it
-  is 0-based half-open [0, 1000000). Several regions are separated by commas.
-- Bin i of a region covers [start + i*bin_size, start + (i+1)*bin_size).
+- A region is written as in samtools, 1-based inclusive (chr1:1-1000000, thousands separators
+  allowed: chr1:1,000-2,000), or as a whole chromosome (chr1, 1), or `genome` (every primary
+  chromosome of the chromosome sizes: 1-22, X, Y). Several are separated by commas. Inside the
+  code a region is 0-based half-open [start, end).
+- Bin i of a region covers [start + i*bin_size, min(start + (i+1)*bin_size, end)): the last bin
+  of a region whose length the bin size does not divide (e.g. a whole chromosome) is shorter.
+- The bin layout (regions in order + bin size) is written once, as a table (chrom, start, end,
+  bin_size), and every later step derives the bins from it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .cli import InputError
-from .files import read_text
+from .files import atomic_output, read_text
 
-_REGION_RE = re.compile(r"^(?P<chrom>[A-Za-z0-9_.]+):(?P<start>[0-9][0-9,]*)-(?P<end>[0-9][0-9,]*)$")
+PRIMARY_CHROMOSOMES = tuple([str(i) for i in range(1, 23)] + ["X", "Y"])
+GENOME = "genome"
+
+_NUMBER = r"\d{1,3}(?:,\d{3})+(?!\d)|\d+"
+# one region at a time, from the left: a chromosome name, optionally :start-end, then a comma or the end
+_REGION_TOKEN = re.compile(
+    rf"\s*(?P<chrom>[A-Za-z0-9_.]+)(?::(?P<start>{_NUMBER})-(?P<end>{_NUMBER}))?\s*(?P<sep>,|$)"
+)
 
 
 def normalize_chrom(name: str) -> str:
@@ -51,73 +65,187 @@ class Region:
         return f"{self.chrom}:{self.start + 1}-{self.end}"
 
 
-def parse_regions(text: str, param: str = "--region") -> list[Region]:
-    """Parse 'chr1:1-1000000[,chr2:1-5000]' (1-based inclusive) into 0-based half-open regions."""
+def _region_tokens(text: str, param: str) -> list[tuple[str, str | None, str | None, str]]:
+    """(chrom, start, end, as written) of each comma-separated region; samtools-style thousands
+    separators (chr1:1,000-2,000) are part of a number, not separators."""
+    tokens, pos = [], 0
+    text = str(text)
+    while pos < len(text):
+        match = _REGION_TOKEN.match(text, pos)
+        if not match or match.end() == pos:
+            rest = text[pos:].split(",")[0].strip() or text[pos:]
+            raise InputError(f"{param} '{text}': '{rest}' is not a region (chr:start-end, a chromosome such as chr1, or '{GENOME}')")
+        tokens.append((match["chrom"], match["start"], match["end"], match.group(0).strip(" ,")))
+        pos = match.end()
+        if match["sep"] == "," and not text[pos:].strip():
+            raise InputError(f"{param} '{text}': ends with a comma")
+    if not tokens:
+        raise InputError(f"{param} '{text}': empty")
+    return tokens
+
+
+def parse_regions(text: str, sizes: dict[str, int], param: str = "--region", sizes_source: str = "--chrom_sizes") -> list[Region]:
+    """Regions of a --region value, checked against the chromosome sizes (names normalised).
+
+    'genome' is every primary chromosome of `sizes` (1-22, X, Y; MT and contigs are left out); a bare
+    chromosome name is the whole chromosome; chr:start-end is 1-based inclusive. Overlaps are refused.
+    """
     regions: list[Region] = []
-    for part in str(text).split(","):
-        part = part.strip()
-        match = _REGION_RE.match(part)
-        if not match:
-            raise InputError(f"{param} '{text}': '{part}' is not of the form chr:start-end (e.g. chr1:1-1000000)")
-        start = int(match["start"].replace(",", ""))
-        end = int(match["end"].replace(",", ""))
+    for chrom, start_text, end_text, written in _region_tokens(text, param):
+        if chrom.lower() == GENOME and start_text is None:
+            primary = [c for c in PRIMARY_CHROMOSOMES if c in sizes]
+            if not primary:
+                raise InputError(f"{param} {GENOME}: {sizes_source} has none of the primary chromosomes 1-22, X, Y")
+            regions += [Region(c, 0, sizes[c]) for c in primary]
+            continue
+        name = normalize_chrom(chrom)
+        length = sizes.get(name)
+        if length is None:
+            known = ", ".join(list(sizes)[:8])
+            raise InputError(f"{param} '{text}': chromosome {chrom} ({name}) is not in {sizes_source} (it has {known}, ...)")
+        if start_text is None:
+            regions.append(Region(name, 0, length))
+            continue
+        start, end = int(start_text.replace(",", "")), int(end_text.replace(",", ""))
         if start < 1:
-            raise InputError(f"{param} '{text}': start {start} must be >= 1 (coordinates are 1-based)")
+            raise InputError(f"{param} '{text}': '{written}' starts at {start}; coordinates are 1-based, the first base is 1")
         if end < start:
-            raise InputError(f"{param} '{text}': end {end} is before start {start}")
-        regions.append(Region(normalize_chrom(match["chrom"]), start - 1, end))
-    for i, a in enumerate(regions):
-        for b in regions[i + 1 :]:
-            if a.chrom == b.chrom and a.start < b.end and b.start < a.end:
-                raise InputError(f"{param} '{text}': regions {a} and {b} overlap")
+            raise InputError(f"{param} '{text}': '{written}' ends ({end}) before it starts ({start})")
+        if end > length:
+            raise InputError(f"{param} '{text}': '{written}' ends past the end of chromosome {name} ({length:,} bp in {sizes_source})")
+        regions.append(Region(name, start - 1, end))
+    ordered = sorted(regions, key=lambda r: (r.chrom, r.start))
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        if a.chrom == b.chrom and b.start < a.end:
+            raise InputError(f"{param} '{text}': regions {a} and {b} overlap")
     return regions
 
 
-def format_regions(regions: list[Region]) -> str:
+def format_regions(regions: list[Region] | tuple[Region, ...]) -> str:
     return ",".join(str(r) for r in regions)
 
 
-def check_bin_size(regions: list[Region], bin_size: int) -> None:
-    if bin_size < 1:
-        raise InputError(f"--bin_size {bin_size}: must be a positive number of bases")
-    for region in regions:
-        if region.length % bin_size:
-            raise InputError(
-                f"--bin_size {bin_size} does not divide the length of region {region} "
-                f"({region.length} bp); choose a region whose length is a multiple of the bin size"
-            )
-
-
-def make_bins(regions: list[Region], bin_size: int) -> pd.DataFrame:
-    """The bins of the regions, in order: columns chrom, start, end (0-based half-open)."""
-    check_bin_size(regions, bin_size)
-    frames = []
-    for region in regions:
-        starts = np.arange(region.start, region.end, bin_size, dtype=np.int64)
-        frames.append(pd.DataFrame({"chrom": region.chrom, "start": starts, "end": starts + bin_size}))
-    return pd.concat(frames, ignore_index=True)
-
-
 def read_chrom_sizes(path) -> dict[str, int]:
-    """chromosome<TAB>length lines (a UCSC/samtools .chrom.sizes or .fai), names normalised."""
+    """chromosome<TAB>length lines (a UCSC/samtools .chrom.sizes or .fai), names normalised, file order kept."""
     sizes: dict[str, int] = {}
     for number, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
-        fields = line.split("\t")
-        if len(fields) < 2 or not fields[1].strip().isdigit():
-            raise InputError(f"{path} line {number}: expected 'chromosome<TAB>length'")
-        sizes[normalize_chrom(fields[0])] = int(fields[1])
+        fields = line.rstrip("\r").split("\t")
+        if len(fields) < 2 or not fields[1].strip().isdigit() or int(fields[1]) < 1:
+            raise InputError(f"{path} line {number}: expected 'chromosome<TAB>length' with a positive length")
+        name = normalize_chrom(fields[0])
+        if name in sizes:
+            raise InputError(f"{path} line {number}: chromosome {fields[0]} ({name}) is listed twice")
+        sizes[name] = int(fields[1])
+    if not sizes:
+        raise InputError(f"{path}: no chromosomes")
     return sizes
 
 
-def check_chromosome_lengths(regions: list[Region], lengths: dict[str, int], source: str) -> None:
-    """Refuse a region that runs past the end of its chromosome (lengths from `source`)."""
-    for region in regions:
-        length = lengths.get(region.chrom)
-        if length is None:
-            raise InputError(f"--region {region}: chromosome {region.chrom} is not in {source}")
-        if region.end > length:
-            raise InputError(
-                f"--region {region}: ends past the end of chromosome {region.chrom} ({length} bp in {source})"
-            )
+LAYOUT_COLUMNS = ["chrom", "start", "end", "bin_size"]
+
+
+@dataclass(frozen=True)
+class BinLayout:
+    """The regions, in order, and the bin size: everything that defines the bins (the columns of X)."""
+
+    regions: tuple[Region, ...]
+    bin_size: int
+
+    def __post_init__(self) -> None:
+        if self.bin_size < 1:
+            raise InputError(f"--bin_size {self.bin_size}: must be a positive number of bases")
+        if not self.regions:
+            raise InputError("no regions")
+
+    @classmethod
+    def of(cls, regions: list[Region], bin_size: int) -> "BinLayout":
+        return cls(tuple(regions), int(bin_size))
+
+    @property
+    def bins_per_region(self) -> np.ndarray:
+        lengths = np.array([r.length for r in self.regions], dtype=np.int64)
+        return -(-lengths // self.bin_size)  # a partial last bin counts
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """Index of each region's first bin; offsets[-1] is the number of bins."""
+        return np.concatenate([[0], np.cumsum(self.bins_per_region)]).astype(np.int64)
+
+    @property
+    def n_bins(self) -> int:
+        return int(self.bins_per_region.sum())
+
+    @property
+    def chroms(self) -> list[str]:
+        return list(dict.fromkeys(r.chrom for r in self.regions))
+
+    def bins(self) -> pd.DataFrame:
+        """chrom, start, end (0-based half-open) of every bin, in layout order; a region's last bin may be shorter."""
+        counts = self.bins_per_region
+        region = np.repeat(np.arange(len(self.regions)), counts)
+        first = np.array([r.start for r in self.regions], dtype=np.int64)
+        last = np.array([r.end for r in self.regions], dtype=np.int64)
+        within = np.arange(len(region), dtype=np.int64) - np.repeat(self.offsets[:-1], counts)
+        start = first[region] + within * self.bin_size
+        chroms = np.array([r.chrom for r in self.regions], dtype=str)
+        return pd.DataFrame({
+            "chrom": chroms[region],
+            "start": start,
+            "end": np.minimum(start + self.bin_size, last[region]),
+        })
+
+    def describe(self) -> str:
+        text = format_regions(self.regions)
+        if len(text) > 120:
+            text = f"{len(self.regions)} regions on {len(self.chroms)} chromosomes ({text[:80]}...)"
+        return f"{text} in {self.n_bins:,} bins of {self.bin_size:,} bp"
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({
+            "chrom": [r.chrom for r in self.regions], "start": [r.start for r in self.regions],
+            "end": [r.end for r in self.regions], "bin_size": self.bin_size,
+        })[LAYOUT_COLUMNS]
+
+    @property
+    def fingerprint(self) -> str:
+        """A short digest of the layout: files binned with different layouts never mix."""
+        text = "\n".join(f"{r.chrom}\t{r.start}\t{r.end}" for r in self.regions) + f"\n{self.bin_size}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def to_arrays(self, prefix: str = "region_") -> dict[str, np.ndarray]:
+        """For .npz files and model metadata (no pickled objects)."""
+        return {
+            f"{prefix}chrom": np.array([r.chrom for r in self.regions], dtype=str),
+            f"{prefix}start": np.array([r.start for r in self.regions], dtype=np.int64),
+            f"{prefix}end": np.array([r.end for r in self.regions], dtype=np.int64),
+            "bin_size": np.array(self.bin_size, dtype=np.int64),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays, prefix: str = "region_") -> "BinLayout":
+        chroms, starts, ends = arrays[f"{prefix}chrom"], arrays[f"{prefix}start"], arrays[f"{prefix}end"]
+        if not (len(chroms) == len(starts) == len(ends)):
+            raise ValueError("region arrays of different lengths")
+        regions = tuple(Region(str(c), int(s), int(e)) for c, s, e in zip(chroms, starts, ends, strict=True))
+        for region in regions:
+            if region.start < 0 or region.end <= region.start:
+                raise ValueError(f"region {region.chrom}:{region.start}-{region.end} is empty or negative")
+        return cls(regions, int(np.asarray(arrays["bin_size"])))
+
+    def write(self, path: str | Path) -> None:
+        with atomic_output(path) as handle:
+            self.frame().to_csv(handle, sep="\t", index=False)
+
+    @classmethod
+    def read(cls, path: str | Path) -> "BinLayout":
+        try:
+            frame = pd.read_csv(path, sep="\t", dtype={"chrom": str})
+        except (OSError, ValueError, pd.errors.ParserError) as err:
+            raise InputError(f"{path}: not a bin layout table ({err})") from None
+        if list(frame.columns) != LAYOUT_COLUMNS or frame.empty or frame["bin_size"].nunique() != 1:
+            raise InputError(f"{path}: not a bin layout table (columns {', '.join(LAYOUT_COLUMNS)}, one bin size)")
+        regions = [Region(str(c), int(s), int(e)) for c, s, e in frame[["chrom", "start", "end"]].itertuples(index=False)]
+        return cls.of(regions, int(frame["bin_size"].iloc[0]))
+

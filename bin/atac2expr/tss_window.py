@@ -1,6 +1,6 @@
 """The TSS-window model: one small network shared by all genes, reading the bins around each gene's TSS.
 
-Design (issue 4, item 4):
+Design:
 - Window. For a gene with TSS t (0-based, strand-aware, from the GTF) and half-width h = window // bin_size,
   slot k (k = 0 .. 2h) reads the bin that contains the genomic point t + (k - h) * bin_size on the
   plus strand and t + (h - k) * bin_size on the minus strand. So slot 0 is always the most upstream

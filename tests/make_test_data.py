@@ -51,11 +51,15 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from atac2expr import cli
-from atac2expr.annotation import genes_in_regions, read_gtf, strip_version
-from atac2expr.cli import InputError
-from atac2expr.files import atomic_output, atomic_path, read_text
-from atac2expr.regions import Region, format_regions, make_bins, parse_regions
+# the pipeline's own package (bin/atac2expr): the test data follow the pipeline's conventions
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bin"))
+
+from atac2expr import cli  # noqa: E402
+from atac2expr.annotation import genes_in_regions, read_gtf, strip_version  # noqa: E402
+from atac2expr.cli import InputError  # noqa: E402
+from atac2expr.files import atomic_output, atomic_path, read_text  # noqa: E402
+from atac2expr.regions import BinLayout, Region, format_regions, parse_regions, read_chrom_sizes  # noqa: E402
 
 log = logging.getLogger("make_test_data")
 
@@ -548,8 +552,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise InputError(f"--fragments {args.fragments}: must be at least 1")
     if args.seed < 0:
         raise InputError(f"--seed {args.seed}: must be >= 0")
-    regions = parse_regions(args.region)
-    bins = make_bins(regions, args.bin_size)
+    regions = parse_regions(args.region, read_chrom_sizes(REPO / "assets" / "GRCh38.chrom.sizes"))
+    bins = BinLayout.of(regions, args.bin_size).bins()
     outdir: Path = args.outdir
 
     gtf = pyranges_gtf()

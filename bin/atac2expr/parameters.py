@@ -1,0 +1,143 @@
+"""The pipeline's parameters checked against nextflow_schema.json (JSON Schema, validated with jsonschema) and
+against each other, before any other task starts.
+
+Nextflow passes every parameter it was given, also misspelt ones (`--bin-size 3000` becomes `binSize`, and
+`bin_size` keeps its default): a name the schema does not know is an error that suggests the closest one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from .cli import InputError
+from .regions import BinLayout, parse_regions
+from .samples import _shown
+from .settings import check_mlp_memory, parse_memory
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+# JSON Schema counts 3000.0 as an integer; a script's int argument does not, so an integer parameter refuses it
+_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool)))
+
+
+def load_schema(path: str | Path) -> dict[str, Any]:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path}: not a JSON schema ({err})") from None
+
+
+def schema_properties(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every parameter's definition, from all groups."""
+    properties: dict[str, dict[str, Any]] = {}
+    for group in schema.get("$defs", {}).values():
+        properties.update(group.get("properties", {}))
+    properties.update(schema.get("properties", {}))
+    return properties
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).replace("-", "_").lower()
+
+
+def unknown_parameters(params: dict[str, Any], known: dict[str, Any]) -> list[str]:
+    """One message per misspelt parameter (Nextflow's camelCase copies of --a-b counted once)."""
+    messages, seen = [], set()
+    for name in params:
+        if name in known:
+            continue
+        key = _snake(name)
+        if key in seen:
+            continue
+        seen.add(key)
+        close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+        hint = f"; did you mean --{close[0]}?" if close else "; see `nextflow run main.nf --help`"
+        written = name if "-" in name or not re.search(r"[A-Z]", name) else f"{name} (--{key.replace('_', '-')})"
+        messages.append(f"--{written}: unknown parameter{hint}")
+    return messages
+
+
+def _coerce(value: Any, spec: dict[str, Any]) -> Any:
+    """Command-line text to the schema's type: '1e-3' -> 0.001, '3000' -> 3000, 'false' -> False."""
+    types = spec.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if not isinstance(value, str):
+        if isinstance(value, float) and "integer" in types and value.is_integer() and "number" not in types:
+            return value  # 3000.0 stays a float: an integer parameter refuses it
+        return value
+    text = value.strip()
+    if ("integer" in types or "number" in types) and _NUMBER.fullmatch(text):
+        number = float(text)
+        if "integer" in types and re.fullmatch(r"[+-]?\d+", text):
+            return int(text)
+        return number if "number" in types else value
+    if "boolean" in types and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return value
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    name = error.path[0] if error.path else None
+    value, limit, kind = error.instance, error.validator_value, error.validator
+    shown = f"'{_shown(value)}'" if isinstance(value, str) else json.dumps(value)
+    if kind == "type":
+        what = f"expected {limit if isinstance(limit, str) else ' or '.join(t for t in limit if t != 'null')}"
+    elif kind == "enum":
+        what = f"choose one of {', '.join(map(str, limit))}"
+    elif kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        what = f"must be {dict(minimum='>=', maximum='<=', exclusiveMinimum='>', exclusiveMaximum='<')[kind]} {limit}"
+    elif kind == "pattern":
+        what = "not of the expected form (see --help)"
+    else:
+        what = error.message
+    return f"--{name} {shown}: {what}" if name else what
+
+
+def check_parameters(params: dict[str, Any], schema: dict[str, Any], sizes: dict[str, int], entry: str,
+                     sizes_source: str = "--chrom_sizes") -> tuple[dict[str, Any], BinLayout | None]:
+    """(parameters with the schema's types, the bin layout of --region) or InputError: one line naming every
+    problem found (names, types, ranges, patterns, then the parameters against each other)."""
+    known = schema_properties(schema)
+    problems = unknown_parameters(params, known)
+    values = {name: _coerce(value, known[name]) for name, value in params.items() if name in known}
+    validator = _Validator(schema)
+    problems += [_message(e) for e in sorted(validator.iter_errors(values), key=lambda e: [str(p) for p in e.path])]
+    if problems:
+        raise InputError("; ".join(problems))
+
+    def need(name: str, why: str) -> None:
+        if values.get(name) in (None, ""):
+            problems.append(f"--{name} is required {why}")
+
+    if entry == "PREDICT":
+        need("model_file", "with -entry PREDICT (a model.pt of an earlier run)")
+        need("input", "with -entry PREDICT (a samplesheet: sample,peaks)")
+    elif values.get("encode"):
+        if values.get("input"):
+            problems.append("--input and --encode: give one of them (--encode writes its own samplesheet)")
+    else:
+        if values.get("encode_samplesheet_only"):
+            problems.append("--encode_samplesheet_only needs --encode")
+        for name in ("input", "gtf", "transcriptome"):
+            need(name, "(or --encode to fetch ENCODE data)" if name == "input" else "(or --encode to download Ensembl's)")
+    if values.get("kmer_size", 31) % 2 == 0:
+        problems.append(f"--kmer_size {values['kmer_size']}: kallisto needs an odd k-mer length")
+    layout = None
+    try:
+        layout = BinLayout.of(parse_regions(values["region"], sizes, sizes_source=sizes_source), values["bin_size"])
+    except InputError as err:
+        problems.append(str(err))
+    if problems:
+        raise InputError("; ".join(problems))
+
+    networks = [m.strip() for m in values["model"].split(",")]
+    if entry != "PREDICT" and ("mlp" in networks or (values["evaluate"] and "mlp" in [m.strip() for m in values["eval_models"].split(",")])):
+        # a lower bound (no genes, no samples yet): TRAIN_MODEL and EVALUATE check the exact need again
+        check_mlp_memory(layout.n_bins, 0, values["hidden"], 0, parse_memory(values["max_memory"]), "that --max_memory allows any task")
+    return values, layout

@@ -1,0 +1,154 @@
+"""Sample ids and the samplesheet: one rule for every entry (the main run, -entry PREDICT, --encode).
+
+A sample id becomes a file and folder name in every task and a column name in the outputs, so it is:
+- 1 to 64 characters of letters, digits, '_', '.' and '-', starting with a letter or digit (no spaces,
+  no shell characters, never '.' or '..');
+- not a word that pandas or R read as a missing value or a boolean (NA, nan, null, None, TRUE, ...);
+- not the name of an output column (gene_id, gene_name, sample, ...);
+- unique ignoring case (macOS and Windows file systems do not tell 'a1' from 'A1').
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import re
+from pathlib import Path
+
+from .cli import InputError
+from .files import read_text
+
+SAMPLE_ID_MAX = 64
+SAMPLE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+# read as missing or boolean by pandas (na_values, true/false) or R (NA, NaN, TRUE, FALSE, Inf)
+MISSING_LIKE = frozenset({"na", "nan", "null", "none", "nat", "true", "false", "inf", "infinity", "t", "f"})
+OUTPUT_COLUMNS = frozenset({"sample", "gene_id", "gene_name", "gene_biotype", "chrom", "start", "end", "strand", "tss", "tpm",
+                            "observed", "predicted", "observed_tpm", "predicted_tpm", "model", "fold", "role", "line", "single_end"})
+
+SAMPLESHEET_COLUMNS = ["sample", "fastq_1", "fastq_2", "peaks"]
+PREDICT_COLUMNS = ["sample", "peaks"]
+LANE_SEPARATOR = ";"
+
+
+def sample_id_problem(sample: str) -> str | None:
+    """Why `sample` is not a usable sample id, or None."""
+    if not sample:
+        return "empty sample id"
+    if len(sample) > SAMPLE_ID_MAX:
+        return f"sample id of {len(sample)} characters; at most {SAMPLE_ID_MAX}"
+    if not SAMPLE_ID_RE.fullmatch(sample):
+        return f"'{_shown(sample)}' may only contain letters, digits, '_', '.' and '-', and must start with a letter or digit"
+    if sample.lower() in MISSING_LIKE:
+        return f"'{sample}' is read as a missing value or a boolean by pandas and R; choose another id"
+    if sample.lower() in OUTPUT_COLUMNS:
+        return f"'{sample}' is the name of an output column; choose another id"
+    return None
+
+
+def _shown(text: str) -> str:
+    """A value for an error message: control characters escaped, so the message stays one line."""
+    return text.encode("unicode_escape").decode("ascii")[:80]
+
+
+def make_sample_id(parts: list[str], used: set[str]) -> str:
+    """A valid, new (ignoring case) sample id from free text such as ENCODE biosample names: other characters
+    become '_', a long id is cut and given a digest of the whole, a clash gets _2, _3, ...; `used` (lower case)
+    is updated."""
+    text = "_".join(re.sub(r"[^A-Za-z0-9_.-]+", "_", p).strip("_.-") for p in parts if p)
+    text = re.sub(r"_+", "_", text).strip("_.-") or "sample"
+    if not text[0].isalnum():
+        text = f"s{text}"
+    if len(text) > SAMPLE_ID_MAX - 4 or sample_id_problem(text):
+        text = f"{text[:SAMPLE_ID_MAX - 13].rstrip('_.-')}_{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+    candidate, n = text, 2
+    while candidate.lower() in used:
+        candidate, n = f"{text}_{n}", n + 1
+    problem = sample_id_problem(candidate)
+    if problem:  # the rules above make this impossible; a bug if reached
+        raise ValueError(f"made an invalid sample id {candidate!r}: {problem}")
+    used.add(candidate.lower())
+    return candidate
+
+
+def read_samplesheet(path: str | Path, columns: list[str], min_samples: int = 1) -> list[dict[str, str]]:
+    """Checked rows of a samplesheet: sample ids, lanes and paths made absolute (relative paths are relative to the
+    samplesheet's folder). Files are not opened. Every error is one line naming the line and column.
+
+    Each row: sample, the columns (lanes joined with ';'), single_end ('true'/'false', when fastq_1 is a column)
+    and line (the row's line in the file)."""
+    path = Path(path)
+    text = read_text(path).lstrip("\ufeff")  # Excel's "CSV UTF-8" starts with a byte-order mark
+    base = path.resolve().parent
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [name.strip() for name in next(reader)]
+    except StopIteration:
+        raise InputError(f"{path}: empty file; the header must be {','.join(columns)}") from None
+    missing = [c for c in columns if c not in header]
+    extra = [c for c in header if c not in columns]
+    if missing or extra or len(set(header)) != len(header):
+        raise InputError(f"{path}: header {','.join(header)}: {'missing ' + ', '.join(missing) + '; ' if missing else ''}"
+                         f"{'unknown ' + ', '.join(extra) + '; ' if extra else ''}the header must be {','.join(columns)}")
+    rows: list[dict[str, str]] = []
+    ids: dict[str, tuple[str, int]] = {}  # lower-case id -> (id, line)
+    fastqs: dict[str, tuple[int, str]] = {}  # resolved path -> (line, column)
+    for record in reader:
+        line = reader.line_num
+        if not any(field.strip() for field in record):
+            continue
+        if len(record) != len(header):
+            raise InputError(f"{path} line {line}: {len(record)} comma-separated fields, the header has {len(header)} "
+                             f"(a path with a comma must be quoted: \"a,b.fastq.gz\")")
+        row = {name: value.strip() for name, value in zip(header, record, strict=True)}
+        sample = row["sample"]
+        problem = sample_id_problem(sample)
+        if problem:
+            raise InputError(f"{path} line {line}, column 'sample': {problem}")
+        if sample.lower() in ids:
+            first, first_line = ids[sample.lower()]
+            same = "duplicate sample id" if first == sample else "sample ids that differ only in case (one file name on macOS)"
+            raise InputError(f"{path} line {line}, column 'sample': {same} '{sample}' (and '{first}' on line {first_line})")
+        ids[sample.lower()] = (sample, line)
+        checked = {"sample": sample}
+        for column in columns[1:]:
+            where = f"{path} line {line}, column '{column}' (sample {sample})"
+            value = row[column]
+            if not value:
+                if column != "fastq_2":
+                    raise InputError(f"{where}: empty")
+                checked[column] = ""
+                continue
+            lanes = value.split(LANE_SEPARATOR)
+            if column == "peaks" and len(lanes) > 1:
+                raise InputError(f"{where}: one peak file per sample")
+            resolved = []
+            for lane, name in enumerate(lanes, start=1):
+                name = name.strip()
+                if not name:
+                    raise InputError(f"{where}: lane {lane} of {len(lanes)} is empty ('{_shown(value)}'); lanes are joined with "
+                                     f"'{LANE_SEPARATOR}' and none may be empty")
+                if "\n" in name or "\r" in name or "\0" in name:
+                    raise InputError(f"{where}: '{_shown(name)}' holds a line break or NUL character")
+                file = os.path.normpath(name if os.path.isabs(name) else os.path.join(base, name))
+                if column.startswith("fastq"):
+                    if file in fastqs:
+                        other_line, other_column = fastqs[file]
+                        raise InputError(f"{where}: {file} is used twice (also line {other_line}, column '{other_column}'); "
+                                         f"each FASTQ belongs to one sample and one lane")
+                    fastqs[file] = (line, column)
+                resolved.append(file)
+            checked[column] = LANE_SEPARATOR.join(resolved)
+        if "fastq_1" in columns:
+            n_1 = checked["fastq_1"].count(LANE_SEPARATOR) + 1
+            if checked["fastq_2"] and checked["fastq_2"].count(LANE_SEPARATOR) + 1 != n_1:
+                raise InputError(f"{path} line {line} (sample {sample}): {n_1} fastq_1 file(s) but "
+                                 f"{checked['fastq_2'].count(LANE_SEPARATOR) + 1} fastq_2 file(s); lanes pair up in order")
+            checked["single_end"] = "false" if checked["fastq_2"] else "true"
+        checked["line"] = str(line)
+        rows.append(checked)
+    if len(rows) < min_samples:
+        why = " (the held-out evaluation needs training, validation and test samples; or --evaluate false)" if min_samples >= 3 else ""
+        raise InputError(f"{path}: {len(rows)} sample(s); at least {min_samples} are needed{why}")
+    return rows

@@ -1,0 +1,36 @@
+"""The tables users read: written as TSV with every float in full (round-trip) precision."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .files import atomic_output
+from .models import inverse_transform
+
+
+def write_tsv(frame: pd.DataFrame, path: str | Path) -> None:
+    """Tab-separated, header, no index; floats as Python's shortest repr, so reading back gives the same numbers."""
+    with atomic_output(path) as handle:
+        frame.to_csv(handle, sep="\t", index=False)
+
+
+def prediction_table(samples: np.ndarray, genes: pd.DataFrame, predicted: np.ndarray, transform: str,
+                     observed: np.ndarray | None = None, observed_tpm: np.ndarray | None = None,
+                     leading: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """One row per (sample, gene), sample-major: [leading columns,] sample, gene_id, gene_name, [observed,]
+    predicted (the model's units), [observed_tpm,] predicted_tpm (inverse transform, clipped at 0)."""
+    n_samples, n_genes = predicted.shape
+    columns: dict[str, np.ndarray] = {name: np.repeat(np.asarray(values), n_genes) for name, values in (leading or {}).items()}
+    columns["sample"] = np.repeat(np.asarray(samples).astype(str), n_genes)
+    columns["gene_id"] = np.tile(genes["gene_id"].to_numpy(str), n_samples)
+    columns["gene_name"] = np.tile(genes["gene_name"].to_numpy(str), n_samples)
+    if observed is not None:
+        columns["observed"] = np.asarray(observed).reshape(-1)
+    columns["predicted"] = np.asarray(predicted).reshape(-1)
+    if observed_tpm is not None:
+        columns["observed_tpm"] = np.asarray(observed_tpm).reshape(-1)
+    columns["predicted_tpm"] = np.clip(inverse_transform(np.asarray(predicted, dtype=np.float64), transform), 0, None).reshape(-1)
+    return pd.DataFrame(columns)

@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""Check a model file from train_model.py field by field and write its bin layout, for binarising new peaks.
+
+A damaged or crafted file is refused with one line naming the field (types, lengths, known model kind and
+target transform, weights of the right shapes); loading never runs pickled code (torch weights_only=True).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from atac2expr import cli, predictors
+
+log = logging.getLogger("check_model")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, required=True, help="model.pt")
+    parser.add_argument("--layout", type=Path, required=True, help="the model's bin layout, written here")
+    parser.add_argument("--verbose", action="store_true")
+    return parser.parse_args(argv)
+
+
+@cli.entrypoint
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    cli.setup_logging(args.verbose)
+    predictor, train_samples = predictors.load(args.model)
+    layout = predictor.geometry.layout
+    log.info("%s: %s model of %s -> %d genes (%s), trained on %d samples", args.model, predictor.kind, layout.describe(),
+             len(predictor.geometry.genes), predictor.settings.units, len(train_samples))
+    layout.write(args.layout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Check every pipeline parameter against nextflow_schema.json and against the others, before any other task.
+
+Misspelt names, wrong types, values out of range or of the wrong form, missing required parameters, a --region
+that is not on --chrom_sizes, an MLP that cannot fit in --max_memory: one ERROR line naming each problem, exit 2.
+Writes the parameters, with the schema's types, as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from atac2expr import cli
+from atac2expr.files import atomic_output
+from atac2expr.parameters import check_parameters, load_schema
+from atac2expr.regions import read_chrom_sizes
+
+log = logging.getLogger("check_params")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", type=Path, required=True, help="the run's parameters (JSON)")
+    parser.add_argument("--schema", type=Path, required=True, help="nextflow_schema.json")
+    parser.add_argument("--chrom_sizes", type=Path, required=True, help="chromosome sizes (--region is checked against them)")
+    parser.add_argument("--entry", choices=("main", "PREDICT"), required=True, help="the workflow entry being run")
+    parser.add_argument("--output", type=Path, required=True, help="the checked parameters (JSON)")
+    parser.add_argument("--verbose", action="store_true")
+    return parser.parse_args(argv)
+
+
+@cli.entrypoint
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    cli.setup_logging(args.verbose)
+    try:
+        params = json.loads(args.params.read_text())
+    except (OSError, ValueError) as err:
+        raise cli.InputError(f"{args.params}: not a JSON object of parameters ({err})") from None
+    values, layout = check_parameters(params, load_schema(args.schema), read_chrom_sizes(args.chrom_sizes), args.entry)
+    log.info("%d parameters checked; region %s", len(values), layout.describe() if layout else "-")
+    with atomic_output(args.output) as handle:
+        json.dump(values, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

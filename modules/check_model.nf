@@ -1,0 +1,32 @@
+process CHECK_MODEL {
+    tag "${meta.id}"
+    label 'process_single'
+
+    conda "${moduleDir}/../envs/torch.yml"
+    container "${params.container}"
+
+    input:
+    tuple val(meta), path(model, stageAs: 'input/model.pt')
+
+    output:
+    tuple val(meta), path('regions.tsv'), emit: layout
+    path 'versions.yml'                 , emit: versions
+
+    script:
+    """
+    check_model.py \\
+        --model input/model.pt \\
+        --layout regions.tsv
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        torch: \$(python3 -c 'import torch; print(torch.__version__)')
+    END_VERSIONS
+    """
+
+    stub:
+    """
+    printf 'chrom\\tstart\\tend\\tbin_size\\n1\\t0\\t1000000\\t1000\\n' > regions.tsv
+    touch versions.yml
+    """
+}

@@ -1,0 +1,36 @@
+process DEFINE_BINS {
+    tag "${meta.id}"
+    label 'process_single'
+
+    conda "${moduleDir}/../envs/python.yml"
+    container "${params.container}"
+
+    input:
+    tuple val(meta), path(chrom_sizes)
+
+    output:
+    tuple val(meta), path('regions.tsv'), emit: layout
+    path 'versions.yml'                 , emit: versions
+
+    script:
+    def args = task.ext.args ?: ''    // --region, --bin_size
+    """
+    define_bins.py \\
+        --chrom_sizes ${chrom_sizes} \\
+        --output regions.tsv \\
+        ${args}
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        python: \$(python3 -c 'import platform; print(platform.python_version())')
+    END_VERSIONS
+    """
+
+    stub:
+    // the same bins as the script: later steps read them
+    def args = task.ext.args ?: ''
+    """
+    define_bins.py --chrom_sizes ${chrom_sizes} --output regions.tsv ${args}
+    touch versions.yml
+    """
+}

@@ -1,0 +1,162 @@
+"""The test profile in the image of the Dockerfile: every task through `podman run`, results equal to a run without one.
+
+`make test-container` (root: setup/container/build.sh installs podman, runc and debootstrap when missing and
+builds the image without a registry, from a debootstrapped Debian base and a wheelhouse). Docker Engine and
+Singularity/Apptainer are not exercised here: the same image and wrapper, other engines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import REPO, assert_no_partial_files, assert_same_results, published_files, read_trace, reference_params, run_nextflow, trace_names
+
+pytestmark = pytest.mark.container
+
+BUILD = REPO / "setup" / "container" / "build.sh"
+
+
+def normalized(name: str) -> str:
+    """A distribution's name as pip compares them (PEP 503): PyYAML = pyyaml, sorted_nearest = sorted-nearest."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_pins(path: Path) -> dict[str, str]:
+    """name -> version of the `name==version` lines of a requirements file."""
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            pins[normalized(name)] = version.strip()
+    return pins
+
+
+@pytest.fixture(scope="module")
+def image(request) -> str:
+    """The image built (or found in podman's cache) by setup/container/build.sh; CONTAINERS_CONF set as it says."""
+    if "container" not in (request.config.option.markexpr or ""):
+        # the first build takes long and fills several GB: only a run that asks for it builds
+        pytest.skip("runs only when selected with -m container (make test-container)")
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the base image is made with debootstrap and podman runs as root (make test-container as root)")
+    if shutil.which("podman") is None and shutil.which("apt-get") is None:
+        pytest.skip("podman is not installed and there is no apt-get to install it")
+    built = subprocess.run(["bash", str(BUILD)], capture_output=True, text=True, timeout=3600)
+    if built.returncode != 0:
+        pytest.fail(f"setup/container/build.sh failed:\n{built.stderr[-4000:]}")
+    exports = dict(re.findall(r'^export (\w+)="([^"]*)"$', built.stdout, flags=re.MULTILINE))
+    assert "ATAC2EXPR_IMAGE" in exports, built.stdout
+    previous = os.environ.get("CONTAINERS_CONF")
+    if "CONTAINERS_CONF" in exports:
+        os.environ["CONTAINERS_CONF"] = exports["CONTAINERS_CONF"]
+    try:
+        yield exports["ATAC2EXPR_IMAGE"]
+    finally:
+        if previous is None:
+            os.environ.pop("CONTAINERS_CONF", None)
+        else:
+            os.environ["CONTAINERS_CONF"] = previous
+
+
+def assert_same_published_files(outdir: Path, reference: Path) -> None:
+    """The same files as the run without containers; the data of bins/, quant/, expression/ and dataset/ equal.
+
+    .npz files are compared by their arrays: their zip headers depend on the Python patch version (zipfile), and the
+    image's Python is not the host's. Files that record versions (software_versions.yml, training.json, model.pt's
+    metadata) name the image's Python, and kallisto's run_info.json the time of the run: they are checked readable.
+    """
+    ours, theirs = published_files(outdir), published_files(reference)
+    assert set(ours) == set(theirs), sorted(set(ours) ^ set(theirs))
+    for name, path in ours.items():
+        if path.suffix == ".npz":
+            with np.load(path) as mine, np.load(theirs[name]) as other:
+                assert sorted(mine.files) == sorted(other.files), name
+                for key in other.files:
+                    assert np.array_equal(mine[key], other[key]), f"{name}: {key} differs"
+        elif name.startswith(("bins/", "quant/", "expression/", "dataset/")) and path.name != "run_info.json":
+            assert path.read_bytes() == theirs[name].read_bytes(), f"{name} differs from the run without containers"
+        elif path.suffix == ".json":
+            json.loads(path.read_text())
+        else:
+            assert path.stat().st_size > 0, f"{name} is empty"
+
+
+def in_image(image: str, script: str) -> str:
+    """stdout of a bash script run in a fresh container of the image, without network."""
+    result = subprocess.run(["podman", "run", "--rm", "--network=none", image, "bash", "-c", script],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_image_holds_the_pinned_tools_and_nothing_of_the_build(image):
+    report = json.loads(in_image(image, """python - <<'EOF'
+import importlib, importlib.metadata, json, shutil, subprocess, sys
+modules = ["torch", "numpy", "pandas", "pysam", "pyranges", "yaml", "matplotlib", "jsonschema"]
+for module in modules:
+    importlib.import_module(module)
+installed = {d.metadata["Name"]: d.version for d in importlib.metadata.distributions()}
+print(json.dumps({
+    "python": "%d.%d" % sys.version_info[:2], "executable": sys.executable, "packages": installed,
+    "kallisto": subprocess.run(["kallisto", "version"], capture_output=True, text=True).stdout.strip(),
+    "ps": shutil.which("ps"), "imported": modules,
+}))
+EOF"""))
+    assert report["python"] == "3.11" and report["executable"].startswith("/opt/venv/"), report["executable"]
+    installed = {normalized(name): version for name, version in report["packages"].items()}
+    # every runtime pin at its version, and every other package at the version constraints.txt fixes
+    runtime = requirement_pins(REPO / "requirements.txt")
+    assert {name: installed.get(name) for name in runtime} == runtime
+    constraints = requirement_pins(REPO / "constraints.txt")
+    unpinned = set(installed) - set(constraints) - {"pip", "setuptools", "wheel"}  # the virtualenv's own
+    assert not unpinned, f"installed in the image but not in constraints.txt: {sorted(unpinned)}"
+    assert {name: installed[name] for name in installed if name in constraints} == \
+        {name: constraints[name] for name in installed if name in constraints}
+    # the test tools of requirements-dev.txt stay out of the image
+    dev = set(requirement_pins(REPO / "requirements-dev.txt"))
+    assert not dev & set(installed), dev & set(installed)
+    # the same kallisto as a run without containers, or the quantifications could differ
+    assert report["kallisto"].startswith("kallisto, version "), report["kallisto"]
+    if shutil.which("kallisto"):
+        host = subprocess.run(["kallisto", "version"], capture_output=True, text=True).stdout.strip()
+        assert report["kallisto"] == host
+    assert report["ps"], "no ps in the image: Nextflow's task wrapper needs it"
+    # neither the build context (wheels) nor pip's cache is left in the image, nor the pipeline's bin/ (mounted per task)
+    scripts = " ".join(path.name for path in (REPO / "bin").glob("*.py"))
+    assert in_image(image, f"ls -A /tmp; ls -A /root/.cache 2>/dev/null; for s in {scripts}; do command -v $s; done; true").split() == []
+
+
+def test_pipeline_in_podman_equals_a_local_run(image, reference_run, test_data, tmp_path):
+    # the trace names each task's container; the rest of the fields are the run reports' own
+    (tmp_path / "trace.config").write_text("trace.fields = 'task_id,hash,native_id,process,tag,name,status,exit,workdir,container'\n")
+    outdir = tmp_path / "results"
+    result = run_nextflow([*reference_params(test_data, profile="test,podman"), "--container", image,
+                           "-c", str(tmp_path / "trace.config"), "--outdir", str(outdir),
+                           "-with-trace", str(tmp_path / "trace.txt")], cwd=tmp_path, timeout=1800)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+    trace = read_trace(tmp_path / "trace.txt")
+    assert trace and all(row["status"] == "COMPLETED" for row in trace)
+    # the same tasks as the run without containers, each started by `podman run` of the image
+    assert trace_names(trace) == trace_names(read_trace(reference_run.parent / "trace.txt"))
+    for row in trace:
+        assert row["container"] == image, (row["name"], row["container"])
+        wrapper = (Path(row["workdir"]) / ".command.run").read_text()
+        assert re.search(rf"podman run .*{re.escape(image)}", wrapper), f"{row['name']}: no `podman run {image}` in .command.run"
+    # Nextflow removes each task's container when it ends
+    left = subprocess.run(["podman", "ps", "--all", "--filter", f"ancestor={image}", "--format", "{{.Names}} {{.Status}}"],
+                          capture_output=True, text=True, check=True).stdout
+    assert not left.strip(), f"containers left behind:\n{left}"
+
+    assert_same_results(outdir, reference_run)
+    assert_same_published_files(outdir, reference_run)
+    assert_no_partial_files(outdir)

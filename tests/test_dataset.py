@@ -1,0 +1,139 @@
+"""atac2expr.dataset: bit-packed sample bins and the dataset file round-trip exactly; foreign files are refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from planted import layout_of, make_planted
+
+from atac2expr.cli import InputError
+from atac2expr.dataset import (
+    GENE_FIELDS,
+    Dataset,
+    SampleBins,
+    load_dataset,
+    load_sample_bins,
+    pack_bits,
+    save_dataset,
+    save_sample_bins,
+    unpack_bits,
+)
+
+
+@pytest.mark.parametrize("n_bins", [1, 7, 8, 9, 13, 1001])
+def test_pack_unpack(n_bins):
+    values = (np.random.default_rng(n_bins).random((3, n_bins)) < 0.5).astype(np.uint8)
+    bits = pack_bits(values)
+    assert bits.shape == (3, -(-n_bins // 8)) and bits.dtype == np.uint8
+    assert np.array_equal(unpack_bits(bits, n_bins), values)
+    assert np.array_equal(pack_bits(values * 7), bits)  # any non-zero value is open
+
+
+@pytest.mark.parametrize("region, bin_size", [("chr1:1-13000", 1000), ("chr1:1-2500,chr2:1-1", 1000), ("chr1:1-8000", 1000), ("chrY:1-100", 7)])
+def test_sample_bins_round_trip(tmp_path, region, bin_size):
+    layout = layout_of(region, bin_size)
+    values = (np.random.default_rng(0).random(layout.n_bins) < 0.3).astype(np.uint8)
+    values[-1] = 1  # the last (partial) bin survives packing
+    save_sample_bins(tmp_path / "s.bins.npz", SampleBins("K562_rep1", values, layout))
+    back = load_sample_bins(tmp_path / "s.bins.npz", layout)
+    assert back.sample == "K562_rep1" and back.layout == layout
+    assert back.values.dtype == np.uint8 and np.array_equal(back.values, values)
+    assert np.array_equal(load_sample_bins(tmp_path / "s.bins.npz").values, values)  # without an expected layout
+    with np.load(tmp_path / "s.bins.npz", allow_pickle=False) as npz:  # no pickled objects
+        assert npz["open_bits"].nbytes == -(-layout.n_bins // 8)
+
+
+def test_sample_bins_of_the_wrong_length_not_written(tmp_path):
+    with pytest.raises(ValueError, match="9 values for 10 bins"):
+        save_sample_bins(tmp_path / "s.npz", SampleBins("s", np.zeros(9, np.uint8), layout_of("chr1:1-10000")))
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("other", [("chr1:1-10001", 1000), ("chr1:1-10000", 500), ("chr2:1-10000", 1000), ("chr1:2-10001", 1000)])
+def test_sample_bins_of_another_layout_refused_in_one_line(tmp_path, other):
+    layout = layout_of("chr1:1-10000")
+    save_sample_bins(tmp_path / "s.bins.npz", SampleBins("s", np.ones(10, np.uint8), layout))
+    with pytest.raises(InputError) as err:
+        load_sample_bins(tmp_path / "s.bins.npz", layout_of(*other))
+    message = str(err.value)
+    assert "\n" not in message and message.startswith(str(tmp_path / "s.bins.npz"))
+    assert "binned on 1:1-10000 in 10 bins of 1,000 bp, expected" in message and "binarise the peaks again" in message
+
+
+def test_sample_bins_count_must_match_the_layout(tmp_path):
+    layout = layout_of("chr1:1-10000")
+    save_sample_bins(tmp_path / "s.npz", SampleBins("s", np.ones(10, np.uint8), layout))
+    with np.load(tmp_path / "s.npz") as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["n_bins"] = np.array(16)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(InputError, match="16 bins, its layout has 10"):
+        load_sample_bins(tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize("content", [b"not a zip", b"PK\x03\x04broken", b""])
+def test_not_an_npz_refused(tmp_path, content):
+    path = tmp_path / "x.bins.npz"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match="not a sample bins file written by binarize_peaks.py") as err:
+        load_sample_bins(path)
+    assert "\n" not in str(err.value)
+    with pytest.raises(InputError, match="not a dataset .npz written by build_matrix.py"):
+        load_dataset(path)
+
+
+def test_an_npz_of_something_else_refused(tmp_path):
+    np.savez(tmp_path / "other.npz", values=np.zeros(3))
+    with pytest.raises(InputError, match="not a sample bins file .*region_chrom"):
+        load_sample_bins(tmp_path / "other.npz")
+    with pytest.raises(InputError, match="not a dataset .npz written by build_matrix.py"):
+        load_dataset(tmp_path / "other.npz")
+
+
+def test_pickled_objects_refused(tmp_path):
+    np.savez(tmp_path / "pickled.npz", sample=np.array([object()], dtype=object))
+    with pytest.raises(InputError, match="not a sample bins file"):
+        load_sample_bins(tmp_path / "pickled.npz")
+
+
+def test_dataset_round_trip(tmp_path):
+    ds = make_planted(n_samples=5, n_genes=4, region="chr1:1-13500,chr2:1001-3000", constant_genes=1)
+    ds.Y[0, 1] = 1 / 3  # full float64 precision survives
+    save_dataset(ds, tmp_path / "dataset.npz")
+    back = load_dataset(tmp_path / "dataset.npz")
+    assert back.layout == ds.layout and back.bin_size == 1000
+    assert back.X.dtype == np.uint8 and np.array_equal(back.X, ds.X)
+    assert back.Y.dtype == np.float64 and np.array_equal(back.Y, ds.Y)
+    assert back.samples.tolist() == ds.samples.tolist()
+    assert list(back.genes.columns) == GENE_FIELDS
+    pd.testing.assert_frame_equal(back.genes, ds.genes.astype({"start": np.int64, "end": np.int64, "tss": np.int64}), check_dtype=False)
+    assert back.genes["tss"].dtype == np.int64 and back.genes["gene_biotype"].tolist() == ["protein_coding"] * 4
+    assert back.bins.values.tolist() == ds.layout.bins().values.tolist()
+    assert back.bins["end"].iloc[13] == 13_500  # chr1's last bin is 500 bp
+    assert back.region == "1:1-13500,2:1001-3000 in 16 bins of 1,000 bp"
+
+
+def test_dataset_subset_and_shape_checks():
+    ds = make_planted(n_samples=6, n_genes=3, region="chr1:1-5000")
+    part = ds.subset(np.array([4, 1]))
+    assert part.samples.tolist() == ["S04", "S01"] and np.array_equal(part.X, ds.X[[4, 1]]) and part.layout == ds.layout
+    with pytest.raises(ValueError, match="inconsistent dataset shapes"):
+        Dataset(ds.X[:, :4], ds.Y, ds.samples, ds.layout, ds.genes)
+    with pytest.raises(ValueError, match="inconsistent dataset shapes"):
+        Dataset(ds.X, ds.Y[:, :2], ds.samples, ds.layout, ds.genes)
+    with pytest.raises(ValueError, match="inconsistent dataset shapes"):
+        Dataset(ds.X, ds.Y, ds.samples[:5], ds.layout, ds.genes)
+
+
+def test_damaged_dataset_refused(tmp_path):
+    ds = make_planted(n_samples=3, n_genes=2, region="chr1:1-5000")
+    save_dataset(ds, tmp_path / "dataset.npz")
+    with np.load(tmp_path / "dataset.npz") as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    np.savez(tmp_path / "no_genes.npz", **{k: v for k, v in arrays.items() if k != "gene_tss"})
+    with pytest.raises(InputError, match="not a dataset .npz written by build_matrix.py .*gene_tss"):
+        load_dataset(tmp_path / "no_genes.npz")
+    np.savez(tmp_path / "short_y.npz", **{**arrays, "Y": arrays["Y"][:2]})
+    with pytest.raises(InputError, match="inconsistent dataset shapes"):
+        load_dataset(tmp_path / "short_y.npz")

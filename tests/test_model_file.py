@@ -1,0 +1,267 @@
+"""The model file of the networks (predictors.save / load, bin/check_model.py): the same predictions after a round
+trip, and every damaged or crafted field refused with one line naming it, without running pickled code or
+allocating what the metadata claims."""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+import check_model
+import numpy as np
+import pytest
+import torch
+from planted import make_planted, model_settings
+
+from atac2expr import models, predictors
+from atac2expr.cli import InputError
+from atac2expr.regions import BinLayout
+
+
+@pytest.fixture(scope="module")
+def planted():
+    return make_planted(n_samples=8, n_genes=5, region="chr1:1-12500,chr2:1-6000")
+
+
+@pytest.fixture(scope="module", params=["mlp", "tss_window"])
+def saved(request, planted, tmp_path_factory):
+    """A tiny network trained for a few epochs and saved."""
+    settings = model_settings(epochs=5, tss_epochs=2, hidden=8, tss_hidden=4, target_transform="none", seed=3)
+    predictor = predictors.make(request.param, settings, predictors.Geometry.of(planted))
+    Y = models.transform_targets(planted.Y, "none")
+    predictor.fit(planted.X, Y)
+    path = tmp_path_factory.mktemp(f"model_{request.param}") / "model.pt"
+    predictors.save(path, predictor, list(planted.samples))
+    return predictor, path
+
+
+def test_round_trip_gives_the_same_predictions(saved, planted):
+    predictor, path = saved
+    loaded, train_samples = predictors.load(path)
+    assert loaded.kind == predictor.kind and loaded.settings == predictor.settings
+    assert loaded.geometry.layout == planted.layout and train_samples == list(planted.samples)
+    assert loaded.geometry.genes.to_dict("list") == {k: list(v) for k, v in planted.genes.to_dict("list").items()}
+    assert np.array_equal(loaded.predict(planted.X), predictor.predict(planted.X))
+    assert not loaded.model.training  # ready to predict: dropout off
+
+
+def test_the_file_is_plain_data_loaded_with_weights_only(saved, planted):
+    _, path = saved
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+    payload = torch.load(path, weights_only=True)
+    assert payload["format"] == models.MODEL_FORMAT
+    meta = payload["meta"]
+    assert meta["layout"] == {"chrom": ["1", "2"], "start": [0, 0], "end": [12500, 6000], "bin_size": 1000}
+    assert meta["genes"]["gene_biotype"] == ["protein_coding"] * 5 and meta["settings"]["target_transform"] == "none"
+    assert {"torch", "numpy", "atac2expr", "python"} <= set(meta["versions"])
+
+
+def test_baselines_are_not_saved(planted, tmp_path):
+    predictor = predictors.make("mean", model_settings(), predictors.Geometry.of(planted))
+    with pytest.raises(ValueError, match="mean models are not saved"):
+        predictors.save(tmp_path / "m.pt", predictor, [])
+    assert not (tmp_path / "m.pt").exists()
+
+
+# ---------------------------------------------------------------- damaged and crafted files
+
+def payload_of(path: Path) -> dict:
+    return torch.load(path, weights_only=True)
+
+
+def write_payload(tmp_path: Path, payload: dict) -> Path:
+    path = tmp_path / "crafted.pt"
+    torch.save(payload, path)
+    return path
+
+
+def refusal(path: Path, one_line: bool = True) -> str:
+    with pytest.raises(InputError) as err:
+        predictors.load(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: "), message
+    assert "\n" not in message or not one_line, message
+    return message
+
+
+def crafted(saved, tmp_path, change) -> str:
+    """The refusal of the saved model's file after change(payload)."""
+    payload = copy.deepcopy(payload_of(saved[1]))
+    change(payload)
+    return refusal(write_payload(tmp_path, payload))
+
+
+def _set(path: str, value):
+    """A change that sets payload['meta'][a][b]... = value (path 'a.b'); value None deletes the key."""
+    def change(payload):
+        *parents, key = path.split(".")
+        target = payload["meta"]
+        for part in parents:
+            target = target[part]
+        if value is None:
+            del target[key]
+        else:
+            target[key] = value
+    return change
+
+
+@pytest.mark.parametrize("path, value, message", [
+    ("settings.epochs", None, "model metadata field 'settings' lacks ['epochs'] / has unknown []"),
+    ("settings.colour", "red", "model metadata field 'settings' lacks [] / has unknown ['colour']"),
+    ("settings.epochs", "10", "model metadata field 'settings.epochs' is not a int"),
+    ("settings.epochs", 10.0, "model metadata field 'settings.epochs' is not a int"),
+    ("settings.epochs", True, "model metadata field 'settings.epochs' is not a int"),
+    ("settings.lr", "0.1", "model metadata field 'settings.lr' is not a float"),
+    ("settings.device", 0, "model metadata field 'settings.device' is not a str"),
+    ("settings.target_transform", "sqrt", "model metadata field 'settings.target_transform' is 'sqrt', expected one of log1p, none"),
+    ("settings.hidden", 0, "model metadata field 'settings': --hidden 0: must be >= 1"),
+    ("settings", [1, 2], "model metadata field 'settings' is missing or not a dict"),
+    ("model", "ridge", "model metadata field 'model' is 'ridge', expected one of mlp, tss_window"),
+    ("model", None, "model metadata field 'model' is missing or not a str"),
+    ("genes.gene_name", ["a", "b"], "model metadata field 'genes.gene_name' has 2 entries, expected 5"),
+    ("genes.tss", [1, 2, 3, 4, "5"], "model metadata field 'genes.tss' is missing or not a list of int"),
+    ("genes.strand", ["+", "+", "x", "-", "+"], "model metadata field 'genes.strand' holds ['x'], expected + or -"),
+    ("genes.gene_id", [], "model metadata field 'genes.gene_id' is empty"),
+    ("genes.gene_biotype", None, "model metadata field 'genes.gene_biotype' is missing or not a list of str"),
+    ("genes", "all", "model metadata field 'genes' is missing or not a dict"),
+    ("layout.end", [12500, 0], "model metadata field 'layout': region 2:0-0 is empty or negative"),
+    ("layout.end", [100, 6000], None),  # a valid layout of other bins: the weights do not fit it
+    ("layout.start", [0], "model metadata field 'layout.start' has 1 entries, expected 2"),
+    ("layout.start", [-5, 0], "model metadata field 'layout': region 1:-5-12500 is empty or negative"),
+    ("layout.chrom", ["1", 2], "model metadata field 'layout.chrom' is missing or not a list of str"),
+    ("layout.bin_size", 0, "model metadata field 'layout': --bin_size 0: must be a positive number of bases"),
+    ("layout.bin_size", "1000", "model metadata field 'bin_size' is missing or not a int"),
+    ("train_samples", "S00", "model metadata field 'train_samples' is missing or not a list of str"),
+])
+def test_crafted_metadata_refused_naming_the_field(saved, tmp_path, path, value, message):
+    if message is None and saved[0].kind == "tss_window":  # its weights do not depend on the bins: another layout loads
+        payload = copy.deepcopy(payload_of(saved[1]))
+        _set(path, value)(payload)
+        loaded, _ = predictors.load(write_payload(tmp_path, payload))
+        assert loaded.geometry.layout.n_bins == 7
+        return
+    text = crafted(saved, tmp_path, _set(path, value))
+    if message is None:  # the layout parses, so the weights are what does not fit
+        assert "weights do not fit a mlp model of 7 bins" in text
+    else:
+        assert message in text
+
+
+def test_metadata_that_is_not_a_mapping(saved, tmp_path):
+    def change(payload):
+        payload["meta"] = ["not", "a", "dict"]
+    assert "model metadata is not a mapping" in crafted(saved, tmp_path, change)
+
+
+def test_absurd_layout_refused_without_allocating(saved, tmp_path):
+    """10^12 one-base bins: refused from the numbers alone, before any array or tensor is made."""
+    def change(payload):
+        payload["meta"]["layout"] = {"chrom": ["1"], "start": [0], "end": [10**12], "bin_size": 1}
+    payload = copy.deepcopy(payload_of(saved[1]))
+    change(payload)
+    path = write_payload(tmp_path, payload)
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        message = refusal(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "model metadata field 'layout' describes 1,000,000,000,000 bins, more than any genome" in message
+    assert peak < 50 << 20 and time.perf_counter() - started < 5
+
+
+def test_huge_gene_list_refused_without_allocating(saved, tmp_path):
+    assert "model metadata field 'layout' describes" in crafted(
+        saved, tmp_path, _set("layout", {"chrom": ["1"], "start": [0], "end": [(1 << 40) + 5], "bin_size": 10**9}))
+
+
+def test_weights_of_the_wrong_shape(saved, tmp_path):
+    def change(payload):
+        name = next(iter(payload["state_dict"]))
+        payload["state_dict"][name] = torch.zeros(3, 3)
+    message = crafted(saved, tmp_path, change)
+    assert f"weights do not fit a {saved[0].kind} model of 19 bins and 5 genes" in message
+
+
+def test_missing_and_extra_weights(saved, tmp_path):
+    def drop(payload):
+        payload["state_dict"].pop(next(iter(payload["state_dict"])))
+
+    def extra(payload):
+        payload["state_dict"]["extra.weight"] = torch.zeros(1)
+
+    def not_a_dict(payload):
+        payload["state_dict"] = [torch.zeros(1)]
+    for change in (drop, extra, not_a_dict):
+        assert "weights do not fit" in crafted(saved, tmp_path, change)
+
+
+def test_format_marker(saved, tmp_path):
+    def change(payload):
+        payload["format"] = "atac2expr-model/1"
+    assert "not a model file written by train_model (format marker missing)" in crafted(saved, tmp_path, change)
+    assert "format marker missing" in refusal(write_payload(tmp_path, {"weights": torch.zeros(2)}))
+
+
+@pytest.mark.parametrize("content", [b"hello", b"", b"PK\x03\x04 not really a zip"])
+def test_not_a_zip_file(tmp_path, content):
+    path = tmp_path / "model.pt"
+    path.write_bytes(content)
+    assert "not a model file written by train_model" in refusal(path)
+
+
+def test_missing_file(tmp_path):
+    assert "not a model file written by train_model" in refusal(tmp_path / "none.pt")
+
+
+class _RunsCode:
+    """Unpickling this calls os.system: a model file must never be able to do that."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_pickle_that_would_run_code_is_refused(saved, tmp_path, capsys):
+    marker = tmp_path / "ran"
+    payload = copy.deepcopy(payload_of(saved[1]))
+    payload["meta"]["note"] = _RunsCode(marker)
+    path = write_payload(tmp_path, payload)
+    message = refusal(path, one_line=False)  # torch's own message spans lines; the script prints it as one
+    assert "not a model file written by train_model" in message and "UnpicklingError" in message
+    assert not marker.exists()
+    assert check_model.main(["--model", str(path), "--layout", str(tmp_path / "layout.tsv")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"ERROR: {path}: not a model file") and "posix.system" in err[0]
+    assert not marker.exists() and not (tmp_path / "layout.tsv").exists()
+    torch.load(path, weights_only=False)  # the file really runs code when unpickled without weights_only
+    assert marker.exists()
+
+
+# ---------------------------------------------------------------- bin/check_model.py
+
+def test_check_model_writes_the_layout(saved, planted, tmp_path, capsys):
+    _, path = saved
+    out = tmp_path / "layout.tsv"
+    assert check_model.main(["--model", str(path), "--layout", str(out)]) == 0
+    assert BinLayout.read(out) == planted.layout
+    assert "trained on 8 samples" in capsys.readouterr().err
+
+
+def test_check_model_refuses_in_one_line(saved, tmp_path, capsys):
+    payload = copy.deepcopy(payload_of(saved[1]))
+    payload["meta"]["genes"]["gene_name"] = ["a"]
+    path = write_payload(tmp_path, payload)
+    out = tmp_path / "layout.tsv"
+    assert check_model.main(["--model", str(path), "--layout", str(out)]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR")]
+    assert len(err) == 1 and "model metadata field 'genes.gene_name' has 1 entries, expected 5" in err[0]
+    assert not out.exists()
