@@ -51,7 +51,7 @@ test-slurm:
 # setup/container/build.sh (root) installs podman, runc and debootstrap when missing and builds the image offline,
 # its progress shown here; cached, so the test's own call only reads the tag. Not root: the test says why it skips.
 test-container:
-	@if [ "$$(id -u)" = 0 ]; then bash setup/container/build.sh >/dev/null; fi
+	@if [ "$$(id -u)" = 0 ]; then $(WITH_ENV) bash setup/container/build.sh >/dev/null; fi
 	$(WITH_ENV) python -m pytest tests -m container $(PYTEST_ARGS)
 
 bench:

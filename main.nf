@@ -72,6 +72,11 @@ def sampleFile(Map row, String column, String path) {
     return found
 }
 
+// Every process's versions.yml, each distinct text once, in one file: by content, so a resumed run finds it cached
+def softwareVersions(versions) {
+    return versions.map { it.text }.unique().collectFile(name: 'versions.yml', sort: true, newLine: true)
+}
+
 // The rows of CHECK_INPUTS' samplesheet.valid.csv (quoted fields: paths may hold commas) as [meta, row]
 def sampleRows(sheet) {
     return sheet
@@ -132,10 +137,10 @@ workflow ATAC2EXPR {
     }
     REPORT(BUILD_MATRIX.out.dataset, TRAIN_MODEL.out.results.collect(sort: { it.name }), evaluation)
 
-    versions = versions.mix(DEFINE_BINS.out.versions, CHECK_INPUTS.out.versions, BINARIZE_PEAKS.out.versions.first(),
-        GENE_ANNOTATION.out.versions, CHECK_FASTQ.out.versions.first(), KALLISTO_INDEX.out.versions,
-        KALLISTO_QUANT.out.versions.first(), GENE_TPM.out.versions, BUILD_MATRIX.out.versions,
-        TRAIN_MODEL.out.versions.first(), REPORT.out.versions)
+    versions = versions.mix(DEFINE_BINS.out.versions, CHECK_INPUTS.out.versions, BINARIZE_PEAKS.out.versions,
+        GENE_ANNOTATION.out.versions, CHECK_FASTQ.out.versions, KALLISTO_INDEX.out.versions,
+        KALLISTO_QUANT.out.versions, GENE_TPM.out.versions, BUILD_MATRIX.out.versions,
+        TRAIN_MODEL.out.versions, REPORT.out.versions)
 
     emit:
     dataset  = BUILD_MATRIX.out.dataset
@@ -162,7 +167,7 @@ workflow {
         ATAC2EXPR(checked.params, inputFile('input'), inputFile('gtf'), inputFile('transcriptome'), chrom_sizes)
         versions = versions.mix(ATAC2EXPR.out.versions)
     }
-    SOFTWARE_VERSIONS(versions.collect(sort: { it.text }))
+    SOFTWARE_VERSIONS(softwareVersions(versions))
 }
 
 /*
@@ -184,8 +189,8 @@ workflow PREDICT {
     BINARIZE_PEAKS(peaks, CHECK_MODEL.out.layout.first(), chrom_sizes)
     PREDICT_EXPRESSION(model, BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }))
 
-    SOFTWARE_VERSIONS(checked.versions.mix(CHECK_MODEL.out.versions, CHECK_PREDICT_INPUTS.out.versions, BINARIZE_PEAKS.out.versions.first(),
-                                           PREDICT_EXPRESSION.out.versions).collect(sort: { it.text }))
+    SOFTWARE_VERSIONS(softwareVersions(checked.versions.mix(CHECK_MODEL.out.versions, CHECK_PREDICT_INPUTS.out.versions,
+                                                            BINARIZE_PEAKS.out.versions, PREDICT_EXPRESSION.out.versions)))
 }
 
 workflow.onComplete {

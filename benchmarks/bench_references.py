@@ -43,7 +43,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bin"))
 
-from atac2expr import annotation, sequences  # noqa: E402
+from atac2expr import annotation, files, sequences  # noqa: E402
 from atac2expr.regions import normalize_chroms  # noqa: E402
 
 CHROMS = [str(c) for c in range(1, 23)] + ["X", "Y", "MT"]
@@ -168,7 +168,7 @@ def scanner_names(path: Path, chunk_size: int = 1 << 23) -> list[str]:
     """First word of every FASTA header by a chunked plain-Python scan for '\\n>' (the alternative to pysam)."""
     names: list[str] = []
     rest = b""
-    with annotation.open_binary(path) as handle:
+    with files.open_binary(path) as handle:
         while chunk := handle.read(chunk_size):
             data = rest + chunk if rest else chunk
             cut = data.rfind(b"\n") + 1
@@ -276,7 +276,7 @@ def main() -> int:
                 make_fasta(fasta, args.records)
                 print(f"generated {fasta} in {time.perf_counter() - t0:.0f} s")
         for path in (gtf, fasta):
-            with annotation.open_binary(path) as handle:
+            with files.open_binary(path) as handle:
                 unpacked = sum(len(chunk) for chunk in iter(lambda: handle.read(1 << 24), b""))
             print(f"{path.name}: {path.stat().st_size / 2**20:,.0f} MiB on disk, {unpacked / 2**20:,.0f} MiB unpacked")
 

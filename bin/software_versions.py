@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Merge the versions.yml of every process into one software_versions.yml (process -> tool -> version)."""
+"""Merge the versions.yml of every process (one file or several) into software_versions.yml: process -> tool -> version."""
 
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             content = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as err:
-            raise cli.InputError(f"{path}: not YAML ({err})") from None
+            raise cli.InputError(f"{path}: not YAML ({' '.join(str(err).split())})") from None
+        if not isinstance(content, dict) or not all(isinstance(tools, dict) or tools is None for tools in content.values()):
+            raise cli.InputError(f"{path}: not a mapping of process -> tool -> version")
         for process, tools in content.items():
             name = str(process).split(":")[-1]
             merged.setdefault(name, {}).update({str(k): str(v) for k, v in (tools or {}).items()})

@@ -5,7 +5,7 @@ process SOFTWARE_VERSIONS {
     container "${params.container}"
 
     input:
-    path versions, stageAs: 'versions/versions_*.yml'
+    path versions, stageAs: 'versions/versions.yml'    // every process's versions.yml, concatenated
 
     output:
     path 'software_versions.yml', emit: yml

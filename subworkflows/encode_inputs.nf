@@ -69,5 +69,5 @@ workflow ENCODE_INPUTS {
     gtf           = gtf
     transcriptome = transcriptome
     provenance    = ENCODE_SAMPLESHEET.out.provenance
-    versions      = ENCODE_SAMPLESHEET.out.versions.mix(DOWNLOAD.out.versions.first())
+    versions      = ENCODE_SAMPLESHEET.out.versions.mix(DOWNLOAD.out.versions)
 }

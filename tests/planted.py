@@ -89,8 +89,8 @@ def evaluation_settings(**values) -> EvaluationSettings:
 
 
 def settings_args(**values) -> list[str]:
-    """--name value for every ModelSettings field (and every EvaluationSettings field named in `values` or all with
-    evaluation=True), as train_model.py and evaluate.py require them."""
+    """--name value for every ModelSettings field, and for every EvaluationSettings field too when evaluation=True or
+    `values` names one of them: train_model.py and evaluate.py require each one."""
     evaluation = values.pop("evaluation", False)
     model_values = {k: v for k, v in values.items() if k in TEST_MODEL_SETTINGS}
     evaluation_values = {k: v for k, v in values.items() if k in TEST_EVALUATION_SETTINGS}

@@ -319,6 +319,7 @@ def test_peaks_only_on_other_chromosomes_warn(tmp_path, layout_file, capsys):
 @pytest.mark.parametrize("content, sample, message", [
     ("chr1\t500\t100\n", "s", "peak 1 (chr1:500-100) has end <= start"),
     ("chr1\t1\t100\nchr1\t5\n", "s", "line 2: fewer than 3"),
+    ("chr1\t1\t100\nchr1\t5\t99999999999999999999999\n", "s", "line 2, column end: 99999999999999999999999 is larger than any chromosome"),
     ("chr1\t1\t100\nchr1\t249000000\t249000100\n", "s", "1 of 2 peaks end past their chromosome's end"),
     ("chr1\t1\t100\nchr1_gl000191_random\t1\t100\n", "s", "liftOver"),
     ("chr1\t1\t100\n", "NA", "--sample: 'NA' is read as a missing value"),

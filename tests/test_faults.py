@@ -3,10 +3,9 @@
 (a) SIGKILL of Nextflow's java process once some KALLISTO_QUANT tasks completed and before
     BUILD_MATRIX started; `-resume` takes the finished tasks from the cache, runs the rest, and
     ends with the results of an uninterrupted run. Published files are whole at every point.
-(b) then one sample's peaks file goes bad after CHECK_INPUTS validated it (CHECK_INPUTS stays
-    cached: its inputs did not change): the resumed run fails naming BINARIZE_PEAKS of that
-    sample and the file; once the file is fixed, `-resume` reruns only that sample's
-    BINARIZE_PEAKS and what depends on it.
+(b) then one sample's peaks file goes bad (CHECK_INPUTS stays cached: it reads the samplesheet, not the
+    files): the resumed run fails naming BINARIZE_PEAKS of that sample and the file; once the file is
+    fixed, `-resume` reruns only that sample's BINARIZE_PEAKS and what depends on it.
 """
 
 from __future__ import annotations
@@ -19,13 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (REPO, assert_no_partial_files, assert_published_files_whole, assert_same_results, read_trace,
-                      reference_params, run_nextflow, trace_names)
+from conftest import (REPO, Run, assert_no_partial_files, assert_published_files_whole, assert_same_results, read_trace,
+                      run_nextflow, run_params, sheet_rows, trace_names, write_sheet)
 
 pytestmark = pytest.mark.e2e
 
 BAD_SAMPLE = "S05"
-UPSTREAM_OF_BUILD_MATRIX = {"CHECK_INPUTS", "KALLISTO_INDEX", "KALLISTO_QUANT", "GENE_TPM", "BINARIZE_PEAKS"}
+UPSTREAM_OF_BUILD_MATRIX = {"CHECK_PARAMS", "DEFINE_BINS", "CHECK_INPUTS", "GENE_ANNOTATION", "CHECK_FASTQ", "KALLISTO_INDEX", "KALLISTO_QUANT",
+                            "GENE_TPM", "BINARIZE_PEAKS"}
 
 
 def _children(pid: int) -> list[int]:
@@ -59,24 +59,18 @@ def nextflow_java_pid(launcher: subprocess.Popen) -> int:
 def launch(tmp_path_factory, test_data) -> dict:
     """A launch folder whose samplesheet points at the shared test data, except BAD_SAMPLE's peaks: a copy."""
     launch = tmp_path_factory.mktemp("faults")
-    lines = (test_data / "samplesheet.csv").read_text().splitlines()
-    rows = [lines[0]]
-    for line in lines[1:]:
-        sample, *files = line.split(",")
-        files = [str(test_data / f) if f else "" for f in files]
-        if sample == BAD_SAMPLE:
-            peaks = launch / Path(files[2]).name
-            peaks.write_bytes(Path(files[2]).read_bytes())
-            files[2] = str(peaks)
-        rows.append(",".join([sample, *files]))
-    (launch / "samplesheet.csv").write_text("\n".join(rows) + "\n")
-    params = reference_params(test_data)
-    params[params.index("--input") + 1] = str(launch / "samplesheet.csv")
+    rows = sheet_rows(test_data)
+    for row in rows[1:]:
+        if row[0] == BAD_SAMPLE:
+            peaks = launch / Path(row[3]).name
+            peaks.write_bytes(Path(row[3]).read_bytes())
+            row[3] = str(peaks)
+    params = [*run_params(test_data), "--input", str(write_sheet(launch / "samplesheet.csv", rows))]
     return {"dir": launch, "outdir": launch / "results", "params": [*params, "--outdir", str(launch / "results")], "peaks": peaks}
 
 
 @pytest.fixture(scope="module")
-def killed_and_resumed(launch, reference_run) -> dict:
+def killed_and_resumed(launch, shared_run: Run) -> dict:
     folder, outdir = launch["dir"], launch["outdir"]
     log = open(folder / "killed.out", "w")
     env = {**os.environ, "NXF_ANSI_LOG": "false"}
@@ -109,14 +103,14 @@ def killed_and_resumed(launch, reference_run) -> dict:
     killed_at = time.monotonic() - started
     after_kill = {"returncode": proc.returncode, "files": sorted(p.name for p in outdir.rglob("*") if p.is_file())}
     assert_no_partial_files(outdir)  # whole or not at all, even right after the kill
-    assert_published_files_whole(outdir, reference_run, all_present=False)
+    assert_published_files_whole(outdir, shared_run.outdir, all_present=False)
 
     resumed = run_nextflow([*launch["params"], "-resume", "-with-trace", str(folder / "trace_resumed.txt")], cwd=folder)
     return {"completed": completed, "after_kill": after_kill, "resumed": resumed, "killed_at": killed_at,
             "resume_s": time.monotonic() - started - killed_at}
 
 
-def test_kill_mid_graph_then_resume(launch, killed_and_resumed, reference_run):
+def test_kill_mid_graph_then_resume(launch, killed_and_resumed, shared_run: Run):
     state = killed_and_resumed
     assert state["after_kill"]["returncode"] == -signal.SIGKILL
     completed = trace_names(state["completed"])
@@ -131,12 +125,12 @@ def test_kill_mid_graph_then_resume(launch, killed_and_resumed, reference_run):
     assert {"BUILD_MATRIX", "TRAIN_MODEL", "REPORT"} <= {name.split(" ")[0] for name in ran}
     assert len(cached) + len(ran) == len(trace) and not cached & ran
 
-    assert_same_results(launch["outdir"], reference_run)
-    assert_published_files_whole(launch["outdir"], reference_run)
+    assert_same_results(launch["outdir"], shared_run.outdir)
+    assert_published_files_whole(launch["outdir"], shared_run.outdir)
     assert_no_partial_files(launch["outdir"])
 
 
-def test_failing_task_named_then_fixed_input_resumes_only_its_dependants(launch, killed_and_resumed, reference_run):
+def test_failing_task_named_then_fixed_input_resumes_only_its_dependants(launch, killed_and_resumed, shared_run: Run):
     assert killed_and_resumed["resumed"].returncode == 0
     folder, peaks = launch["dir"], launch["peaks"]
     good = peaks.read_bytes()
@@ -154,6 +148,7 @@ def test_failing_task_named_then_fixed_input_resumes_only_its_dependants(launch,
     assert trace_names(trace, "FAILED") == {f"BINARIZE_PEAKS ({BAD_SAMPLE})"}
     assert trace_names(trace, "COMPLETED") == set()  # everything else came from the cache
     assert "CHECK_INPUTS (samplesheet.csv)" in trace_names(trace, "CACHED")
+    assert "stale lock" not in output  # the failed run released its lock
 
     fixed = run_nextflow([*launch["params"], "-resume", "-with-trace", str(folder / "trace_fixed.txt")], cwd=folder)
     assert fixed.returncode == 0, fixed.stdout[-4000:]
@@ -165,6 +160,6 @@ def test_failing_task_named_then_fixed_input_resumes_only_its_dependants(launch,
         assert row["status"] == ("COMPLETED" if depends else "CACHED"), (row["name"], row["status"])
     assert {"BUILD_MATRIX", "TRAIN_MODEL", "REPORT"} <= {row["process"].split(":")[-1] for row in trace if row["status"] == "COMPLETED"}
 
-    assert_same_results(launch["outdir"], reference_run)
-    assert_published_files_whole(launch["outdir"], reference_run)
+    assert_same_results(launch["outdir"], shared_run.outdir)
+    assert_published_files_whole(launch["outdir"], shared_run.outdir)
     assert_no_partial_files(launch["outdir"])

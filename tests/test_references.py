@@ -149,6 +149,16 @@ def test_missing_name_and_biotype_fall_back(tmp_path):
     assert transcripts.values.tolist() == [["ENST01", "ENSG01"]]
 
 
+def test_multi_member_gzip(test_data, tmp_path):
+    """bgzip and concatenated gzip files are several gzip members: all of them are read."""
+    lines = gtf_lines(test_data)
+    half = len(lines) // 2
+    path = tmp_path / "members.gtf.gz"
+    path.write_bytes(gzip.compress("".join(lines[:half]).encode()) + gzip.compress("".join(lines[half:]).encode()))
+    for ours, theirs in zip(read_gtf(path), read_gtf(test_data / "genes.gtf.gz"), strict=True):
+        pd.testing.assert_frame_equal(ours, theirs)
+
+
 def test_last_line_without_newline_and_crlf(tmp_path):
     text = ('1\tensembl\tgene\t11\t20\t.\t+\t.\tgene_id "ENSG01"; gene_name "A";\r\n'
             '1\tensembl\ttranscript\t11\t20\t.\t+\t.\tgene_id "ENSG01"; transcript_id "ENST01";')
@@ -215,6 +225,8 @@ def test_corrupt_gzip_gtf(test_data, tmp_path):
      "not a GTF file with 9 tab-separated columns (line 2 has 8)"),
     (b'1\tensembl\tgene\t1\t2\t.\t+\t.\tgene_id "ENSG01";\n1\tensembl\tgene\tone\t2\t.\t+\t.\tgene_id "ENSG02";\n',
      "line 2: start/end 'one'/'2' are not integers"),
+    (b'1\tensembl\tgene\t1\t99999999999999999999\t.\t+\t.\tgene_id "ENSG01";\n', "line 1: start/end '1'/'99999999999999999999' are not integers"),
+    (b'1\tensembl\tgene\t\t2\t.\t+\t.\tgene_id "ENSG01";\n', "line 1: start/end ''/'2' are not integers"),
 ])
 def test_not_a_gtf(tmp_path, content, message):
     path = tmp_path / "bad.gtf"

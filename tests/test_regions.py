@@ -209,6 +209,8 @@ def test_layout_write_read_round_trip(tmp_path, text, bin_size):
     "chrom\tstart\tend\tbin_size\n",  # no region
     "chrom\tstart\tend\tbin_size\n1\t0\t10\t5\n2\t0\t10\t2\n",  # two bin sizes
     "region\tbin_size\n1:1-10\t5\n",
+    "chrom\tstart\tend\tbin_size\n1\t100\t50\t10\n",  # end before start: a negative number of bins
+    "chrom\tstart\tend\tbin_size\n1\t0\t10\t10\n2\t-5\t10\t10\n",
 ])
 def test_not_a_layout_table(tmp_path, content):
     path = tmp_path / "layout.tsv"

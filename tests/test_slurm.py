@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (REPO, assert_no_partial_files, assert_published_files_whole, assert_same_results, read_trace,
-                      reference_params, run_nextflow)
+from conftest import (REPO, Run, assert_no_partial_files, assert_published_files_whole, assert_same_results, read_trace,
+                      run_nextflow, run_params)
 
 pytestmark = pytest.mark.slurm
 
@@ -56,11 +56,11 @@ def test_cluster_is_up(slurm_cluster):
     assert re.match(r"debug\* idle \d+ \d+", state.strip()), state
 
 
-def test_pipeline_through_sbatch_equals_a_local_run(slurm_cluster, reference_run, test_data, tmp_path):
+def test_pipeline_through_sbatch_equals_a_local_run(slurm_cluster, shared_run: Run, test_data, tmp_path):
     # the profile's polling suits a real cluster; poll every second so the test does not wait for nothing
     (tmp_path / "poll.config").write_text("executor { pollInterval = '1 sec'; queueStatInterval = '2 sec' }\n")
     outdir = tmp_path / "results"
-    result = run_nextflow([*reference_params(test_data, profile="test,slurm"), "-c", str(tmp_path / "poll.config"),
+    result = run_nextflow([*run_params(test_data, profile="test,slurm"), "-c", str(tmp_path / "poll.config"),
                            "--outdir", str(outdir), "-with-trace", str(tmp_path / "trace.txt")], cwd=tmp_path, timeout=1500)
     logs = "\n".join(p.read_text()[-1500:] for p in slurm_cluster.glob("log/slurm*.log"))
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:] + logs
@@ -74,6 +74,6 @@ def test_pipeline_through_sbatch_equals_a_local_run(slurm_cluster, reference_run
         assert "#SBATCH" in (Path(row["workdir"]) / ".command.run").read_text()
     assert len({row["native_id"] for row in trace}) == len(trace)
 
-    assert_same_results(outdir, reference_run)
-    assert_published_files_whole(outdir, reference_run)
+    assert_same_results(outdir, shared_run.outdir)
+    assert_published_files_whole(outdir, shared_run.outdir)
     assert_no_partial_files(outdir)

@@ -153,3 +153,18 @@ def test_genes_without_bins_get_a_constant_prediction_near_their_mean():
     assert predictor.window_index[1][3].sum() == 0
     pred = predictor.predict(ds.X)
     assert np.ptp(pred[:, 3]) == 0 and abs(pred[0, 3] - Y[:, 3].mean()) < 0.2
+
+
+def test_windows_gathered_on_demand_equal_the_precomputed_ones():
+    """Past MAX_FEATURE_BYTES each batch's windows are gathered from the bins matrix: the same inputs either way."""
+    _, genes, X, _ = strand_planted(n_samples=6)
+    index, mask = tss_window.build_window_index(toy_bins(STRAND_REGION), genes["chrom"].to_numpy(), genes["tss"].to_numpy(),
+                                                genes["strand"].to_numpy(), 1000, 3000)
+    pre = tss_window._Windows(X, index, mask, torch.device("cpu"))
+    lazy = tss_window._Windows(X, index, mask, torch.device("cpu"), max_feature_bytes=0)
+    assert pre.precomputed and not lazy.precomputed
+    flat = torch.randperm(6 * len(genes), generator=torch.Generator().manual_seed(0))[:50]
+    for a, b in zip(pre.batch(flat), lazy.batch(flat), strict=True):
+        assert torch.equal(a, b)
+    features = tss_window.window_features(X, index).reshape(-1, index.shape[1])
+    assert torch.equal(pre.batch(flat)[0], torch.as_tensor(features[flat.numpy()], dtype=torch.float32))

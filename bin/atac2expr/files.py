@@ -9,7 +9,7 @@ import secrets
 import tempfile
 import zlib
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, BinaryIO, Iterator
 
 from .cli import InputError
 
@@ -25,6 +25,11 @@ def _umask() -> int:
 def is_gzip(path: str | Path) -> bool:
     with open(path, "rb") as handle:
         return handle.read(2) == GZIP_MAGIC
+
+
+def open_binary(path: str | Path) -> BinaryIO:
+    """The file's bytes, decompressed when it starts with the gzip magic (whatever its name)."""
+    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
 
 
 def check_gzip_integrity(path: str | Path, chunk_size: int = 1 << 22) -> None:

@@ -82,7 +82,7 @@ def _coerce(value: Any, spec: dict[str, Any]) -> Any:
     return value
 
 
-def _message(error: jsonschema.ValidationError) -> str:
+def _message(error: jsonschema.ValidationError, known: dict[str, dict[str, Any]]) -> str:
     name = error.path[0] if error.path else None
     value, limit, kind = error.instance, error.validator_value, error.validator
     shown = f"'{_shown(value)}'" if isinstance(value, str) else json.dumps(value)
@@ -93,7 +93,7 @@ def _message(error: jsonschema.ValidationError) -> str:
     elif kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         what = f"must be {dict(minimum='>=', maximum='<=', exclusiveMinimum='>', exclusiveMaximum='<')[kind]} {limit}"
     elif kind == "pattern":
-        what = "not of the expected form (see --help)"
+        what = f"not of the expected form: {known.get(name, {}).get('description', 'see --help')}"
     else:
         what = error.message
     return f"--{name} {shown}: {what}" if name else what
@@ -107,7 +107,7 @@ def check_parameters(params: dict[str, Any], schema: dict[str, Any], sizes: dict
     problems = unknown_parameters(params, known)
     values = {name: _coerce(value, known[name]) for name, value in params.items() if name in known}
     validator = _Validator(schema)
-    problems += [_message(e) for e in sorted(validator.iter_errors(values), key=lambda e: [str(p) for p in e.path])]
+    problems += [_message(e, known) for e in sorted(validator.iter_errors(values), key=lambda e: [str(p) for p in e.path])]
     if problems:
         raise InputError("; ".join(problems))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import logging
 import re
 import zlib
@@ -12,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .cli import InputError
-from .files import is_gzip, read_text
+from .files import is_gzip, open_binary, read_text
 from .regions import BinLayout, normalize_chroms
 
 log = logging.getLogger(__name__)
@@ -30,10 +29,9 @@ def _empty() -> pd.DataFrame:
 
 def _header_lines(path: Path) -> int:
     """Leading track/browser/# lines (read from the first few kB only)."""
-    opener = gzip.open if is_gzip(path) else open
     count = 0
     try:
-        with opener(path, "rb") as handle:
+        with open_binary(path) as handle:
             for raw in handle:
                 line = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
                 if line.strip() and not line.startswith(_HEADER_PREFIXES):

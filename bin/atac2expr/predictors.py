@@ -320,7 +320,9 @@ def read_meta(meta: Any, path) -> tuple[str, ModelSettings, Geometry, list[str]]
     chroms = _list(layout_meta, "chrom", str, path, "layout.")
     starts = _list(layout_meta, "start", int, path, "layout.", len(chroms))
     ends = _list(layout_meta, "end", int, path, "layout.", len(chroms))
-    bin_size = _field(layout_meta, "bin_size", int, path)
+    if not isinstance(layout_meta.get("bin_size"), int) or isinstance(layout_meta.get("bin_size"), bool):
+        raise InputError(f"{path}: model metadata field 'layout.bin_size' is missing or not an int")
+    bin_size = layout_meta["bin_size"]
     try:
         layout = BinLayout.from_arrays({"region_chrom": chroms, "region_start": starts, "region_end": ends, "bin_size": bin_size})
     except (ValueError, InputError) as err:

@@ -247,5 +247,8 @@ class BinLayout:
         if list(frame.columns) != LAYOUT_COLUMNS or frame.empty or frame["bin_size"].nunique() != 1:
             raise InputError(f"{path}: not a bin layout table (columns {', '.join(LAYOUT_COLUMNS)}, one bin size)")
         regions = [Region(str(c), int(s), int(e)) for c, s, e in frame[["chrom", "start", "end"]].itertuples(index=False)]
+        bad = [r for r in regions if r.start < 0 or r.end <= r.start]
+        if bad:
+            raise InputError(f"{path}: not a bin layout table (region {bad[0].chrom}:{bad[0].start}-{bad[0].end} is empty or negative)")
         return cls.of(regions, int(frame["bin_size"].iloc[0]))
 

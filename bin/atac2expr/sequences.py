@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pysam
 
-from .annotation import open_binary, strip_version
+from .annotation import strip_version
 from .cli import InputError
-from .files import is_gzip
+from .files import is_gzip, open_binary
 
 
 def _first_character(path: Path) -> bytes:
