@@ -51,10 +51,10 @@ def inputFile(String name) {
     }
     def path = file(params[name].toString())
     if (!path.exists()) {
-        error "--${name} ${params[name]}: file not found"
+        error "ERROR: --${name} ${params[name]}: file not found"
     }
     if (path.isDirectory()) {
-        error "--${name} ${params[name]}: is a directory, not a file"
+        error "ERROR: --${name} ${params[name]}: is a directory, not a file"
     }
     return Channel.value(path)
 }
@@ -64,10 +64,10 @@ def sampleFile(Map row, String column, String path) {
     def where = "samplesheet line ${row.line}, column '${column}' (sample ${row.sample})"
     def found = file(path)
     if (!found.exists()) {
-        error "${where}: file not found: ${path}"
+        error "ERROR: ${where}: file not found: ${path}"
     }
     if (found.isDirectory()) {
-        error "${where}: ${path} is a directory, not a file"
+        error "ERROR: ${where}: ${path} is a directory, not a file"
     }
     return found
 }

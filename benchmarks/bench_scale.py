@@ -19,13 +19,12 @@ The report (markdown) is printed and written to --report.
 
   benchmarks/bench_scale.py --data ~/.cache/atac2expr/scale/data --workdir ~/.cache/atac2expr/scale/run --report scale.md
   benchmarks/bench_scale.py --data /tmp/small --workdir /tmp/small_run --report /tmp/small.md \\
-      --region chr1:1-20000000 --eval_models mean,ridge --model tss_window --epochs 2
+      --region chr1:1-20000000 --eval_models mean,ridge --model tss_window --tss_epochs 2
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import platform
@@ -75,17 +74,10 @@ def project_binarize(peaks_file: Path, chrom_sizes: Path, bin_size: int) -> np.n
 
 
 def project_gene_tpm(folders: list[Path], transcripts: pd.DataFrame) -> pd.DataFrame:
-    """genes x samples TPM the way bin/gene_tpm.py computes it: per sample, read abundance.tsv, merge
-    with the GTF's transcript -> gene map, group by gene; then one column per sample."""
+    """genes x samples TPM the way bin/gene_tpm.py computes it (gene_tpm_per_sample), one column per sample."""
     import gene_tpm
 
-    # the map is a transcript_id -> gene_id Series (transcript_gene) or the GTF's transcripts table
-    second = list(inspect.signature(gene_tpm.transcript_to_gene_tpm).parameters)[1]
-    mapping = transcripts.set_index("transcript_id")["gene_id"] if second == "transcript_gene" else transcripts
-    per_sample = {}
-    for folder in folders:
-        tpm, _ = gene_tpm.transcript_to_gene_tpm(gene_tpm.read_abundance(folder / "abundance.tsv"), mapping, folder.name)
-        per_sample[folder.name] = tpm
+    per_sample, _ = gene_tpm.gene_tpm_per_sample(folders, transcripts.set_index("transcript_id")["gene_id"])
     genes = sorted(set().union(*(s.index for s in per_sample.values())))
     return pd.DataFrame({s: tpm.reindex(genes).fillna(0.0).to_numpy() for s, tpm in per_sample.items()}, index=genes)
 
@@ -269,7 +261,7 @@ def run_pipeline(args: argparse.Namespace) -> tuple[int, float, Path, list[str]]
         "--input", str(args.data / "samplesheet.csv"), "--gtf", str(args.data / "genes.gtf.gz"),
         "--transcriptome", str(args.data / "transcriptome.fa.gz"), "--outdir", str(work / "results"),
         "--region", args.region, "--bin_size", str(args.bin_size), "--model", args.model, "--eval_models", args.eval_models,
-        "--epochs", str(args.epochs),
+        "--epochs", str(args.epochs), "--tss_epochs", str(args.tss_epochs), "--patience", str(args.patience),
     ]
     if args.max_cpus:
         cmd += ["--max_cpus", str(args.max_cpus)]
@@ -378,6 +370,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     group.add_argument("--model", default="tss_window", help="models trained on all samples (default %(default)s; the MLP is refused at genome scale)")
     group.add_argument("--eval_models", default="mean,ridge,tss_window,archr,signac", help="(default %(default)s)")
     group.add_argument("--epochs", type=int, default=2, help="a short training: the benchmark measures resources, not accuracy (default %(default)s)")
+    group.add_argument("--tss_epochs", type=int, default=10,
+                       help="TSS-window epochs; at genome scale one epoch is ~250 steps over every sample x gene pair (default %(default)s)")
+    group.add_argument("--patience", type=int, default=3, help="early stopping patience in epochs (default %(default)s)")
     group.add_argument("--max_cpus", type=int, help="cap on any task's CPUs (default: the pipeline's, --max_cpus 2)")
     group.add_argument("--max_memory", help=f"cap on any task's memory (default: the pipeline's, 8.GB; this machine could give {default_memory()})")
     group.add_argument("--nextflow_args", default="", help="more arguments for nextflow run, e.g. \"--folds 3 -profile conda\"")

@@ -2,8 +2,8 @@
 """Generate pipeline inputs of real size and shape for the scale benchmark, deterministically from --seed.
 
 Defaults give the sizes of ../shared/docs/real-scale.md: an Ensembl GRCh38 release-113-like annotation
-(~62,700 genes, ~250,000 transcripts, ~1.6 M exon lines, ~3.4 M lines in all, ~1.5 GB unpacked), its
-cDNA (~250,000 records, ~400 MB unpacked), 50 samples of ATAC-seq peaks (~150,000 narrowPeak rows each)
+(62,700 genes, ~250,000 transcripts, ~1.6 M exon lines, ~3.5 M lines in all, ~1.4 GB unpacked), its
+cDNA (~250,000 records, ~450 MB unpacked), 50 samples of ATAC-seq peaks (~110,000-170,000 narrowPeak rows each)
 and of paired-end RNA-seq reads simulated from the transcriptome. Everything is random but shaped
 like the real files:
 
@@ -13,7 +13,7 @@ like the real files:
                          gene, transcript, exon, CDS, start_codon, stop_codon, five_prime_utr and
                          three_prime_utr lines; Ensembl's biotype mix (protein_coding and lncRNA genes
                          with many isoforms, one-exon pseudogenes and small RNAs, repeated names such
-                         as Y_RNA and U6, a third of the genes without a name); genes on every
+                         as Y_RNA and U6, a quarter of the genes without a name); genes on every
                          chromosome of --chrom_sizes in proportion to its length, 37 on MT
   transcriptome.fa.gz    cDNA of every transcript, Ensembl header ('>ENST... cdna chromosome:GRCh38:...
                          gene:ENSG... gene_biotype:... transcript_biotype:... gene_symbol:...');
@@ -32,7 +32,7 @@ Expression has a planted link to accessibility: a gene's promoter peak and one n
 open in a sample, raise its expression there, so the models have something to find.
 Gzip members have mtime 0 and no file name: the same parameters give the same bytes.
 
-  benchmarks/make_scale_data.py --outdir ~/.cache/atac2expr/scale                    # full size
+  benchmarks/make_scale_data.py --outdir ~/.cache/atac2expr/scale/data-x1 --jobs 2   # full size, ~20 min
   benchmarks/make_scale_data.py --outdir /tmp/small --genes 3000 --samples 8 --peaks 20000 --read_pairs 20000
 """
 
@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import json
 import logging
 import multiprocessing
@@ -59,6 +58,7 @@ log = logging.getLogger("make_scale_data")
 REPO = Path(__file__).resolve().parents[1]
 CHROM_SIZES = REPO / "assets" / "GRCh38.chrom.sizes"
 
+VERSION = 1  # of the generated data: bump it when a change alters the output (a manifest of another version is stale)
 REAL_GENES = 62_700  # Ensembl 113; the MT gene count and the peak universe scale with --genes / REAL_GENES
 MT_GENES = 37
 READ_LENGTH = 75
@@ -920,7 +920,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     outdir: Path = args.outdir
     parameters = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("outdir", "jobs", "verbose", "force", "scale")}
-    parameters["generator"] = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]  # another version, other data
+    parameters["generator_version"] = VERSION
     if not args.force and (outdir / "manifest.json").is_file() and (outdir / "samplesheet.csv").is_file():
         if json.loads((outdir / "manifest.json").read_text()).get("parameters") == parameters:
             log.info("%s already holds this data (manifest.json); --force writes it again", outdir)

@@ -40,18 +40,44 @@ def read_abundance(path: Path) -> pd.DataFrame:
     return frame
 
 
-def transcript_to_gene_tpm(abundance: pd.DataFrame, transcript_gene: pd.Series, sample: str) -> tuple[pd.Series, dict]:
-    """Gene TPM (indexed by gene_id) and counts of what did not match the GTF."""
-    transcript_ids = strip_version(abundance["target_id"].str.split("|", n=1).str[0])
-    gene = transcript_ids.map(transcript_gene)
-    unmatched = gene.isna().to_numpy()
-    tpm = abundance["tpm"].to_numpy()
-    stats = {"sample": sample, "transcripts": len(abundance), "transcripts_not_in_gtf": int(unmatched.sum()),
-             "tpm_not_in_gtf": float(tpm[unmatched].sum()), "tpm_total": float(tpm.sum())}
-    if stats["transcripts_not_in_gtf"]:
-        log.warning("%s: %d of %d transcripts are not in the GTF (%.2f TPM); left out of gene sums",
-                    sample, stats["transcripts_not_in_gtf"], len(abundance), stats["tpm_not_in_gtf"])
-    return pd.Series(tpm[~unmatched]).groupby(gene[~unmatched].to_numpy()).sum(), stats
+class TranscriptGenes:
+    """Which gene each of kallisto's targets belongs to, worked out once: every sample of a run is quantified
+    against the same index, so its abundance.tsv lists the same targets in the same order."""
+
+    def __init__(self, target_ids: np.ndarray, transcript_gene: pd.Series) -> None:
+        self.target_ids = target_ids
+        transcript_ids = strip_version(pd.Series(target_ids).str.split("|", n=1).str[0])
+        codes, self.genes = pd.factorize(transcript_ids.map(transcript_gene))  # -1: a transcript not in the GTF
+        self.codes = codes.astype(np.int64)
+        self.matched = self.codes >= 0
+
+    def gene_tpm(self, tpm: np.ndarray, sample: str) -> tuple[pd.Series, dict]:
+        """Gene TPM (indexed by gene_id) and counts of what did not match the GTF."""
+        unmatched = ~self.matched
+        stats = {"sample": sample, "transcripts": len(tpm), "transcripts_not_in_gtf": int(unmatched.sum()),
+                 "tpm_not_in_gtf": float(tpm[unmatched].sum()), "tpm_total": float(tpm.sum())}
+        if stats["transcripts_not_in_gtf"]:
+            log.warning("%s: %d of %d transcripts are not in the GTF (%.2f TPM); left out of gene sums",
+                        sample, stats["transcripts_not_in_gtf"], len(tpm), stats["tpm_not_in_gtf"])
+        sums = np.bincount(self.codes[self.matched], weights=tpm[self.matched], minlength=len(self.genes))
+        return pd.Series(sums, index=self.genes), stats
+
+
+def gene_tpm_per_sample(folders: list[Path], transcript_gene: pd.Series) -> tuple[dict[str, pd.Series], list[dict]]:
+    """sample -> gene TPM (indexed by gene_id) of kallisto output folders named after their samples, and per-sample stats."""
+    per_sample, stats = {}, []
+    index: TranscriptGenes | None = None
+    for folder in sorted(folders, key=lambda p: p.name):
+        sample = folder.name
+        if sample in per_sample:
+            raise InputError(f"--quant: sample {sample} given twice")
+        abundance = read_abundance(folder / "abundance.tsv")
+        target_ids = abundance["target_id"].to_numpy()
+        if index is None or not np.array_equal(index.target_ids, target_ids):
+            index = TranscriptGenes(target_ids, transcript_gene)
+        per_sample[sample], sample_stats = index.gene_tpm(abundance["tpm"].to_numpy(), sample)
+        stats.append(sample_stats)
+    return per_sample, stats
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -79,14 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise InputError(f"--region {layout.describe()}: no genes of {args.genes} overlap it")
     transcript_gene = transcripts.set_index("transcript_id")["gene_id"]
 
-    per_sample, stats = {}, []
-    for folder in sorted(args.quant, key=lambda p: p.name):
-        sample = folder.name
-        if sample in per_sample:
-            raise InputError(f"--quant: sample {sample} given twice")
-        gene_tpm, sample_stats = transcript_to_gene_tpm(read_abundance(folder / "abundance.tsv"), transcript_gene, sample)
-        per_sample[sample] = gene_tpm
-        stats.append(sample_stats)
+    per_sample, stats = gene_tpm_per_sample(args.quant, transcript_gene)
 
     in_fasta = set(transcripts.loc[transcripts["in_transcriptome"].astype(str).str.lower() == "true", "gene_id"])
     absent = ~region_genes["gene_id"].isin(in_fasta)

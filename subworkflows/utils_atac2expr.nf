@@ -50,13 +50,13 @@ def lockOutdir(outdir) {
         def sameHost = matcher.find() && matcher.group(2) == host
         def alive = !sameHost || ProcessHandle.of(matcher.group(1) as long).map { it.isAlive() }.orElse(false)
         if (alive) {
-            error "--outdir ${dir}: another run is writing there (${owner ?: 'unknown owner'}; lock ${lock}). " +
+            error "ERROR: --outdir ${dir}: another run is writing there (${owner ?: 'unknown owner'}; lock ${lock}). " +
                   "Wait for it, choose another --outdir, or remove the lock if no run is active."
         }
         log.warn "--outdir ${dir}: replacing the stale lock of a run that no longer runs (${owner})"
         lock.delete()
         if (!lock.createNewFile()) {
-            error "--outdir ${dir}: another run took the lock ${lock} just now"
+            error "ERROR: --outdir ${dir}: another run took the lock ${lock} just now"
         }
     }
     lock.text = me
@@ -87,14 +87,14 @@ def checkOutdir(outdir, String entry, Map parameters, boolean overwrite) {
     def outputs = folders.findAll { new File(dir, it).exists() }
     if (outputs && !overwrite) {
         if (!record.exists()) {
-            error "--outdir ${dir}: holds ${outputs.join(', ')} from a run this pipeline cannot identify (no ${record.name}); " +
+            error "ERROR: --outdir ${dir}: holds ${outputs.join(', ')} from a run this pipeline cannot identify (no ${record.name}); " +
                   "choose another --outdir or add --overwrite to replace them"
         }
         def earlier = new JsonSlurper().parse(record).params ?: [:]
         def changed = (earlier.keySet() + current.keySet()).findAll { earlier[it] != current[it] }.sort()
         if (changed) {
             def shown = changed.take(5).collect { "--${it} ${earlier[it]} -> ${current[it]}" }.join(', ')
-            error "--outdir ${dir}: its results come from a run with other parameters (${shown}${changed.size() > 5 ? ', ...' : ''}); " +
+            error "ERROR: --outdir ${dir}: its results come from a run with other parameters (${shown}${changed.size() > 5 ? ', ...' : ''}); " +
                   "choose another --outdir, or add --overwrite to replace them"
         }
     }

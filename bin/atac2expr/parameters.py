@@ -64,9 +64,11 @@ def unknown_parameters(params: dict[str, Any], known: dict[str, Any]) -> list[st
 
 
 def _coerce(value: Any, spec: dict[str, Any]) -> Any:
-    """Command-line text to the schema's type: '1e-3' -> 0.001, '3000' -> 3000, 'false' -> False."""
+    """Command-line text to the schema's type: '1e-3' -> 0.001, '3000' -> 3000, 'false' -> False, 1 -> '1'."""
     types = spec.get("type", [])
     types = [types] if isinstance(types, str) else types
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and "string" in types and not {"integer", "number"} & set(types):
+        return str(value)  # Nextflow reads `--region 1` as the number 1
     if not isinstance(value, str):
         if isinstance(value, float) and "integer" in types and value.is_integer() and "number" not in types:
             return value  # 3000.0 stays a float: an integer parameter refuses it
