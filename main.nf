@@ -77,10 +77,10 @@ def softwareVersions(versions) {
     return versions.map { it.text }.unique().collectFile(name: 'versions.yml', sort: true, newLine: true)
 }
 
-// The rows of CHECK_INPUTS' samplesheet.valid.csv (quoted fields: paths may hold commas) as [meta, row]
+// The rows of CHECK_INPUTS' samplesheet.valid.json (JSON: a path may hold any character) as [meta, row]
 def sampleRows(sheet) {
     return sheet
-        .splitCsv(header: true, quote: '"')
+        .flatMap { file -> new groovy.json.JsonSlurper().parse(file) }
         .map { row -> [[id: row.sample, single_end: row.single_end == 'true'], row] }
 }
 

@@ -16,6 +16,7 @@ from typing import Sequence
 
 from atac2expr import cli
 from atac2expr.dataset import SampleBins, save_sample_bins
+from atac2expr.files import staged_source
 from atac2expr.peaks import binarize_peaks, check_assembly, read_peaks
 from atac2expr.regions import BinLayout, read_chrom_sizes
 from atac2expr.samples import sample_id_problem
@@ -42,12 +43,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         raise cli.InputError(f"--sample: {problem}")
     layout = BinLayout.read(args.layout)
-    peaks = read_peaks(args.peaks)
-    check_assembly(f"sample {args.sample}: {args.peaks}", peaks, read_chrom_sizes(args.chrom_sizes))
+    source = staged_source(args.peaks)
+    try:
+        peaks = read_peaks(source)
+        check_assembly(source, peaks, read_chrom_sizes(args.chrom_sizes))
+    except cli.InputError as err:
+        raise cli.InputError(f"sample {args.sample}: {err}") from None
     on_layout = peaks["chrom"].isin(layout.chroms)
     if len(peaks) and not on_layout.any():
         log.warning("sample %s: none of its %d peaks is on a chromosome of the regions (%s; the file has %s); every bin is 0",
-                    args.sample, len(peaks), ", ".join(layout.chroms[:5]), ", ".join(sorted(peaks["chrom"].unique())[:5]))
+                    args.sample, len(peaks), ", ".join(layout.chroms[:5]), ", ".join(sorted(map(str, peaks["chrom"].unique()))[:5]))
     values = binarize_peaks(peaks, layout)
     log.info("sample %s: %d peaks (%d on the regions' chromosomes, %d elsewhere) -> %d of %d bins open", args.sample, len(peaks),
              int(on_layout.sum()), int((~on_layout).sum()), int(values.sum()), len(values))

@@ -22,7 +22,7 @@ from typing import Sequence
 
 from atac2expr import cli
 from atac2expr.fastq import check_sample
-from atac2expr.files import atomic_output
+from atac2expr.files import atomic_output, staged_source
 
 log = logging.getLogger("check_fastq")
 
@@ -43,7 +43,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
-    report = check_sample(args.sample, args.fastq_1, args.fastq_2, args.min_read_length)
+    # the users' own files, not the names the task stages them under: errors and the report name them
+    fastq_1 = [staged_source(p) for p in args.fastq_1]
+    fastq_2 = [staged_source(p) for p in args.fastq_2] if args.fastq_2 else None
+    report = check_sample(args.sample, fastq_1, fastq_2, args.min_read_length)
     with atomic_output(args.output) as handle:
         json.dump(report, handle, indent=2)
         handle.write("\n")

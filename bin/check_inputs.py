@@ -6,13 +6,14 @@
 
 Paths are made absolute (a relative path is relative to the samplesheet's folder); the files are not opened
 here: the workflow checks that each exists, and the per-sample tasks check their content. Writes the rows back
-(quoted CSV, so paths with commas survive) with single_end and the row's line, for the workflow to read.
+as JSON (a list of objects with single_end and the row's line), for the workflow to read: any character of a
+path, quotes and commas included, survives it.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import json
 import logging
 import sys
 from pathlib import Path
@@ -30,7 +31,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--samplesheet", type=Path, required=True)
     parser.add_argument("--peaks_only", action="store_true", help="a samplesheet of sample,peaks (-entry PREDICT)")
     parser.add_argument("--min_samples", type=int, default=1, help="fewer samples are an error")
-    parser.add_argument("--output", type=Path, required=True, help="the checked samplesheet (absolute paths)")
+    parser.add_argument("--output", type=Path, required=True, help="the checked samplesheet (JSON, absolute paths)")
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
 
@@ -43,11 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = read_samplesheet(args.samplesheet, columns, args.min_samples)
     single = sum(r.get("single_end") == "true" for r in rows)
     log.info("%s: %d samples%s", args.samplesheet, len(rows), "" if args.peaks_only else f" ({single} single-end)")
-    fields = columns + ([] if args.peaks_only else ["single_end"]) + ["line"]
     with atomic_output(args.output) as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n", quoting=csv.QUOTE_ALL)
-        writer.writeheader()
-        writer.writerows(rows)
+        json.dump(rows, handle, indent=1)
+        handle.write("\n")
     return 0
 
 

@@ -9,7 +9,7 @@ process CHECK_INPUTS {
     path samplesheet, stageAs: 'input/samplesheet.csv'
 
     output:
-    path 'samplesheet.valid.csv', emit: samplesheet
+    path 'samplesheet.valid.json', emit: samplesheet
     path 'versions.yml'         , emit: versions
 
     script:
@@ -20,7 +20,7 @@ process CHECK_INPUTS {
     """
     check_inputs.py \\
         --samplesheet "\$(readlink -f input/samplesheet.csv)" \\
-        --output samplesheet.valid.csv \\
+        --output samplesheet.valid.json \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml
@@ -34,7 +34,7 @@ process CHECK_INPUTS {
     // the same check as the script: the workflow reads the checked samplesheet
     def args = task.ext.args ?: ''
     """
-    check_inputs.py --samplesheet "\$(readlink -f input/samplesheet.csv)" --output samplesheet.valid.csv ${args}
+    check_inputs.py --samplesheet "\$(readlink -f input/samplesheet.csv)" --output samplesheet.valid.json ${args}
     touch versions.yml
     """
 }

@@ -89,8 +89,10 @@ class FakeEncodeData:
                           "classification": classification, "term_id": term_id or f"EFO:{len(self.objects):07d}"})
 
     def experiment(self, assay_title: str, biosample_type: str, replicates: dict[int, str] | list[int] = (1,), *,
-                   donor: str | None = None, status: str = "released", perturbed: bool = False) -> str:
-        """replicates: biological replicate numbers (one donor for all) or {number: donor @id}."""
+                   donor: str | None = None, status: str = "released", perturbed: bool = False,
+                   biosample_properties: dict[str, Any] | None = None) -> str:
+        """replicates: biological replicate numbers (one donor for all) or {number: donor @id}; biosample_properties
+        go into every biosample (e.g. genetic_modifications that the experiment's own `perturbed` does not show)."""
         accession = self._accession("ENCSR")
         exp_id = f"/experiments/{accession}/"
         if not isinstance(replicates, dict):
@@ -100,7 +102,8 @@ class FakeEncodeData:
         for number, rep_donor in replicates.items():
             biosample = self._accession("ENCBS")
             self._add({"@id": f"/biosamples/{biosample}/", "@type": ["Biosample", "Item"], "accession": biosample,
-                       "donor": rep_donor, "biosample_ontology": biosample_type, "organism": self.organism(), "status": "released"})
+                       "donor": rep_donor, "biosample_ontology": biosample_type, "organism": self.organism(), "status": "released",
+                       **(biosample_properties or {})})
             library = self._accession("ENCLB")
             self._add({"@id": f"/libraries/{library}/", "@type": ["Library", "Item"], "accession": library,
                        "biosample": f"/biosamples/{biosample}/", "status": "released"})

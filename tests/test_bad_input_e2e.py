@@ -17,8 +17,7 @@ import pandas as pd
 import pytest
 
 from atac2expr.dataset import load_sample_bins
-from conftest import (Run, assert_success, data_params, error_lines, nextflow_run, run_params, sheet_rows, trace_names, trace_processes,
-                      write_sheet)
+from conftest import Run, assert_success, data_params, error_lines, nextflow_run, run_params, sheet_rows, trace_names, trace_processes, write_sheet
 
 pytestmark = pytest.mark.e2e
 
@@ -96,19 +95,21 @@ def test_hostile_but_valid_file_names_run_safely(tmp_path, test_data, shared_run
     """File names with shell metacharacters, quotes, spaces and commas (quoted in the CSV), and lanes whose files share
     a base name in different folders: staged under names the pipeline makes, they run as any other, and give the same
     bins and expression as the plain names did."""
-    sentinel = tmp_path / "PWNED"
-    payloads = [p for p in sentinel_payloads(sentinel) if "\n" not in p]
+    # relative: a command that ran would leave PWNED_RAN in a task's folder under tmp_path; a path cannot hold ';'
+    # (it joins lanes) or a line break
+    payloads = ["$(touch PWNED_RAN)", "`touch PWNED_RAN`", "it's a 'quoted' name", 'a "quoted" $(touch PWNED_RAN) name',
+                "x | touch PWNED_RAN & y > z"]
     rows = sheet_rows(test_data)
     hostile = [rows[0]]
     for n, row in enumerate(rows[1:4]):
-        folder = tmp_path / f"data, {payloads[n].replace('/', '_')}"
+        folder = tmp_path / f"data, {payloads[n]}"
         folder.mkdir()
         names = []
         for column, path in zip(("fastq_1", "fastq_2", "peaks"), row[1:], strict=True):
             if not path:
                 names.append("")
                 continue
-            target = folder / f"{payloads[n + 1].replace('/', '_')} {column}{''.join(Path(path).suffixes)}"
+            target = folder / f"{payloads[n + 1]} {column}{''.join(Path(path).suffixes)}"
             shutil.copy(path, target)
             names.append(str(target))
         hostile.append([row[0], *names])
@@ -129,7 +130,7 @@ def test_hostile_but_valid_file_names_run_safely(tmp_path, test_data, shared_run
     sheet = write_sheet(tmp_path / "hostile.csv", hostile)
     params = [*run_params(test_data), "--input", str(sheet), "--model", "tss_window", "--tss_epochs", "2", "--evaluate", "false"]
     run = assert_success(nextflow_run(tmp_path, params))
-    assert not sentinel.exists()
+    assert not list(tmp_path.rglob("PWNED_RAN"))
     assert {n for n in trace_names(run.trace) if n.startswith("KALLISTO_QUANT")} == {f"KALLISTO_QUANT ({r[0]})" for r in hostile[1:]}
     theirs = pd.read_csv(shared_run.outdir / "expression" / "gene_tpm.tsv", sep="\t")
     ours = pd.read_csv(run.outdir / "expression" / "gene_tpm.tsv", sep="\t")
@@ -182,5 +183,7 @@ def test_directory_and_missing_file_in_samplesheet(tmp_path, test_data):
 
 
 def test_required_inputs_missing(tmp_path, test_data):
-    message = refused(nextflow_run(tmp_path, ["-profile", "test", *data_params(test_data)[:2], "--gtf", "", "--transcriptome", ""]))
+    config = tmp_path / "no_references.config"
+    config.write_text("params.gtf = null\nparams.transcriptome = null\n")
+    message = refused(nextflow_run(tmp_path, ["-profile", "test", *data_params(test_data)[:2], "-c", str(config)]))
     assert "--gtf is required" in message and "--transcriptome is required" in message

@@ -1,8 +1,8 @@
-"""bin/check_inputs.py: the checked samplesheet it writes (absolute paths, quoted CSV) and its one-line refusals."""
+"""bin/check_inputs.py: the checked samplesheet it writes (absolute paths, JSON) and its one-line refusals."""
 
 from __future__ import annotations
 
-import csv
+import json
 from pathlib import Path
 
 import check_inputs
@@ -15,14 +15,14 @@ GOOD = HEADER + "A,a_R1.fastq.gz,a_R2.fastq.gz,a.bed\nB,b_R1.fastq.gz,,b.bed.gz\
 def run(tmp_path: Path, text: str | bytes, *extra: str) -> tuple[int, Path]:
     path = tmp_path / "samplesheet.csv"
     path.write_bytes(text.encode() if isinstance(text, str) else text)
-    out = tmp_path / "out" / "samplesheet.valid.csv"
+    out = tmp_path / "out" / "samplesheet.valid.json"
     return check_inputs.main(["--samplesheet", str(path), "--output", str(out), *extra]), out
 
 
 def read_back(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with open(path, newline="") as handle:
-        reader = csv.DictReader(handle)
-        return reader.fieldnames, list(reader)
+    """(the fields of the first row, the rows), as the workflow reads them"""
+    rows = json.loads(path.read_text())
+    return list(rows[0]), rows
 
 
 def last_error(capsys) -> str:
@@ -40,7 +40,12 @@ def test_valid_samplesheet_resolves_relative_paths(tmp_path):
     assert rows[0] == {"sample": "A", "fastq_1": str(tmp_path / "a_R1.fastq.gz"), "fastq_2": str(tmp_path / "a_R2.fastq.gz"),
                        "peaks": str(tmp_path / "a.bed"), "single_end": "false", "line": "2"}
     assert rows[1]["fastq_2"] == "" and rows[1]["single_end"] == "true" and rows[1]["peaks"] == str(tmp_path / "b.bed.gz")
-    assert out.read_text().splitlines()[0] == '"sample","fastq_1","fastq_2","peaks","single_end","line"'  # every field quoted
+
+def test_any_character_of_a_path_survives(tmp_path):
+    """Quotes, commas, spaces and shell characters in a (quoted) path reach the workflow unchanged."""
+    name = 'it\'s a "quoted", $(odd) name.fastq.gz'
+    code, out = run(tmp_path, HEADER + 'A,"' + name.replace('"', '""') + '",,a.bed\n')
+    assert code == 0 and read_back(out)[1][0]["fastq_1"] == str(tmp_path / name)
 
 
 def test_files_are_not_opened_here(tmp_path):

@@ -69,6 +69,11 @@ def build_world() -> tuple[FakeEncodeData, dict]:
     ids["hepg2_lanes"] = [d.fastq(rna, _content("s1"), 1, tech=1, read_length=36), d.fastq(rna, _content("s2"), 1, tech=2, read_length=36)]
     perturbed = d.experiment("total RNA-seq", hepg2, [1], perturbed=True)
     d.fastq(perturbed, _content("kd"), 1)
+    # a CRISPR knock-down whose experiment is not marked perturbed: the client reads its biosamples and leaves it out
+    knockdown = d.experiment("total RNA-seq", hepg2, [2], biosample_properties={
+        "perturbed": True, "genetic_modifications": ["/genetic-modifications/ENCGM000AAA/"]})
+    ids["hepg2_knockdown"] = knockdown
+    d.fastq(knockdown, _content("crispr"), 2)
 
     # liver: ATAC-seq only; GM12878: RNA-seq only -> both dropped and counted.
     liver = d.biosample_type("liver", "tissue", "UBERON:0002107")
@@ -168,6 +173,19 @@ def test_samplesheet_lanes_replicates_paired_and_single(portal, server, tmp_path
     assert sorted(q["assay_title"][0] for q in experiments if len(q["assay_title"]) == 1) == ["ATAC-seq"]
     assert [q["assay_title"] for q in experiments if len(q["assay_title"]) > 1] == [["total RNA-seq", "polyA plus RNA-seq"]]
     assert not server.requests_to("/@@download/")  # nothing downloaded
+
+
+def test_perturbed_biosamples_left_out_by_the_client(portal, server, caplog):
+    """The search asks for perturbed=false, but the client itself also reads each biosample: a knock-down whose
+    experiment does not say `perturbed` is left out, and the log says why."""
+    _, d, ids = portal
+    client = EncodeClient(server.url, policy=RetryPolicy(1, 0.01, 0.05), min_interval=0)
+    with caplog.at_level(logging.INFO):
+        selection = select_samples(client, OPTIONS)
+    knockdown = d.objects[ids["hepg2_knockdown"]]["accession"]
+    assert all(s.rna.accession != knockdown for s in selection.samples)
+    assert f"total RNA-seq {knockdown} not used: perturbed biosample(s)" in caplog.text
+    assert {s.id for s in selection.samples if s.term_name == "HepG2"} == {"HepG2_rep1"}
 
 
 def test_single_assay_biosamples_dropped_and_counted(portal, server, caplog):

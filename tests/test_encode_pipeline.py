@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -39,7 +38,7 @@ def test_encode_discovery_download_and_training(tmp_path_factory, encode_server,
     cache = tmp_path_factory.mktemp("download_cache")
     params = ["--encode", "--encode_url", encode_server.url, "--ensembl_url", f"{encode_server.url}/pub",
               "--download_cache", str(cache), "--encode_max_biosamples", str(MAX_BIOSAMPLES),
-              "--model", "mlp", "--epochs", "200", "--evaluate", "false"]
+              "--model", "tss_window", "--tss_epochs", "5", "--evaluate", "false"]
 
     first = tmp_path_factory.mktemp("encode_run1")
     result = run_nextflow([*params, "--outdir", str(first / "results")], cwd=first)
@@ -52,7 +51,9 @@ def test_encode_discovery_download_and_training(tmp_path_factory, encode_server,
     assert len(provenance) == n_samples and provenance["atac_experiment"].str.startswith("ENCSR").all()
     summary = json.loads((first / "results" / "report" / "summary.json").read_text())
     assert summary["samples"] == n_samples and summary["bins"] == 1000
-    assert (first / "results" / "model" / "mlp" / "model.pt").stat().st_size > 0
+    assert (first / "results" / "model" / "tss_window" / "model.pt").stat().st_size > 0
+    versions = (first / "results" / "pipeline_info" / "software_versions.yml").read_text()
+    assert "ENCODE_SAMPLESHEET" in versions and "DOWNLOAD" in versions
     fetched = downloads(encode_server)
     single_end = int((sheet["fastq_2"].isna()).sum())
     assert len(fetched) == 3 * n_samples - single_end + 2  # every FASTQ, peak file, GTF and cDNA once
@@ -65,6 +66,33 @@ def test_encode_discovery_download_and_training(tmp_path_factory, encode_server,
     assert again.returncode == 0, again.stdout[-4000:]
     assert downloads(encode_server)[len(fetched):] == []
     assert len(encode_server.requests) > before  # it did ask the API again (discovery is not cached)
+
+
+def test_hostile_encode_metadata_and_filters_never_run(tmp_path, test_data):
+    """ENCODE's metadata and the --encode_* filters reach tasks as data: a biosample named with quotes and shell
+    code is selected by a filter holding that exact name (so the value arrived whole), its FASTQ's file name holds
+    shell code too, and no command of theirs runs; the sample id and the download's name are the pipeline's."""
+    data = data_from_samplesheet(test_data)
+    data.ensembl(113, (test_data / "genes.gtf.gz").read_bytes(), (test_data / "transcriptome.fa.gz").read_bytes())
+    hostile = "S01 Peyer's patch; $(touch PWNED) `touch PWNED` \"x\""
+    biosample = next(o for o in data.objects.values() if "BiosampleType" in o["@type"] and o["term_name"] == "S01")
+    biosample["term_name"] = hostile
+    fastq = next(o for o in data.objects.values() if "File" in o["@type"] and o["file_format"] == "fastq"
+                 and data.objects[o["dataset"]]["biosample_ontology"] == biosample["@id"])
+    old_name = fastq["href"].rsplit("/", 1)[1]
+    new_name = f"{fastq['accession']}$(touch${{IFS}}PWNED)`touch${{IFS}}PWNED`;touch${{IFS}}PWNED.fastq.gz"
+    fastq["href"] = f"/files/{fastq['accession']}/@@download/{new_name}"
+    data.blobs[f"/storage/{fastq['accession']}/{new_name}"] = data.blobs[f"/storage/{fastq['accession']}/{old_name}"]
+    with FakeServer(data) as server:
+        params = ["--encode", "--encode_url", server.url, "--ensembl_url", f"{server.url}/pub", "--encode_biosamples", hostile,
+                  "--model", "tss_window", "--tss_epochs", "2", "--evaluate", "false", "--outdir", str(tmp_path / "results")]
+        result = run_nextflow(params, cwd=tmp_path)
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+        assert any(new_name in r.path for r in server.requests)  # the hostile file was downloaded
+    assert not list(tmp_path.rglob("PWNED"))
+    sheet = pd.read_csv(tmp_path / "results" / "encode" / "samplesheet.csv")
+    assert list(sheet["sample"]) == ["S01_Peyer_s_patch_touch_PWNED_touch_PWNED_x_rep1"]
+    assert (tmp_path / "results" / "bins" / f"{sheet['sample'][0]}.bins.npz").exists()
 
 
 def test_samplesheet_only(tmp_path, encode_server):

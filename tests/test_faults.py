@@ -18,8 +18,19 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (REPO, Run, assert_no_partial_files, assert_published_files_whole, assert_same_results, read_trace,
-                      run_nextflow, run_params, sheet_rows, trace_names, write_sheet)
+from conftest import (
+    REPO,
+    Run,
+    assert_no_partial_files,
+    assert_published_files_whole,
+    assert_same_results,
+    read_trace,
+    run_nextflow,
+    run_params,
+    sheet_rows,
+    trace_names,
+    write_sheet,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -19,8 +19,7 @@ import yaml
 from atac2expr.annotation import genes_in_regions, read_gtf
 from atac2expr.dataset import load_dataset, load_sample_bins
 from atac2expr.regions import BinLayout, parse_regions, read_chrom_sizes
-from conftest import (REPO, Run, assert_success, data_params, error_lines, nextflow_run, run_nextflow, run_params, sheet_rows,
-                      trace_processes, write_sheet)
+from conftest import REPO, Run, assert_success, data_params, error_lines, nextflow_run, run_nextflow, run_params, sheet_rows, trace_processes, write_sheet
 
 pytestmark = pytest.mark.e2e
 

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (REPO, Run, assert_no_partial_files, assert_published_files_whole, assert_same_results, read_trace,
-                      run_nextflow, run_params)
+from conftest import REPO, Run, assert_no_partial_files, assert_published_files_whole, assert_same_results, read_trace, run_nextflow, run_params
 
 pytestmark = pytest.mark.slurm
 

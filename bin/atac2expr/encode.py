@@ -63,6 +63,7 @@ from typing import Any, Iterable
 from .cli import InputError
 from .download import RetryPolicy, fetch, name_from_url
 from .files import atomic_output
+from .samples import make_sample_id
 
 log = logging.getLogger(__name__)
 
@@ -271,6 +272,21 @@ def resolve_donors(client: EncodeClient, experiment: Experiment) -> dict[int, se
     return donors
 
 
+def perturbed_biosamples(client: EncodeClient, experiment: Experiment) -> list[str]:
+    """Accessions of the experiment's biosamples that are perturbed (genetically modified, e.g. CRISPR knock-downs,
+    or treated), read from the biosamples themselves: the search's perturbed=false is not trusted alone."""
+    found = []
+    for ref in experiment.replicates:
+        replicate = client.get_object(ref)
+        if replicate.get("status") in ("deleted", "revoked"):
+            continue
+        library = client.get_object(replicate["library"]) if replicate.get("library") else {}
+        biosample = client.get_object(library["biosample"]) if library.get("biosample") else {}
+        if biosample.get("perturbed") is True or biosample.get("genetic_modifications") or biosample.get("treatments"):
+            found.append(str(biosample.get("accession", "?")))
+    return sorted(set(found))
+
+
 # ---------------------------------------------------------------------------------------------
 # files
 
@@ -423,10 +439,6 @@ class Selection:
 GroupKey = tuple[str, str, str]  # term_name, classification, donor ('' for biosample matching)
 
 
-def safe_id(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "sample"
-
-
 def _group(client: EncodeClient, atac: list[Experiment], rna: list[Experiment], match_by: str
            ) -> tuple[dict[GroupKey, list[Experiment]], dict[GroupKey, list[tuple[Experiment, int | None]]]]:
     """Experiments by group; RNA-seq as (experiment, biological replicate or None = all)."""
@@ -470,7 +482,7 @@ def select_samples(client: EncodeClient, options: Options) -> Selection:
         log.info("dropped %d %s with ATAC-seq only and %d with RNA-seq only", result.atac_only, unit, result.rna_only)
     matched = sorted(atac_groups.keys() & rna_groups.keys(), key=lambda k: (k[0].lower(), k[0], k[1], k[2]))
 
-    used_ids: set[str] = set()
+    used_ids: set[str] = set()  # lower case: ids may not differ only in case
     for start in range(0, len(matched), GROUPS_PER_ROUND):
         if options.max_biosamples and result.matched >= options.max_biosamples:
             break
@@ -494,12 +506,21 @@ def select_samples(client: EncodeClient, options: Options) -> Selection:
     return result
 
 
+def _perturbed(client: EncodeClient, experiment: Experiment, label: str) -> bool:
+    biosamples = perturbed_biosamples(client, experiment)
+    if biosamples:
+        log.info("%s: %s %s not used: perturbed biosample(s) %s", label, experiment.assay_title, experiment.accession, ", ".join(biosamples))
+    return bool(biosamples)
+
+
 def _group_samples(client: EncodeClient, key: GroupKey, atac: list[Experiment], rna: list[tuple[Experiment, int | None]],
                    peak_files: dict[str, list[dict]], fastq_files: dict[str, list[dict]], options: Options,
                    used_ids: set[str]) -> list[Sample]:
     term_name, classification, donor = key
     label = f"{term_name} ({classification}{', donor ' + donor if donor else ''})"
     chosen: tuple[Experiment, dict, str] | None = None
+    atac = [e for e in atac if not _perturbed(client, e, label)]
+    rna = [(e, rep) for e, rep in rna if not _perturbed(client, e, label)]
     for experiment in sorted(atac, key=lambda e: e.accession):
         peaks, reason = choose_peaks(peak_files.get(experiment.id, []), options.peak_output_type)
         if peaks is None:
@@ -524,12 +545,8 @@ def _group_samples(client: EncodeClient, key: GroupKey, atac: list[Experiment], 
 
     samples = []
     for experiment, rep, lanes in per_experiment:
-        parts = [safe_id(term_name)] + ([safe_id(donor)] if donor else []) + ([experiment.accession] if several else []) + [f"rep{rep}"]
-        base = sample_id = "_".join(parts)
-        n = 2
-        while sample_id in used_ids:
-            sample_id, n = f"{base}_{n}", n + 1
-        used_ids.add(sample_id)
+        parts = [term_name] + ([donor] if donor else []) + ([experiment.accession] if several else []) + [f"rep{rep}"]
+        sample_id = make_sample_id(parts, used_ids)  # the pipeline's one sample-id rule
         if donor:
             rna_donor = donor
         else:

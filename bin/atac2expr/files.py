@@ -32,6 +32,17 @@ def open_binary(path: str | Path) -> BinaryIO:
     return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
 
 
+def staged_source(path: str | Path) -> Path:
+    """The file a task input stands for: Nextflow stages inputs as symlinks under names the pipeline makes, so
+    reading through the link's target makes every message name the user's own file (one level: the path as the
+    samplesheet gave it, not wherever further links lead). A plain file (a copy) is itself."""
+    path = Path(path)
+    if not path.is_symlink():
+        return path
+    target = Path(os.readlink(path))
+    return target if target.is_absolute() else path.parent / target
+
+
 def check_gzip_integrity(path: str | Path, chunk_size: int = 1 << 22) -> None:
     """Decompress the whole file, raising InputError when it is truncated or corrupt."""
     try:

@@ -36,10 +36,10 @@ def sample_id_problem(sample: str) -> str | None:
     """Why `sample` is not a usable sample id, or None."""
     if not sample:
         return "empty sample id"
-    if len(sample) > SAMPLE_ID_MAX:
-        return f"sample id of {len(sample)} characters; at most {SAMPLE_ID_MAX}"
     if not SAMPLE_ID_RE.fullmatch(sample):
         return f"'{_shown(sample)}' may only contain letters, digits, '_', '.' and '-', and must start with a letter or digit"
+    if len(sample) > SAMPLE_ID_MAX:
+        return f"sample id of {len(sample)} characters; at most {SAMPLE_ID_MAX}"
     if sample.lower() in MISSING_LIKE:
         return f"'{sample}' is read as a missing value or a boolean by pandas and R; choose another id"
     if sample.lower() in OUTPUT_COLUMNS:

@@ -115,7 +115,13 @@ hash=$( (cat "$repo/Dockerfile" "$repo/.dockerignore" "$repo/requirements.txt" "
 image="localhost/atac2expr:$version-$hash"
 
 if ! podman image exists "$image"; then
-    # the build context lives in the cache: the wheels (several GB) never enter the repository
+    # the wheels (~3 GB), the build stage and the image (~6 GB each) must fit, or the build fails late and leaves debris
+    storage=$(podman info --format '{{.Store.GraphRoot}}')
+    for dir in "$storage" "$cache"; do
+        free=$(df --output=avail -BG "$dir" | tail -1 | tr -dc 0-9)
+        [ "$free" -ge 20 ] || die "$dir has ${free} GB free; the image build needs about 20 GB"
+    done
+    # the build context lives in the cache: the wheels never enter the repository
     context="$cache/context"
     wheels_hash=$(cat "$repo/requirements.txt" "$repo/constraints.txt" | sha256sum | cut -c1-12)
     if [ "$(cat "$context/wheelhouse/.complete" 2>/dev/null)" != "$wheels_hash" ]; then
