@@ -28,12 +28,12 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     sizes = pd.read_csv(SIZES, sep="\t", header=None, names=["chrom", "length"], dtype={"chrom": str})
-    regions = [Region(c, 0, (n // 1000) * 1000) for c, n in zip(sizes["chrom"], sizes["length"])]
+    regions = [Region(c, 0, (n // 1000) * 1000) for c, n in zip(sizes["chrom"], sizes["length"], strict=False)]
     n_bins = sum(r.length for r in regions) // 1000
     rng = np.random.default_rng(0)
     weights = sizes["length"] / sizes["length"].sum()
     chroms = rng.choice(sizes["chrom"].to_numpy(), size=args.peaks, p=weights.to_numpy())
-    lengths = dict(zip(sizes["chrom"], sizes["length"]))
+    lengths = dict(zip(sizes["chrom"], sizes["length"], strict=False))
     starts = (rng.random(args.peaks) * np.array([lengths[c] - 3000 for c in chroms])).astype(np.int64)
     peaks = pd.DataFrame({"chrom": chroms, "start": starts, "end": starts + rng.integers(150, 2000, args.peaks)})
     timings = []

@@ -153,7 +153,8 @@ def main(argv=None) -> int:
                 hi = mid
         mb = lo * args.bin_size / 1e6
         print(f"  {label:<55s} {lo:>10,} bins = {mb:,.0f} Mb ({100 * mb * 1e6 / GENOME_BP:.0f}% of GRCh38), "
-              f"{genes_for(lo, args.bin_size, args.genes_per_mb):,} genes, {n_params(lo, genes_for(lo, args.bin_size, args.genes_per_mb), args.hidden) / 1e9:.2f} G params")
+              f"{genes_for(lo, args.bin_size, args.genes_per_mb):,} genes, "
+              f"{n_params(lo, genes_for(lo, args.bin_size, args.genes_per_mb), args.hidden) / 1e9:.2f} G params")
     whole = estimate_bytes(GENOME_BP // args.bin_size, genes_for(GENOME_BP // args.bin_size, args.bin_size, args.genes_per_mb), args.hidden, args.samples,
                            rows[-1][1]) + rows[-1][2]
     print(f"  whole genome ({GENOME_BP // args.bin_size:,} bins) would need about {whole / gib:.1f} GiB (+ reserve)")

@@ -40,7 +40,7 @@ def synthetic_bins(n_bins: int, bin_size: int) -> pd.DataFrame:
     sizes = sizes[sizes["chrom"].isin(MAIN_CHROMS)]
     counts = np.floor(sizes["length"].to_numpy() / sizes["length"].sum() * n_bins).astype(np.int64)
     counts[0] += n_bins - counts.sum()
-    region_list = [regions.Region(c, 0, int(n) * bin_size) for c, n in zip(sizes["chrom"], counts) if n > 0]
+    region_list = [regions.Region(c, 0, int(n) * bin_size) for c, n in zip(sizes["chrom"], counts, strict=False) if n > 0]
     return regions.make_bins(region_list, bin_size), regions.format_regions(region_list)
 
 

@@ -183,14 +183,14 @@ def build_transcriptome(gtf: Path, seed: int) -> Transcriptome:
     coords = pd.concat([tx[["gene_id", "start", "end"]], exon_gene[["gene_id", "start", "end"]]])
     span = coords.groupby("gene_id", sort=False).agg(lo=("start", "min"), hi=("end", "max"))
     streams = {g: _gene_rng(seed, g) for g in span.index}
-    genome = {g: _random_codes(streams[g], int(r.hi - r.lo + 1)) for g, r in zip(span.index, span.itertuples())}
+    genome = {g: _random_codes(streams[g], int(r.hi - r.lo + 1)) for g, r in zip(span.index, span.itertuples(), strict=False)}
     pieces, rows = [], []
     for t in tx.itertuples(index=False):
         ex = by_tx.get(t.transcript_id)
         if ex is None:  # a transcript without exon lines: its whole span
             ex = pd.DataFrame({"start": [t.start], "end": [t.end]})
         lo = int(span.loc[t.gene_id, "lo"])
-        seq = np.concatenate([genome[t.gene_id][s - lo : e - lo + 1] for s, e in zip(ex["start"], ex["end"])])
+        seq = np.concatenate([genome[t.gene_id][s - lo : e - lo + 1] for s, e in zip(ex["start"], ex["end"], strict=False)])
         if t.strand == "-":
             seq = _COMPLEMENT[seq[::-1]]
         if len(seq) < MIN_TRANSCRIPT_LENGTH:
@@ -226,7 +226,7 @@ def build_transcriptome(gtf: Path, seed: int) -> Transcriptome:
 def fasta_bytes(tr: Transcriptome, width: int = 60) -> bytes:
     out = io.BytesIO()
     letters = _BASES[tr.codes].tobytes()
-    for header, offset, length in zip(tr.table["header"], tr.offsets, tr.table["length"]):
+    for header, offset, length in zip(tr.table["header"], tr.offsets, tr.table["length"], strict=False):
         out.write(b">" + header.encode() + b"\n")
         seq = letters[offset : offset + length]
         out.write(b"\n".join(seq[i : i + width] for i in range(0, length, width)) + b"\n")
@@ -249,7 +249,7 @@ def choose_regulatory_bins(genes: pd.DataFrame, bins: pd.DataFrame, n_programs: 
     chroms, starts, ends = bins["chrom"].to_numpy(), bins["start"].to_numpy(), bins["end"].to_numpy()
     program_of: dict[tuple[str, int], int] = {}
     gene_program = rng.permutation(len(genes)) % n_programs
-    for g, own in zip(genes.itertuples(index=False), gene_program):
+    for g, own in zip(genes.itertuples(index=False), gene_program, strict=False):
         candidates = np.flatnonzero((chroms == g.chrom) & (ends > g.tss - TSS_WINDOW) & (starts <= g.tss + TSS_WINDOW))
         if not len(candidates):
             continue
@@ -309,7 +309,7 @@ def simulate_expression(
     total_weight = regulatory.groupby("gene_id")["weight"].sum().reindex(all_genes["gene_id"], fill_value=0.0).to_numpy()
     baseline = level - P_OPEN * total_weight
     log_expr = baseline[None, :] + rng.normal(0, NOISE_SD, (n, len(all_genes)))
-    bin_index = {key: i for i, key in enumerate(zip(unique_bins["chrom"], unique_bins["bin_start"]))}
+    bin_index = {key: i for i, key in enumerate(zip(unique_bins["chrom"], unique_bins["bin_start"], strict=False))}
     for r in regulatory.itertuples(index=False):
         log_expr[:, gene_index[r.gene_id]] += r.weight * openness[:, bin_index[(r.chrom, r.bin_start)]]
     gene_abundance = np.exp(log_expr)
@@ -589,7 +589,8 @@ def main(argv: Sequence[str] | None = None) -> int:
              args.programs, "/".join(map(str, activity.sum(axis=0))), args.samples,
              "/".join(map(str, np.bincount(unique_bins["program"], minlength=args.programs))))
 
-    is_regulatory = bins.merge(unique_bins.rename(columns={"bin_start": "start", "bin_end": "end"}).assign(_r=1), how="left", on=["chrom", "start", "end"])["_r"].notna().to_numpy()
+    regulatory_bins = unique_bins.rename(columns={"bin_start": "start", "bin_end": "end"}).assign(_r=1)
+    is_regulatory = bins.merge(regulatory_bins, how="left", on=["chrom", "start", "end"])["_r"].notna().to_numpy()
     brng = _rng(args.seed, _BACKGROUND)
     sites = place_sites(background_sites(bins, is_regulatory, unique_bins["program"].to_numpy(), args.programs, brng), brng)
     reg_sites = place_sites(unique_bins, brng)

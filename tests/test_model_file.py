@@ -135,7 +135,7 @@ def _set(path: str, value):
     ("layout.start", [-5, 0], "model metadata field 'layout': region 1:-5-12500 is empty or negative"),
     ("layout.chrom", ["1", 2], "model metadata field 'layout.chrom' is missing or not a list of str"),
     ("layout.bin_size", 0, "model metadata field 'layout': --bin_size 0: must be a positive number of bases"),
-    ("layout.bin_size", "1000", "model metadata field 'bin_size' is missing or not a int"),
+    ("layout.bin_size", "1000", "model metadata field 'layout.bin_size' is missing or not an int"),
     ("train_samples", "S00", "model metadata field 'train_samples' is missing or not a list of str"),
 ])
 def test_crafted_metadata_refused_naming_the_field(saved, tmp_path, path, value, message):

@@ -386,7 +386,8 @@ def replicate_lanes(files: list[dict], experiment: str = "") -> dict[int, list[L
             if mate is None or mate not in paired or mate.get("paired_end") != "2":
                 mate = next((f for f in paired if f.get("paired_end") == "2" and _link_id(f.get("paired_with")) == _link_id(r1.get("@id"))), None)
             if mate is None:
-                log.warning("%s rep %d: R1 %s has no usable mate (paired_with %s); lane skipped", experiment, rep, r1.get("accession"), _link_id(r1.get("paired_with")) or "-")
+                log.warning("%s rep %d: R1 %s has no usable mate (paired_with %s); lane skipped", experiment, rep, r1.get("accession"),
+                            _link_id(r1.get("paired_with")) or "-")
                 continue
             used.update({_link_id(r1.get("@id")), _link_id(mate.get("@id"))})
             rep_lanes.append(Lane(r1, mate))

@@ -327,7 +327,8 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
     def render(self) -> str:
-        shown = ["model", "mse", "r2", "r2_gene_median", "fraction_genes_better_than_mean", "r2_total", "pearson_gene_median", "spearman_gene_median", "pearson_sample_median", "n_genes_undefined"]
+        shown = ["model", "mse", "r2", "r2_gene_median", "fraction_genes_better_than_mean", "r2_total", "pearson_gene_median",
+                 "spearman_gene_median", "pearson_sample_median", "n_genes_undefined"]
         shown = [c for c in shown if c in self.metrics.columns]
         out = [f"# {self.title}", ""]
         out += [f"- {note}" for note in self.notes] + [""]

@@ -78,7 +78,8 @@ def build_window_index(
     query = gene_code[:, None] * _POS_SPAN + points
     pos = np.searchsorted(sorted_key, query, side="right") - 1
     cand = order[np.clip(pos, 0, n_bins - 1)]
-    inside = (pos >= 0) & (points >= 0) & (gene_code[:, None] >= 0) & (bin_code[cand] == gene_code[:, None]) & (points >= bin_start[cand]) & (points < bin_end[cand])
+    inside = ((pos >= 0) & (points >= 0) & (gene_code[:, None] >= 0) & (bin_code[cand] == gene_code[:, None])
+              & (points >= bin_start[cand]) & (points < bin_end[cand]))
     index = np.where(inside, cand, n_bins).astype(np.int64)
     return index, inside.astype(np.uint8)
 
