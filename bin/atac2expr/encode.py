@@ -183,7 +183,11 @@ class EncodeClient:
         return self._objects[ref]
 
     def url(self, href: str) -> str:
-        return urllib.parse.urljoin(self.base_url + "/", href)
+        """The absolute URL of an href, its path percent-encoded: a URL then holds no character that a samplesheet
+        (',' between columns, ';' between lanes) or a shell would read as syntax."""
+        parts = urllib.parse.urlsplit(urllib.parse.urljoin(self.base_url + "/", href))
+        path = urllib.parse.quote(urllib.parse.unquote(parts.path), safe="/@:+=-._~")
+        return urllib.parse.urlunsplit(parts._replace(path=path))
 
 
 def _link_id(ref: Any) -> str:
