@@ -1,5 +1,5 @@
 process CHECK_INPUTS {
-    tag "${samplesheet.name}"
+    tag "samplesheet"
     label 'process_single'
 
     conda "${moduleDir}/../envs/python.yml"

@@ -1,5 +1,5 @@
 process GENE_ANNOTATION {
-    tag "${gtf.name}"
+    tag "annotation"
     label 'process_single'
 
     conda "${moduleDir}/../envs/python.yml"
