@@ -58,6 +58,9 @@ bench:
 	$(WITH_ENV) python benchmarks/bench_binarize.py
 	$(WITH_ENV) python benchmarks/bench_tss_window.py --quick
 	$(WITH_ENV) python benchmarks/bench_mlp_scaling.py --quick
+	$(WITH_ENV) python benchmarks/bench_gene_activity.py --quick
+	$(WITH_ENV) python benchmarks/bench_references.py --quick
+	$(WITH_ENV) python benchmarks/bench_fastq_check.py --quick
 
 # Real-size inputs (benchmarks/make_scale_data.py; reused while the parameters are the same), then the
 # pipeline with a trace and the micro-benchmarks (benchmarks/bench_scale.py), each scale in its own folders;

@@ -34,14 +34,15 @@ GRCH38 = REPO / "assets" / "GRCh38.chrom.sizes"
 MAIN_CHROMS = [str(c) for c in range(1, 23)] + ["X", "Y"]
 
 
-def synthetic_bins(n_bins: int, bin_size: int) -> pd.DataFrame:
+def synthetic_bins(n_bins: int, bin_size: int) -> tuple[pd.DataFrame, str]:
     sizes = pd.read_csv(GRCH38, sep="\t", header=None, usecols=[0, 1], names=["chrom", "length"], dtype={"chrom": str})
     sizes["chrom"] = regions.normalize_chroms(sizes["chrom"])
     sizes = sizes[sizes["chrom"].isin(MAIN_CHROMS)]
     counts = np.floor(sizes["length"].to_numpy() / sizes["length"].sum() * n_bins).astype(np.int64)
     counts[0] += n_bins - counts.sum()
     region_list = [regions.Region(c, 0, int(n) * bin_size) for c, n in zip(sizes["chrom"], counts, strict=False) if n > 0]
-    return regions.make_bins(region_list, bin_size), regions.format_regions(region_list)
+    layout = regions.BinLayout.of(region_list, bin_size)
+    return layout.bins(), layout.describe()
 
 
 def rss_gib() -> float:
