@@ -91,13 +91,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    device=device, memory_limit=args.max_memory or None)
 
     outdir = args.outdir
-    metric_rows, per_gene_frames, heldout_frames = [], [], []
+    metric_rows, per_gene_frames = [], []
+    # one model's rows at a time: at genome scale the table is models x samples x genes (millions of rows)
+    with files.atomic_output(f"{outdir}/heldout_predictions.tsv") as handle:
+        for number, name in enumerate(model_names):
+            table = prediction_table(ds.samples, ds.genes, cv.predictions[name], settings.target_transform, observed=Y,
+                                     observed_tpm=ds.Y, leading={"model": np.full(n, name), "fold": cv.fold_of})
+            table.to_csv(handle, sep="\t", index=False, header=number == 0)
+            del table
     for name in model_names:
         result = evaluation.compute_metrics(Y, cv.predictions[name], cv.train_means, ds.genes, constant)
         metric_rows.append({"model": name, **result.summary})
         per_gene_frames.append(result.per_gene.assign(model=name))
-        heldout_frames.append(prediction_table(ds.samples, ds.genes, cv.predictions[name], settings.target_transform, observed=Y,
-                                               observed_tpm=ds.Y, leading={"model": np.full(n, name), "fold": cv.fold_of}))
         log.info("%-10s held-out MSE %.4f  R2 %.3f  median per-gene R2 %.3f  Pearson %.3f", name, result.summary["mse"],
                  result.summary["r2"], result.summary["r2_gene_median"], result.summary["pearson_gene_median"])
     metrics = pd.DataFrame(metric_rows)
@@ -106,7 +111,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     write_tsv(metrics, f"{outdir}/metrics.tsv")
     write_tsv(per_gene, f"{outdir}/per_gene_metrics.tsv")
-    write_tsv(pd.concat(heldout_frames, ignore_index=True), f"{outdir}/heldout_predictions.tsv")
     write_tsv(pd.DataFrame({"sample": ds.samples.astype(str), "fold": cv.fold_of}), f"{outdir}/folds.tsv")
     split_rows = [(s.fold, ds.samples[i], role) for s in cv.splits
                   for role, rows in (("inner_train", s.inner_train), ("validation", s.validation), ("test", s.test)) for i in rows]
