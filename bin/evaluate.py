@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ds = dataset.load_dataset(args.dataset)
     n, n_genes = len(ds.samples), len(ds.genes)
     Y = models.transform_targets(ds.Y, settings.target_transform)
-    constant = evaluation.constant_columns(Y)
+    constant = models.constant_columns(Y)
     log.info("%s: %d samples, %s, %d genes; cross-validation of %s (%s)", args.dataset, n, ds.layout.describe(), n_genes,
              ", ".join(model_names), settings.units)
     if evaluation_settings.folds > n:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from planted import settings_args, write_planted
 
-from atac2expr import evaluation, predictors
+from atac2expr import evaluation, models, predictors
 
 # 60 bins: small enough for 60 samples to pin the planted bins down; sparse background (5% open) so that the
 # genes' own bins stand out, as the gene activity scores assume
@@ -110,7 +110,7 @@ def test_metrics_definitions():
     obs[:, 4] = 2.0  # no variance
     train_mean = obs.mean(0) + 0.1 * rng.standard_normal((10, 5))
     genes = pd.DataFrame({"gene_id": list("ABCDE"), "gene_name": list("abcde")})
-    constant = evaluation.constant_columns(obs)
+    constant = models.constant_columns(obs)
     assert constant.tolist() == [False] * 4 + [True]
     perfect = evaluation.compute_metrics(obs, obs, train_mean, genes, constant)
     assert perfect.summary["mse"] == 0 and perfect.summary["r2"] == 1 and perfect.summary["pearson_gene_median"] == pytest.approx(1)
@@ -128,7 +128,7 @@ def test_per_gene_r2_against_the_training_mean():
     train_mean = np.array([[2.0, 5.0], [2.0, 5.0], [3.0, 5.0], [3.0, 5.0]])
     pred = obs + np.array([[0.5, 0.0], [-0.5, 0.0], [0.5, 0.0], [-0.5, 0.0]])
     genes = pd.DataFrame({"gene_id": ["A", "B"], "gene_name": ["a", "b"]})
-    result = evaluation.compute_metrics(obs, pred, train_mean, genes, evaluation.constant_columns(obs))
+    result = evaluation.compute_metrics(obs, pred, train_mean, genes, models.constant_columns(obs))
     # gene A: SSE 4 * 0.25 = 1, SSE of the training mean 1 + 0 + 0 + 1 = 2
     assert result.per_gene["r2"].iloc[0] == pytest.approx(0.5) and np.isnan(result.per_gene["r2"].iloc[1])
     assert result.summary["r2_gene_median"] == pytest.approx(0.5) and result.summary["fraction_genes_better_than_mean"] == 1.0

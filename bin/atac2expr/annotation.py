@@ -255,8 +255,3 @@ def genes_in_regions(genes: pd.DataFrame, regions: list[Region]) -> pd.DataFrame
         keep |= hit
     selected = genes[keep].assign(_region=order[keep]).sort_values(["_region", "start", "gene_id"])
     return selected.drop(columns="_region").reset_index(drop=True)
-
-
-def chromosome_extents(genes: pd.DataFrame) -> dict[str, int]:
-    """The last annotated base per chromosome: a lower bound on its length."""
-    return genes.groupby("chrom")["end"].max().to_dict()

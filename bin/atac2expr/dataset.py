@@ -121,8 +121,6 @@ class Dataset:
     def region(self) -> str:
         return self.layout.describe()
 
-    def subset(self, rows: np.ndarray) -> "Dataset":
-        return Dataset(self.X[rows], self.Y[rows], self.samples[rows], self.layout, self.genes)
 
 
 def genes_to_arrays(genes: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -174,10 +174,6 @@ def column_spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return column_pearson(column_ranks(a), column_ranks(b))
 
 
-def constant_columns(Y: np.ndarray) -> np.ndarray:
-    return np.ptp(np.asarray(Y), axis=0) == 0 if len(Y) else np.ones(np.asarray(Y).shape[1], dtype=bool)
-
-
 @dataclass
 class ModelMetrics:
     summary: dict[str, float]

@@ -43,16 +43,6 @@ def staged_source(path: str | Path) -> Path:
     return target if target.is_absolute() else path.parent / target
 
 
-def check_gzip_integrity(path: str | Path, chunk_size: int = 1 << 22) -> None:
-    """Decompress the whole file, raising InputError when it is truncated or corrupt."""
-    try:
-        with gzip.open(path, "rb") as handle:
-            while handle.read(chunk_size):
-                pass
-    except (EOFError, OSError, zlib.error) as err:
-        raise InputError(f"{path}: gzip file is truncated or corrupt ({err})") from None
-
-
 def read_text(path: str | Path) -> str:
     """The whole file as text (gz or plain); non-UTF-8 content is an InputError naming the file."""
     path = Path(path)

@@ -110,10 +110,15 @@ def load_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.T
     return payload["meta"], payload["state_dict"]
 
 
+def constant_columns(Y: np.ndarray) -> np.ndarray:
+    """The genes (columns) whose targets do not vary across the samples (rows); every gene when there are none."""
+    return np.ptp(np.asarray(Y), axis=0) == 0 if len(Y) else np.ones(np.asarray(Y).shape[1], dtype=bool)
+
+
 def gene_variance_report(Y: np.ndarray, gene_ids: np.ndarray) -> list[str]:
     """Ids of the genes whose targets do not vary across the given samples (logged as a warning)."""
     Y = np.asarray(Y)
-    constant = np.asarray(gene_ids).astype(str)[np.ptp(Y, axis=0) == 0] if Y.shape[0] else np.asarray(gene_ids).astype(str)
+    constant = np.asarray(gene_ids).astype(str)[constant_columns(Y)]
     if len(constant):
         log.warning(
             "%d of %d genes have no variance across the %d samples (kept for training; a mean predicts them exactly): %s%s",
