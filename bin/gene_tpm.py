@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from atac2expr import cli
-from atac2expr.annotation import genes_in_regions, strip_version
+from atac2expr.annotation import genes_in_regions, read_genes, strip_version
 from atac2expr.cli import InputError
 from atac2expr.regions import BinLayout
 from atac2expr.tables import write_tsv
@@ -97,8 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
     layout = BinLayout.read(args.layout)
-    genes = pd.read_csv(args.genes, sep="\t", dtype={"gene_id": str, "gene_name": str, "gene_biotype": str, "chrom": str},
-                        keep_default_na=False)
+    genes = read_genes(args.genes)
     transcripts = pd.read_csv(args.transcripts, sep="\t", dtype={"transcript_id": str, "gene_id": str}, keep_default_na=False)
     region_genes = genes_in_regions(genes, list(layout.regions))
     if region_genes.empty:

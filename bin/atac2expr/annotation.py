@@ -37,6 +37,12 @@ _USECOLS = [0, 2, 3, 4, 6, 8]
 _NAMES = ["chrom", "feature", "start", "end", "strand", "attributes"]
 
 
+def read_genes(path: str | Path) -> pd.DataFrame:
+    """A genes table (GENE_COLUMNS) as gene_annotation.py and gene_tpm.py write it; a gene named NA stays a name."""
+    return pd.read_csv(path, sep="\t", dtype={"gene_id": str, "gene_name": str, "gene_biotype": str, "chrom": str},
+                       keep_default_na=False)
+
+
 def strip_version(ids: pd.Series) -> pd.Series:
     """ENSG00000115138.10 -> ENSG00000115138 (Ensembl ids are joined without versions)."""
     return ids.astype(str).str.replace(r"\.\d+$", "", regex=True)
