@@ -42,8 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = models.resolve_device(args.device)
     predictor, train_samples = predictors.load(args.model)
     layout = predictor.geometry.layout
-    log.info("%s: %s model of %s -> %d genes (%s), trained on %d samples", args.model, predictor.kind, layout.describe(),
-             len(predictor.geometry.genes), predictor.settings.units, len(train_samples))
+    log.info("%s: %s", args.model, predictors.describe(predictor, train_samples))
 
     names, rows = [], []
     for path in sorted(args.bins):

@@ -341,6 +341,12 @@ def read_meta(meta: Any, path) -> tuple[str, ModelSettings, Geometry, list[str]]
     return kind, settings, Geometry(layout, genes), train_samples
 
 
+def describe(predictor: Predictor, train_samples: list[str]) -> str:
+    """One line on a loaded model: kind, bins, genes, units, training samples."""
+    return (f"{predictor.kind} model of {predictor.geometry.layout.describe()} -> {len(predictor.geometry.genes)} genes "
+            f"({predictor.settings.units}), trained on {len(train_samples)} samples")
+
+
 def load(path: str | Path) -> tuple[Predictor, list[str]]:
     """(predictor, training samples) of a model file written by train_model.py, checked field by field."""
     meta, state = models.load_model_file(path)
