@@ -77,17 +77,19 @@ def softwareVersions(versions) {
     return versions.map { it.text }.unique().collectFile(name: 'versions.yml', sort: true, newLine: true)
 }
 
-// The rows of CHECK_INPUTS' samplesheet.valid.json (JSON: a path may hold any character) as [meta, row]
+// The rows of CHECK_INPUTS' samplesheet.valid.json (JSON: a path may hold any character; lanes are lists) as [meta, row]
 def sampleRows(sheet) {
     return sheet
         .flatMap { file -> new groovy.json.JsonSlurper().parse(file) }
-        .map { row -> [[id: row.sample, single_end: row.single_end == 'true'], row] }
+        .map { row -> [[id: row.sample, single_end: row.single_end == true], row] }
 }
 
 workflow ATAC2EXPR {
     take:
     checked         // channel: params.valid.json of CHECK_PARAMS (every later step waits for it)
     samplesheet     // channel: samplesheet.csv
+    sample_files    // channel: files the samplesheet names by their names alone (--encode's downloads), or []
+    schema_input    // channel: assets/schema_input.json (the samplesheet's layouts and the sample-id rule)
     gtf             // channel: GTF
     transcriptome   // channel: cDNA FASTA
     chrom_sizes     // channel: chromosome sizes
@@ -100,17 +102,15 @@ workflow ATAC2EXPR {
     layout = DEFINE_BINS.out.layout.first()
 
     // the samplesheet: structure and sample ids, then every file it names must exist
-    CHECK_INPUTS(checked.combine(samplesheet).map { valid, sheet -> sheet })
+    CHECK_INPUTS(checked.combine(samplesheet).map { valid, sheet -> sheet }, sample_files, schema_input)
     samples = sampleRows(CHECK_INPUTS.out.samplesheet)
     reads = samples.map { meta, row ->
-        def lanes_1 = row.fastq_1.tokenize(';').collect { sampleFile(row, 'fastq_1', it) }
-        def lanes_2 = row.fastq_2 ? row.fastq_2.tokenize(';').collect { sampleFile(row, 'fastq_2', it) } : []
-        [meta, lanes_1, lanes_2]
+        [meta, row.fastq_1.collect { sampleFile(row, 'fastq_1', it) }, row.fastq_2.collect { sampleFile(row, 'fastq_2', it) }]
     }
     peaks = samples.map { meta, row -> [meta, sampleFile(row, 'peaks', row.peaks)] }
 
     // ATAC-seq: peaks -> open bins, per sample (the peaks' genome build is checked against --chrom_sizes)
-    BINARIZE_PEAKS(peaks, layout, chrom_sizes)
+    BINARIZE_PEAKS(peaks, layout, chrom_sizes, schema_input)
 
     // references: genes and transcripts of the GTF and the cDNA FASTA, the region's genes among them
     GENE_ANNOTATION(gtf, transcriptome, layout)
@@ -154,17 +154,19 @@ workflow {
     CHECK_PARAMS([id: 'main'], file("${projectDir}/nextflow_schema.json"), file(params.chrom_sizes, checkIfExists: true))
     checked = CHECK_PARAMS.out
     chrom_sizes = Channel.value(file(params.chrom_sizes))
+    schema_input = Channel.value(file("${projectDir}/assets/schema_input.json"))
     versions = checked.versions
     if (params.encode && params.encode_samplesheet_only) {
         // review what ENCODE has before a big download: results/encode/{samplesheet.csv,provenance.tsv}
-        ENCODE_SAMPLESHEET_ONLY(checked.params.map { [id: 'encode'] })
+        ENCODE_SAMPLESHEET_ONLY(checked.params.map { [id: 'encode'] }, schema_input)
         versions = versions.mix(ENCODE_SAMPLESHEET_ONLY.out.versions)
     } else if (params.encode) {
-        ENCODE_INPUTS(checked.params)
-        ATAC2EXPR(checked.params, ENCODE_INPUTS.out.samplesheet, ENCODE_INPUTS.out.gtf, ENCODE_INPUTS.out.transcriptome, chrom_sizes)
+        ENCODE_INPUTS(checked.params, schema_input)
+        ATAC2EXPR(checked.params, ENCODE_INPUTS.out.samplesheet, ENCODE_INPUTS.out.sample_files, schema_input,
+                  ENCODE_INPUTS.out.gtf, ENCODE_INPUTS.out.transcriptome, chrom_sizes)
         versions = versions.mix(ENCODE_INPUTS.out.versions, ATAC2EXPR.out.versions)
     } else {
-        ATAC2EXPR(checked.params, inputFile('input'), inputFile('gtf'), inputFile('transcriptome'), chrom_sizes)
+        ATAC2EXPR(checked.params, inputFile('input'), Channel.value([]), schema_input, inputFile('gtf'), inputFile('transcriptome'), chrom_sizes)
         versions = versions.mix(ATAC2EXPR.out.versions)
     }
     SOFTWARE_VERSIONS(softwareVersions(versions))
@@ -181,12 +183,13 @@ workflow PREDICT {
     CHECK_PARAMS([id: 'PREDICT'], file("${projectDir}/nextflow_schema.json"), file(params.chrom_sizes, checkIfExists: true))
     checked = CHECK_PARAMS.out
     chrom_sizes = Channel.value(file(params.chrom_sizes))
+    schema_input = Channel.value(file("${projectDir}/assets/schema_input.json"))
     model = inputFile('model_file')
 
-    CHECK_MODEL(checked.params.combine(model).map { valid, model_file -> [[id: 'model'], model_file] })
-    CHECK_PREDICT_INPUTS(checked.params.combine(inputFile('input')).map { valid, sheet -> sheet })
+    CHECK_MODEL(checked.params.combine(model).map { valid, model_file -> [[id: 'model'], model_file] }, chrom_sizes)
+    CHECK_PREDICT_INPUTS(checked.params.combine(inputFile('input')).map { valid, sheet -> sheet }, Channel.value([]), schema_input)
     peaks = sampleRows(CHECK_PREDICT_INPUTS.out.samplesheet).map { meta, row -> [meta, sampleFile(row, 'peaks', row.peaks)] }
-    BINARIZE_PEAKS(peaks, CHECK_MODEL.out.layout.first(), chrom_sizes)
+    BINARIZE_PEAKS(peaks, CHECK_MODEL.out.layout.first(), chrom_sizes, schema_input)
     PREDICT_EXPRESSION(model, BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }))
 
     SOFTWARE_VERSIONS(softwareVersions(checked.versions.mix(CHECK_MODEL.out.versions, CHECK_PREDICT_INPUTS.out.versions,

@@ -31,8 +31,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bin"))
 
-from atac2expr import gene_activity as ga  # noqa: E402
 from atac2expr import regions  # noqa: E402
+from atac2expr.modelling import gene_activity as ga  # noqa: E402
 
 GRCH38 = REPO / "assets" / "GRCh38.chrom.sizes"
 MAIN_CHROMS = [str(c) for c in range(1, 23)] + ["X", "Y"]
@@ -179,7 +179,7 @@ def main(argv=None) -> int:
     # one cross-validation fold as the evaluation runs it: weights, scores of the rows, fit, predict
     for kind in ("archr", "signac"):
         measure(rows, f"{kind} model: fit {len(train)} + predict {len(test)} samples",
-                lambda k=kind: ga.GeneActivityModel(k, bins, genes).fit(X, Y, rows=train).predict(X, rows=test), args.repeat, keep=False)
+                lambda k=kind: ga.GeneActivityScores(k, bins, genes).fit(X, Y, rows=train).predict(X, rows=test), args.repeat, keep=False)
 
     print(f"Gene activity benchmark: {len(bins):,} bins of {args.bin_size} bp over {len(sizes)} chromosomes "
           f"(GRCh38 x {args.scale:g}), {args.genes:,} genes, {args.samples} samples, {X.mean():.3f} of bins open, "

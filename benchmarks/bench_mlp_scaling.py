@@ -7,7 +7,7 @@ and two moment estimates (16 bytes in float32) plus the optimiser's temporaries;
 float32) and activations are small next to them. The script
 
 1. estimates memory analytically: 16 bytes/parameter + X, Y + activations;
-2. measures it: trains a few full-batch steps (models.train_full_batch) at increasing sizes, each in a fresh
+2. measures it: trains a few full-batch steps (mlp.train_full_batch) at increasing sizes, each in a fresh
    process (peak RSS minus the RSS after imports), doubling the bins while the estimate stays under
    --max_try_gib and the total time under --max_seconds;
 3. calibrates bytes per parameter (+ a fixed overhead) by least squares over the measured sizes and solves for the largest region whose
@@ -62,7 +62,7 @@ def child(n_bins: int, n_genes: int, hidden: int, samples: int, steps: int) -> N
     import numpy as np
     import torch
 
-    from atac2expr import models
+    from atac2expr.modelling import mlp
 
     logging.disable(logging.INFO)
     torch.manual_seed(0)
@@ -72,8 +72,8 @@ def child(n_bins: int, n_genes: int, hidden: int, samples: int, steps: int) -> N
     Y = rng.random((samples, n_genes), dtype=np.float32)
     data_np = X.nbytes + Y.nbytes  # the uint8 matrix as a dataset holds it (not part of the estimate)
     started = time.perf_counter()
-    model = models.ExpressionMLP(n_bins, n_genes, hidden)
-    models.train_full_batch(model, X, Y, epochs=steps, lr=1e-3)
+    model = mlp.MLPNetwork(n_bins, n_genes, hidden)
+    mlp.train_full_batch(model, X, Y, epochs=steps, lr=1e-3)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"peak_above_baseline": peak - base - data_np, "seconds": seconds}))

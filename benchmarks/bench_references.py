@@ -43,7 +43,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bin"))
 
-from atac2expr import annotation, files, sequences  # noqa: E402
+from atac2expr import annotation, files, formats, sequences  # noqa: E402
 from atac2expr.regions import normalize_chroms  # noqa: E402
 
 CHROMS = [str(c) for c in range(1, 23)] + ["X", "Y", "MT"]
@@ -147,7 +147,7 @@ def whole_file_read_gtf(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     genes["chrom"] = normalize_chroms(genes["chrom"])
     genes["start"] = genes["start"] - 1
     genes["tss"] = np.where(genes["strand"] == "-", genes["end"] - 1, genes["start"])
-    genes = genes[annotation.GENE_COLUMNS].drop_duplicates("gene_id").reset_index(drop=True)
+    genes = genes[formats.GENES.columns].drop_duplicates("gene_id").reset_index(drop=True)
     tx = gtf[gtf["feature"] == "transcript"]
     transcripts = pd.DataFrame({
         "transcript_id": annotation.strip_version(attribute(tx["attributes"], "transcript_id")),

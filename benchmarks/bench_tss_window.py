@@ -28,7 +28,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bin"))
 
-from atac2expr import models, regions, tss_window  # noqa: E402
+from atac2expr import regions, targets  # noqa: E402
+from atac2expr.modelling import runtime, tss_window  # noqa: E402
 
 GRCH38 = REPO / "assets" / "GRCh38.chrom.sizes"
 MAIN_CHROMS = [str(c) for c in range(1, 23)] + ["X", "Y"]
@@ -87,9 +88,9 @@ def main(argv=None) -> int:
                                                 args.bin_size, args.window)
     timings["window index (vectorised)"] = time.perf_counter() - t
 
-    models.seed_everything(args.seed)
+    runtime.seed_everything(args.seed)
     width = tss_window.window_width(args.window, args.bin_size)
-    model = tss_window.TSSWindowModel(width, args.genes, args.hidden)
+    model = tss_window.TSSWindowNetwork(width, args.genes, args.hidden)
     n_examples = args.samples * args.genes
     steps_per_epoch = -(-n_examples // args.batch_size)
     if args.max_steps and args.max_steps < steps_per_epoch:
@@ -119,7 +120,7 @@ def main(argv=None) -> int:
         print(f"  {name:<60s} {seconds:8.2f} s")
     print(f"  {'training time per full epoch (' + format(n_examples, ',') + ' examples, ' + str(steps_per_epoch) + ' steps)':<60s} "
           f"{per_example * n_examples:8.2f} s{' (extrapolated)' if done_examples < n_examples else ''}")
-    print(f"  final training MSE {result.train_loss[-1]:.4f} (per-gene mean baseline {models.mean_baseline_mse(Y_train):.4f})")
+    print(f"  final training MSE {result.train_loss[-1]:.4f} (per-gene mean baseline {targets.mean_baseline_mse(Y_train):.4f})")
     print(f"  genes with no bin in their window: {int((mask.sum(axis=1) == 0).sum())}")
     print(f"  peak memory: ru_maxrss {rss_gib():.2f} GiB (whole process); tracemalloc peak {traced_peak / 2**30:.2f} GiB (numpy/Python)")
     print(f"  input sizes: X {X.nbytes / 2**30:.2f} GiB uint8, window index {index.nbytes / 2**20:.1f} MiB, "

@@ -17,6 +17,7 @@ from typing import Sequence
 from atac2expr import cli
 from atac2expr.dataset import SampleBins, save_sample_bins
 from atac2expr.files import staged_source
+from atac2expr.formats import use_samplesheet_schema
 from atac2expr.peaks import binarize_peaks, check_assembly, read_peaks
 from atac2expr.regions import BinLayout, read_chrom_sizes
 from atac2expr.samples import sample_id_problem
@@ -31,6 +32,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--layout", type=Path, required=True, help="the bin layout (define_bins.py, or a model's)")
     parser.add_argument("--chrom_sizes", type=Path, required=True, help="the assembly's chromosome sizes")
     parser.add_argument("--output", type=Path, required=True, help="<sample>.bins.npz")
+    parser.add_argument("--samplesheet_schema", type=Path, help="assets/schema_input.json: the sample-id rule (default: the pipeline's own)")
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
 
@@ -39,6 +41,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
+    if args.samplesheet_schema:
+        use_samplesheet_schema(args.samplesheet_schema)
     problem = sample_id_problem(args.sample)
     if problem:
         raise cli.InputError(f"--sample: {problem}")

@@ -2,7 +2,8 @@
 """Check a model file from train_model.py field by field and write its bin layout, for binarising new peaks.
 
 A damaged or crafted file is refused with one line naming the field (types, lengths, known model kind and
-target transform, weights of the right shapes); loading never runs pickled code (torch weights_only=True).
+target transform, unique genes, regions on the chromosomes of --chrom_sizes, finite weights of the right
+shapes); loading never runs pickled code (torch weights_only=True).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from atac2expr import cli, predictors
+from atac2expr import cli
+from atac2expr.modelling import model_file
+from atac2expr.regions import read_chrom_sizes
 
 log = logging.getLogger("check_model")
 
@@ -22,6 +25,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, required=True, help="model.pt")
     parser.add_argument("--layout", type=Path, required=True, help="the model's bin layout, written here")
+    parser.add_argument("--chrom_sizes", type=Path, required=True, help="chromosome sizes of the assembly of the new samples' peaks")
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
 
@@ -30,9 +34,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
-    predictor, train_samples = predictors.load(args.model)
+    predictor, train_samples = model_file.load(args.model, read_chrom_sizes(args.chrom_sizes))
     layout = predictor.geometry.layout
-    log.info("%s: %s", args.model, predictors.describe(predictor, train_samples))
+    log.info("%s: %s", args.model, model_file.describe(predictor, train_samples))
     layout.write(args.layout)
     return 0
 

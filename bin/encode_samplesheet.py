@@ -2,9 +2,11 @@
 """Find matched ENCODE ATAC-seq peaks and RNA-seq FASTQs; write a samplesheet of URLs and a provenance table.
 
 The samplesheet has the local samplesheet's columns (sample,fastq_1,fastq_2,peaks) holding URLs,
-plus md5/size per file, run_type, read_length and fragment_length. Several lanes of one sample are
-';'-joined in fastq_1/fastq_2 and their md5/size columns (see atac2expr/encode.py). Nothing is
-downloaded here; zero matches writes a header-only samplesheet (a warning, exit code 0).
+plus md5/size per file, run_type, read_length and fragment_length (formats.encode_samplesheet_columns). Several
+lanes of one sample are ';'-joined in fastq_1/fastq_2 and their md5/size columns. Nothing is downloaded here;
+zero matches writes a header-only samplesheet (a warning, exit code 0). With --downloads and --local_samplesheet
+it also writes the files to download (each distinct URL once, under a name the pipeline makes) and the samplesheet
+that names them, for the pipeline to download and read.
 """
 
 from __future__ import annotations
@@ -18,15 +20,21 @@ from atac2expr import cli
 from atac2expr.download import RetryPolicy
 from atac2expr.encode import (
     MATCH_BY,
-    PROVENANCE_COLUMNS,
-    SAMPLESHEET_COLUMNS,
     EncodeClient,
     Options,
+    download_plan,
     provenance_rows,
     samplesheet_rows,
     select_samples,
     split_list,
     write_table,
+)
+from atac2expr.formats import (
+    DOWNLOAD_COLUMNS,
+    ENCODE_PROVENANCE_COLUMNS,
+    encode_samplesheet_columns,
+    samplesheet_columns,
+    use_samplesheet_schema,
 )
 
 log = logging.getLogger("atac2expr.encode_samplesheet")
@@ -47,6 +55,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="ATAC-seq peak output_type, e.g. 'replicated peaks' (default: the preferred_default file, else 'pseudoreplicated peaks')")
     parser.add_argument("--output", default="samplesheet.csv", help="samplesheet to write (default: %(default)s)")
     parser.add_argument("--provenance", default="provenance.tsv", help="provenance table to write (default: %(default)s)")
+    parser.add_argument("--downloads", help="also write the files to download (name, url, md5, size; TSV), each once")
+    parser.add_argument("--local_samplesheet", help="also write the samplesheet that names the downloads (once put in one folder)")
+    parser.add_argument("--samplesheet_schema", help="assets/schema_input.json (default: the pipeline's own)")
     parser.add_argument("--retries", type=int, default=5, help="retries per API request (default: %(default)s)")
     parser.add_argument("--backoff", type=float, default=1.0, help="first wait in seconds, doubled per retry (default: %(default)s)")
     parser.add_argument("--max_wait", type=float, default=120.0, help="cap in seconds on any one wait (default: %(default)s)")
@@ -61,6 +72,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
+    if args.samplesheet_schema:
+        use_samplesheet_schema(args.samplesheet_schema)
     if args.retries < 0 or args.backoff < 0 or args.max_wait < 0 or args.timeout <= 0 or args.min_interval < 0:
         raise cli.InputError("--retries, --backoff, --max_wait and --min_interval must be >= 0 and --timeout > 0")
     options = Options(
@@ -74,8 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     client = EncodeClient(args.encode_url, policy=RetryPolicy(args.retries, args.backoff, args.max_wait),
                           timeout=args.timeout, min_interval=args.min_interval)
     selection = select_samples(client, options)
-    write_table(samplesheet_rows(selection.samples, client), SAMPLESHEET_COLUMNS, args.output)
-    write_table(provenance_rows(selection.samples, client, options.match_by), PROVENANCE_COLUMNS, args.provenance, delimiter="\t")
+    rows = samplesheet_rows(selection.samples, client)
+    write_table(rows, encode_samplesheet_columns(), args.output)
+    downloads, local = download_plan(rows)
+    if args.downloads:
+        write_table(downloads, DOWNLOAD_COLUMNS, args.downloads, delimiter="\t")
+    if args.local_samplesheet:
+        write_table(local, samplesheet_columns("reads"), args.local_samplesheet)
+    write_table(provenance_rows(selection.samples, client, options.match_by), ENCODE_PROVENANCE_COLUMNS, args.provenance, delimiter="\t")
     if not selection.samples:
         log.warning("no ENCODE biosample has both ATAC-seq and RNA-seq data passing the filters; %s has only its header", args.output)
     else:

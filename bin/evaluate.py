@@ -30,7 +30,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from atac2expr import cli, dataset, evaluation, files, models, predictors
+from atac2expr import cli, dataset, evaluation, files, targets
+from atac2expr.modelling import cross_validation, predictors, runtime
 from atac2expr.settings import EvaluationSettings, ModelSettings, parse_model_list
 from atac2expr.tables import prediction_table, write_tsv
 
@@ -50,7 +51,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def write_figures(outdir: str, Y: np.ndarray, cv: evaluation.CrossValidation, per_gene: pd.DataFrame, units: str, seed: int) -> dict[str, str]:
+def write_figures(outdir: str, Y: np.ndarray, cv: cross_validation.CrossValidation, per_gene: pd.DataFrame, units: str, seed: int) -> dict[str, str]:
     figures = {}
     for name in cv.models:
         with files.atomic_path(f"{outdir}/scatter_{name}.png") as tmp:
@@ -72,13 +73,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     model_names = parse_model_list(args.models, predictors.ALL_MODELS, "--models")
     settings = ModelSettings.from_args(args)
     evaluation_settings = EvaluationSettings.from_args(args)
-    models.set_threads(args.threads)
-    device = models.resolve_device(settings.device)
+    runtime.set_threads(args.threads)
+    device = runtime.resolve_device(settings.device)
 
     ds = dataset.load_dataset(args.dataset)
     n, n_genes = len(ds.samples), len(ds.genes)
-    Y = models.transform_targets(ds.Y, settings.target_transform)
-    constant = models.constant_columns(Y)
+    Y = targets.transform_targets(ds.Y, settings.target_transform)
+    constant = targets.constant_columns(Y)
     log.info("%s: %d samples, %s, %d genes; cross-validation of %s (%s)", args.dataset, n, ds.layout.describe(), n_genes,
              ", ".join(model_names), settings.units)
     if evaluation_settings.folds > n:
@@ -87,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.warning("%d of %d genes have no variance across the %d samples; they are left out of the correlations (constant_genes.tsv)",
                     int(constant.sum()), n_genes, n)
 
-    cv = evaluation.cross_validate(ds.X, Y, predictors.Geometry.of(ds), model_names, settings, evaluation_settings,
+    cv = cross_validation.cross_validate(ds.X, Y, predictors.Geometry.of(ds), model_names, settings, evaluation_settings,
                                    device=device, memory_limit=args.max_memory or None)
 
     outdir = args.outdir
@@ -130,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "n_constant_genes": int(constant.sum()),
         "folds": cv.folds,
         "metrics": {row["model"]: {k: v for k, v in row.items() if k != "model"} for row in metric_rows},
-        "versions": models.software_versions(),
+        "versions": runtime.software_versions(),
     }
     with files.atomic_output(f"{outdir}/evaluation.json") as handle:
         json.dump(summary, handle, indent=2, default=float)

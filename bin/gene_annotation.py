@@ -19,6 +19,7 @@ from typing import Sequence
 
 from atac2expr import cli
 from atac2expr.annotation import genes_in_regions, read_gtf
+from atac2expr.formats import TRANSCRIPTS
 from atac2expr.regions import BinLayout
 from atac2expr.sequences import fasta_ids
 from atac2expr.tables import write_tsv
@@ -60,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("region %s: %d genes, %d with a transcript in the transcriptome", layout.describe(), len(in_region),
              region_tx.loc[region_tx["in_transcriptome"], "gene_id"].nunique())
     write_tsv(genes, args.outdir / "genes.tsv")
-    write_tsv(transcripts, args.outdir / "transcripts.tsv")
+    write_tsv(TRANSCRIPTS.frame(transcripts), args.outdir / "transcripts.tsv")
     return 0
 
 

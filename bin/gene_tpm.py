@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from atac2expr import cli
-from atac2expr.annotation import genes_in_regions, read_genes, strip_version
+from atac2expr.annotation import genes_in_regions, strip_version
 from atac2expr.cli import InputError
+from atac2expr.formats import GENE_MATRIX_KEYS, GENE_TPM, GENES, TRANSCRIPTS
 from atac2expr.regions import BinLayout
 from atac2expr.tables import write_tsv
 
@@ -97,8 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
     layout = BinLayout.read(args.layout)
-    genes = read_genes(args.genes)
-    transcripts = pd.read_csv(args.transcripts, sep="\t", dtype={"transcript_id": str, "gene_id": str}, keep_default_na=False)
+    genes = GENES.read(args.genes)
+    transcripts = TRANSCRIPTS.read(args.transcripts)
     region_genes = genes_in_regions(genes, list(layout.regions))
     if region_genes.empty:
         raise InputError(f"--region {layout.describe()}: no genes of {args.genes} overlap it")
@@ -106,16 +107,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     per_sample, stats = gene_tpm_per_sample(args.quant, transcript_gene)
 
-    in_fasta = set(transcripts.loc[transcripts["in_transcriptome"].astype(str).str.lower() == "true", "gene_id"])
+    in_fasta = set(transcripts.loc[transcripts["in_transcriptome"], "gene_id"])
     absent = ~region_genes["gene_id"].isin(in_fasta)
     if absent.any():
         log.warning("%d of %d genes of the regions have no transcript in the transcriptome; dropped (genes_dropped.tsv)",
                     int(absent.sum()), len(region_genes))
     kept = region_genes[~absent].reset_index(drop=True)
     matrix = pd.DataFrame({s: tpm.reindex(kept["gene_id"]).fillna(0.0).to_numpy() for s, tpm in per_sample.items()})
-    matrix.insert(0, "gene_name", kept["gene_name"].to_numpy())
-    matrix.insert(0, "gene_id", kept["gene_id"].to_numpy())
-    tidy = matrix.melt(id_vars=["gene_id", "gene_name"], var_name="sample", value_name="tpm")[["sample", "gene_id", "gene_name", "tpm"]]
+    for key in reversed(GENE_MATRIX_KEYS):
+        matrix.insert(0, key, kept[key].to_numpy())
+    tidy = matrix.melt(id_vars=list(GENE_MATRIX_KEYS), var_name="sample", value_name="tpm")[GENE_TPM.columns]
     log.info("%d samples x %d genes in %s", len(per_sample), len(kept), layout.describe())
 
     outputs = {

@@ -17,7 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
-from atac2expr import cli, dataset, models, predictors
+from atac2expr import cli, dataset
+from atac2expr.modelling import model_file, runtime
 from atac2expr.tables import prediction_table, write_tsv
 
 log = logging.getLogger("predict")
@@ -38,11 +39,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
-    models.set_threads(args.threads)
-    device = models.resolve_device(args.device)
-    predictor, train_samples = predictors.load(args.model)
+    runtime.set_threads(args.threads)
+    device = runtime.resolve_device(args.device)
+    predictor, train_samples = model_file.load(args.model)
     layout = predictor.geometry.layout
-    log.info("%s: %s", args.model, predictors.describe(predictor, train_samples))
+    log.info("%s: %s", args.model, model_file.describe(predictor, train_samples))
 
     names, rows = [], []
     for path in sorted(args.bins):

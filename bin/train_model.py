@@ -24,7 +24,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from atac2expr import cli, dataset, files, models, predictors
+from atac2expr import cli, dataset, files, targets
+from atac2expr.modelling import model_file, predictors, runtime
 from atac2expr.settings import ModelSettings
 from atac2expr.tables import prediction_table, write_tsv
 
@@ -49,16 +50,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
     settings = ModelSettings.from_args(args)
-    models.set_threads(args.threads)
-    device = models.resolve_device(settings.device)
+    runtime.set_threads(args.threads)
+    device = runtime.resolve_device(settings.device)
     ds = dataset.load_dataset(args.dataset)
     n_samples, n_bins, n_genes = len(ds.samples), ds.layout.n_bins, len(ds.genes)
     if n_samples == 0 or n_genes == 0 or n_bins == 0:
         raise cli.InputError(f"{args.dataset}: nothing to train on ({n_samples} samples, {n_bins} bins, {n_genes} genes)")
     log.info("%s: %d samples, %s, %d genes; model %s on %s with %d threads", args.dataset, n_samples, ds.layout.describe(), n_genes,
              args.model, device, args.threads)
-    Y = models.transform_targets(ds.Y, settings.target_transform)
-    constant = models.gene_variance_report(Y, ds.genes["gene_id"].to_numpy(str))
+    Y = targets.transform_targets(ds.Y, settings.target_transform)
+    constant = targets.gene_variance_report(Y, ds.genes["gene_id"].to_numpy(str))
     if n_samples < 2:
         log.warning("only %d sample: the model can only memorise it", n_samples)
 
@@ -66,13 +67,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = predictor.fit(ds.X, Y, device=device).curves
     predicted = predictor.predict(ds.X, device)
     final_loss = result.train_loss[-1]
-    baseline = models.mean_baseline_mse(Y)
+    baseline = targets.mean_baseline_mse(Y)
     in_sample_mse = float(np.mean((predicted.astype(np.float64) - Y) ** 2))
     log.info("final training MSE %.5f (in-sample MSE after training %.5f); per-gene mean baseline %.5f (%s)",
              final_loss, in_sample_mse, baseline, settings.units)
 
     outdir = args.outdir
-    predictors.save(f"{outdir}/model.pt", predictor, list(ds.samples.astype(str)))
+    model_file.save(f"{outdir}/model.pt", predictor, list(ds.samples.astype(str)))
     write_tsv(pd.DataFrame({"epoch": np.arange(1, len(result.train_loss) + 1), "train_loss": result.train_loss}), f"{outdir}/loss.tsv")
     write_tsv(prediction_table(ds.samples, ds.genes, predicted, settings.target_transform, observed=Y, observed_tpm=ds.Y),
               f"{outdir}/predictions.tsv")
@@ -97,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "constant_genes": constant,
         "device": str(device),
         "threads": args.threads,
-        "versions": models.software_versions(),
+        "versions": runtime.software_versions(),
     }
     with files.atomic_output(f"{outdir}/training.json") as handle:
         json.dump(summary, handle, indent=2)

@@ -9,6 +9,7 @@ process BINARIZE_PEAKS {
     tuple val(meta), path(peaks, stageAs: 'input/peaks')
     tuple val(meta_layout), path(layout)
     path chrom_sizes
+    path samplesheet_schema, stageAs: 'input/schema_input.json'    // the sample-id rule
 
     output:
     tuple val(meta), path("${meta.id}.bins.npz"), emit: bins
@@ -23,6 +24,7 @@ process BINARIZE_PEAKS {
         --sample ${meta.id} \\
         --layout ${layout} \\
         --chrom_sizes ${chrom_sizes} \\
+        --samplesheet_schema input/schema_input.json \\
         --output ${meta.id}.bins.npz \\
         ${args}
 

@@ -7,20 +7,25 @@ process CHECK_INPUTS {
 
     input:
     path samplesheet, stageAs: 'input/samplesheet.csv'
+    path files, stageAs: 'input/files/*'                            // files the samplesheet names by their names here (--encode); or []
+    path samplesheet_schema, stageAs: 'input/schema_input.json'    // assets/schema_input.json: layouts, columns, the sample-id rule
 
     output:
     path 'samplesheet.valid.json', emit: samplesheet
     path 'versions.yml'         , emit: versions
 
     script:
-    // the samplesheet is read where it lies, so that its relative paths resolve against its own folder; the
-    // files it names are not opened here (they need not be visible inside a container): the workflow checks
-    // that they exist and the per-sample tasks check their content
-    def args = task.ext.args ?: ''
+    // the samplesheet is read where it lies, so that its relative paths resolve against its own folder (or against
+    // the staged files); the files it names are not opened here (they need not be visible inside a container): the
+    // workflow checks that they exist and the per-sample tasks check their content
+    def args = task.ext.args ?: ''    // --layout, --min_samples
+    def base = files ? '--base input/files' : ''
     """
     check_inputs.py \\
         --samplesheet "\$(readlink -f input/samplesheet.csv)" \\
+        --samplesheet_schema input/schema_input.json \\
         --output samplesheet.valid.json \\
+        ${base} \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml
@@ -33,8 +38,10 @@ process CHECK_INPUTS {
     stub:
     // the same check as the script: the workflow reads the checked samplesheet
     def args = task.ext.args ?: ''
+    def base = files ? '--base input/files' : ''
     """
-    check_inputs.py --samplesheet "\$(readlink -f input/samplesheet.csv)" --output samplesheet.valid.json ${args}
+    check_inputs.py --samplesheet "\$(readlink -f input/samplesheet.csv)" --samplesheet_schema input/schema_input.json \\
+        --output samplesheet.valid.json ${base} ${args}
     touch versions.yml
     """
 }

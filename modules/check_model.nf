@@ -7,6 +7,7 @@ process CHECK_MODEL {
 
     input:
     tuple val(meta), path(model, stageAs: 'input/model.pt')
+    path chrom_sizes, stageAs: 'input/chrom.sizes'
 
     output:
     tuple val(meta), path('regions.tsv'), emit: layout
@@ -16,6 +17,7 @@ process CHECK_MODEL {
     """
     check_model.py \\
         --model input/model.pt \\
+        --chrom_sizes input/chrom.sizes \\
         --layout regions.tsv
 
     cat <<-END_VERSIONS > versions.yml

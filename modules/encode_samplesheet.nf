@@ -6,11 +6,14 @@ process ENCODE_SAMPLESHEET {
     container "${params.container}"
 
     input:
-    val meta    // e.g. [id: 'encode']
+    val meta                                                        // e.g. [id: 'encode']
+    path samplesheet_schema, stageAs: 'input/schema_input.json'    // the samplesheet's layout and sample-id rule
 
     output:
     tuple val(meta), path('samplesheet.csv'), emit: samplesheet
     tuple val(meta), path('provenance.tsv') , emit: provenance
+    path 'downloads.tsv'                    , emit: downloads           // name, url, md5, size: every file once
+    path 'samplesheet.local.csv'            , emit: local_samplesheet   // the samplesheet naming those files
     path 'versions.yml'                     , emit: versions
 
     script:
@@ -21,6 +24,9 @@ process ENCODE_SAMPLESHEET {
     encode_samplesheet.py \\
         --output samplesheet.csv \\
         --provenance provenance.tsv \\
+        --downloads downloads.tsv \\
+        --local_samplesheet samplesheet.local.csv \\
+        --samplesheet_schema input/schema_input.json \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml
@@ -33,6 +39,8 @@ process ENCODE_SAMPLESHEET {
     """
     echo 'sample,fastq_1,fastq_2,peaks,fastq_1_md5,fastq_1_size,fastq_2_md5,fastq_2_size,peaks_md5,peaks_size,run_type,read_length,fragment_length' > samplesheet.csv
     printf 'sample\\tbiosample_term_name\\n' > provenance.tsv
+    printf 'name\\turl\\tmd5\\tsize\\n' > downloads.tsv
+    echo 'sample,fastq_1,fastq_2,peaks' > samplesheet.local.csv
     touch versions.yml
     """
 }

@@ -1,6 +1,7 @@
 process PREDICT_EXPRESSION {
     tag "${bins.size()} samples"
     label 'process_single'
+    label 'process_gpu'
 
     conda "${moduleDir}/../envs/torch.yml"
     container "${params.container}"

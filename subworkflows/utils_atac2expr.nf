@@ -24,7 +24,7 @@ def paramsHelp(String schemaPath, boolean showHidden) {
         shown.each { name, p ->
             def type = p.type instanceof List ? p.type.findAll { it != 'null' }.join('|') : p.type
             def extra = p.enum ? " (${p.enum.join('|')})" : ''
-            def dflt = p.containsKey('default') ? "  [default: ${p.default}]" : ''
+            def dflt = p.containsKey('default') ? "  [default: ${p.default.toString().replace('${version}', workflow.manifest.version)}]" : ''
             lines << "  --${name.padRight(26)} ${type}${extra}  ${p.description}${dflt}".toString()
         }
         lines << ''

@@ -16,7 +16,8 @@ def run(tmp_path: Path, text: str | bytes, *extra: str) -> tuple[int, Path]:
     path = tmp_path / "samplesheet.csv"
     path.write_bytes(text.encode() if isinstance(text, str) else text)
     out = tmp_path / "out" / "samplesheet.valid.json"
-    return check_inputs.main(["--samplesheet", str(path), "--output", str(out), *extra]), out
+    layout = [] if "--layout" in extra else ["--layout", "reads"]
+    return check_inputs.main(["--samplesheet", str(path), "--output", str(out), *layout, *extra]), out
 
 
 def read_back(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -37,28 +38,28 @@ def test_valid_samplesheet_resolves_relative_paths(tmp_path):
     assert code == 0
     columns, rows = read_back(out)
     assert columns == ["sample", "fastq_1", "fastq_2", "peaks", "single_end", "line"]
-    assert rows[0] == {"sample": "A", "fastq_1": str(tmp_path / "a_R1.fastq.gz"), "fastq_2": str(tmp_path / "a_R2.fastq.gz"),
-                       "peaks": str(tmp_path / "a.bed"), "single_end": "false", "line": "2"}
-    assert rows[1]["fastq_2"] == "" and rows[1]["single_end"] == "true" and rows[1]["peaks"] == str(tmp_path / "b.bed.gz")
+    assert rows[0] == {"sample": "A", "fastq_1": [str(tmp_path / "a_R1.fastq.gz")], "fastq_2": [str(tmp_path / "a_R2.fastq.gz")],
+                       "peaks": str(tmp_path / "a.bed"), "single_end": False, "line": 2}
+    assert rows[1]["fastq_2"] == [] and rows[1]["single_end"] is True and rows[1]["peaks"] == str(tmp_path / "b.bed.gz")
 
 def test_any_character_of_a_path_survives(tmp_path):
     """Quotes, commas, spaces and shell characters in a (quoted) path reach the workflow unchanged."""
     name = 'it\'s a "quoted", $(odd) name.fastq.gz'
     code, out = run(tmp_path, HEADER + 'A,"' + name.replace('"', '""') + '",,a.bed\n')
-    assert code == 0 and read_back(out)[1][0]["fastq_1"] == str(tmp_path / name)
+    assert code == 0 and read_back(out)[1][0]["fastq_1"] == [str(tmp_path / name)]
 
 
 def test_files_are_not_opened_here(tmp_path):
     """Existence and content are checked later (the workflow and the per-sample tasks): none of these files exists."""
     code, out = run(tmp_path, HEADER + "A,nope_R1.fastq.gz,,nope.bed\n")
-    assert code == 0 and read_back(out)[1][0]["fastq_1"] == str(tmp_path / "nope_R1.fastq.gz")
+    assert code == 0 and read_back(out)[1][0]["fastq_1"] == [str(tmp_path / "nope_R1.fastq.gz")]
 
 
 def test_quoted_path_with_a_comma_round_trips(tmp_path):
     code, out = run(tmp_path, HEADER + 'A,"reads, lane 1.fastq.gz","reads, lane 2.fastq.gz","peaks,v2.bed"\n')
     assert code == 0
     row = read_back(out)[1][0]
-    assert row["fastq_1"] == str(tmp_path / "reads, lane 1.fastq.gz") and row["fastq_2"] == str(tmp_path / "reads, lane 2.fastq.gz")
+    assert row["fastq_1"] == [str(tmp_path / "reads, lane 1.fastq.gz")] and row["fastq_2"] == [str(tmp_path / "reads, lane 2.fastq.gz")]
     assert row["peaks"] == str(tmp_path / "peaks,v2.bed")
 
 
@@ -66,8 +67,8 @@ def test_lanes_joined_with_semicolons(tmp_path):
     code, out = run(tmp_path, HEADER + "A,L1/a_R1.fastq.gz;L2/a_R1.fastq.gz,L1/a_R2.fastq.gz;L2/a_R2.fastq.gz,a.bed\n")
     assert code == 0
     row = read_back(out)[1][0]
-    assert row["fastq_1"] == f"{tmp_path / 'L1' / 'a_R1.fastq.gz'};{tmp_path / 'L2' / 'a_R1.fastq.gz'}"
-    assert row["fastq_2"] == f"{tmp_path / 'L1' / 'a_R2.fastq.gz'};{tmp_path / 'L2' / 'a_R2.fastq.gz'}"
+    assert row["fastq_1"] == [str(tmp_path / "L1" / "a_R1.fastq.gz"), str(tmp_path / "L2" / "a_R1.fastq.gz")]
+    assert row["fastq_2"] == [str(tmp_path / "L1" / "a_R2.fastq.gz"), str(tmp_path / "L2" / "a_R2.fastq.gz")]
 
 
 def test_bom_and_spaces_in_the_header(tmp_path):
@@ -76,14 +77,14 @@ def test_bom_and_spaces_in_the_header(tmp_path):
 
 
 def test_peaks_only(tmp_path):
-    code, out = run(tmp_path, "sample,peaks\nA,a.bed\nB,b.bed\n", "--peaks_only")
+    code, out = run(tmp_path, "sample,peaks\nA,a.bed\nB,b.bed\n", "--layout", "peaks")
     assert code == 0
     columns, rows = read_back(out)
     assert columns == ["sample", "peaks", "line"] and [r["peaks"] for r in rows] == [str(tmp_path / "a.bed"), str(tmp_path / "b.bed")]
 
 
 def test_peaks_only_refuses_a_full_samplesheet(tmp_path, capsys):
-    code, out = run(tmp_path, GOOD, "--peaks_only")
+    code, out = run(tmp_path, GOOD, "--layout", "peaks")
     assert code == 2 and "unknown fastq_1, fastq_2" in last_error(capsys) and not out.exists()
 
 
@@ -132,5 +133,20 @@ def test_non_utf8_samplesheet(tmp_path, capsys):
 
 def test_missing_samplesheet(tmp_path, capsys):
     out = tmp_path / "o.csv"
-    assert check_inputs.main(["--samplesheet", str(tmp_path / "none.csv"), "--output", str(out)]) == 2
+    assert check_inputs.main(["--samplesheet", str(tmp_path / "none.csv"), "--layout", "reads", "--output", str(out)]) == 2
     assert "none.csv: file not found" in last_error(capsys) and not out.exists()
+
+
+def test_relative_paths_against_a_base_folder(tmp_path):
+    """--encode: the samplesheet names downloads by name, staged in a folder of their own."""
+    (tmp_path / "files").mkdir()
+    code, out = run(tmp_path, HEADER + "A,file_1.fastq.gz,,file_2.bed.gz\n", "--base", str(tmp_path / "files"))
+    assert code == 0
+    row = read_back(out)[1][0]
+    assert row["fastq_1"] == [str(tmp_path / "files" / "file_1.fastq.gz")] and row["peaks"] == str(tmp_path / "files" / "file_2.bed.gz")
+
+
+def test_an_unknown_layout_is_refused(tmp_path, capsys):
+    code, _ = run(tmp_path, GOOD, "--layout", "fastq")
+    assert code == 2 and "samplesheet layout fastq: choose one of reads, peaks" in last_error(capsys)
+

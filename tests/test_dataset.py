@@ -9,7 +9,6 @@ from planted import layout_of, make_planted
 
 from atac2expr.cli import InputError
 from atac2expr.dataset import (
-    GENE_FIELDS,
     Dataset,
     SampleBins,
     load_dataset,
@@ -19,6 +18,7 @@ from atac2expr.dataset import (
     save_sample_bins,
     unpack_bits,
 )
+from atac2expr.formats import GENES
 
 
 @pytest.mark.parametrize("n_bins", [1, 7, 8, 9, 13, 1001])
@@ -106,7 +106,7 @@ def test_dataset_round_trip(tmp_path):
     assert back.X.dtype == np.uint8 and np.array_equal(back.X, ds.X)
     assert back.Y.dtype == np.float64 and np.array_equal(back.Y, ds.Y)
     assert back.samples.tolist() == ds.samples.tolist()
-    assert list(back.genes.columns) == GENE_FIELDS
+    assert list(back.genes.columns) == GENES.columns
     pd.testing.assert_frame_equal(back.genes, ds.genes.astype({"start": np.int64, "end": np.int64, "tss": np.int64}), check_dtype=False)
     assert back.genes["tss"].dtype == np.int64 and back.genes["gene_biotype"].tolist() == ["protein_coding"] * 4
     assert back.bins.values.tolist() == ds.layout.bins().values.tolist()

@@ -14,8 +14,6 @@ from fake_encode import FakeEncodeData, FakeServer, data_from_samplesheet
 from atac2expr.cli import InputError
 from atac2expr.download import RetryPolicy
 from atac2expr.encode import (
-    PROVENANCE_COLUMNS,
-    SAMPLESHEET_COLUMNS,
     EncodeClient,
     Options,
     replicate_lanes,
@@ -23,6 +21,8 @@ from atac2expr.encode import (
     split_list,
     unusable_reason,
 )
+from atac2expr.formats import DOWNLOAD_COLUMNS, ENCODE_PROVENANCE_COLUMNS, encode_samplesheet_columns
+from atac2expr.samples import read_samplesheet
 
 FAST = ["--backoff", "0.01", "--max_wait", "0.05", "--min_interval", "0"]
 # the pipeline's defaults (nextflow_schema.json: --encode_match_by, --encode_rna_assay_titles), which the script requires
@@ -132,7 +132,7 @@ def test_samplesheet_lanes_replicates_paired_and_single(portal, server, tmp_path
     code, sheet, prov = _run(server, tmp_path)
     assert code == 0
     columns, rows = _read(sheet)
-    assert columns == SAMPLESHEET_COLUMNS
+    assert columns == encode_samplesheet_columns()
     by_id = {r["sample"]: r for r in rows}
     assert sorted(by_id) == ["CD4-positive_alpha-beta_T_cell_rep1", "CD4-positive_alpha-beta_T_cell_rep2", "HepG2_rep1", "K562_rep1", "K562_rep2"]
     assert all(re.fullmatch(r"[A-Za-z0-9_.-]+", s) for s in by_id)
@@ -157,7 +157,7 @@ def test_samplesheet_lanes_replicates_paired_and_single(portal, server, tmp_path
     assert h["peaks"] == url(ids["hepg2_peaks"])  # no preferred_default -> pseudoreplicated peaks
 
     columns, prov_rows = _read(prov, "\t")
-    assert columns == PROVENANCE_COLUMNS
+    assert columns == ENCODE_PROVENANCE_COLUMNS
     p = {r["sample"]: r for r in prov_rows}["K562_rep1"]
     assert p["biosample_term_name"] == "K562" and p["biosample_classification"] == "cell line" and p["biosample_term_id"] == "EFO:0002067"
     assert p["rna_experiment"] == ids["k562_rna"] and p["rna_assay_title"] == "total RNA-seq" and p["biological_replicate"] == "1"
@@ -203,8 +203,8 @@ def test_single_assay_biosamples_dropped_and_counted(portal, server, caplog):
 def test_zero_hits_gives_empty_samplesheet_and_warning(server, tmp_path, capsys):
     code, sheet, prov = _run(server, tmp_path, "--biosamples", "no such cell")
     assert code == 0
-    assert sheet.read_text() == ",".join(SAMPLESHEET_COLUMNS) + "\n"
-    assert prov.read_text() == "\t".join(PROVENANCE_COLUMNS) + "\n"
+    assert sheet.read_text() == ",".join(encode_samplesheet_columns()) + "\n"
+    assert prov.read_text() == "\t".join(ENCODE_PROVENANCE_COLUMNS) + "\n"
     assert "WARNING" in (err := capsys.readouterr().err) and "has only its header" in err
     assert any(r.path == "/search/" for r in server.requests)  # the 404 "No results found" was read as none
 
@@ -308,3 +308,28 @@ def test_standalone_data_folder(tmp_path):
         client = EncodeClient(server.url, min_interval=0)
         selection = select_samples(client, OPTIONS)
     assert [(s.id, s.run_type) for s in selection.samples] == [("A_rep1", "paired-ended"), ("B_rep1", "single-ended")]
+
+
+def test_downloads_and_the_local_samplesheet(portal, server, tmp_path):
+    """Every distinct URL once, under a name the pipeline makes; the local samplesheet names those files in the
+    'reads' layout, which the samplesheet check reads against the folder they are put in."""
+    code, sheet, _ = _run(server, tmp_path, "--downloads", str(tmp_path / "downloads.tsv"),
+                          "--local_samplesheet", str(tmp_path / "local.csv"))
+    assert code == 0
+    _, rows = _read(sheet)
+    columns, downloads = _read(tmp_path / "downloads.tsv", "\t")
+    assert columns == DOWNLOAD_COLUMNS
+    urls = sorted({u for r in rows for c in ("fastq_1", "fastq_2", "peaks") for u in r[c].split(";") if u})
+    assert [d["url"] for d in downloads] == urls
+    assert all(re.fullmatch(r"file_\d+\.(fastq|bed)\.gz", d["name"]) for d in downloads)
+    name_of = {d["url"]: d["name"] for d in downloads}
+    local = read_samplesheet(tmp_path / "local.csv", "reads", base=tmp_path / "staged")
+    by_sample = {r["sample"]: r for r in rows}
+    for row in local:
+        remote = by_sample[row["sample"]]
+        assert row["fastq_1"] == [str(tmp_path / "staged" / name_of[u]) for u in remote["fastq_1"].split(";")]
+        assert row["peaks"] == str(tmp_path / "staged" / name_of[remote["peaks"]])
+        assert row["single_end"] == (remote["fastq_2"] == "")
+    md5 = {d["url"]: d["md5"] for d in downloads}
+    k1 = by_sample["K562_rep1"]
+    assert [md5[u] for u in k1["fastq_1"].split(";")] == k1["fastq_1_md5"].split(";")

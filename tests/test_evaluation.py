@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 from planted import settings_args, write_planted
 
-from atac2expr import evaluation, models, predictors
+from atac2expr import evaluation, targets
+from atac2expr.cli import InputError
+from atac2expr.modelling import cross_validation, predictors
 
 # 60 bins: small enough for 60 samples to pin the planted bins down; sparse background (5% open) so that the
 # genes' own bins stand out, as the gene activity scores assume
@@ -23,23 +25,23 @@ ALL = ["mean", "ridge", "archr", "signac", "mlp", "tss_window"]
 
 @pytest.mark.parametrize("n, k", [(23, 5), (10, 5), (5, 5), (3, 5), (2, 10)])
 def test_folds_partition_samples(n, k):
-    folds = evaluation.make_folds(n, k, seed=7)
+    folds = cross_validation.make_folds(n, k, seed=7)
     k_eff = min(n, k)
     assert sorted(set(folds)) == list(range(k_eff))
     sizes = np.bincount(folds)
     assert sizes.max() - sizes.min() <= 1
     if n <= k:  # leave-one-out
         assert (sizes == 1).all()
-    assert (evaluation.make_folds(n, k, seed=7) == folds).all()
+    assert (cross_validation.make_folds(n, k, seed=7) == folds).all()
 
 
 def test_folds_depend_on_seed():
-    assert not (evaluation.make_folds(30, 5, 1) == evaluation.make_folds(30, 5, 2)).all()
+    assert not (cross_validation.make_folds(30, 5, 1) == cross_validation.make_folds(30, 5, 2)).all()
 
 
 @pytest.mark.parametrize("n, k, val", [(23, 5, 0.2), (4, 5, 0.5), (3, 5, 0.2), (40, 3, 0.0)])
 def test_splits_never_leak(n, k, val):
-    splits = evaluation.make_splits(n, k, seed=3, val_fraction=val)
+    splits = cross_validation.make_splits(n, k, seed=3, val_fraction=val)
     held_out = np.concatenate([s.test for s in splits])
     assert sorted(held_out) == list(range(n))  # each sample held out exactly once
     for s in splits:
@@ -52,8 +54,8 @@ def test_splits_never_leak(n, k, val):
 
 
 def test_bad_fold_count():
-    with pytest.raises(evaluation.InputError, match="--folds 1"):
-        evaluation.make_folds(10, 1, 0)
+    with pytest.raises(InputError, match="--folds 1"):
+        cross_validation.make_folds(10, 1, 0)
 
 
 # ---------------------------------------------------------------- ridge and metrics
@@ -75,7 +77,7 @@ def test_kernel_ridge_equals_primal_solution():
 
 
 def test_kernel_ridge_alpha_must_be_positive():
-    with pytest.raises(evaluation.InputError, match="--ridge_alpha 0: must be positive"):
+    with pytest.raises(InputError, match="--ridge_alpha 0: must be positive"):
         predictors.KernelRidge(0)
 
 
@@ -110,7 +112,7 @@ def test_metrics_definitions():
     obs[:, 4] = 2.0  # no variance
     train_mean = obs.mean(0) + 0.1 * rng.standard_normal((10, 5))
     genes = pd.DataFrame({"gene_id": list("ABCDE"), "gene_name": list("abcde")})
-    constant = models.constant_columns(obs)
+    constant = targets.constant_columns(obs)
     assert constant.tolist() == [False] * 4 + [True]
     perfect = evaluation.compute_metrics(obs, obs, train_mean, genes, constant)
     assert perfect.summary["mse"] == 0 and perfect.summary["r2"] == 1 and perfect.summary["pearson_gene_median"] == pytest.approx(1)
@@ -128,7 +130,7 @@ def test_per_gene_r2_against_the_training_mean():
     train_mean = np.array([[2.0, 5.0], [2.0, 5.0], [3.0, 5.0], [3.0, 5.0]])
     pred = obs + np.array([[0.5, 0.0], [-0.5, 0.0], [0.5, 0.0], [-0.5, 0.0]])
     genes = pd.DataFrame({"gene_id": ["A", "B"], "gene_name": ["a", "b"]})
-    result = evaluation.compute_metrics(obs, pred, train_mean, genes, models.constant_columns(obs))
+    result = evaluation.compute_metrics(obs, pred, train_mean, genes, targets.constant_columns(obs))
     # gene A: SSE 4 * 0.25 = 1, SSE of the training mean 1 + 0 + 0 + 1 = 2
     assert result.per_gene["r2"].iloc[0] == pytest.approx(0.5) and np.isnan(result.per_gene["r2"].iloc[1])
     assert result.summary["r2_gene_median"] == pytest.approx(0.5) and result.summary["fraction_genes_better_than_mean"] == 1.0

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from atac2expr import gene_activity as ga
 from atac2expr.cli import InputError
+from atac2expr.modelling import gene_activity as ga
 
 E1 = math.exp(-1)
 INSIDE = 1 + E1  # ArchR's gene model at distance 0
@@ -294,7 +294,7 @@ def test_gene_activity_model_predicts_planted_expression_on_held_out_samples(kin
     rng = np.random.default_rng(17)
     bins, genes = random_geometry(rng)
     X = (rng.random((20, len(bins))) < 0.2).astype(np.uint8)
-    model = ga.GeneActivityModel(kind, bins, genes)
+    model = ga.GeneActivityScores(kind, bins, genes)
     scores = model.scores(X)
     a, b = rng.normal(2, 1, len(genes)), rng.normal(0, 0.1, len(genes))
     Y = a + b * scores
@@ -309,15 +309,15 @@ def test_gene_activity_model_predicts_planted_expression_on_held_out_samples(kin
     assert empty.any()
     assert np.allclose(pred[:, empty], Y[train][:, empty].mean(axis=0))
     # the same as fitting on the subset of rows
-    alone = ga.GeneActivityModel(kind, bins, genes).fit(X[train], Y[train])
+    alone = ga.GeneActivityScores(kind, bins, genes).fit(X[train], Y[train])
     assert np.allclose(alone.predict(X[test]), pred)
 
 
 def test_gene_activity_model_options_and_errors():
     bins, genes = tiles("1", 0, 50_000), gene_table([("G", "1", 10_000, 12_000, "+"), ("H", "1", 30_000, 31_000, "-")])
     with pytest.raises(InputError, match="kind"):
-        ga.GeneActivityModel("cicero", bins, genes)
-    model = ga.GeneActivityModel("archr", bins, genes, gene_upstream=2000, scale_to=100.0)
+        ga.GeneActivityScores("cicero", bins, genes)
+    model = ga.GeneActivityScores("archr", bins, genes, gene_upstream=2000, scale_to=100.0)
     X = np.ones((2, len(bins)), dtype=np.uint8)
     scores = model.scores(X)
     assert np.allclose(scores.sum(axis=1), 100.0)

@@ -15,10 +15,11 @@ import check_model
 import numpy as np
 import pytest
 import torch
-from planted import make_planted, model_settings
+from planted import CHROM_SIZES, make_planted, model_settings
 
-from atac2expr import models, predictors
+from atac2expr import formats, targets
 from atac2expr.cli import InputError
+from atac2expr.modelling import model_file, predictors
 from atac2expr.regions import BinLayout
 
 
@@ -32,16 +33,16 @@ def saved(request, planted, tmp_path_factory):
     """A tiny network trained for a few epochs and saved."""
     settings = model_settings(epochs=5, tss_epochs=2, hidden=8, tss_hidden=4, target_transform="none", seed=3)
     predictor = predictors.make(request.param, settings, predictors.Geometry.of(planted))
-    Y = models.transform_targets(planted.Y, "none")
+    Y = targets.transform_targets(planted.Y, "none")
     predictor.fit(planted.X, Y)
     path = tmp_path_factory.mktemp(f"model_{request.param}") / "model.pt"
-    predictors.save(path, predictor, list(planted.samples))
+    model_file.save(path, predictor, list(planted.samples))
     return predictor, path
 
 
 def test_round_trip_gives_the_same_predictions(saved, planted):
     predictor, path = saved
-    loaded, train_samples = predictors.load(path)
+    loaded, train_samples = model_file.load(path)
     assert loaded.kind == predictor.kind and loaded.settings == predictor.settings
     assert loaded.geometry.layout == planted.layout and train_samples == list(planted.samples)
     assert loaded.geometry.genes.to_dict("list") == {k: list(v) for k, v in planted.genes.to_dict("list").items()}
@@ -54,7 +55,7 @@ def test_the_file_is_plain_data_loaded_with_weights_only(saved, planted):
     with zipfile.ZipFile(path) as archive:
         assert archive.testzip() is None
     payload = torch.load(path, weights_only=True)
-    assert payload["format"] == models.MODEL_FORMAT
+    assert payload["format"] == formats.MODEL_FORMAT
     meta = payload["meta"]
     assert meta["layout"] == {"chrom": ["1", "2"], "start": [0, 0], "end": [12500, 6000], "bin_size": 1000}
     assert meta["genes"]["gene_biotype"] == ["protein_coding"] * 5 and meta["settings"]["target_transform"] == "none"
@@ -64,7 +65,7 @@ def test_the_file_is_plain_data_loaded_with_weights_only(saved, planted):
 def test_baselines_are_not_saved(planted, tmp_path):
     predictor = predictors.make("mean", model_settings(), predictors.Geometry.of(planted))
     with pytest.raises(ValueError, match="mean models are not saved"):
-        predictors.save(tmp_path / "m.pt", predictor, [])
+        model_file.save(tmp_path / "m.pt", predictor, [])
     assert not (tmp_path / "m.pt").exists()
 
 
@@ -82,7 +83,7 @@ def write_payload(tmp_path: Path, payload: dict) -> Path:
 
 def refusal(path: Path, one_line: bool = True) -> str:
     with pytest.raises(InputError) as err:
-        predictors.load(path)
+        model_file.load(path)
     message = str(err.value)
     assert message.startswith(f"{path}: "), message
     assert "\n" not in message or not one_line, message
@@ -123,7 +124,7 @@ def _set(path: str, value):
     ("settings", [1, 2], "model metadata field 'settings' is missing or not a dict"),
     ("model", "ridge", "model metadata field 'model' is 'ridge', expected one of mlp, tss_window"),
     ("model", None, "model metadata field 'model' is missing or not a str"),
-    ("genes.gene_name", ["a", "b"], "model metadata field 'genes.gene_name' has 2 entries, expected 5"),
+    ("genes.gene_name", ["a", "b"], "model metadata field 'genes.gene_name' has 2 entries, the other genes fields 5"),
     ("genes.tss", [1, 2, 3, 4, "5"], "model metadata field 'genes.tss' is missing or not a list of int"),
     ("genes.strand", ["+", "+", "x", "-", "+"], "model metadata field 'genes.strand' holds ['x'], expected + or -"),
     ("genes.gene_id", [], "model metadata field 'genes.gene_id' is empty"),
@@ -131,7 +132,7 @@ def _set(path: str, value):
     ("genes", "all", "model metadata field 'genes' is missing or not a dict"),
     ("layout.end", [12500, 0], "model metadata field 'layout': region 2:0-0 is empty or negative"),
     ("layout.end", [100, 6000], None),  # a valid layout of other bins: the weights do not fit it
-    ("layout.start", [0], "model metadata field 'layout.start' has 1 entries, expected 2"),
+    ("layout.start", [0], "model metadata field 'layout.start' has 1 entries, the other layout fields 2"),
     ("layout.start", [-5, 0], "model metadata field 'layout': region 1:-5-12500 is empty or negative"),
     ("layout.chrom", ["1", 2], "model metadata field 'layout.chrom' is missing or not a list of str"),
     ("layout.bin_size", 0, "model metadata field 'layout': --bin_size 0: must be a positive number of bases"),
@@ -142,7 +143,7 @@ def test_crafted_metadata_refused_naming_the_field(saved, tmp_path, path, value,
     if message is None and saved[0].kind == "tss_window":  # its weights do not depend on the bins: another layout loads
         payload = copy.deepcopy(payload_of(saved[1]))
         _set(path, value)(payload)
-        loaded, _ = predictors.load(write_payload(tmp_path, payload))
+        loaded, _ = model_file.load(write_payload(tmp_path, payload))
         assert loaded.geometry.layout.n_bins == 7
         return
     text = crafted(saved, tmp_path, _set(path, value))
@@ -155,7 +156,7 @@ def test_crafted_metadata_refused_naming_the_field(saved, tmp_path, path, value,
 def test_metadata_that_is_not_a_mapping(saved, tmp_path):
     def change(payload):
         payload["meta"] = ["not", "a", "dict"]
-    assert "model metadata is not a mapping" in crafted(saved, tmp_path, change)
+    assert "model file field 'meta' is missing or not a mapping" in crafted(saved, tmp_path, change)
 
 
 def test_absurd_layout_refused_without_allocating(saved, tmp_path):
@@ -198,8 +199,9 @@ def test_missing_and_extra_weights(saved, tmp_path):
 
     def not_a_dict(payload):
         payload["state_dict"] = [torch.zeros(1)]
-    for change in (drop, extra, not_a_dict):
+    for change in (drop, extra):
         assert "weights do not fit" in crafted(saved, tmp_path, change)
+    assert "model file field 'state_dict' is missing or not a mapping of names to tensors" in crafted(saved, tmp_path, not_a_dict)
 
 
 def test_format_marker(saved, tmp_path):
@@ -238,7 +240,7 @@ def test_a_pickle_that_would_run_code_is_refused(saved, tmp_path, capsys):
     message = refusal(path, one_line=False)  # torch's own message spans lines; the script prints it as one
     assert "not a model file written by train_model" in message and "UnpicklingError" in message
     assert not marker.exists()
-    assert check_model.main(["--model", str(path), "--layout", str(tmp_path / "layout.tsv")]) == 2
+    assert check_model.main(["--model", str(path), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(tmp_path / "layout.tsv")]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith(f"ERROR: {path}: not a model file") and "posix.system" in err[0]
     assert not marker.exists() and not (tmp_path / "layout.tsv").exists()
@@ -251,7 +253,7 @@ def test_a_pickle_that_would_run_code_is_refused(saved, tmp_path, capsys):
 def test_check_model_writes_the_layout(saved, planted, tmp_path, capsys):
     _, path = saved
     out = tmp_path / "layout.tsv"
-    assert check_model.main(["--model", str(path), "--layout", str(out)]) == 0
+    assert check_model.main(["--model", str(path), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(out)]) == 0
     assert BinLayout.read(out) == planted.layout
     assert "trained on 8 samples" in capsys.readouterr().err
 
@@ -261,7 +263,43 @@ def test_check_model_refuses_in_one_line(saved, tmp_path, capsys):
     payload["meta"]["genes"]["gene_name"] = ["a"]
     path = write_payload(tmp_path, payload)
     out = tmp_path / "layout.tsv"
-    assert check_model.main(["--model", str(path), "--layout", str(out)]) == 2
+    assert check_model.main(["--model", str(path), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(out)]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR")]
-    assert len(err) == 1 and "model metadata field 'genes.gene_name' has 1 entries, expected 5" in err[0]
+    assert len(err) == 1 and "model metadata field 'genes.gene_name' has 1 entries, the other genes fields 5" in err[0]
     assert not out.exists()
+
+
+# ---------------------------------------------------------------- what a crafted file could slip past shape checks
+
+def test_a_file_without_weights_is_refused_naming_the_field(saved, tmp_path):
+    message = crafted(saved, tmp_path, lambda payload: payload.pop("state_dict"))
+    assert "model file field 'state_dict' is missing or not a mapping of names to tensors" in message
+
+
+def test_weights_that_are_not_numbers_are_refused(saved, tmp_path):
+    """All-NaN weights load and give NaN predictions: refused at load, naming the tensor."""
+    def poison(payload):
+        name = sorted(payload["state_dict"])[0]
+        payload["state_dict"][name] = torch.full_like(payload["state_dict"][name], float("nan"))
+    message = crafted(saved, tmp_path, poison)
+    assert "NaN or infinite values" in message and "model weights '" in message
+
+
+def test_a_truncated_gene_id_list_is_blamed_on_gene_id(saved, tmp_path):
+    message = crafted(saved, tmp_path, _set("genes.gene_id", ["g1", "g2", "g3", "g4"]))
+    assert "model metadata field 'genes.gene_id' has 4 entries, the other genes fields 5" in message
+
+
+def test_genes_that_repeat_an_id_are_refused(saved, tmp_path):
+    message = crafted(saved, tmp_path, _set("genes.gene_id", ["g1", "g1", "g3", "g4", "g5"]))
+    assert "model metadata field 'genes.gene_id' repeats 1 id(s), e.g. 'g1'" in message
+
+
+def test_regions_off_the_assembly_are_refused(saved, tmp_path):
+    """The model's regions must be on --chrom_sizes' chromosomes and within their lengths, before any peak is binned."""
+    sizes = {"1": 248_956_422, "3": 198_295_559}
+    with pytest.raises(InputError, match=r"model metadata field 'layout.chrom': the model's region 2:1-6000 is on a chromosome absent"):
+        model_file.load(saved[1], sizes)
+    with pytest.raises(InputError, match=r"'layout.end': the model's region 1:1-12500 ends past 1's length 10,000"):
+        model_file.load(saved[1], {"1": 10_000, "2": 10_000})
+    model_file.load(saved[1], {"1": 12_500, "2": 6_000})

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 import torch
 
-from atac2expr import models
+from atac2expr import targets
 from atac2expr.cli import InputError
+from atac2expr.modelling import mlp, runtime
 from atac2expr.tables import prediction_table, write_tsv
 
 
@@ -22,22 +23,22 @@ def toy(seed: int = 0, n: int = 40, bins: int = 20, genes: int = 3):
 
 def test_full_batch_without_validation_runs_every_epoch_and_keeps_the_last_weights():
     X, Y = toy()
-    models.seed_everything(1)
-    model = models.ExpressionMLP(X.shape[1], Y.shape[1], hidden=8)
-    result = models.train_full_batch(model, X, Y, epochs=25, lr=0.01, patience=3)
+    runtime.seed_everything(1)
+    model = mlp.MLPNetwork(X.shape[1], Y.shape[1], hidden=8)
+    result = mlp.train_full_batch(model, X, Y, epochs=25, lr=0.01, patience=3)
     assert result.epochs_run == 25 and result.best_epoch == 25 and result.val_loss == []
     assert result.train_loss[-1] < result.train_loss[0]
 
 
 def test_early_stopping_restores_the_best_epoch():
     X, Y = toy()
-    models.seed_everything(1)
-    model = models.ExpressionMLP(X.shape[1], Y.shape[1], hidden=64)
-    result = models.train_full_batch(model, X[:10], Y[:10], epochs=2000, lr=0.05, X_val=X[10:], Y_val=Y[10:], patience=5)
+    runtime.seed_everything(1)
+    model = mlp.MLPNetwork(X.shape[1], Y.shape[1], hidden=64)
+    result = mlp.train_full_batch(model, X[:10], Y[:10], epochs=2000, lr=0.05, X_val=X[10:], Y_val=Y[10:], patience=5)
     assert result.epochs_run < 2000 and len(result.val_loss) == result.epochs_run
     assert result.best_epoch == int(np.argmin(result.val_loss)) + 1
     assert result.epochs_run - result.best_epoch == 5  # stopped after `patience` epochs without improvement
-    val = float(np.mean((models.predict(model, X[10:]) - Y[10:]) ** 2))
+    val = float(np.mean((mlp.predict_mlp(model, X[10:]) - Y[10:]) ** 2))
     assert val == pytest.approx(min(result.val_loss), rel=1e-5)  # the kept weights are the best epoch's
 
 
@@ -45,9 +46,9 @@ def test_same_seed_same_weights():
     X, Y = toy()
     states = []
     for seed in (3, 3, 4):
-        models.seed_everything(seed)
-        model = models.ExpressionMLP(X.shape[1], Y.shape[1], hidden=8, dropout=0.3)
-        models.train_full_batch(model, X, Y, epochs=10, lr=0.01)
+        runtime.seed_everything(seed)
+        model = mlp.MLPNetwork(X.shape[1], Y.shape[1], hidden=8, dropout=0.3)
+        mlp.train_full_batch(model, X, Y, epochs=10, lr=0.01)
         states.append(model.state_dict())
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
     assert not all(torch.equal(states[0][k], states[2][k]) for k in states[0])
@@ -55,45 +56,45 @@ def test_same_seed_same_weights():
 
 def test_transforms():
     tpm = np.array([[0.0, 1.0, 1e6]])
-    assert np.allclose(models.transform_targets(tpm, "log1p"), np.log1p(tpm))
-    assert models.transform_targets(tpm, "log1p").dtype == np.float32
-    assert np.allclose(models.inverse_transform(np.log1p(tpm), "log1p"), tpm)
-    assert np.array_equal(models.transform_targets(tpm, "none"), tpm.astype(np.float32))
-    assert np.array_equal(models.inverse_transform(tpm, "none"), tpm)
+    assert np.allclose(targets.transform_targets(tpm, "log1p"), np.log1p(tpm))
+    assert targets.transform_targets(tpm, "log1p").dtype == np.float32
+    assert np.allclose(targets.inverse_transform(np.log1p(tpm), "log1p"), tpm)
+    assert np.array_equal(targets.transform_targets(tpm, "none"), tpm.astype(np.float32))
+    assert np.array_equal(targets.inverse_transform(tpm, "none"), tpm)
     with pytest.raises(InputError, match="--target_transform sqrt: choose one of log1p, none"):
-        models.transform_targets(tpm, "sqrt")
+        targets.transform_targets(tpm, "sqrt")
 
 
 def test_gene_variance_report_and_mean_baseline():
     Y = np.array([[1.0, 2.0, 0.0], [1.0, 4.0, 0.0]])
-    assert models.gene_variance_report(Y, np.array(["A", "B", "C"])) == ["A", "C"]
-    assert models.mean_baseline_mse(Y) == pytest.approx(np.mean([0, 1, 0]))
-    assert np.isnan(models.mean_baseline_mse(np.zeros((0, 2))))
+    assert targets.gene_variance_report(Y, np.array(["A", "B", "C"])) == ["A", "C"]
+    assert targets.mean_baseline_mse(Y) == pytest.approx(np.mean([0, 1, 0]))
+    assert np.isnan(targets.mean_baseline_mse(np.zeros((0, 2))))
 
 
 @pytest.mark.parametrize("device, message", [("gpu", "--device gpu: choose cpu, cuda or cuda:N"), ("cuda:x", "choose cpu, cuda or cuda:N"),
                                               ("CPU", "choose cpu, cuda or cuda:N")])
 def test_bad_device_names(device, message):
     with pytest.raises(InputError, match=message):
-        models.resolve_device(device)
+        runtime.resolve_device(device)
 
 
 def test_devices():
-    assert models.resolve_device("cpu") == torch.device("cpu")
+    assert runtime.resolve_device("cpu") == torch.device("cpu")
     if not torch.cuda.is_available():
         with pytest.raises(InputError, match="--device cuda:0: CUDA is not available on this machine"):
-            models.resolve_device("cuda:0")
+            runtime.resolve_device("cuda:0")
     else:
         with pytest.raises(InputError, match="--device cuda:99: this machine has"):
-            models.resolve_device("cuda:99")
+            runtime.resolve_device("cuda:99")
 
 
 def test_threads():
     before = torch.get_num_threads()
     try:
         with pytest.raises(InputError, match="--threads 0: must be at least 1"):
-            models.set_threads(0)
-        models.set_threads(1)
+            runtime.set_threads(0)
+        runtime.set_threads(1)
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)

@@ -14,7 +14,7 @@ import pytest
 import train_model
 from planted import CHROM_SIZES, layout_of, settings_args, write_planted
 
-from atac2expr import predictors
+from atac2expr.modelling import model_file
 
 REGION = "chr1:1-30000,chr2:1-19500"  # chr2's last bin is 500 bp
 
@@ -37,7 +37,7 @@ def trained(request, tmp_path_factory):
     ds = write_planted(base / "dataset.npz", n_samples=10, n_genes=6, region=REGION)
     assert train_model.main(["--dataset", str(base / "dataset.npz"), "--outdir", str(base / "model"), "--model", request.param,
                              "--threads", "1", "--max_memory", "0", *settings_args(epochs=20, tss_epochs=3, hidden=16)]) == 0
-    assert check_model.main(["--model", str(base / "model" / "model.pt"), "--layout", str(base / "layout.tsv")]) == 0
+    assert check_model.main(["--model", str(base / "model" / "model.pt"), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(base / "layout.tsv")]) == 0
     insample = pd.read_csv(base / "model" / "predictions.tsv", sep="\t")
     return ds, base, base / "model" / "model.pt", insample
 
@@ -93,7 +93,7 @@ def test_peaks_elsewhere_give_the_prediction_of_closed_bins(trained, tmp_path, c
     assert "none of its 3 peaks is on a chromosome of the regions" in capsys.readouterr().err
     out = tmp_path / "pred.tsv"
     assert run_predict(model, [bins], out) == 0
-    predictor, _ = predictors.load(model)
+    predictor, _ = model_file.load(model)
     expected = predictor.predict(np.zeros((1, ds.layout.n_bins), dtype=np.uint8))[0]
     assert np.allclose(pd.read_csv(out, sep="\t")["predicted"], expected, rtol=1e-6, atol=1e-6)
 

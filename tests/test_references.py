@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 
 from atac2expr import annotation
-from atac2expr.annotation import GENE_COLUMNS, read_gtf
+from atac2expr.annotation import read_gtf
 from atac2expr.cli import InputError
+from atac2expr.formats import GENES
 from atac2expr.regions import normalize_chroms
 from atac2expr.sequences import fasta_ids
 
@@ -39,7 +40,7 @@ def whole_file_read_gtf(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     genes["chrom"] = normalize_chroms(genes["chrom"])
     genes["start"] = genes["start"] - 1
     genes["tss"] = np.where(genes["strand"] == "-", genes["end"] - 1, genes["start"])
-    genes = genes[GENE_COLUMNS].drop_duplicates("gene_id").reset_index(drop=True)
+    genes = genes[GENES.columns].drop_duplicates("gene_id").reset_index(drop=True)
     tx = gtf[gtf["feature"] == "transcript"]
     transcripts = pd.DataFrame({
         "transcript_id": unversioned(attribute(tx["attributes"], "transcript_id")),

@@ -11,16 +11,14 @@ from pathlib import Path
 import pytest
 
 from atac2expr.cli import InputError
-from atac2expr.samples import (
-    MISSING_LIKE,
-    OUTPUT_COLUMNS,
-    PREDICT_COLUMNS,
-    SAMPLE_ID_MAX,
-    SAMPLESHEET_COLUMNS,
-    make_sample_id,
-    read_samplesheet,
-    sample_id_problem,
-)
+from atac2expr.formats import samplesheet_schema
+from atac2expr.samples import SampleIdRule, make_sample_id, read_samplesheet, sample_id_problem
+from conftest import REPO
+
+RULE = SampleIdRule.of_schema()
+SAMPLE_ID_MAX = RULE.max_length
+MISSING_LIKE = RULE.missing_like
+OUTPUT_COLUMNS = RULE.output_columns
 
 HEADER = "sample,fastq_1,fastq_2,peaks\n"
 
@@ -32,13 +30,13 @@ def sheet(tmp_path: Path, text: str | bytes, name: str = "samplesheet.csv") -> P
     return path
 
 
-def read(tmp_path: Path, text: str | bytes, columns=SAMPLESHEET_COLUMNS, min_samples: int = 1) -> list[dict[str, str]]:
-    return read_samplesheet(sheet(tmp_path, text), columns, min_samples)
+def read(tmp_path: Path, text: str | bytes, layout="reads", min_samples: int = 1) -> list[dict]:
+    return read_samplesheet(sheet(tmp_path, text), layout, min_samples)
 
 
-def refused(tmp_path: Path, text: str | bytes, columns=SAMPLESHEET_COLUMNS, min_samples: int = 1) -> str:
+def refused(tmp_path: Path, text: str | bytes, layout="reads", min_samples: int = 1) -> str:
     with pytest.raises(InputError) as err:
-        read(tmp_path, text, columns, min_samples)
+        read(tmp_path, text, layout, min_samples)
     message = str(err.value)
     assert "\n" not in message and "\r" not in message, repr(message)
     assert message.startswith(str(tmp_path / "samplesheet.csv"))
@@ -88,9 +86,9 @@ def test_every_word_of_the_rule_is_a_set_of_lower_case_words():
 def test_good_samplesheet_rows(tmp_path):
     rows = read(tmp_path, HEADER + "A,a_R1.fastq.gz,a_R2.fastq.gz,a.bed\n\nB,b.fastq.gz,,peaks/b.bed.gz\n")
     assert [r["sample"] for r in rows] == ["A", "B"]
-    assert rows[0] == {"sample": "A", "fastq_1": str(tmp_path / "a_R1.fastq.gz"), "fastq_2": str(tmp_path / "a_R2.fastq.gz"),
-                       "peaks": str(tmp_path / "a.bed"), "single_end": "false", "line": "2"}
-    assert rows[1]["fastq_2"] == "" and rows[1]["single_end"] == "true" and rows[1]["line"] == "4"  # the blank line is counted
+    assert rows[0] == {"sample": "A", "fastq_1": [str(tmp_path / "a_R1.fastq.gz")], "fastq_2": [str(tmp_path / "a_R2.fastq.gz")],
+                       "peaks": str(tmp_path / "a.bed"), "single_end": False, "line": 2}
+    assert rows[1]["fastq_2"] == [] and rows[1]["single_end"] is True and rows[1]["line"] == 4  # the blank line is counted
     assert rows[1]["peaks"] == str(tmp_path / "peaks" / "b.bed.gz")
 
 
@@ -98,15 +96,15 @@ def test_relative_paths_resolve_against_the_samplesheets_folder(tmp_path, monkey
     folder = tmp_path / "project" / "sheets"
     path = sheet(folder, HEADER + "A,../fastq/a.fastq.gz,,./a.bed\nB,/abs/b.fastq.gz,,sub/../b.bed\n")
     monkeypatch.chdir(tmp_path)  # not the samplesheet's folder
-    rows = read_samplesheet(os.path.relpath(path, tmp_path), SAMPLESHEET_COLUMNS)
-    assert rows[0]["fastq_1"] == str(tmp_path / "project" / "fastq" / "a.fastq.gz")
+    rows = read_samplesheet(os.path.relpath(path, tmp_path), "reads")
+    assert rows[0]["fastq_1"] == [str(tmp_path / "project" / "fastq" / "a.fastq.gz")]
     assert rows[0]["peaks"] == str(folder / "a.bed")
-    assert rows[1]["fastq_1"] == "/abs/b.fastq.gz" and rows[1]["peaks"] == str(folder / "b.bed")
+    assert rows[1]["fastq_1"] == ["/abs/b.fastq.gz"] and rows[1]["peaks"] == str(folder / "b.bed")
 
 
 def test_utf8_bom_and_spaces_around_header_names(tmp_path):
     rows = read(tmp_path, "\ufeff sample , fastq_1,fastq_2 ,peaks\r\n A , a.fastq.gz ,, a.bed \r\n")
-    assert rows[0]["sample"] == "A" and rows[0]["fastq_1"] == str(tmp_path / "a.fastq.gz") and rows[0]["peaks"] == str(tmp_path / "a.bed")
+    assert rows[0]["sample"] == "A" and rows[0]["fastq_1"] == [str(tmp_path / "a.fastq.gz")] and rows[0]["peaks"] == str(tmp_path / "a.bed")
 
 
 def test_columns_in_another_order(tmp_path):
@@ -116,21 +114,21 @@ def test_columns_in_another_order(tmp_path):
 
 def test_quoted_path_with_a_comma(tmp_path):
     rows = read(tmp_path, HEADER + 'A,"reads, lane 1.fastq.gz",,"peaks,v2.bed"\n')
-    assert rows[0]["fastq_1"] == str(tmp_path / "reads, lane 1.fastq.gz") and rows[0]["peaks"] == str(tmp_path / "peaks,v2.bed")
+    assert rows[0]["fastq_1"] == [str(tmp_path / "reads, lane 1.fastq.gz")] and rows[0]["peaks"] == str(tmp_path / "peaks,v2.bed")
 
 
 def test_lanes_joined_with_semicolons(tmp_path):
     rows = read(tmp_path, HEADER + "A,L1/a_R1.fastq.gz;L2/a_R1.fastq.gz,L1/a_R2.fastq.gz;L2/a_R2.fastq.gz,a.bed\n")
     # lanes that share a base name in different folders are different files
-    assert rows[0]["fastq_1"] == f"{tmp_path / 'L1' / 'a_R1.fastq.gz'};{tmp_path / 'L2' / 'a_R1.fastq.gz'}"
-    assert rows[0]["fastq_2"].count(";") == 1 and rows[0]["single_end"] == "false"
+    assert rows[0]["fastq_1"] == [str(tmp_path / "L1" / "a_R1.fastq.gz"), str(tmp_path / "L2" / "a_R1.fastq.gz")]
+    assert len(rows[0]["fastq_2"]) == 2 and rows[0]["single_end"] is False
 
 
 def test_peaks_only_samplesheet(tmp_path):
-    rows = read(tmp_path, "sample,peaks\nA,a.bed\nB,/x/b.bed.gz\n", columns=PREDICT_COLUMNS)
-    assert rows == [{"sample": "A", "peaks": str(tmp_path / "a.bed"), "line": "2"}, {"sample": "B", "peaks": "/x/b.bed.gz", "line": "3"}]
-    assert "unknown fastq_1" in refused(tmp_path, HEADER + "A,a.fastq.gz,,a.bed\n", columns=PREDICT_COLUMNS)
-    assert "missing peaks" in refused(tmp_path, "sample\nA\n", columns=PREDICT_COLUMNS)
+    rows = read(tmp_path, "sample,peaks\nA,a.bed\nB,/x/b.bed.gz\n", layout="peaks")
+    assert rows == [{"sample": "A", "peaks": str(tmp_path / "a.bed"), "line": 2}, {"sample": "B", "peaks": "/x/b.bed.gz", "line": 3}]
+    assert "unknown fastq_1" in refused(tmp_path, HEADER + "A,a.fastq.gz,,a.bed\n", layout="peaks")
+    assert "missing peaks" in refused(tmp_path, "sample\nA\n", layout="peaks")
 
 
 @pytest.mark.parametrize("text, message", [
@@ -145,7 +143,7 @@ def test_peaks_only_samplesheet(tmp_path):
     (HEADER + ",a.fastq.gz,,a.bed\n", "line 2, column 'sample': empty sample id"),
     (HEADER + "A,a.fastq.gz,,a.bed,extra\n", "line 2: 5 comma-separated fields, the header has 4"),
     (HEADER + "A,a,b.fastq.gz,,a.bed\n", "a path with a comma must be quoted"),
-    (HEADER + "A,a.fastq.gz,,a.bed;b.bed\n", "line 2, column 'peaks' (sample A): one peak file per sample"),
+    (HEADER + "A,a.fastq.gz,,a.bed;b.bed\n", "line 2, column 'peaks' (sample A): one file per sample"),
     (HEADER + "A,a.fastq.gz;,,a.bed\n", "line 2, column 'fastq_1' (sample A): lane 2 of 2 is empty ('a.fastq.gz;')"),
     (HEADER + "A,;a.fastq.gz,,a.bed\n", "lane 1 of 2 is empty"),
     (HEADER + "A,a.fastq.gz,b.fastq.gz;,a.bed\n", "column 'fastq_2' (sample A): lane 2 of 2 is empty"),
@@ -208,7 +206,7 @@ def test_non_utf8_samplesheet(tmp_path):
 
 def test_missing_samplesheet(tmp_path):
     with pytest.raises(InputError, match="file not found"):
-        read_samplesheet(tmp_path / "none.csv", SAMPLESHEET_COLUMNS)
+        read_samplesheet(tmp_path / "none.csv", "reads")
 
 
 # ---------------------------------------------------------------- make_sample_id
@@ -250,3 +248,15 @@ def test_make_sample_id_keeps_readable_names_and_cuts_long_ones():
     long_a = make_sample_id(["x" * 200], used)
     long_b = make_sample_id(["x" * 199 + "y"], used)
     assert long_a != long_b and long_a.startswith("x" * 40) and len(long_a) <= SAMPLE_ID_MAX
+
+
+def test_the_readme_table_is_the_schema():
+    """The README's samplesheet table says what assets/schema_input.json says."""
+    schema = samplesheet_schema()
+    layouts = schema["x-layouts"]
+    lines = ["| column | layouts | required in | what |", "|---|---|---|---|"]
+    for column, spec in schema["items"]["properties"].items():
+        where = [name for name, layout in layouts.items() if column in layout["columns"]]
+        required = [name for name, layout in layouts.items() if column in layout["required"]]
+        lines.append(f"| `{column}` | {', '.join(where)} | {', '.join(required) or '-'} | {spec['description']} |")
+    assert "\n".join(lines) in (REPO / "README.md").read_text()

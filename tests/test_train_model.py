@@ -11,7 +11,7 @@ import torch
 import train_model
 from planted import settings_args, write_planted
 
-from atac2expr import predictors
+from atac2expr.modelling import model_file
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_model_file_loads_with_weights_only(planted_npz, tmp_path):
     assert meta["model"] == "mlp" and meta["layout"]["bin_size"] == 1000 and meta["layout"]["chrom"] == ["1", "2"]
     assert meta["train_samples"] == list(ds.samples) and meta["settings"]["target_transform"] == "log1p"
     assert meta["settings"]["hidden"] == 32 and meta["genes"]["gene_id"] == list(ds.genes["gene_id"])
-    predictor, train_samples = predictors.load(tmp_path / "model.pt")
+    predictor, train_samples = model_file.load(tmp_path / "model.pt")
     assert predictor.geometry.layout == ds.layout and train_samples == list(ds.samples)
     pred = pd.read_csv(tmp_path / "predictions.tsv", sep="\t")
     assert np.allclose(predictor.predict(ds.X).reshape(-1), pred["predicted"], atol=1e-6)

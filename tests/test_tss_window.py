@@ -10,7 +10,8 @@ import pytest
 import torch
 from planted import layout_of, make_planted, model_settings
 
-from atac2expr import models, predictors, tss_window
+from atac2expr import targets
+from atac2expr.modelling import predictors, tss_window
 
 
 def toy_bins(region: str, bin_size: int = 1000) -> pd.DataFrame:
@@ -148,7 +149,7 @@ def test_genes_without_bins_get_a_constant_prediction_near_their_mean():
     ds = make_planted(n_samples=10, n_genes=4, region="chr1:1-20000")
     genes = ds.genes.copy()
     genes.loc[3, "chrom"] = "9"  # no bins near this TSS
-    Y = models.transform_targets(ds.Y, "log1p")
+    Y = targets.transform_targets(ds.Y, "log1p")
     predictor, _ = fit_tss(genes, ds.X, Y, epochs=60, region="chr1:1-20000", batch_size=8)
     assert predictor.window_index[1][3].sum() == 0
     pred = predictor.predict(ds.X)

@@ -21,11 +21,10 @@ import pandas as pd
 
 from .cli import InputError
 from .files import open_binary
+from .formats import GENES
 from .regions import Region, normalize_chroms
 
 log = logging.getLogger(__name__)
-
-GENE_COLUMNS = ["gene_id", "gene_name", "gene_biotype", "chrom", "start", "end", "strand", "tss"]
 
 CHUNK_SIZE = 1 << 23  # bytes of decompressed text per step: memory stays flat whatever the file's size
 READ_SIZE = 1 << 18  # bytes per read from the (gzip) file into the chunk
@@ -35,12 +34,6 @@ _FIELDS = 9
 # GTF columns read: seqname, feature, start, end, strand, attributes
 _USECOLS = [0, 2, 3, 4, 6, 8]
 _NAMES = ["chrom", "feature", "start", "end", "strand", "attributes"]
-
-
-def read_genes(path: str | Path) -> pd.DataFrame:
-    """A genes table (GENE_COLUMNS) as gene_annotation.py and gene_tpm.py write it; a gene named NA stays a name."""
-    return pd.read_csv(path, sep="\t", dtype={"gene_id": str, "gene_name": str, "gene_biotype": str, "chrom": str},
-                       keep_default_na=False)
 
 
 def strip_version(ids: pd.Series) -> pd.Series:
@@ -203,7 +196,7 @@ def read_gtf(path: str | Path, chunk_size: int = CHUNK_SIZE) -> tuple[pd.DataFra
     Only 'gene' and 'transcript' lines are parsed, a chunk at a time: memory follows the number of
     genes and transcripts, not the size of the file (exon, CDS and UTR lines are skipped unparsed).
 
-    genes: GENE_COLUMNS, 0-based half-open coordinates, TSS strand-aware (0-based position);
+    genes: formats.GENES, 0-based half-open coordinates, TSS strand-aware (0-based position);
     gene_biotype is GENCODE's gene_type where gene_biotype is absent.
     transcripts: transcript_id, gene_id (versions stripped on both).
     """
@@ -236,7 +229,7 @@ def read_gtf(path: str | Path, chunk_size: int = CHUNK_SIZE) -> tuple[pd.DataFra
     genes["chrom"] = normalize_chroms(genes["chrom"])
     genes["start"] = genes["start"] - 1  # GTF is 1-based inclusive
     genes["tss"] = np.where(genes["strand"] == "-", genes["end"] - 1, genes["start"])
-    genes = genes[GENE_COLUMNS].drop_duplicates("gene_id").reset_index(drop=True)
+    genes = GENES.frame(genes).drop_duplicates("gene_id").reset_index(drop=True)
 
     tx = pd.concat(transcript_parts, ignore_index=True)
     transcripts = pd.DataFrame({

@@ -31,14 +31,8 @@ import pandas as pd
 
 from .cli import InputError
 from .files import atomic_path
+from .formats import GENES, gene_array_name
 from .regions import BinLayout
-
-GENE_FIELDS = ["gene_id", "gene_name", "gene_biotype", "chrom", "start", "end", "strand", "tss"]
-_INT_FIELDS = ("start", "end", "tss")
-
-
-def _key(field_name: str) -> str:
-    return field_name if field_name.startswith("gene_") else f"gene_{field_name}"
 
 
 def pack_bits(values: np.ndarray) -> np.ndarray:
@@ -100,7 +94,7 @@ class Dataset:
     Y: np.ndarray  # float64 samples x genes, TPM
     samples: np.ndarray
     layout: BinLayout
-    genes: pd.DataFrame  # GENE_FIELDS
+    genes: pd.DataFrame  # formats.GENES
 
     def __post_init__(self) -> None:
         n = len(self.samples)
@@ -124,11 +118,12 @@ class Dataset:
 
 
 def genes_to_arrays(genes: pd.DataFrame) -> dict[str, np.ndarray]:
-    return {_key(f): genes[f].to_numpy().astype(np.int64 if f in _INT_FIELDS else str) for f in GENE_FIELDS}
+    ints = set(GENES.of_type("int"))
+    return {gene_array_name(f): genes[f].to_numpy().astype(np.int64 if f in ints else str) for f in GENES.columns}
 
 
 def genes_from_arrays(arrays) -> pd.DataFrame:
-    return pd.DataFrame({f: np.asarray(arrays[_key(f)]) for f in GENE_FIELDS})
+    return pd.DataFrame({f: np.asarray(arrays[gene_array_name(f)]) for f in GENES.columns})
 
 
 def save_dataset(ds: Dataset, path: str | Path) -> None:

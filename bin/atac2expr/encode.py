@@ -63,7 +63,8 @@ from typing import Any, Iterable
 from .cli import InputError
 from .download import RetryPolicy, fetch, name_from_url
 from .files import atomic_output
-from .samples import make_sample_id
+from .formats import samplesheet_columns
+from .samples import lane_separator, make_sample_id
 
 log = logging.getLogger(__name__)
 
@@ -73,21 +74,10 @@ PEAK_FILE_TYPE = "bed narrowPeak"
 PEAK_ASSEMBLY = "GRCh38"
 FALLBACK_PEAK_OUTPUT_TYPE = "pseudoreplicated peaks"
 MATCH_BY = ("biosample", "donor")
-LANE_SEPARATOR = ";"
 FILES_PER_SEARCH = 25
 GROUPS_PER_ROUND = 10
 
-SAMPLESHEET_COLUMNS = [
-    "sample", "fastq_1", "fastq_2", "peaks",
-    "fastq_1_md5", "fastq_1_size", "fastq_2_md5", "fastq_2_size", "peaks_md5", "peaks_size",
-    "run_type", "read_length", "fragment_length",
-]
-PROVENANCE_COLUMNS = [
-    "sample", "biosample_term_name", "biosample_classification", "biosample_term_id", "match_by",
-    "rna_donor", "atac_donors", "atac_experiment", "peaks_file", "peaks_output_type",
-    "rna_experiment", "rna_assay_title", "biological_replicate", "fastq_1_files", "fastq_2_files",
-    "run_type", "read_length",
-]
+DOWNLOAD_SUFFIX = {"fastq_1": ".fastq.gz", "fastq_2": ".fastq.gz", "peaks": ".bed.gz"}
 
 
 @dataclass(frozen=True)
@@ -566,7 +556,7 @@ def _group_samples(client: EncodeClient, key: GroupKey, atac: list[Experiment], 
 
 
 def _joined(values: Iterable[Any]) -> str:
-    return LANE_SEPARATOR.join(str(v) for v in values)
+    return lane_separator().join(str(v) for v in values)
 
 
 def samplesheet_rows(samples: list[Sample], client: EncodeClient) -> list[dict[str, str]]:
@@ -615,3 +605,24 @@ def write_table(rows: list[dict[str, str]], columns: list[str], path: str | Path
         writer = csv.DictWriter(handle, fieldnames=columns, delimiter=delimiter, lineterminator="\n", extrasaction="raise")
         writer.writeheader()
         writer.writerows(rows)
+
+
+def download_plan(rows: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """(downloads, local samplesheet rows) of the samplesheet rows above: every distinct URL once, named file_<n><suffix>
+    in URL order, and the samplesheet of the 'reads' layout that names those files (relative to where they are put)."""
+    separator = lane_separator()
+    wanted: dict[str, dict[str, str]] = {}
+    for row in rows:
+        for column in DOWNLOAD_SUFFIX:
+            urls = row[column].split(separator) if row[column] else []
+            md5s = row[f"{column}_md5"].split(separator) if row[f"{column}_md5"] else []
+            sizes = row[f"{column}_size"].split(separator) if row[f"{column}_size"] else []
+            for lane, url in enumerate(urls):
+                wanted.setdefault(url, {"url": url, "md5": md5s[lane] if lane < len(md5s) else "",
+                                        "size": sizes[lane] if lane < len(sizes) else "", "suffix": DOWNLOAD_SUFFIX[column]})
+    names = {url: f"file_{n}{wanted[url]['suffix']}" for n, url in enumerate(sorted(wanted), start=1)}
+    downloads = [{"name": names[url], "url": url, "md5": wanted[url]["md5"], "size": wanted[url]["size"]} for url in sorted(wanted)]
+    local = [{column: separator.join(names[url] for url in row[column].split(separator)) if row[column] else ""
+              for column in samplesheet_columns("reads") if column != "sample"} | {"sample": row["sample"]} for row in rows]
+    return downloads, local
+

@@ -1,4 +1,5 @@
-"""Cross-validated evaluation of expression models: folds, the loop over folds and models, metrics, figures.
+"""Held-out metrics, figures and the report page of the cross-validated evaluation (numpy and matplotlib only;
+the folds and the loop over them are modelling/cross_validation.py).
 
 Definitions (also written into evaluation.md):
 - Folds. Samples are shuffled with the seed and dealt round-robin into k folds (sizes differ by at most one);
@@ -33,121 +34,12 @@ Definitions (also written into evaluation.md):
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import torch
-
-from . import predictors
-from .cli import InputError
-from .settings import EvaluationSettings, ModelSettings
 
 log = logging.getLogger(__name__)
-
-# ---------------------------------------------------------------- folds
-
-def make_folds(n_samples: int, k: int, seed: int) -> np.ndarray:
-    """Fold number (0..k'-1) of each sample; k' = min(k, n_samples) (leave-one-out when n_samples <= k)."""
-    if k < 2:
-        raise InputError(f"--folds {k}: at least 2 folds are needed for cross-validation")
-    if n_samples < 2:
-        raise InputError(f"cross-validation needs at least 2 samples, the dataset has {n_samples}")
-    k = min(k, n_samples)
-    order = np.random.default_rng(seed).permutation(n_samples)
-    folds = np.empty(n_samples, dtype=np.int64)
-    folds[order] = np.arange(n_samples) % k
-    return folds
-
-
-def inner_split(train: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(inner_train, validation), both subsets of `train` (sample indices), disjoint, seeded."""
-    train = np.asarray(train, dtype=np.int64)
-    if not 0 <= val_fraction < 1:
-        raise InputError(f"--val_fraction {val_fraction}: must be in [0, 1)")
-    if len(train) < 3 or val_fraction == 0:
-        return np.sort(train), np.zeros(0, dtype=np.int64)
-    n_val = min(len(train) - 2, max(1, int(round(val_fraction * len(train)))))
-    perm = np.random.default_rng(seed).permutation(train)
-    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
-
-
-@dataclass
-class Split:
-    fold: int
-    test: np.ndarray
-    train: np.ndarray
-    inner_train: np.ndarray
-    validation: np.ndarray
-
-
-def make_splits(n_samples: int, k: int, seed: int, val_fraction: float) -> list[Split]:
-    folds = make_folds(n_samples, k, seed)
-    splits = []
-    for fold in range(int(folds.max()) + 1):
-        test = np.flatnonzero(folds == fold)
-        train = np.flatnonzero(folds != fold)
-        inner, val = inner_split(train, val_fraction, seed * 1000 + fold + 1)
-        splits.append(Split(fold, test, train, inner, val))
-    return splits
-
-
-@dataclass
-class CrossValidation:
-    """Held-out predictions of every model on the same folds, and what each fit chose."""
-
-    models: list[str]
-    splits: list[Split]
-    predictions: dict[str, np.ndarray]  # model -> samples x genes, each sample predicted by its fold's fit
-    train_means: np.ndarray  # samples x genes: the per-gene mean of the training samples of each sample's fold
-    fold_of: np.ndarray
-    curves: pd.DataFrame  # model, fold, epoch, train_loss, val_loss
-    folds: list[dict]  # per fold: sizes, seconds per model, ridge alpha, best epochs
-
-    @property
-    def mode(self) -> str:
-        return "leave-one-out" if len(self.splits) == len(self.fold_of) else f"{len(self.splits)}-fold"
-
-
-def cross_validate(X: np.ndarray, Y: np.ndarray, geometry: predictors.Geometry, model_names: list[str], settings: ModelSettings,
-                   evaluation_settings: EvaluationSettings, *, device: torch.device = torch.device("cpu"),
-                   memory_limit: int | None = None) -> CrossValidation:
-    """k-fold cross-validation over samples of every model in `model_names` (Y in the target's units)."""
-    n, n_genes = Y.shape
-    splits = make_splits(n, evaluation_settings.folds, settings.seed, evaluation_settings.val_fraction)
-    predictions = {m: np.full((n, n_genes), np.nan) for m in model_names}
-    train_means = np.full((n, n_genes), np.nan)
-    fold_of = np.full(n, -1)
-    curves, folds = [], []
-    for split in splits:
-        fold_of[split.test] = split.fold
-        train_means[split.test] = Y[split.train].astype(np.float64).mean(axis=0)
-        info: dict = {"fold": split.fold, "n_train": len(split.train), "n_inner_train": len(split.inner_train),
-                      "n_validation": len(split.validation), "n_test": len(split.test)}
-        log.info("fold %d: %d training (%d inner + %d validation), %d held out", split.fold, len(split.train),
-                 len(split.inner_train), len(split.validation), len(split.test))
-        X_val = X[split.validation] if len(split.validation) else None
-        Y_val = Y[split.validation] if len(split.validation) else None
-        for name in model_names:
-            started = time.perf_counter()
-            predictor = predictors.make(name, settings, geometry, evaluation_settings, memory_limit)
-            report = predictor.fit(X[split.inner_train], Y[split.inner_train], X_val, Y_val, device)
-            predictions[name][split.test] = predictor.predict(X[split.test], device)
-            info.update(report.info)
-            if report.curves is not None:
-                result = report.curves
-                info[f"{name}_best_epoch"] = result.best_epoch
-                info[f"{name}_epochs_run"] = result.epochs_run
-                val_loss = result.val_loss if result.val_loss else [np.nan] * result.epochs_run
-                curves.append(pd.DataFrame({"model": name, "fold": split.fold, "epoch": np.arange(1, result.epochs_run + 1),
-                                            "train_loss": result.train_loss, "val_loss": val_loss}))
-            info[f"{name}_seconds"] = round(time.perf_counter() - started, 3)
-            log.info("fold %d: %s fitted in %.1f s", split.fold, name, info[f"{name}_seconds"])
-        folds.append(info)
-    curves_frame = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=["model", "fold", "epoch", "train_loss", "val_loss"])
-    return CrossValidation(model_names, splits, predictions, train_means, fold_of, curves_frame, folds)
-
 
 # ---------------------------------------------------------------- metrics
 

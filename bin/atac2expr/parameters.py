@@ -15,6 +15,7 @@ from typing import Any
 
 import jsonschema
 
+from . import __version__
 from .cli import InputError
 from .regions import BinLayout, parse_regions
 from .samples import _shown
@@ -27,8 +28,10 @@ _Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_
 
 
 def load_schema(path: str | Path) -> dict[str, Any]:
+    """The schema, with '${version}' in its defaults read as the pipeline's version (as nextflow.config does)."""
     try:
-        return json.loads(Path(path).read_text())
+        text = Path(path).read_text()
+        return json.loads(text.replace("${version}", __version__))
     except (OSError, ValueError) as err:
         raise InputError(f"{path}: not a JSON schema ({err})") from None
 

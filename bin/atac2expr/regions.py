@@ -26,6 +26,7 @@ import pandas as pd
 
 from .cli import InputError
 from .files import atomic_output, read_text
+from .formats import BIN_LAYOUT
 
 PRIMARY_CHROMOSOMES = tuple([str(i) for i in range(1, 23)] + ["X", "Y"])
 GENOME = "genome"
@@ -143,7 +144,6 @@ def read_chrom_sizes(path) -> dict[str, int]:
     return sizes
 
 
-LAYOUT_COLUMNS = ["chrom", "start", "end", "bin_size"]
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ class BinLayout:
         return pd.DataFrame({
             "chrom": [r.chrom for r in self.regions], "start": [r.start for r in self.regions],
             "end": [r.end for r in self.regions], "bin_size": self.bin_size,
-        })[LAYOUT_COLUMNS]
+        })[BIN_LAYOUT.columns]
 
     @property
     def fingerprint(self) -> str:
@@ -244,8 +244,8 @@ class BinLayout:
             frame = pd.read_csv(path, sep="\t", dtype={"chrom": str})
         except (OSError, ValueError, pd.errors.ParserError) as err:
             raise InputError(f"{path}: not a bin layout table ({err})") from None
-        if list(frame.columns) != LAYOUT_COLUMNS or frame.empty or frame["bin_size"].nunique() != 1:
-            raise InputError(f"{path}: not a bin layout table (columns {', '.join(LAYOUT_COLUMNS)}, one bin size)")
+        if list(frame.columns) != BIN_LAYOUT.columns or frame.empty or frame["bin_size"].nunique() != 1:
+            raise InputError(f"{path}: not a bin layout table (columns {', '.join(BIN_LAYOUT.columns)}, one bin size)")
         regions = [Region(str(c), int(s), int(e)) for c, s, e in frame[["chrom", "start", "end"]].itertuples(index=False)]
         bad = [r for r in regions if r.start < 0 or r.end <= r.start]
         if bad:

@@ -1,5 +1,7 @@
 """Sample ids and the samplesheet: one rule for every entry (the main run, -entry PREDICT, --encode).
 
+The samplesheet is described once, in assets/schema_input.json (formats.samplesheet_schema): its layouts and
+columns, the sample-id rule, which columns hold several lanes. This module reads and checks samplesheets by it.
 A sample id becomes a file and folder name in every task and a column name in the outputs, so it is:
 - 1 to 64 characters of letters, digits, '_', '.' and '-', starting with a letter or digit (no spaces,
   no shell characters, never '.' or '..');
@@ -15,34 +17,46 @@ import hashlib
 import io
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from .cli import InputError
 from .files import read_text
+from .formats import samplesheet_column, samplesheet_columns, samplesheet_schema
 
-SAMPLE_ID_MAX = 64
-SAMPLE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-# read as missing or boolean by pandas (na_values, true/false) or R (NA, NaN, TRUE, FALSE, Inf)
-MISSING_LIKE = frozenset({"na", "nan", "null", "none", "nat", "true", "false", "inf", "infinity", "t", "f"})
-OUTPUT_COLUMNS = frozenset({"sample", "gene_id", "gene_name", "gene_biotype", "chrom", "start", "end", "strand", "tss", "tpm",
-                            "observed", "predicted", "observed_tpm", "predicted_tpm", "model", "fold", "role", "line", "single_end"})
 
-SAMPLESHEET_COLUMNS = ["sample", "fastq_1", "fastq_2", "peaks"]
-PREDICT_COLUMNS = ["sample", "peaks"]
-LANE_SEPARATOR = ";"
+@dataclass(frozen=True)
+class SampleIdRule:
+    """The sample-id rule of the samplesheet schema's 'sample' column."""
+
+    max_length: int
+    pattern: re.Pattern
+    missing_like: frozenset[str]  # read as missing or boolean by pandas (na_values, true/false) or R (NA, TRUE, Inf)
+    output_columns: frozenset[str]
+
+    @classmethod
+    def of_schema(cls) -> "SampleIdRule":
+        column = samplesheet_column("sample")
+        return cls(column["maxLength"], re.compile(column["pattern"].removeprefix("^").removesuffix("$")),
+                   frozenset(column["x-read-as-missing"]), frozenset(column["x-output-columns"]))
+
+
+def lane_separator() -> str:
+    return samplesheet_schema()["x-lane-separator"]
 
 
 def sample_id_problem(sample: str) -> str | None:
     """Why `sample` is not a usable sample id, or None."""
+    rule = SampleIdRule.of_schema()
     if not sample:
         return "empty sample id"
-    if not SAMPLE_ID_RE.fullmatch(sample):
+    if not rule.pattern.fullmatch(sample):
         return f"'{_shown(sample)}' may only contain letters, digits, '_', '.' and '-', and must start with a letter or digit"
-    if len(sample) > SAMPLE_ID_MAX:
-        return f"sample id of {len(sample)} characters; at most {SAMPLE_ID_MAX}"
-    if sample.lower() in MISSING_LIKE:
+    if len(sample) > rule.max_length:
+        return f"sample id of {len(sample)} characters; at most {rule.max_length}"
+    if sample.lower() in rule.missing_like:
         return f"'{sample}' is read as a missing value or a boolean by pandas and R; choose another id"
-    if sample.lower() in OUTPUT_COLUMNS:
+    if sample.lower() in rule.output_columns:
         return f"'{sample}' is the name of an output column; choose another id"
     return None
 
@@ -60,8 +74,9 @@ def make_sample_id(parts: list[str], used: set[str]) -> str:
     text = re.sub(r"_+", "_", text).strip("_.-") or "sample"
     if not text[0].isalnum():
         text = f"s{text}"
-    if len(text) > SAMPLE_ID_MAX - 4 or sample_id_problem(text):
-        text = f"{text[:SAMPLE_ID_MAX - 13].rstrip('_.-')}_{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+    longest = SampleIdRule.of_schema().max_length
+    if len(text) > longest - 4 or sample_id_problem(text):
+        text = f"{text[:longest - 13].rstrip('_.-')}_{hashlib.sha1(text.encode()).hexdigest()[:8]}"
     candidate, n = text, 2
     while candidate.lower() in used:
         candidate, n = f"{text}_{n}", n + 1
@@ -72,15 +87,20 @@ def make_sample_id(parts: list[str], used: set[str]) -> str:
     return candidate
 
 
-def read_samplesheet(path: str | Path, columns: list[str], min_samples: int = 1) -> list[dict[str, str]]:
-    """Checked rows of a samplesheet: sample ids, lanes and paths made absolute (relative paths are relative to the
-    samplesheet's folder). Files are not opened. Every error is one line naming the line and column.
+def read_samplesheet(path: str | Path, layout: str, min_samples: int = 1, base: str | Path | None = None) -> list[dict]:
+    """Checked rows of a samplesheet of `layout` (assets/schema_input.json): sample ids, lanes and paths made absolute
+    (relative paths are relative to `base`, by default the samplesheet's folder). Files are not opened. Every error
+    is one line naming the line and column.
 
-    Each row: sample, the columns (lanes joined with ';'), single_end ('true'/'false', when fastq_1 is a column)
-    and line (the row's line in the file)."""
+    Each row: sample, its columns (a lane column as a list of paths, [] when empty; another as a path),
+    single_end (bool, when the layout has reads) and line (the row's line in the file)."""
+    if layout not in samplesheet_schema()["x-layouts"]:
+        raise InputError(f"samplesheet layout {layout}: choose one of {', '.join(samplesheet_schema()['x-layouts'])}")
+    columns = samplesheet_columns(layout)
+    required = set(samplesheet_schema()["x-layouts"][layout]["required"])
     path = Path(path)
     text = read_text(path).lstrip("\ufeff")  # Excel's "CSV UTF-8" starts with a byte-order mark
-    base = path.resolve().parent
+    base = Path(base).resolve() if base is not None else path.resolve().parent
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [name.strip() for name in next(reader)]
@@ -111,42 +131,44 @@ def read_samplesheet(path: str | Path, columns: list[str], min_samples: int = 1)
             same = "duplicate sample id" if first == sample else "sample ids that differ only in case (one file name on macOS)"
             raise InputError(f"{path} line {line}, column 'sample': {same} '{sample}' (and '{first}' on line {first_line})")
         ids[sample.lower()] = (sample, line)
-        checked = {"sample": sample}
+        checked: dict = {"sample": sample}
         for column in columns[1:]:
             where = f"{path} line {line}, column '{column}' (sample {sample})"
             value = row[column]
+            has_lanes = bool(samplesheet_column(column).get("x-lanes"))
             if not value:
-                if column != "fastq_2":
+                if column in required:
                     raise InputError(f"{where}: empty")
-                checked[column] = ""
+                checked[column] = [] if has_lanes else ""
                 continue
-            lanes = value.split(LANE_SEPARATOR)
-            if column == "peaks" and len(lanes) > 1:
-                raise InputError(f"{where}: one peak file per sample")
+            lanes = value.split(lane_separator())
+            if not has_lanes and len(lanes) > 1:
+                raise InputError(f"{where}: one file per sample")
             resolved = []
             for lane, name in enumerate(lanes, start=1):
                 name = name.strip()
                 if not name:
                     raise InputError(f"{where}: lane {lane} of {len(lanes)} is empty ('{_shown(value)}'); lanes are joined with "
-                                     f"'{LANE_SEPARATOR}' and none may be empty")
+                                     f"'{lane_separator()}' and none may be empty")
                 if "\n" in name or "\r" in name or "\0" in name:
                     raise InputError(f"{where}: '{_shown(name)}' holds a line break or NUL character")
                 file = os.path.normpath(name if os.path.isabs(name) else os.path.join(base, name))
-                if column.startswith("fastq"):
+                if samplesheet_column(column).get("x-unique-file"):
                     if file in fastqs:
                         other_line, other_column = fastqs[file]
                         raise InputError(f"{where}: {file} is used twice (also line {other_line}, column '{other_column}'); "
                                          f"each FASTQ belongs to one sample and one lane")
                     fastqs[file] = (line, column)
                 resolved.append(file)
-            checked[column] = LANE_SEPARATOR.join(resolved)
-        if "fastq_1" in columns:
-            n_1 = checked["fastq_1"].count(LANE_SEPARATOR) + 1
-            if checked["fastq_2"] and checked["fastq_2"].count(LANE_SEPARATOR) + 1 != n_1:
-                raise InputError(f"{path} line {line} (sample {sample}): {n_1} fastq_1 file(s) but "
-                                 f"{checked['fastq_2'].count(LANE_SEPARATOR) + 1} fastq_2 file(s); lanes pair up in order")
-            checked["single_end"] = "false" if checked["fastq_2"] else "true"
-        checked["line"] = str(line)
+            checked[column] = resolved if has_lanes else resolved[0]
+        for column in columns[1:]:
+            pair = samplesheet_column(column).get("x-pairs-with")
+            if pair and checked[column] and len(checked[column]) != len(checked[pair]):
+                raise InputError(f"{path} line {line} (sample {sample}): {len(checked[pair])} {pair} file(s) but "
+                                 f"{len(checked[column])} {column} file(s); lanes pair up in order")
+            if pair:
+                checked["single_end"] = not checked[column]
+        checked["line"] = line
         rows.append(checked)
     if len(rows) < min_samples:
         why = " (the held-out evaluation needs training, validation and test samples; or --evaluate false)" if min_samples >= 3 else ""

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from .files import atomic_output
-from .models import inverse_transform
+from .formats import PREDICTIONS
+from .targets import inverse_transform
 
 
 def write_tsv(frame: pd.DataFrame, path: str | Path) -> None:
@@ -33,4 +34,4 @@ def prediction_table(samples: np.ndarray, genes: pd.DataFrame, predicted: np.nda
     if observed_tpm is not None:
         columns["observed_tpm"] = np.asarray(observed_tpm).reshape(-1)
     columns["predicted_tpm"] = np.clip(inverse_transform(np.asarray(predicted, dtype=np.float64), transform), 0, None).reshape(-1)
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns)[PREDICTIONS.columns(tuple(leading or ()), observed is not None)]

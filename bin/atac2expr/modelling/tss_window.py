@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .models import EpochTracker, TrainResult
+from .training import EpochTracker, TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def window_features(X: np.ndarray, index: np.ndarray) -> np.ndarray:
     return X_pad[:, index]
 
 
-class TSSWindowModel(nn.Module):
+class TSSWindowNetwork(nn.Module):
     """[open (W), mask (W)] -> hidden (ReLU, dropout) -> 1, plus a per-gene offset."""
 
     def __init__(self, width: int, n_genes: int, hidden: int = 64, dropout: float = 0.0) -> None:
@@ -149,7 +149,7 @@ class _Windows:
         return open_, self.mask[gene], gene
 
 
-def _loss_over(model: TSSWindowModel, windows: _Windows, y: torch.Tensor, batch_size: int) -> float:
+def _loss_over(model: TSSWindowNetwork, windows: _Windows, y: torch.Tensor, batch_size: int) -> float:
     total, n = 0.0, windows.n_samples * windows.n_genes
     model.eval()
     with torch.no_grad():
@@ -161,7 +161,7 @@ def _loss_over(model: TSSWindowModel, windows: _Windows, y: torch.Tensor, batch_
 
 
 def train_tss_window(
-    model: TSSWindowModel, X: np.ndarray, Y: np.ndarray, index: np.ndarray, mask: np.ndarray, *,
+    model: TSSWindowNetwork, X: np.ndarray, Y: np.ndarray, index: np.ndarray, mask: np.ndarray, *,
     epochs: int, lr: float, weight_decay: float = 0.0, batch_size: int = 8192, seed: int = 1,
     X_val: np.ndarray | None = None, Y_val: np.ndarray | None = None, patience: int = 0,
     device: torch.device = torch.device("cpu"), log_every: int | None = None,
@@ -206,7 +206,7 @@ def train_tss_window(
 
 @torch.no_grad()
 def predict_tss_window(
-    model: TSSWindowModel, X: np.ndarray, index: np.ndarray, mask: np.ndarray, *,
+    model: TSSWindowNetwork, X: np.ndarray, index: np.ndarray, mask: np.ndarray, *,
     batch_size: int = 65536, device: torch.device = torch.device("cpu"),
 ) -> np.ndarray:
     """samples x genes predictions (target units)."""

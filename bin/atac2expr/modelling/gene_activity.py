@@ -3,7 +3,7 @@
 A score is a weighted sum of a sample's open bins, score[s, g] = sum_b W[g, b] * X[s, b], with a sparse
 genes x bins weight matrix W (`GeneBinWeights`) built from the geometry alone. A score becomes an
 expression prediction through a per-gene ordinary least-squares line fitted on the training samples
-(`PerGeneLinear`); `GeneActivityModel` puts the three steps together.
+(`PerGeneLinear`); `GeneActivityScores` puts the three steps together.
 
 Coordinates are those of the dataset: bins and genes 0-based half-open, chromosome names already normalised
 (Ensembl style) on both sides. Upstream and downstream are strand-aware: a gene's TSS is its `start` on the
@@ -36,7 +36,7 @@ ArchR (addGeneScoreMatrix defaults, R/MatrixGeneScores.R, "Calculating Gene Scor
 - Not applied, and why: `ceiling` (4) caps Tn5 insertion counts per tile; our bins are 0/1, so it never
   binds. `scaleTo` (10,000) divides each cell's scores by their sum over all genes of the genome, a
   sequencing-depth correction; 0/1 peak calls carry no depth and a dataset's genes may be a region's few
-  tens of genes, so it is off by default (`GeneActivityModel(scale_to=10000)` applies it over the dataset's
+  tens of genes, so it is off by default (`GeneActivityScores(scale_to=10000)` applies it over the dataset's
   genes). `excludeChr` (chrY, chrM) and the blacklist drop genes and tiles; every gene of the dataset needs
   a prediction and peak calls are usually blacklist-filtered already, so neither is applied.
 
@@ -66,7 +66,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .cli import InputError
+from ..cli import InputError
 
 log = logging.getLogger(__name__)
 
@@ -482,7 +482,7 @@ class PerGeneLinear:
 
 # ---------------------------------------------------------------- the baseline models
 
-class GeneActivityModel:
+class GeneActivityScores:
     """A gene activity score (kind 'archr' or 'signac') plus a per-gene linear fit: samples x bins -> samples x genes.
 
     The weights depend on the geometry only and are built once, on first use. `weight_params` go to
@@ -524,7 +524,7 @@ class GeneActivityModel:
         scores = activity_scores(X, self.weights, rows)
         return scores if self.scale_to is None else scale_scores(scores, self.scale_to)
 
-    def fit(self, X: np.ndarray, Y: np.ndarray, rows: np.ndarray | None = None) -> "GeneActivityModel":
+    def fit(self, X: np.ndarray, Y: np.ndarray, rows: np.ndarray | None = None) -> "GeneActivityScores":
         """Fit on the samples `rows` of X (samples x bins) and Y (samples x genes, target units); None: all."""
         Y = np.asarray(Y)
         if Y.ndim != 2 or Y.shape[1] != len(self.genes) or Y.shape[0] != np.asarray(X).shape[0]:

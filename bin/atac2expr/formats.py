@@ -1,0 +1,165 @@
+"""Every table and file layout that passes between the pipeline's steps, defined once: names, columns, types.
+
+Readers and writers take their columns from here, so a table has one definition:
+
+  GENES            genes.tsv (gene_annotation.py, gene_tpm.py; the genes of a dataset and of a model file)
+  TRANSCRIPTS      transcripts.tsv (gene_annotation.py)
+  BINS             bins.tsv.gz (build_matrix.py): one row per column of X
+  BIN_LAYOUT       regions.tsv (define_bins.py, check_model.py): the regions and the bin size every step reads
+  GENE_TPM         gene_tpm.tsv: one row per (sample, gene)
+  GENE_MATRIX_KEYS gene_tpm_matrix.tsv: genes x samples
+  PREDICTIONS      every predictions table (train_model.py, evaluate.py, predict.py)
+  SAMPLE_BINS_NPZ  <sample>.bins.npz (binarize_peaks.py), arrays
+  DATASET_NPZ      dataset.npz (build_matrix.py), arrays
+  MODEL_META       the metadata of a model file (modelling/model_file.py)
+  SAMPLESHEET      the samplesheet: assets/schema_input.json (read by samples.py)
+
+Integer columns are int64; text columns are read as text, never as missing values ('NA' is a gene name).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .cli import InputError
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A TSV table: its columns in order and their types ('str', 'int', 'float', 'bool')."""
+
+    name: str
+    fields: tuple[tuple[str, str], ...]
+
+    @property
+    def columns(self) -> list[str]:
+        return [name for name, _ in self.fields]
+
+    def of_type(self, kind: str) -> list[str]:
+        return [name for name, t in self.fields if t == kind]
+
+    @property
+    def dtypes(self) -> dict[str, Any]:
+        return {name: {"str": str, "int": np.int64, "float": np.float64, "bool": str}[t] for name, t in self.fields}
+
+    def read(self, path: str | Path) -> pd.DataFrame:
+        """The table at `path`, its columns checked and typed; one-line errors name the file."""
+        try:
+            frame = pd.read_csv(path, sep="\t", dtype=self.dtypes, keep_default_na=False)
+        except (OSError, ValueError, pd.errors.ParserError) as err:
+            raise InputError(f"{path}: not a {self.name} table ({' '.join(str(err).split())[:200]})") from None
+        if list(frame.columns) != self.columns:
+            raise InputError(f"{path}: not a {self.name} table (columns {', '.join(map(str, frame.columns))}; "
+                             f"expected {', '.join(self.columns)})")
+        for column in self.of_type("bool"):
+            frame[column] = frame[column].str.lower() == "true"
+        return frame
+
+    def frame(self, data: dict[str, Any] | pd.DataFrame) -> pd.DataFrame:
+        """The columns of `data` in this table's order (a missing column is a bug, so KeyError)."""
+        return pd.DataFrame({name: data[name] for name in self.columns})
+
+
+GENES = Table("genes", (("gene_id", "str"), ("gene_name", "str"), ("gene_biotype", "str"), ("chrom", "str"),
+                        ("start", "int"), ("end", "int"), ("strand", "str"), ("tss", "int")))
+TRANSCRIPTS = Table("transcripts", (("transcript_id", "str"), ("gene_id", "str"), ("in_transcriptome", "bool")))
+BINS = Table("bins", (("chrom", "str"), ("start", "int"), ("end", "int")))
+BIN_LAYOUT = Table("bin layout", (("chrom", "str"), ("start", "int"), ("end", "int"), ("bin_size", "int")))
+GENE_TPM = Table("gene TPM", (("sample", "str"), ("gene_id", "str"), ("gene_name", "str"), ("tpm", "float")))
+# a genes x samples matrix (gene_tpm_matrix.tsv; nf-core/rnaseq's merged gene tables): these columns, then one per sample
+GENE_MATRIX_KEYS = ("gene_id", "gene_name")
+
+
+@dataclass(frozen=True)
+class PredictionsLayout:
+    """Every predictions table: [leading columns,] sample, gene_id, gene_name, [observed,] predicted, [observed_tpm,]
+    predicted_tpm. One row per (sample, gene), sample-major."""
+
+    keys: tuple[str, ...] = ("sample", "gene_id", "gene_name")
+    values: tuple[str, ...] = ("observed", "predicted", "observed_tpm", "predicted_tpm")
+    leading: tuple[str, ...] = ("model", "fold")
+
+    def columns(self, leading: tuple[str, ...] = (), observed: bool = False) -> list[str]:
+        values = [v for v in self.values if observed or not v.startswith("observed")]
+        return [*leading, *self.keys, *values]
+
+
+PREDICTIONS = PredictionsLayout()
+
+# .npz layouts: array names (strings are fixed-width unicode arrays, never pickled objects)
+REGION_PREFIX = "region_"
+LAYOUT_ARRAYS = ("region_chrom", "region_start", "region_end", "bin_size")
+SAMPLE_BINS_NPZ = ("sample", "open_bits", "n_bins", *LAYOUT_ARRAYS)
+GENE_ARRAY_PREFIX = "gene_"
+DATASET_NPZ = ("X_bits", "n_bins", "Y", "samples", *LAYOUT_ARRAYS,
+               *(name if name.startswith(GENE_ARRAY_PREFIX) else GENE_ARRAY_PREFIX + name for name in GENES.columns))
+
+# a model file: torch.save of {"format": MODEL_FORMAT, "meta": {MODEL_META...}, "state_dict": {name: tensor}}
+MODEL_FORMAT = "atac2expr-model/2"
+MODEL_META = ("model", "settings", "layout", "genes", "train_samples", "versions")
+
+
+def gene_array_name(column: str) -> str:
+    """The .npz array of a genes column: gene_id stays, chrom becomes gene_chrom."""
+    return column if column.startswith(GENE_ARRAY_PREFIX) else GENE_ARRAY_PREFIX + column
+
+
+_samplesheet_schema_path = [ASSETS / "schema_input.json"]
+
+
+def use_samplesheet_schema(path: str | Path) -> None:
+    """Read the samplesheet's rules from `path`: a task stages assets/schema_input.json (a container sees only the
+    pipeline's bin/), and a script that reads samplesheets or sample ids takes it as --samplesheet_schema."""
+    _samplesheet_schema_path[0] = Path(path)
+    _load_samplesheet_schema.cache_clear()
+
+
+@cache
+def _load_samplesheet_schema(path: Path) -> dict[str, Any]:
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path}: not the samplesheet schema (assets/schema_input.json) ({err})") from None
+
+
+def samplesheet_schema() -> dict[str, Any]:
+    """assets/schema_input.json: the samplesheet's columns, which are required in which layout, and their rules."""
+    return _load_samplesheet_schema(_samplesheet_schema_path[0])
+
+
+def samplesheet_columns(layout: str) -> list[str]:
+    """The header of a samplesheet layout ('reads': sample,fastq_1,fastq_2,peaks; 'peaks': sample,peaks)."""
+    layouts = samplesheet_schema()["x-layouts"]
+    if layout not in layouts:
+        raise ValueError(f"samplesheet layout {layout}: one of {', '.join(layouts)}")
+    return list(layouts[layout]["columns"])
+
+
+def samplesheet_column(name: str) -> dict[str, Any]:
+    return samplesheet_schema()["items"]["properties"][name]
+
+
+# --encode: the samplesheet to review (the 'reads' layout holding ENCODE's URLs, then what verifies each file), the
+# provenance of every sample, and the files to download, each once, under a name the pipeline makes
+def encode_samplesheet_columns() -> list[str]:
+    return [*samplesheet_columns("reads"), "fastq_1_md5", "fastq_1_size", "fastq_2_md5", "fastq_2_size", "peaks_md5", "peaks_size",
+            "run_type", "read_length", "fragment_length"]
+
+
+ENCODE_PROVENANCE_COLUMNS = [
+    "sample", "biosample_term_name", "biosample_classification", "biosample_term_id", "match_by",
+    "rna_donor", "atac_donors", "atac_experiment", "peaks_file", "peaks_output_type",
+    "rna_experiment", "rna_assay_title", "biological_replicate", "fastq_1_files", "fastq_2_files",
+    "run_type", "read_length",
+]
+DOWNLOAD_COLUMNS = ["name", "url", "md5", "size"]

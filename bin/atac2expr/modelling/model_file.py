@@ -1,0 +1,205 @@
+"""The model file of a trained network, the whole format in one place: save, load, validate, describe.
+
+A model file is a torch.save() of plain data only (tensors, str, int, float, lists, dicts), always loaded with
+weights_only=True, so loading never runs pickled code:
+
+  {"format": formats.MODEL_FORMAT,
+   "meta": {"model": kind, "settings": ModelSettings fields, "layout": {chrom, start, end: lists, bin_size},
+            "genes": {formats.GENES column: list}, "train_samples": [...], "versions": {...}},
+   "state_dict": {parameter name: tensor}}
+
+Every field is checked before use; a damaged or crafted file gets one line naming the field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from ..cli import InputError
+from ..files import atomic_path
+from ..formats import GENES, MODEL_FORMAT
+from ..regions import BinLayout
+from ..settings import TRANSFORMS, ModelSettings
+from . import predictors, runtime
+
+_MAX_ITEMS = 50_000_000  # refuse crafted metadata that would allocate without bound
+_STRANDS = {"+", "-", "."}
+
+
+def model_meta(predictor: predictors.Predictor, train_samples: list[str]) -> dict[str, Any]:
+    """Everything predict.py needs besides the weights: plain data only, so the file loads with weights_only=True."""
+    layout, genes = predictor.geometry.layout, predictor.geometry.genes
+    arrays = layout.to_arrays(prefix="")
+    ints = set(GENES.of_type("int"))
+    return {
+        "model": predictor.kind,
+        "settings": predictor.settings.as_dict(),
+        "layout": {"chrom": arrays["chrom"].tolist(), "start": [int(v) for v in arrays["start"]],
+                   "end": [int(v) for v in arrays["end"]], "bin_size": layout.bin_size},
+        "genes": {f: [int(v) for v in genes[f]] if f in ints else genes[f].astype(str).tolist() for f in GENES.columns},
+        "train_samples": [str(s) for s in train_samples],
+    }
+
+
+def save(path: str | Path, predictor: predictors.Predictor, train_samples: list[str]) -> None:
+    """Weights (state dict, on the CPU) plus the metadata needed to reuse them, written atomically."""
+    if not predictor.saveable:
+        raise ValueError(f"{predictor.kind} models are not saved")
+    state = {k: v.detach().cpu() for k, v in predictor.model.state_dict().items()}
+    meta = {**model_meta(predictor, train_samples), "versions": runtime.software_versions()}
+    with atomic_path(path) as tmp:
+        torch.save({"format": MODEL_FORMAT, "meta": meta, "state_dict": state}, tmp)
+
+
+def read_payload(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """(meta, state_dict) of a model file, unchecked beyond the format marker; never unpickles code."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a foreign or corrupt file
+        raise InputError(f"{path}: not a model file written by train_model ({type(err).__name__}: {err})") from None
+    if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
+        raise InputError(f"{path}: not a model file written by train_model (format marker missing)")
+    if not isinstance(payload.get("state_dict"), dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in payload["state_dict"].items()):
+        raise InputError(f"{path}: model file field 'state_dict' is missing or not a mapping of names to tensors")
+    return payload.get("meta"), payload["state_dict"]
+
+
+def _field(meta: dict, key: str, kind: type | tuple[type, ...], path) -> Any:
+    value = meta.get(key)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise InputError(f"{path}: model metadata field '{key}' is missing or not a {getattr(kind, '__name__', kind)}")
+    return value
+
+
+def _list(container: dict, key: str, kind: type, path, where: str) -> list:
+    values = container.get(key)
+    if not isinstance(values, list) or len(values) > _MAX_ITEMS or not all(isinstance(v, kind) and not isinstance(v, bool) for v in values):
+        raise InputError(f"{path}: model metadata field '{where}{key}' is missing or not a list of {kind.__name__}")
+    return values
+
+
+def _same_lengths(lists: dict[str, list], path, where: str) -> int:
+    """The common length of parallel lists; the field whose length differs from the others' is the one named."""
+    lengths = {name: len(values) for name, values in lists.items()}
+    common = max(set(lengths.values()), key=lambda n: (list(lengths.values()).count(n), n))
+    for name, n in lengths.items():
+        if n != common:
+            raise InputError(f"{path}: model metadata field '{where}{name}' has {n} entries, the other {where.rstrip('.')} fields {common}")
+    return common
+
+
+def _settings(meta: dict, path) -> ModelSettings:
+    raw = _field(meta, "settings", dict, path)
+    expected = set(ModelSettings.__dataclass_fields__)
+    if set(raw) != expected:
+        missing, extra = sorted(expected - set(raw)), sorted(set(raw) - expected)
+        raise InputError(f"{path}: model metadata field 'settings' lacks {missing} / has unknown {extra}")
+    for name, f in ModelSettings.__dataclass_fields__.items():
+        want = {"int": int, "float": (int, float), "str": str}[str(f.type)]
+        if not isinstance(raw[name], want) or isinstance(raw[name], bool):
+            raise InputError(f"{path}: model metadata field 'settings.{name}' is not a {str(f.type)}")
+    if raw["target_transform"] not in TRANSFORMS:
+        raise InputError(f"{path}: model metadata field 'settings.target_transform' is {str(raw['target_transform'])[:40]!r}, "
+                         f"expected one of {', '.join(TRANSFORMS)}")
+    try:
+        return ModelSettings(**raw)
+    except InputError as err:
+        raise InputError(f"{path}: model metadata field 'settings': {err}") from None
+
+
+def _layout(meta: dict, path, chrom_sizes: dict[str, int] | None) -> BinLayout:
+    layout_meta = _field(meta, "layout", dict, path)
+    lists = {"chrom": _list(layout_meta, "chrom", str, path, "layout."), "start": _list(layout_meta, "start", int, path, "layout."),
+             "end": _list(layout_meta, "end", int, path, "layout.")}
+    _same_lengths(lists, path, "layout.")
+    bin_size = layout_meta.get("bin_size")
+    if not isinstance(bin_size, int) or isinstance(bin_size, bool):
+        raise InputError(f"{path}: model metadata field 'layout.bin_size' is missing or not an int")
+    try:
+        layout = BinLayout.from_arrays({**lists, "bin_size": bin_size}, prefix="")
+    except (ValueError, InputError) as err:
+        raise InputError(f"{path}: model metadata field 'layout': {err}") from None
+    if max(lists["end"]) >= 1 << 40 or layout.n_bins > _MAX_ITEMS:
+        raise InputError(f"{path}: model metadata field 'layout' describes {layout.n_bins:,} bins, more than any genome")
+    if chrom_sizes is not None:
+        for region in layout.regions:
+            if region.chrom not in chrom_sizes:
+                raise InputError(f"{path}: model metadata field 'layout.chrom': the model's region {region.chrom}:{region.start + 1}-"
+                                 f"{region.end} is on a chromosome absent from --chrom_sizes (is the model of another assembly?)")
+            if region.end > chrom_sizes[region.chrom]:
+                raise InputError(f"{path}: model metadata field 'layout.end': the model's region {region.chrom}:{region.start + 1}-"
+                                 f"{region.end} ends past {region.chrom}'s length {chrom_sizes[region.chrom]:,} in --chrom_sizes "
+                                 f"(is the model of another assembly?)")
+    return layout
+
+
+def _genes(meta: dict, path) -> pd.DataFrame:
+    genes_meta = _field(meta, "genes", dict, path)
+    ints = set(GENES.of_type("int"))
+    lists = {f: _list(genes_meta, f, int if f in ints else str, path, "genes.") for f in GENES.columns}
+    if not lists["gene_id"]:
+        raise InputError(f"{path}: model metadata field 'genes.gene_id' is empty")
+    _same_lengths(lists, path, "genes.")
+    genes = pd.DataFrame(lists)
+    repeated = genes["gene_id"][genes["gene_id"].duplicated()]
+    if len(repeated):
+        raise InputError(f"{path}: model metadata field 'genes.gene_id' repeats {len(repeated)} id(s), e.g. "
+                         f"{str(repeated.iloc[0])[:40]!r}; each output of the model is one gene")
+    strands = set(genes["strand"])
+    if not strands <= _STRANDS:
+        raise InputError(f"{path}: model metadata field 'genes.strand' holds {sorted(strands - _STRANDS)[:3]}, expected + or -")
+    return genes
+
+
+def read_meta(meta: Any, path, chrom_sizes: dict[str, int] | None = None) -> tuple[str, ModelSettings, predictors.Geometry, list[str]]:
+    """Validated (kind, settings, geometry, train_samples) of a model file's metadata; one-line errors name the field.
+    With chrom_sizes, the model's regions must lie on those chromosomes."""
+    if not isinstance(meta, dict):
+        raise InputError(f"{path}: model file field 'meta' is missing or not a mapping")
+    kind = _field(meta, "model", str, path)
+    if kind not in predictors.NETWORKS:
+        raise InputError(f"{path}: model metadata field 'model' is {kind[:40]!r}, expected one of {', '.join(predictors.NETWORKS)}")
+    settings = _settings(meta, path)
+    layout = _layout(meta, path, chrom_sizes)
+    genes = _genes(meta, path)
+    train_samples = _list(meta, "train_samples", str, path, "")
+    return kind, settings, predictors.Geometry(layout, genes), train_samples
+
+
+def _check_weights(path, kind: str, geometry: predictors.Geometry, state: dict[str, torch.Tensor], expected: dict[str, tuple]) -> None:
+    shapes = {name: tuple(t.shape) for name, t in state.items()}
+    if shapes != expected:
+        raise InputError(f"{path}: weights do not fit a {kind} model of {geometry.layout.n_bins:,} bins and {len(geometry.genes):,} genes "
+                         f"(weights {sorted(shapes.items())[:2]}, expected {sorted(expected.items())[:2]})")
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise InputError(f"{path}: model weights '{name}' hold {bad:,} NaN or infinite values of {tensor.numel():,}; "
+                             f"the model cannot predict (was its training diverging?)")
+
+
+def load(path: str | Path, chrom_sizes: dict[str, int] | None = None) -> tuple[predictors.Predictor, list[str]]:
+    """(predictor, training samples) of a model file written by train_model.py, checked field by field."""
+    meta, state = read_payload(path)
+    kind, settings, geometry, train_samples = read_meta(meta, path, chrom_sizes)
+    predictor = predictors.make(kind, settings, geometry)
+    with torch.device("meta"):  # shapes without allocating: crafted metadata cannot claim gigabytes here
+        expected = {name: tuple(t.shape) for name, t in predictor.build().state_dict().items()}
+    _check_weights(path, kind, geometry, state, expected)
+    network = predictor.build()
+    network.load_state_dict(state)
+    network.eval()
+    predictor.model = network
+    return predictor, train_samples
+
+
+def describe(predictor: predictors.Predictor, train_samples: list[str]) -> str:
+    """One line on a loaded model: kind, bins, genes, units, training samples."""
+    return (f"{predictor.kind} model of {predictor.geometry.layout.describe()} -> {len(predictor.geometry.genes)} genes "
+            f"({predictor.settings.units}), trained on {len(train_samples)} samples")
+
