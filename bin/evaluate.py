@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from atac2expr import cli, dataset, evaluation, files, targets
+from atac2expr.formats import GENE_MATRIX_KEYS, PER_GENE_METRICS
 from atac2expr.modelling import cross_validation, predictors, runtime
 from atac2expr.settings import EvaluationSettings, ModelSettings, parse_model_list
 from atac2expr.tables import prediction_table, write_tsv
@@ -107,8 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.info("%-10s held-out MSE %.4f  R2 %.3f  median per-gene R2 %.3f  Pearson %.3f", name, result.summary["mse"],
                  result.summary["r2"], result.summary["r2_gene_median"], result.summary["pearson_gene_median"])
     metrics = pd.DataFrame(metric_rows)
-    per_gene = pd.concat(per_gene_frames, ignore_index=True)[
-        ["model", "gene_id", "gene_name", "pearson", "spearman", "r2", "mse", "observed_variance", "status"]]
+    per_gene = pd.concat(per_gene_frames, ignore_index=True)[list(PER_GENE_METRICS)]
 
     write_tsv(metrics, f"{outdir}/metrics.tsv")
     write_tsv(per_gene, f"{outdir}/per_gene_metrics.tsv")
@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   for role, rows in (("inner_train", s.inner_train), ("validation", s.validation), ("test", s.test)) for i in rows]
     write_tsv(pd.DataFrame(split_rows, columns=["fold", "sample", "role"]), f"{outdir}/splits.tsv")
     write_tsv(cv.curves, f"{outdir}/learning_curves.tsv")
-    write_tsv(ds.genes.loc[constant, ["gene_id", "gene_name"]], f"{outdir}/constant_genes.tsv")
+    write_tsv(ds.genes.loc[constant, list(GENE_MATRIX_KEYS)], f"{outdir}/constant_genes.tsv")
     figures = write_figures(outdir, Y, cv, per_gene, settings.units, settings.seed)
 
     summary = {

@@ -77,6 +77,8 @@ BIN_LAYOUT = Table("bin layout", (("chrom", "str"), ("start", "int"), ("end", "i
 GENE_TPM = Table("gene TPM", (("sample", "str"), ("gene_id", "str"), ("gene_name", "str"), ("tpm", "float")))
 # a genes x samples matrix (gene_tpm_matrix.tsv; nf-core/rnaseq's merged gene tables): these columns, then one per sample
 GENE_MATRIX_KEYS = ("gene_id", "gene_name")
+# evaluate.py's per_gene_metrics.tsv: one row per (model, gene)
+PER_GENE_METRICS = ("model", *GENE_MATRIX_KEYS, "pearson", "spearman", "r2", "mse", "observed_variance", "status")
 
 
 @dataclass(frozen=True)

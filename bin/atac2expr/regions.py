@@ -246,7 +246,7 @@ class BinLayout:
             raise InputError(f"{path}: not a bin layout table ({err})") from None
         if list(frame.columns) != BIN_LAYOUT.columns or frame.empty or frame["bin_size"].nunique() != 1:
             raise InputError(f"{path}: not a bin layout table (columns {', '.join(BIN_LAYOUT.columns)}, one bin size)")
-        regions = [Region(str(c), int(s), int(e)) for c, s, e in frame[["chrom", "start", "end"]].itertuples(index=False)]
+        regions = [Region(str(c), int(s), int(e)) for c, s, e in frame[BIN_LAYOUT.columns[:3]].itertuples(index=False)]
         bad = [r for r in regions if r.start < 0 or r.end <= r.start]
         if bad:
             raise InputError(f"{path}: not a bin layout table (region {bad[0].chrom}:{bad[0].start}-{bad[0].end} is empty or negative)")

@@ -67,6 +67,7 @@ import numpy as np
 import pandas as pd
 
 from ..cli import InputError
+from ..formats import BINS
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ class _SortedBins:
 
     @classmethod
     def of(cls, bins: pd.DataFrame) -> "_SortedBins":
-        for column in ("chrom", "start", "end"):
+        for column in BINS.columns:
             if column not in bins.columns:
                 raise InputError(f"bins table has no '{column}' column")
         codes, chroms = pd.factorize(pd.Series(bins["chrom"]).astype(str), sort=False)
