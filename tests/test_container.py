@@ -179,7 +179,7 @@ EOF"""))
 
 def test_pipeline_in_the_container_equals_a_local_run(engine, shared_run: Run, test_data, tmp_path):
     # the trace names each task's container
-    (tmp_path / "trace.config").write_text("trace.fields = 'task_id,hash,native_id,process,tag,name,status,exit,workdir,container'\n")
+    (tmp_path / "trace.config").write_text("trace.fields = 'task_id,hash,native_id,process,tag,name,status,exit,duration,realtime,workdir,container'\n")
     launch = tmp_path / engine.name
     run = assert_success(nextflow_run(launch, [*run_params(test_data, profile=f"test,{engine.name}"), "--container", engine.image,
                                                "-c", str(tmp_path / "trace.config")], timeout=1800, env=engine.env))
