@@ -13,7 +13,7 @@ help:
 	@echo "make test-unit  unit tests only (seconds)"
 	@echo "make lint       ruff on bin/, tests/ and benchmarks/"
 	@echo "make test-slurm the pipeline through a one-node Slurm cluster on this machine (root; installs slurm-wlm, munge)"
-	@echo "make test-container the pipeline in the Dockerfile's image with podman (root; installs podman, builds the image)"
+	@echo "make test-container the pipeline in the Dockerfile's image with podman and Docker Engine (root; installs both, builds the image)"
 	@echo "make bench      benchmarks (print figures; not tests)"
 	@echo "make bench-scale the pipeline on generated real-size inputs (SCALE_DIR=$(SCALE_DIR), SCALE=$(SCALE); long; not a test)"
 	@echo "make setup      install Nextflow, kallisto and the Python packages only"
@@ -48,10 +48,16 @@ test-slurm:
 	bash setup/slurm/install.sh
 	$(WITH_ENV) python -m pytest tests -m slurm $(PYTEST_ARGS)
 
-# setup/container/build.sh (root) installs podman, runc and debootstrap when missing and builds the image offline,
-# its progress shown here; cached, so the test's own call only reads the tag. Not root: the test says why it skips.
+# The engines, their progress shown here (cached, so the tests' own calls take a second): setup/container/build.sh
+# installs podman, runc and debootstrap when missing and builds the image offline; setup/container/docker.sh installs
+# docker.io, starts dockerd and loads the same image into Docker. Exit status 77 (not root, or no apt-get for a
+# missing tool): the tests skip and say why. Any other failure stops here.
 test-container:
-	@if [ "$$(id -u)" = 0 ]; then $(WITH_ENV) bash setup/container/build.sh >/dev/null; fi
+	@if [ "$$(id -u)" = 0 ]; then \
+	    for script in build.sh docker.sh; do \
+	        $(WITH_ENV) bash setup/container/$$script >/dev/null || [ $$? = 77 ] || exit 1; \
+	    done; \
+	fi
 	$(WITH_ENV) python -m pytest tests -m container $(PYTEST_ARGS)
 
 bench:

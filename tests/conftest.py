@@ -3,7 +3,7 @@
 Layers (pytest markers): unit tests (no mark, seconds); `e2e` tests run the real `nextflow run`: one stub run
 of the whole graph, one shared real run with a short training whose outputs most end-to-end tests read, and
 separate runs only where the behaviour needs them (faults, resume, bad input at the Nextflow layer, the
-lock); `slurm` and `container` tests run through a scheduler or a container engine (make test-slurm,
+lock); `slurm` and `container` tests run through a scheduler or the container engines (make test-slurm,
 make test-container).
 """
 
@@ -36,8 +36,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "e2e: runs the real `nextflow run` (needs nextflow and kallisto on PATH; `make test`)")
     config.addinivalue_line("markers", "slurm: runs the pipeline through a one-node Slurm cluster started by setup/slurm/ "
                                        "(root; `make test-slurm`; excluded from `make test`)")
-    config.addinivalue_line("markers", "container: runs the pipeline in the podman image (root; `make test-container`; "
-                                       "excluded from `make test`)")
+    config.addinivalue_line("markers", "container: runs the pipeline in its image with podman and with Docker Engine "
+                                       "(root; `make test-container`; excluded from `make test`)")
 
 
 def run_nextflow(args: list[str], cwd: Path, timeout: int = 900, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

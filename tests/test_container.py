@@ -1,8 +1,18 @@
-"""The test profile in the image of the Dockerfile: every task through `podman run`, results equal to a run without one.
+"""The test profile in the pipeline's image under the two container engines Debian packages, podman and Docker
+Engine: every task runs in the image, and the results equal those of the one run without containers that the
+end-to-end tests share (conftest.shared_run), compared the same way for both engines.
 
-`make test-container` (root: setup/container/build.sh installs podman, runc and debootstrap when missing and
-builds the image without a registry, from a debootstrapped Debian base and a wheelhouse). Docker Engine and
-Singularity/Apptainer are not exercised here: the same image and wrapper, other engines.
+`make test-container` (root, Debian) sets the engines up, each through its script (cached: later calls take a second):
+  - podman: setup/container/build.sh installs podman, runc and debootstrap when missing and builds the image without
+    a registry, from a debootstrapped Debian base and a wheelhouse;
+  - Docker Engine: setup/container/docker.sh installs Debian's docker.io when there is no dockerd, starts dockerd when
+    none answers (no systemd needed; its log in the cache), puts the engine's own client first on PATH, and copies
+    the same image into Docker (podman save | docker load), so both engines run the very same layers.
+Where a script cannot run here (not root, or a tool is missing and there is no apt-get to install it; exit status 77)
+the tests skip and say why; when it fails as root (an apt-get install, the build, dockerd), they fail.
+
+Not exercised here: Singularity/Apptainer (Debian 12 has no package of either), rootless podman or Docker,
+`docker build` of the Dockerfile (Docker gets podman's image), and GPUs in containers.
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +33,57 @@ from conftest import REPO, Run, assert_no_partial_files, assert_same_results, as
 
 pytestmark = pytest.mark.container
 
-BUILD = REPO / "setup" / "container" / "build.sh"
+# the script that installs, starts and fills each engine; it prints the environment that runs the image
+SETUP = {"podman": REPO / "setup" / "container" / "build.sh", "docker": REPO / "setup" / "container" / "docker.sh"}
+CANNOT_HERE = 77  # the scripts' exit status for "not possible on this machine" (setup/container/common.sh)
+
+
+@dataclass(frozen=True)
+class Engine:
+    name: str             # the engine's command: podman or docker
+    image: str            # the image's hashed tag in that engine
+    env: dict[str, str]   # what the engine's commands and Nextflow need: CONTAINERS_CONF; DOCKER_HOST and PATH
+
+    def run(self, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+        return subprocess.run([self.name, *args], env={**os.environ, **self.env}, capture_output=True, text=True,
+                              timeout=timeout)
+
+
+_engines: dict[str, Engine] = {}
+
+
+def set_up(name: str, config: pytest.Config) -> Engine:
+    """The engine `name` with the image, set up by its script once per session; a skip or a failure says why."""
+    if name in _engines:
+        return _engines[name]
+    if "container" not in (config.option.markexpr or ""):
+        # the first build takes minutes and fills several GB: only a run that asks for it builds
+        pytest.skip("runs only when selected with -m container (make test-container)")
+    result = subprocess.run(["bash", str(SETUP[name])], capture_output=True, text=True, timeout=3600)
+    script = SETUP[name].relative_to(REPO)
+    if result.returncode == CANNOT_HERE:
+        reason = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "not possible on this machine"
+        pytest.skip(f"{name}: {script}: {reason.removeprefix('container: ')}")
+    if result.returncode != 0:
+        pytest.fail(f"{script} failed (exit {result.returncode}):\n{result.stderr[-4000:]}")
+    exports = dict(re.findall(r'^export (\w+)="([^"]*)"$', result.stdout, flags=re.MULTILINE))
+    assert "ATAC2EXPR_IMAGE" in exports, result.stdout
+    image = exports.pop("ATAC2EXPR_IMAGE")
+    env = {key: value.replace("$PATH", os.environ["PATH"]) for key, value in exports.items()}
+    _engines[name] = Engine(name, image, env)
+    return _engines[name]
+
+
+@pytest.fixture(scope="session", params=["podman", "docker"])
+def engine(request) -> Engine:
+    """Each engine in turn. Session-scoped and first in the tests' arguments, so that a skip comes before the shared
+    run is made."""
+    return set_up(request.param, request.config)
+
+
+@pytest.fixture(scope="session")
+def docker(request) -> Engine:
+    return set_up("docker", request.config)
 
 
 def normalized(name: str) -> str:
@@ -39,34 +100,6 @@ def requirement_pins(path: Path) -> dict[str, str]:
             name, version = line.split("==", 1)
             pins[normalized(name)] = version.strip()
     return pins
-
-
-@pytest.fixture(scope="session")
-def image(request) -> str:
-    """The image built (or found in podman's cache) by setup/container/build.sh; CONTAINERS_CONF set as it says.
-    Session-scoped and first in the tests' arguments, so that a skip comes before the shared run is made."""
-    if "container" not in (request.config.option.markexpr or ""):
-        # the first build takes long and fills several GB: only a run that asks for it builds
-        pytest.skip("runs only when selected with -m container (make test-container)")
-    if os.geteuid() != 0:
-        pytest.skip("needs root: the base image is made with debootstrap and podman runs as root (make test-container as root)")
-    if shutil.which("podman") is None and shutil.which("apt-get") is None:
-        pytest.skip("podman is not installed and there is no apt-get to install it")
-    built = subprocess.run(["bash", str(BUILD)], capture_output=True, text=True, timeout=3600)
-    if built.returncode != 0:
-        pytest.fail(f"setup/container/build.sh failed:\n{built.stderr[-4000:]}")
-    exports = dict(re.findall(r'^export (\w+)="([^"]*)"$', built.stdout, flags=re.MULTILINE))
-    assert "ATAC2EXPR_IMAGE" in exports, built.stdout
-    previous = os.environ.get("CONTAINERS_CONF")
-    if "CONTAINERS_CONF" in exports:
-        os.environ["CONTAINERS_CONF"] = exports["CONTAINERS_CONF"]
-    try:
-        yield exports["ATAC2EXPR_IMAGE"]
-    finally:
-        if previous is None:
-            os.environ.pop("CONTAINERS_CONF", None)
-        else:
-            os.environ["CONTAINERS_CONF"] = previous
 
 
 def assert_same_published_files(outdir: Path, reference: Path) -> None:
@@ -96,16 +129,19 @@ def assert_same_published_files(outdir: Path, reference: Path) -> None:
             assert np.allclose(mine[numeric], other[numeric], rtol=1e-5, atol=1e-8, equal_nan=True), name
 
 
-def in_image(image: str, script: str) -> str:
+def in_image(engine: Engine, script: str) -> str:
     """stdout of a bash script run in a fresh container of the image, without network."""
-    result = subprocess.run(["podman", "run", "--rm", "--network=none", image, "bash", "-c", script],
-                            capture_output=True, text=True, timeout=300)
+    result = engine.run("run", "--rm", "--network=none", engine.image, "bash", "-c", script)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
 
-def test_image_holds_the_pinned_tools_and_nothing_of_the_build(image):
-    report = json.loads(in_image(image, """python - <<'EOF'
+def files_under(*folders: Path) -> list[Path]:
+    return [Path(root) / name for folder in folders for root, dirs, files in os.walk(folder) for name in dirs + files]
+
+
+def test_image_holds_the_pinned_tools_and_nothing_of_the_build(engine):
+    report = json.loads(in_image(engine, """python - <<'EOF'
 import importlib, importlib.metadata, json, shutil, subprocess, sys
 modules = ["torch", "numpy", "pandas", "pysam", "pyranges", "yaml", "matplotlib", "jsonschema"]
 for module in modules:
@@ -138,27 +174,58 @@ EOF"""))
     assert report["ps"], "no ps in the image: Nextflow's task wrapper needs it"
     # neither the build context (wheels) nor pip's cache is left in the image, nor the pipeline's bin/ (mounted per task)
     scripts = " ".join(path.name for path in (REPO / "bin").glob("*.py"))
-    assert in_image(image, f"ls -A /tmp; ls -A /root/.cache 2>/dev/null; for s in {scripts}; do command -v $s; done; true").split() == []
+    assert in_image(engine, f"ls -A /tmp; ls -A /root/.cache 2>/dev/null; for s in {scripts}; do command -v $s; done; true").split() == []
 
 
-def test_pipeline_in_podman_equals_a_local_run(image, shared_run: Run, test_data, tmp_path):
+def test_pipeline_in_the_container_equals_a_local_run(engine, shared_run: Run, test_data, tmp_path):
     # the trace names each task's container
-    (tmp_path / "trace.config").write_text("trace.fields = 'task_id,hash,native_id,process,tag,name,status,exit,workdir,container'\n")
-    run = assert_success(nextflow_run(tmp_path / "podman", [*run_params(test_data, profile="test,podman"), "--container", image,
-                                                           "-c", str(tmp_path / "trace.config")], timeout=1800))
+    (tmp_path / "trace.config").write_text("trace.fields = 'task_id,hash,native_id,process,tag,name,status,exit,duration,realtime,workdir,container'\n")
+    launch = tmp_path / engine.name
+    run = assert_success(nextflow_run(launch, [*run_params(test_data, profile=f"test,{engine.name}"), "--container", engine.image,
+                                               "-c", str(tmp_path / "trace.config")], timeout=1800, env=engine.env))
     trace, outdir = run.trace, run.outdir
     assert trace and all(row["status"] == "COMPLETED" for row in trace)
-    # the same tasks as the run without containers, each started by `podman run` of the image
+    # the same tasks as the run without containers, each started by `<engine> run` of the image
     assert trace_names(trace) == trace_names(shared_run.trace)
     for row in trace:
-        assert row["container"] == image, (row["name"], row["container"])
+        assert row["container"] == engine.image, (row["name"], row["container"])
         wrapper = (Path(row["workdir"]) / ".command.run").read_text()
-        assert re.search(rf"podman run .*{re.escape(image)}", wrapper), f"{row['name']}: no `podman run {image}` in .command.run"
+        started = re.findall(rf"^.*{engine.name} run .*{re.escape(engine.image)}.*$", wrapper, flags=re.MULTILINE)
+        assert started, f"{row['name']}: no `{engine.name} run {engine.image}` in .command.run"
+        if engine.name == "docker":
+            # -profile docker runs each task as the user who runs Nextflow
+            assert all("-u $(id -u):$(id -g)" in line for line in started), f"{row['name']}: {started}"
     # Nextflow removes each task's container when it ends
-    left = subprocess.run(["podman", "ps", "--all", "--filter", f"ancestor={image}", "--format", "{{.Names}} {{.Status}}"],
-                          capture_output=True, text=True, check=True).stdout
-    assert not left.strip(), f"containers left behind:\n{left}"
+    left = engine.run("ps", "--all", "--filter", f"ancestor={engine.image}", "--format", "{{.Names}} {{.Status}}")
+    assert left.returncode == 0 and not left.stdout.strip(), f"containers left behind:\n{left.stdout}{left.stderr}"
+    # every file of the run, task folders and results, belongs to the user who ran Nextflow (root here)
+    owners = {(path.lstat().st_uid, path.lstat().st_gid) for path in files_under(launch / "work", outdir)}
+    assert owners == {(os.getuid(), os.getgid())}, owners
 
     assert_same_results(outdir, shared_run.outdir)
     assert_same_published_files(outdir, shared_run.outdir)
     assert_no_partial_files(outdir)
+
+
+def test_docker_client_is_the_daemons(docker):
+    # the engine's own client comes first on the PATH that Nextflow gets: another docker CLI on PATH (a newer one,
+    # without an engine) is not the one that starts the tasks
+    versions = docker.run("version", "--format", "{{.Client.Version}} {{.Server.Version}}")
+    assert versions.returncode == 0, versions.stderr
+    client, server = versions.stdout.split()
+    assert client == server, versions.stdout
+
+
+def test_docker_task_files_belong_to_the_user_it_runs_as(docker, tmp_path):
+    """What -u $(id -u):$(id -g) gives a user who is not root: the image runs as a user it has no account for (no
+    home folder) and the task's files are that user's."""
+    folder = tmp_path / "task"
+    folder.mkdir()
+    folder.chmod(0o777)
+    script = ("python -c 'import matplotlib.pyplot as plt, torch; plt.plot([0, 1]); plt.savefig(\"figure.png\")'"
+              " && kallisto version > kallisto.txt && id -u > uid.txt")
+    result = docker.run("run", "--rm", "--network=none", "-u", "4321:4321", "-v", f"{folder}:{folder}", "-w", str(folder),
+                        docker.image, "bash", "-c", script)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (folder / "uid.txt").read_text().strip() == "4321"
+    assert {(path.stat().st_uid, path.stat().st_gid) for path in folder.iterdir()} == {(4321, 4321)}

@@ -11,30 +11,18 @@
 # podman runs as root with its own settings when its defaults cannot start a container here (no systemd, a
 # low open-files limit): they go to a file of the cache that CONTAINERS_CONF names, /etc/containers stays
 # untouched. Needs root (debootstrap, rootful podman); installs podman, runc and debootstrap with apt-get.
+# Exit status 77: not possible on this machine (not root, or no apt-get for a missing tool); see common.sh.
 # Prints the environment that runs the image: eval "$(bash setup/container/build.sh)"
 #   ATAC2EXPR_IMAGE   the image's hashed tag, for --container
 #   CONTAINERS_CONF   only when podman needs the settings above
 # Cache: $ATAC2EXPR_HOME/container (default ~/.cache/atac2expr/container); the images live in podman's storage.
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-home=${ATAC2EXPR_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/atac2expr}
-cache="$home/container"
+# repo, cache, say, die, cannot (exit 77: not possible here), retry, apt_install, free_gb
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 base=localhost/atac2expr-base:bookworm
-say() { echo "container: $*" >&2; }
-die() { say "$*"; exit 1; }
 
-# Mirrors go down for a minute now and then: a failed download is retried before the build fails.
-retry() {
-    local attempt
-    for attempt in 1 2 3; do
-        "$@" && return 0
-        [ "$attempt" = 3 ] || { say "failed (attempt $attempt of 3), retrying in $((attempt * 20)) s: $*"; sleep $((attempt * 20)); }
-    done
-    return 1
-}
-
-[ "$(id -u)" = 0 ] || die "needs root: debootstrap builds the base image and podman runs as root"
+[ "$(id -u)" = 0 ] || cannot "needs root: debootstrap builds the base image and podman runs as root"
 mkdir -p "$cache"
 
 # --- tools ----------------------------------------------------------------------------------
@@ -42,12 +30,7 @@ missing=()
 command -v podman >/dev/null || missing+=(podman)
 command -v runc >/dev/null || missing+=(runc)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
-if [ ${#missing[@]} -gt 0 ]; then
-    command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get to install them"
-    say "installing Debian packages: ${missing[*]}"
-    retry apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive retry apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-fi
+[ ${#missing[@]} = 0 ] || apt_install "${missing[@]}"
 
 # --- base image: Debian bookworm + Python 3 -------------------------------------------------
 # The machine's own mirror (apt sources, one-line or deb822 style) is the one known to be reachable.
@@ -118,7 +101,7 @@ if ! podman image exists "$image"; then
     # the wheels (~3 GB), the build stage and the image (~6 GB each) must fit, or the build fails late and leaves debris
     storage=$(podman info --format '{{.Store.GraphRoot}}')
     for dir in "$storage" "$cache"; do
-        free=$(df --output=avail -BG "$dir" | tail -1 | tr -dc 0-9)
+        free=$(free_gb "$dir")
         [ "$free" -ge 20 ] || die "$dir has ${free} GB free; the image build needs about 20 GB"
     done
     # the build context lives in the cache: the wheels never enter the repository
