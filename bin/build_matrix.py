@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import pandas as pd
 
 from atac2expr import cli
 from atac2expr.cli import InputError
 from atac2expr.dataset import Dataset, load_sample_bins, save_dataset
 from atac2expr.files import atomic_path
-from atac2expr.formats import GENE_MATRIX_KEYS, GENES
+from atac2expr.formats import GENE_MATRIX_KEYS, GENES, read_tsv
 from atac2expr.regions import BinLayout
 
 log = logging.getLogger("build_matrix")
@@ -47,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
     layout = BinLayout.read(args.layout)
-    matrix = pd.read_csv(args.gene_tpm, sep="\t", dtype={key: str for key in GENE_MATRIX_KEYS}, keep_default_na=False)
+    matrix = read_tsv(args.gene_tpm, dtype={key: str for key in GENE_MATRIX_KEYS}, keep_default_na=False)
     genes = GENES.read(args.genes)
     if list(matrix["gene_id"]) != list(genes["gene_id"]):
         raise InputError(f"{args.gene_tpm} and {args.genes} list different genes")

@@ -25,7 +25,7 @@ import pandas as pd
 from atac2expr import cli
 from atac2expr.annotation import genes_in_regions, strip_version
 from atac2expr.cli import InputError
-from atac2expr.formats import GENE_MATRIX_KEYS, GENE_TPM, GENES, TRANSCRIPTS
+from atac2expr.formats import GENE_MATRIX_KEYS, GENE_TPM, GENES, TRANSCRIPTS, read_tsv
 from atac2expr.regions import BinLayout
 from atac2expr.tables import write_tsv
 
@@ -35,7 +35,7 @@ log = logging.getLogger("gene_tpm")
 def read_abundance(path: Path) -> pd.DataFrame:
     """kallisto's abundance.tsv: target_id and tpm (the other columns are not read)."""
     try:
-        frame = pd.read_csv(path, sep="\t", usecols=["target_id", "tpm"], dtype={"target_id": str, "tpm": np.float64})
+        frame = read_tsv(path, usecols=["target_id", "tpm"], dtype={"target_id": str, "tpm": np.float64})
     except (OSError, ValueError, pd.errors.ParserError) as err:
         raise InputError(f"{path}: not a kallisto abundance.tsv with target_id and tpm columns ({err})") from None
     return frame

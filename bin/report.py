@@ -20,6 +20,7 @@ from atac2expr import cli  # noqa: E402
 from atac2expr.cli import InputError  # noqa: E402
 from atac2expr.dataset import load_dataset  # noqa: E402
 from atac2expr.files import atomic_output, atomic_path  # noqa: E402
+from atac2expr.formats import read_tsv  # noqa: E402
 
 log = logging.getLogger("report")
 
@@ -27,8 +28,8 @@ log = logging.getLogger("report")
 def read_training(folder: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     try:
         summary = json.loads((folder / "training.json").read_text())
-        loss = pd.read_csv(folder / "loss.tsv", sep="\t")
-        predictions = pd.read_csv(folder / "predictions.tsv", sep="\t", dtype={"sample": str, "gene_id": str})
+        loss = read_tsv(folder / "loss.tsv")
+        predictions = read_tsv(folder / "predictions.tsv", dtype={"sample": str, "gene_id": str})
     except (OSError, ValueError) as err:
         raise InputError(f"{folder}: incomplete training output ({err})") from None
     return summary, loss, predictions
@@ -102,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             args.outdir / f"expression_fit_{model}.png")
     plot_losses(losses, baselines, args.outdir / "loss_curve.png")
     if args.evaluation:
-        metrics = pd.read_csv(args.evaluation / "metrics.tsv", sep="\t")
+        metrics = read_tsv(args.evaluation / "metrics.tsv")
         summary["heldout_metrics"] = metrics.set_index(metrics.columns[0]).to_dict(orient="index")
     with atomic_output(args.outdir / "summary.json") as handle:
         json.dump(summary, handle, indent=2)

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from planted import SIZES
 
 from atac2expr import dataset, regions
-from planted import SIZES
 
 # a lineage tree of cell types: name -> the programs it runs (its lineage's, its own; progenitors share a stem program)
 CELL_TYPES = {

@@ -10,6 +10,7 @@ import torch
 
 from atac2expr import targets
 from atac2expr.cli import InputError
+from atac2expr.formats import read_tsv
 from atac2expr.modelling import mlp, runtime
 from atac2expr.tables import prediction_table, write_tsv
 
@@ -103,7 +104,7 @@ def test_threads():
 def test_write_tsv_keeps_full_precision(tmp_path):
     values = [1 / 3, 1e-300, 123456789.123456789, 2.0**-1074, -0.1 + 0.2]
     write_tsv(pd.DataFrame({"name": ["a", "b", "c", "d", "e"], "value": values}), tmp_path / "t.tsv")
-    back = pd.read_csv(tmp_path / "t.tsv", sep="\t")
+    back = read_tsv(tmp_path / "t.tsv")
     assert back["value"].tolist() == values
     assert (tmp_path / "t.tsv").read_text().splitlines()[0] == "name\tvalue"
     assert not [p for p in tmp_path.iterdir() if p.name != "t.tsv"]  # no temporary file left

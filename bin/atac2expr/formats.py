@@ -33,6 +33,12 @@ from .cli import InputError
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
+def read_tsv(path: str | Path, **options: Any) -> pd.DataFrame:
+    """A tab-separated table with a header; floats parsed exactly (the fast parser may change the last digit of
+    what tables.write_tsv wrote)."""
+    return pd.read_csv(path, sep="\t", float_precision="round_trip", **options)
+
+
 @dataclass(frozen=True)
 class Table:
     """A TSV table: its columns in order and their types ('str', 'int', 'float', 'bool')."""
@@ -54,7 +60,7 @@ class Table:
     def read(self, path: str | Path) -> pd.DataFrame:
         """The table at `path`, its columns checked and typed; one-line errors name the file."""
         try:
-            frame = pd.read_csv(path, sep="\t", dtype=self.dtypes, keep_default_na=False)
+            frame = read_tsv(path, dtype=self.dtypes, keep_default_na=False)
         except (OSError, ValueError, pd.errors.ParserError) as err:
             raise InputError(f"{path}: not a {self.name} table ({' '.join(str(err).split())[:200]})") from None
         if list(frame.columns) != self.columns:

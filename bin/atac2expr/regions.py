@@ -26,7 +26,7 @@ import pandas as pd
 
 from .cli import InputError
 from .files import atomic_output, read_text
-from .formats import BIN_LAYOUT
+from .formats import BIN_LAYOUT, read_tsv
 
 PRIMARY_CHROMOSOMES = tuple([str(i) for i in range(1, 23)] + ["X", "Y"])
 GENOME = "genome"
@@ -241,7 +241,7 @@ class BinLayout:
     @classmethod
     def read(cls, path: str | Path) -> "BinLayout":
         try:
-            frame = pd.read_csv(path, sep="\t", dtype={"chrom": str})
+            frame = read_tsv(path, dtype={"chrom": str})
         except (OSError, ValueError, pd.errors.ParserError) as err:
             raise InputError(f"{path}: not a bin layout table ({err})") from None
         if list(frame.columns) != BIN_LAYOUT.columns or frame.empty or frame["bin_size"].nunique() != 1:
