@@ -19,7 +19,7 @@ The report (markdown) is printed and written to --report.
 
   benchmarks/bench_scale.py --data ~/.cache/atac2expr/scale/data --workdir ~/.cache/atac2expr/scale/run --report scale.md
   benchmarks/bench_scale.py --data /tmp/small --workdir /tmp/small_run --report /tmp/small.md \\
-      --region chr1:1-20000000 --eval_models mean,ridge --model tss_window --tss_epochs 2
+      --region chr1:1-20000000 --eval_models mean,ridge --model tss_window
 """
 
 from __future__ import annotations
@@ -261,7 +261,7 @@ def run_pipeline(args: argparse.Namespace) -> tuple[int, float, Path, list[str]]
         "--input", str(args.data / "samplesheet.csv"), "--gtf", str(args.data / "genes.gtf.gz"),
         "--transcriptome", str(args.data / "transcriptome.fa.gz"), "--outdir", str(work / "results"),
         "--region", args.region, "--bin_size", str(args.bin_size), "--model", args.model, "--eval_models", args.eval_models,
-        "--epochs", str(args.epochs), "--tss_epochs", str(args.tss_epochs), "--patience", str(args.patience),
+        "--epochs", str(args.epochs), "--patience", str(args.patience),
     ]
     if args.max_cpus:
         cmd += ["--max_cpus", str(args.max_cpus)]
@@ -367,11 +367,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     group = parser.add_argument_group("pipeline parameters")
     group.add_argument("--region", default="genome", help="(default %(default)s)")
     group.add_argument("--bin_size", type=int, default=1000, help="(default %(default)s)")
-    group.add_argument("--model", default="tss_window", help="models trained on all samples (default %(default)s; the MLP is refused at genome scale)")
-    group.add_argument("--eval_models", default="mean,ridge,tss_window,archr,signac", help="(default %(default)s)")
+    group.add_argument("--model", default="tss_window,tss_similarity",
+                       help="models trained on all samples (default %(default)s; the MLP is refused at genome scale)")
+    group.add_argument("--eval_models", default="mean,ridge,tss_window,local_ridge,tss_similarity,archr,signac", help="(default %(default)s)")
     group.add_argument("--epochs", type=int, default=2, help="a short training: the benchmark measures resources, not accuracy (default %(default)s)")
-    group.add_argument("--tss_epochs", type=int, default=10,
-                       help="TSS-window epochs; at genome scale one epoch is ~250 steps over every sample x gene pair (default %(default)s)")
     group.add_argument("--patience", type=int, default=3, help="early stopping patience in epochs (default %(default)s)")
     group.add_argument("--max_cpus", type=int, help="cap on any task's CPUs (default: the pipeline's, --max_cpus 2)")
     group.add_argument("--max_memory", help=f"cap on any task's memory (default: the pipeline's, 8.GB; this machine could give {default_memory()})")

@@ -3,11 +3,14 @@
 
 Every model is fitted on the training folds and scored on the held-out fold only; the folds are the same for
 every model. Models: mean (per-gene mean of the training samples), ridge (closed form on the same bins), archr
-and signac (gene activity scores turned into expression by a per-gene line), mlp (bins -> hidden -> genes) and
-tss_window (bins around each gene's TSS, shared weights).
+and signac (gene activity scores turned into expression by a per-gene line), mlp (bins -> hidden -> genes),
+tss_window (bins around each gene's TSS, weights shared by all genes by distance), local_ridge (per-gene kernel
+ridge on the bins near each TSS) and tss_similarity (tss_window plus per-gene kernel ridge on the samples'
+similarity).
 
 Outputs in --outdir:
-  metrics.tsv              one row per model: mse, r2, per-gene skill, r2_total, correlations, counts
+  metrics.tsv              one row per model: mse, r2, per-gene skill (all genes and the variable ones), r2_total,
+                           correlations, counts, fit_seconds_per_fold
   per_gene_metrics.tsv     model, gene_id, gene_name, pearson, spearman, r2, mse, observed_variance, status
   heldout_predictions.tsv  model, fold, sample, gene_id, gene_name, observed, predicted, observed_tpm, predicted_tpm
   folds.tsv                sample, fold (the fold in which the sample is held out)
@@ -15,7 +18,10 @@ Outputs in --outdir:
   learning_curves.tsv      model, fold, epoch, train_loss, val_loss
   constant_genes.tsv       gene_id, gene_name of genes with no variance (left out of correlations)
   evaluation.json          settings, per-fold choices and seconds per fit, metrics, versions, seed
-  scatter_<model>.png, gene_correlations.png, learning_curves.png, evaluation.md (report page)
+  deviations_<model>.png   held-out observed and predicted minus each gene's training mean (what R² measures)
+  scatter_<model>.png      held-out predicted vs observed, pooled over genes (secondary: the spread between genes
+                           dominates it, so it looks convincing even for a model worse than the mean)
+  gene_correlations.png, learning_curves.png, evaluation.md (report page: which models beat the mean and ridge)
 The definitions of the metrics are in bin/atac2expr/evaluation.py and in evaluation.md.
 """
 
@@ -52,12 +58,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def write_figures(outdir: str, Y: np.ndarray, cv: cross_validation.CrossValidation, per_gene: pd.DataFrame, units: str, seed: int) -> dict[str, str]:
+def write_figures(outdir: str, Y: np.ndarray, cv: cross_validation.CrossValidation, per_gene: pd.DataFrame, summaries: dict[str, dict],
+                  units: str, seed: int) -> dict[str, str]:
     figures = {}
+    for name in cv.models:
+        with files.atomic_path(f"{outdir}/deviations_{name}.png") as tmp:
+            evaluation.plot_deviations(Y, cv.predictions[name], cv.train_means, name, summaries[name], units, tmp, seed=seed)
+        figures[f"{name}: held-out deviations from each gene's training mean (what R² measures)"] = f"deviations_{name}.png"
     for name in cv.models:
         with files.atomic_path(f"{outdir}/scatter_{name}.png") as tmp:
             evaluation.plot_scatter(Y, cv.predictions[name], name, units, tmp, seed=seed)
-        figures[f"{name}: held-out predicted vs observed"] = f"scatter_{name}.png"
+        figures[f"{name}: held-out predicted vs observed, pooled over genes (secondary)"] = f"scatter_{name}.png"
     with files.atomic_path(f"{outdir}/gene_correlations.png") as tmp:
         evaluation.plot_gene_correlations(per_gene, cv.models, tmp)
     figures["Per-gene skill across held-out samples"] = "gene_correlations.png"
@@ -101,12 +112,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      observed_tpm=ds.Y, leading={"model": np.full(n, name), "fold": cv.fold_of})
             table.to_csv(handle, sep="\t", index=False, header=number == 0)
             del table
+    variable = evaluation.variable_genes(ds.Y)
     for name in model_names:
-        result = evaluation.compute_metrics(Y, cv.predictions[name], cv.train_means, ds.genes, constant)
-        metric_rows.append({"model": name, **result.summary})
+        result = evaluation.compute_metrics(Y, cv.predictions[name], cv.train_means, ds.genes, constant, variable)
+        seconds = float(np.mean([fold[f"{name}_seconds"] for fold in cv.folds]))
+        metric_rows.append({"model": name, **result.summary, "fit_seconds_per_fold": seconds})
         per_gene_frames.append(result.per_gene.assign(model=name))
-        log.info("%-10s held-out MSE %.4f  R2 %.3f  median per-gene R2 %.3f  Pearson %.3f", name, result.summary["mse"],
-                 result.summary["r2"], result.summary["r2_gene_median"], result.summary["pearson_gene_median"])
+        log.info("%-14s held-out R2 %.3f  median per-gene R2 %.3f  better than the mean %.0f%% of genes (%d variable: %.3f, %.0f%%)  "
+                 "%.1f s per fold", name, result.summary["r2"], result.summary["r2_gene_median"],
+                 100 * result.summary["fraction_genes_better_than_mean"], result.summary["n_genes_variable"],
+                 result.summary["r2_gene_median_variable"], 100 * result.summary["fraction_genes_better_than_mean_variable"], seconds)
     metrics = pd.DataFrame(metric_rows)
     per_gene = pd.concat(per_gene_frames, ignore_index=True)[list(PER_GENE_METRICS)]
 
@@ -118,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_tsv(pd.DataFrame(split_rows, columns=["fold", "sample", "role"]), f"{outdir}/splits.tsv")
     write_tsv(cv.curves, f"{outdir}/learning_curves.tsv")
     write_tsv(ds.genes.loc[constant, list(GENE_MATRIX_KEYS)], f"{outdir}/constant_genes.tsv")
-    figures = write_figures(outdir, Y, cv, per_gene, settings.units, settings.seed)
+    figures = write_figures(outdir, Y, cv, per_gene, {row["model"]: row for row in metric_rows}, settings.units, settings.seed)
 
     summary = {
         "settings": {**settings.as_dict(), **evaluation_settings.as_dict(), "models": model_names, "ridge_alphas": evaluation_settings.alphas,

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Train a network on ALL samples of a dataset (the original study's fit) and save it.
+"""Train a model on ALL samples of a dataset (the original study's fit) and save it.
 
-Inputs: dataset.npz from build_matrix.py (X samples x bins 0/1, Y samples x genes TPM).
+Inputs: dataset.npz from build_matrix.py (X samples x bins, Y samples x genes TPM).
 Outputs in --outdir (each written atomically):
-  model.pt          weights + metadata (settings, bin layout, genes); load with torch.load(weights_only=True)
-  loss.tsv          epoch, train_loss (MSE in the target's units, per epoch)
+  model.pt          the fitted state + metadata (settings, bin layout, genes); load with torch.load(weights_only=True)
+  loss.tsv          epoch, train_loss (MSE in the target's units, per epoch; the MLP's training; one row, the
+                    in-sample MSE, for the closed-form models)
   predictions.tsv   in-sample predictions: sample, gene_id, gene_name, observed, predicted (target units),
                     observed_tpm, predicted_tpm (inverse transform, clipped at 0)
   training.json     settings, sizes, final and baseline losses, device, seed, software versions
@@ -36,8 +37,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", required=True, help="dataset.npz written by build_matrix.py")
     parser.add_argument("--outdir", required=True, help="output folder (created)")
-    parser.add_argument("--model", required=True, choices=predictors.NETWORKS,
-                        help="mlp: bins -> hidden -> genes; tss_window: bins around each TSS, weights shared by genes")
+    parser.add_argument("--model", required=True, choices=predictors.SAVEABLE,
+                        help="mlp: bins -> hidden -> genes; tss_window: bins around each TSS, weights shared by genes by distance; "
+                             "local_ridge: per-gene kernel ridge on the bins near each TSS; tss_similarity: tss_window plus "
+                             "per-gene kernel ridge on the similarity of samples")
     parser.add_argument("--threads", type=int, required=True, help="CPU threads of torch (the task's CPUs)")
     parser.add_argument("--max_memory", type=int, required=True, help="the task's memory in bytes: an MLP that needs more is refused (0: no limit)")
     ModelSettings.add_arguments(parser)
@@ -64,17 +67,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.warning("only %d sample: the model can only memorise it", n_samples)
 
     predictor = predictors.make(args.model, settings, predictors.Geometry.of(ds), memory_limit=args.max_memory or None)
-    result = predictor.fit(ds.X, Y, device=device).curves
+    report = predictor.fit(ds.X, Y, device=device)
     predicted = predictor.predict(ds.X, device)
-    final_loss = result.train_loss[-1]
     baseline = targets.mean_baseline_mse(Y)
     in_sample_mse = float(np.mean((predicted.astype(np.float64) - Y) ** 2))
+    losses = report.curves.train_loss if report.curves is not None else [in_sample_mse]  # closed form: one step
+    final_loss = losses[-1]
     log.info("final training MSE %.5f (in-sample MSE after training %.5f); per-gene mean baseline %.5f (%s)",
              final_loss, in_sample_mse, baseline, settings.units)
 
     outdir = args.outdir
     model_file.save(f"{outdir}/model.pt", predictor, list(ds.samples.astype(str)))
-    write_tsv(pd.DataFrame({"epoch": np.arange(1, len(result.train_loss) + 1), "train_loss": result.train_loss}), f"{outdir}/loss.tsv")
+    write_tsv(pd.DataFrame({"epoch": np.arange(1, len(losses) + 1), "train_loss": losses}), f"{outdir}/loss.tsv")
     write_tsv(prediction_table(ds.samples, ds.genes, predicted, settings.target_transform, observed=Y, observed_tpm=ds.Y),
               f"{outdir}/predictions.tsv")
     summary = {
@@ -89,7 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "samples": list(ds.samples.astype(str)),
         "target_transform": settings.units,
         "loss": f"mean squared error in {settings.units} units, in-sample (all samples are training samples)",
-        "epochs_run": result.epochs_run,
+        "epochs_run": len(losses),
+        "fit": report.info,
         "final_train_loss": final_loss,
         "in_sample_mse": in_sample_mse,
         "mean_baseline_loss": baseline,
@@ -101,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "versions": runtime.software_versions(),
     }
     with files.atomic_output(f"{outdir}/training.json") as handle:
-        json.dump(summary, handle, indent=2)
+        json.dump(summary, handle, indent=2, default=float)
         handle.write("\n")
     log.info("wrote %s/{model.pt,loss.tsv,predictions.tsv,training.json}", outdir)
     return 0

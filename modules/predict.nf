@@ -17,6 +17,9 @@ process PREDICT_EXPRESSION {
     script:
     def args = task.ext.args ?: ''    // --device
     """
+    # numpy's BLAS and torch use the task's CPUs and no more: a BLAS thread per core of a shared node, spinning
+    # on the many small solves of the kernel models, slows them down many times over
+    export OMP_NUM_THREADS=${task.cpus} OPENBLAS_NUM_THREADS=${task.cpus} MKL_NUM_THREADS=${task.cpus}
     predict.py \\
         --model input/model.pt \\
         --bins bins/* \\

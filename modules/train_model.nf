@@ -22,6 +22,9 @@ process TRAIN_MODEL {
     def args = task.ext.args ?: ''    // the model settings (conf/modules.config)
     def memory = task.memory ? task.memory.toBytes() : 0
     """
+    # numpy's BLAS and torch use the task's CPUs and no more: a BLAS thread per core of a shared node, spinning
+    # on the many small solves of the kernel models, slows them down many times over
+    export OMP_NUM_THREADS=${task.cpus} OPENBLAS_NUM_THREADS=${task.cpus} MKL_NUM_THREADS=${task.cpus}
     train_model.py \\
         --dataset ${dataset} \\
         --model ${model} \\

@@ -75,8 +75,8 @@ def write_planted(path: Path, **kwargs) -> dataset.Dataset:
 
 
 # Settings of tiny, fast models (the pipeline's defaults are in nextflow_schema.json; the scripts take every one)
-TEST_MODEL_SETTINGS = dict(hidden=32, tss_hidden=16, epochs=30, tss_epochs=10, lr=0.01, weight_decay=0.0, dropout=0.0, window=3000,
-                           batch_size=256, patience=0, target_transform="log1p", seed=1, device="cpu")
+TEST_MODEL_SETTINGS = dict(hidden=32, epochs=30, lr=0.01, weight_decay=0.0, dropout=0.0, window=3000, patience=0, target_transform="log1p",
+                           seed=1, device="cpu")
 TEST_EVALUATION_SETTINGS = dict(folds=5, val_fraction=0.2, ridge_alpha="0.1,1,10,100")
 
 

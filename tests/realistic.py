@@ -50,7 +50,7 @@ class Truth:
 
 
 def make_realistic(n_genes: int = 300, region: str = "chr1:1-6000000", bin_size: int = 1000, seed: int = 0,
-                   shares: tuple[float, float, float] = (0.3, 0.25, 0.45), promoter_effect: float = 2.5,
+                   shares: tuple[float, float, float] = (0.3, 0.25, 0.45), promoter_effect: float = 4.0,
                    enhancer_effect: float = 0.8, trans_effect: float = 0.5, noise: float = 0.35) -> tuple[dataset.Dataset, Truth]:
     """(dataset, truth). shares: silent, housekeeping and regulated genes; effects (trans_effect: the sd of a gene's
     response to each of its two trans programs) and noise in log units."""
@@ -88,6 +88,7 @@ def make_realistic(n_genes: int = 300, region: str = "chr1:1-6000000", bin_size:
 
     logy = np.zeros((n, n_genes))
     driver_rows = []
+    tss_bins = set(tss_bin.tolist())
     for g in range(n_genes):
         b = tss_bin[g]
         if kind[g] == "silent":
@@ -100,11 +101,11 @@ def make_realistic(n_genes: int = 300, region: str = "chr1:1-6000000", bin_size:
             p_index = PROGRAMS.index(program[g])
             promoter = opens_with(p_index, 0.95, 0.08)
             X[:, b] = promoter
-            logy[:, g] = rng.uniform(0.5, 3.0) + promoter_effect * promoter
+            logy[:, g] = rng.uniform(-5.0, -2.0) + promoter_effect * promoter
             driver_rows.append((g, b, "promoter", promoter_effect))
             for _ in range(rng.integers(1, 3)):
                 e = int(np.clip(b + rng.integers(-50, 51), 0, n_bins - 1))
-                if e == b:
+                if e in tss_bins:  # an enhancer is not another gene's promoter
                     continue
                 enhancer = opens_with(p_index, 0.9, 0.05)
                 X[:, e] = enhancer

@@ -18,7 +18,7 @@ from atac2expr.modelling import cross_validation, predictors
 # 60 bins: small enough for 60 samples to pin the planted bins down; sparse background (5% open) so that the
 # genes' own bins stand out, as the gene activity scores assume
 REGION = "chr1:1-40000,chr2:1-20000"
-ALL = ["mean", "ridge", "archr", "signac", "mlp", "tss_window"]
+ALL = list(predictors.ALL_MODELS)
 
 
 # ---------------------------------------------------------------- folds
@@ -142,7 +142,7 @@ def test_per_gene_r2_against_the_training_mean():
 # ---------------------------------------------------------------- bin/evaluate.py on every model
 
 def evaluate_args(dataset, outdir, models=",".join(ALL), **settings) -> list[str]:
-    values = dict(hidden=500, epochs=200, patience=20, tss_epochs=30, batch_size=64, window=2000, lr=0.01, seed=5, evaluation=True)
+    values = dict(hidden=500, epochs=200, patience=20, window=2000, lr=0.01, seed=5, evaluation=True)
     return ["--dataset", str(dataset), "--outdir", str(outdir), "--models", models, "--threads", "1", "--max_memory", "0",
             *settings_args(**{**values, **settings})]
 
@@ -173,8 +173,8 @@ def test_every_model_sees_the_same_folds_and_no_leak(evaluated):
     assert list(held.columns) == ["model", "fold", "sample", "gene_id", "gene_name", "observed", "predicted", "observed_tpm", "predicted_tpm"]
     assert list(dict.fromkeys(held["model"])) == ALL
     per_model = [g.sort_values(["sample", "gene_id"])[["sample", "gene_id", "fold", "observed"]].to_numpy() for _, g in held.groupby("model")]
-    assert len(per_model) == 6 and all((p == per_model[0]).all() for p in per_model)
-    assert len(held) == 6 * 60 * 8 and not held["predicted"].isna().any()
+    assert len(per_model) == len(ALL) and all((p == per_model[0]).all() for p in per_model)
+    assert len(held) == len(ALL) * 60 * 8 and not held["predicted"].isna().any()
     assert dict(zip(folds["sample"], folds["fold"], strict=True)) == dict(zip(held["sample"], held["fold"], strict=False))
 
 
@@ -184,10 +184,10 @@ def test_models_beat_the_mean_on_planted_data(evaluated):
     assert metrics.index.tolist() == ALL
     assert metrics.loc["mean", "r2"] == pytest.approx(0) and metrics.loc["mean", "r2_gene_median"] == pytest.approx(0)
     # the models that read the bins find the planted TSS bins
-    for model in ("ridge", "mlp", "tss_window"):
+    for model in ("ridge", "mlp", "tss_window", "local_ridge", "tss_similarity"):
         assert metrics.loc[model, "mse"] < 0.7 * metrics.loc["mean", "mse"], model
         assert metrics.loc[model, "r2"] > 0.3 and metrics.loc[model, "pearson_gene_median"] > 0.5, model
-    for model in ("ridge", "tss_window"):  # linear in the TSS bin, as planted: nearly all of the signal
+    for model in ("ridge", "tss_window", "local_ridge", "tss_similarity"):  # linear in the TSS bin, as planted: nearly all of the signal
         assert metrics.loc[model, "r2"] > 0.8 and metrics.loc[model, "fraction_genes_better_than_mean"] == 1.0, model
     # the gene activity scores count the open bins around each gene: the TSS bin is one of a few
     for model, least in (("archr", 0.1), ("signac", 0.25)):
@@ -201,24 +201,31 @@ def test_outputs_and_report(evaluated):
     ds, out, _ = evaluated
     per_gene = pd.read_csv(out / "per_gene_metrics.tsv", sep="\t")
     assert list(per_gene.columns) == ["model", "gene_id", "gene_name", "pearson", "spearman", "r2", "mse", "observed_variance", "status"]
-    assert len(per_gene) == 6 * 8
+    assert len(per_gene) == len(ALL) * 8
     constant = pd.read_csv(out / "constant_genes.tsv", sep="\t")
     assert constant["gene_id"].tolist() == [ds.genes["gene_id"][0]]
     assert set(per_gene.loc[per_gene["gene_id"] == ds.genes["gene_id"][0], "status"]) == {"no_variance"}
     curves = pd.read_csv(out / "learning_curves.tsv", sep="\t")
     assert list(curves.columns) == ["model", "fold", "epoch", "train_loss", "val_loss"]
-    assert set(curves["model"]) == {"mlp", "tss_window"} and curves["val_loss"].notna().all()
+    assert set(curves["model"]) == {"mlp"} and curves["val_loss"].notna().all()  # the other models are closed form
     assert sorted(set(curves["fold"])) == list(range(5))
     summary = json.loads((out / "evaluation.json").read_text())
     assert summary["seed"] == 5 and summary["cv"] == "5-fold" and summary["n_folds"] == 5 and "torch" in summary["versions"]
     assert summary["settings"]["models"] == ALL and summary["settings"]["ridge_alphas"] == [0.1, 1.0, 10.0, 100.0]
     assert all(f["ridge_alpha"] in (0.1, 1.0, 10.0, 100.0) and "mlp_best_epoch" in f and "signac_seconds" in f for f in summary["folds"])
+    # what the closed-form models chose inside each fold
+    assert all(f["tss_window_kappa"] in (0.0, 0.25, 0.5, 0.75, 1.0) and "tss_similarity_penalty" in f and "local_ridge_penalty" in f
+               for f in summary["folds"])
     assert set(summary["metrics"]) == set(ALL)
+    metrics = pd.read_csv(out / "metrics.tsv", sep="\t").set_index("model")
+    assert (metrics["n_genes_variable"] == 7).all() and (metrics["fit_seconds_per_fold"] >= 0).all()
+    assert metrics.loc["ridge", "fraction_genes_better_than_mean_variable"] == 1.0
     md = (out / "evaluation.md").read_text()
     for link in re.findall(r"\]\(([^)]+)\)", md):
         assert (out / link).exists(), link
     assert "scatter_mlp.png" in md and "| model |" in md and "## Definitions" in md
-    for png in [f"scatter_{m}.png" for m in ALL] + ["gene_correlations.png", "learning_curves.png"]:
+    assert "## Which models beat the per-gene mean and ridge" in md and "| tss_similarity | yes |" in md
+    for png in [f"{kind}_{m}.png" for m in ALL for kind in ("scatter", "deviations")] + ["gene_correlations.png", "learning_curves.png"]:
         assert (out / png).read_bytes()[:4] == b"\x89PNG", png
 
 
@@ -229,12 +236,14 @@ def test_same_seed_same_numbers(evaluated, tmp_path):
     assert evaluate.main(argv) == 0
     again = pd.read_csv(tmp_path / "metrics.tsv", sep="\t").set_index("model")
     first = pd.read_csv(out / "metrics.tsv", sep="\t").set_index("model")
-    pd.testing.assert_frame_equal(again, first.loc[["mean", "ridge", "mlp", "signac"]])
+    timing = ["fit_seconds_per_fold"]
+    pd.testing.assert_frame_equal(again.drop(columns=timing), first.loc[["mean", "ridge", "mlp", "signac"]].drop(columns=timing))
     assert (tmp_path / "folds.tsv").read_text() == (out / "folds.tsv").read_text()
 
 
 @pytest.mark.parametrize("change, message", [
-    (("--models", "mean,svm"), "ERROR: --models mean,svm: unknown svm; choose from mean, ridge, archr, signac, mlp, tss_window"),
+    (("--models", "mean,svm"), "ERROR: --models mean,svm: unknown svm; choose from mean, ridge, archr, signac, mlp, tss_window, local_ridge, "
+                               "tss_similarity"),
     (("--folds", "1"), "ERROR: --folds 1: must be >= 2"),
     (("--ridge_alpha", "0"), "ERROR: --ridge_alpha 0: alphas must be positive"),
     (("--val_fraction", "1"), "ERROR: --val_fraction 1.0: must be < 1"),

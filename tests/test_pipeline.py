@@ -82,7 +82,7 @@ def test_every_read_was_checked_and_quantified(shared_run: Run):
 
 
 def test_models_report_and_versions(shared_run: Run):
-    for model in ("mlp", "tss_window"):
+    for model in ("mlp", "tss_window", "tss_similarity"):
         for name in ("model.pt", "predictions.tsv", "loss.tsv", "training.json"):
             assert (shared_run.outdir / "model" / model / name).stat().st_size > 0
     for name in ("expression_fit_mlp.png", "loss_curve.png"):
@@ -102,10 +102,10 @@ def test_models_report_and_versions(shared_run: Run):
 def test_heldout_evaluation(shared_run: Run):
     """Every model on the same folds; the planted signal is real: the baselines that read it beat the mean."""
     metrics = pd.read_csv(shared_run.outdir / "evaluation" / "metrics.tsv", sep="\t").set_index("model")
-    assert list(metrics.index) == ["mean", "ridge", "archr", "signac", "mlp", "tss_window"]
+    assert list(metrics.index) == ["mean", "ridge", "archr", "signac", "mlp", "tss_window", "local_ridge", "tss_similarity"]
     folds = pd.read_csv(shared_run.outdir / "evaluation" / "folds.tsv", sep="\t")
     assert folds["fold"].nunique() == 5 and folds["sample"].is_unique
-    for model in ("ridge", "archr", "signac", "tss_window"):
+    for model in ("ridge", "archr", "signac", "tss_window", "local_ridge", "tss_similarity"):
         assert metrics.loc[model, "mse"] < 0.9 * metrics.loc["mean", "mse"], metrics["mse"]
     per_gene = pd.read_csv(shared_run.outdir / "evaluation" / "per_gene_metrics.tsv", sep="\t")
     assert set(per_gene["model"]) == set(metrics.index) and per_gene.groupby("model").size().nunique() == 1
@@ -130,7 +130,7 @@ def test_resume_caches_everything_then_reruns_only_training(shared_run: Run, tes
 def test_whole_chromosome_region(shared_run: Run, test_data):
     """--region 1: the whole chromosome in bins, its last bin shorter; the reads are not quantified again."""
     params = [*run_params(test_data), "--region", "1", "--model", "tss_window", "--eval_models", "mean,ridge,archr,signac,tss_window",
-              "--tss_epochs", "5", "-resume"]
+              "-resume"]
     run = assert_success(nextflow_run(shared_run.launch, params, shared_run.launch / "results_chr1", name="chr1"))
     assert "KALLISTO_QUANT" not in trace_processes(run.trace, "COMPLETED")
     dataset = load_dataset(run.outdir / "dataset" / "dataset.npz")
@@ -161,7 +161,7 @@ def test_predict_entry_reproduces_in_sample_predictions(shared_run: Run, test_da
 def test_results_folder_of_another_configuration(shared_run: Run, test_data, tmp_path):
     """A run with other parameters does not mix its results with an earlier run's: refused, or --overwrite replaces them."""
     outdir = tmp_path / "results"
-    first = [*run_params(test_data), "--model", "tss_window", "--eval_models", "mean,ridge", "--tss_epochs", "3", "-resume"]
+    first = [*run_params(test_data), "--model", "tss_window", "--eval_models", "mean,ridge", "-resume"]
     assert_success(nextflow_run(shared_run.launch, first, outdir, name="guard1"))
     assert (outdir / "evaluation" / "metrics.tsv").exists()
     changed = [p for p in first if p != "-resume"] + ["--evaluate", "false", "-resume"]
@@ -181,7 +181,7 @@ def test_one_run_at_a_time_per_results_folder(shared_run: Run, test_data, tmp_pa
     outdir.mkdir()
     lock = outdir / ".atac2expr.lock"
     lock.write_text(f"{os.getpid()}@{socket.gethostname()} some_run 2026-01-01\n")
-    params = [*run_params(test_data), "--model", "tss_window", "--eval_models", "mean", "--tss_epochs", "3", "-resume"]
+    params = [*run_params(test_data), "--model", "tss_window", "--eval_models", "mean", "-resume"]
     busy = nextflow_run(shared_run.launch, params, outdir, name="lock1")
     assert busy.result.returncode != 0 and not busy.trace
     (message,) = error_lines(busy.result)

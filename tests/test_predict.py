@@ -14,7 +14,7 @@ import pytest
 import train_model
 from planted import CHROM_SIZES, layout_of, settings_args, write_planted
 
-from atac2expr.modelling import model_file
+from atac2expr.modelling import model_file, predictors
 
 REGION = "chr1:1-30000,chr2:1-19500"  # chr2's last bin is 500 bp
 
@@ -31,12 +31,12 @@ def write_peaks(path, ds, row, chrom_prefix="chr", extra=""):
     return path
 
 
-@pytest.fixture(scope="module", params=["mlp", "tss_window"])
+@pytest.fixture(scope="module", params=list(predictors.SAVEABLE))
 def trained(request, tmp_path_factory):
     base = tmp_path_factory.mktemp(f"predict_{request.param}")
     ds = write_planted(base / "dataset.npz", n_samples=10, n_genes=6, region=REGION)
     assert train_model.main(["--dataset", str(base / "dataset.npz"), "--outdir", str(base / "model"), "--model", request.param,
-                             "--threads", "1", "--max_memory", "0", *settings_args(epochs=20, tss_epochs=3, hidden=16)]) == 0
+                             "--threads", "1", "--max_memory", "0", *settings_args(epochs=20, hidden=16)]) == 0
     assert check_model.main(["--model", str(base / "model" / "model.pt"), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(base / "layout.tsv")]) == 0
     insample = pd.read_csv(base / "model" / "predictions.tsv", sep="\t")
     return ds, base, base / "model" / "model.pt", insample

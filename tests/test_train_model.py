@@ -82,15 +82,17 @@ def test_same_seed_same_numbers(planted_npz, tmp_path):
     assert (tmp_path / "a/loss.tsv").read_text() == (tmp_path / "b/loss.tsv").read_text()
 
 
-def test_tss_window_model(planted_npz, tmp_path):
+@pytest.mark.parametrize("model", ["tss_window", "local_ridge", "tss_similarity"])
+def test_closed_form_models(planted_npz, tmp_path, model):
     npz, ds = planted_npz
-    assert run(npz, tmp_path, model="tss_window", window=2000, tss_epochs=20, batch_size=32) == 0
+    assert run(npz, tmp_path, model=model, window=2000) == 0
     meta = torch.load(tmp_path / "model.pt", weights_only=True)["meta"]
-    assert meta["model"] == "tss_window" and meta["settings"]["window"] == 2000 and meta["settings"]["tss_hidden"] == 16
+    assert meta["model"] == model and meta["settings"]["window"] == 2000
     assert meta["genes"]["strand"] == list(ds.genes["strand"]) and meta["genes"]["tss"] == list(ds.genes["tss"])
     summary = json.loads((tmp_path / "training.json").read_text())
-    assert summary["epochs_run"] == 20 and len(pd.read_csv(tmp_path / "loss.tsv", sep="\t")) == 20
-    assert summary["final_train_loss"] < summary["mean_baseline_loss"]
+    assert summary["epochs_run"] == 1 and len(pd.read_csv(tmp_path / "loss.tsv", sep="\t")) == 1  # closed form: one step
+    assert summary["final_train_loss"] == summary["in_sample_mse"] < summary["mean_baseline_loss"]
+    assert f"{model}_kappa" in summary["fit"] or f"{model}_penalty" in summary["fit"]
 
 
 def test_mlp_that_does_not_fit_in_the_tasks_memory_is_refused_before_training(planted_npz, tmp_path, capsys):

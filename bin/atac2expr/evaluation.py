@@ -12,8 +12,9 @@ Definitions (also written into evaluation.md):
   a list by inner-validation MSE and then refitted on all the fold's training samples. archr and signac:
   a gene activity score per gene (ArchR's distance-weighted gene score; Signac's open bins in the gene
   body + 2 kb upstream), turned into expression by a per-gene least-squares line fitted on all the fold's
-  training samples. mlp and tss_window: trained on the inner-training samples with early stopping on the
-  inner validation samples (the best epoch's weights are kept).
+  training samples. mlp: trained on the inner-training samples with early stopping on the inner validation
+  samples (the best epoch's weights are kept). tss_window, local_ridge and tss_similarity: fitted on all the
+  fold's training samples, their few settings chosen by leave-one-out over them (modelling/ says how).
 - Metrics, on held-out predictions only, pooled over folds (every sample is held out exactly once), in the
   target's units (log1p(TPM) by default):
   mse            mean over (sample, gene) of squared error
@@ -26,6 +27,10 @@ Definitions (also written into evaluation.md):
   pearson_gene_*, spearman_gene_*   per gene, correlation across held-out samples of predicted and observed;
                  median and mean over the genes where it is defined
   pearson_sample_*                  per sample, correlation across genes
+  *_variable     the same among the variable genes: observed variance of log1p(TPM) across the samples above
+                 VARIABLE_GENE_VARIANCE (0.25, an sd of 0.5: about half of the genes of real cell types); most
+                 genes barely vary, and for them any tiny prediction is "better than the mean" half the time
+  fit_seconds_per_fold              the model's mean time to fit and predict one fold
   Genes with no variance across the samples are excluded from correlations (counted and listed in
   constant_genes.tsv); a gene whose predictions do not vary has an undefined correlation (counted as
   n_genes_undefined, never silently dropped).
@@ -40,6 +45,8 @@ import numpy as np
 import pandas as pd
 
 log = logging.getLogger(__name__)
+
+VARIABLE_GENE_VARIANCE = 0.25  # of log1p(TPM) across the samples: the genes called variable
 
 # ---------------------------------------------------------------- metrics
 
@@ -72,10 +79,17 @@ class ModelMetrics:
     per_gene: pd.DataFrame
 
 
-def compute_metrics(observed: np.ndarray, predicted: np.ndarray, train_mean: np.ndarray, genes: pd.DataFrame, constant: np.ndarray) -> ModelMetrics:
+def variable_genes(tpm: np.ndarray) -> np.ndarray:
+    """The genes whose log1p(TPM) varies across the samples by more than VARIABLE_GENE_VARIANCE (whatever the
+    models' target transform)."""
+    return np.log1p(np.asarray(tpm, dtype=np.float64)).var(axis=0) > VARIABLE_GENE_VARIANCE
+
+
+def compute_metrics(observed: np.ndarray, predicted: np.ndarray, train_mean: np.ndarray, genes: pd.DataFrame, constant: np.ndarray,
+                    variable: np.ndarray | None = None) -> ModelMetrics:
     """Held-out metrics of one model. observed/predicted/train_mean: samples x genes (train_mean: the
     per-gene mean of the training samples of each sample's fold), target units; constant: genes excluded
-    from correlations."""
+    from correlations; variable: the genes of the *_variable metrics (variable_genes)."""
     obs = np.asarray(observed, dtype=np.float64)
     pred = np.asarray(predicted, dtype=np.float64)
     err = (pred - obs) ** 2
@@ -107,6 +121,8 @@ def compute_metrics(observed: np.ndarray, predicted: np.ndarray, train_mean: np.
         values = values[~np.isnan(values)]
         return float(fn(values)) if len(values) else float("nan")
 
+    variable = np.zeros(obs.shape[1], dtype=bool) if variable is None else np.asarray(variable, dtype=bool)
+    sse_mean_variable = err_mean[:, variable].sum()
     summary = {
         "mse": float(err.mean()),
         "r2": float(1 - sse / sse_mean) if sse_mean > 0 else float("nan"),
@@ -123,6 +139,10 @@ def compute_metrics(observed: np.ndarray, predicted: np.ndarray, train_mean: np.
         "n_genes_no_variance": int(constant.sum()),
         "n_genes_undefined": int((status == "constant_prediction").sum()),
         "n_samples": int(obs.shape[0]),
+        "n_genes_variable": int(variable.sum()),
+        "r2_variable": float(1 - err[:, variable].sum() / sse_mean_variable) if sse_mean_variable > 0 else float("nan"),
+        "r2_gene_median_variable": stat(r2_gene[variable], np.median),
+        "fraction_genes_better_than_mean_variable": stat(r2_gene[variable], lambda v: np.mean(v > 0)),
     }
     return ModelMetrics(summary, per_gene)
 
@@ -151,7 +171,33 @@ def plot_scatter(observed: np.ndarray, predicted: np.ndarray, model: str, units:
         ax.plot([lo, hi], [lo, hi], color="grey", lw=1, ls="--")
     ax.set_xlabel(f"observed {units}")
     ax.set_ylabel(f"predicted {units} (held out)")
-    ax.set_title(f"{model}: held-out samples")
+    ax.set_title(f"{model}: pooled over genes (secondary: the spread between genes dominates)", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_deviations(observed: np.ndarray, predicted: np.ndarray, train_mean: np.ndarray, model: str, summary: dict[str, float], units: str,
+                    path, max_points: int = 50_000, seed: int = 0) -> None:
+    """What R² measures: each held-out observation's and prediction's difference from the gene's training mean. A
+    model better than the mean puts the points along the diagonal; the pooled scatter of observed against predicted
+    looks convincing even for a model worse than the mean, because the spread between genes dominates it."""
+    plt = _plt()
+    obs = (np.asarray(observed, dtype=np.float64) - train_mean).reshape(-1)
+    pred = (np.asarray(predicted, dtype=np.float64) - train_mean).reshape(-1)
+    if len(obs) > max_points:
+        pick = np.random.default_rng(seed).choice(len(obs), max_points, replace=False)
+        obs, pred = obs[pick], pred[pick]
+    fig, ax = plt.subplots(figsize=(4.8, 4.8))
+    ax.scatter(obs, pred, s=4, alpha=0.3, linewidths=0)
+    if len(obs):
+        lim = float(np.nanmax(np.abs(np.concatenate([obs, pred])))) or 1.0
+        ax.plot([-lim, lim], [-lim, lim], color="grey", lw=1, ls="--")
+        ax.axhline(0, color="grey", lw=0.6)
+        ax.axvline(0, color="grey", lw=0.6)
+    ax.set_xlabel(f"observed - gene's training mean ({units})")
+    ax.set_ylabel(f"predicted - gene's training mean ({units})")
+    ax.set_title(f"{model}: R² {summary['r2']:.3f}, median per-gene R² {summary['r2_gene_median']:.3f}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -206,6 +252,24 @@ def markdown_table(frame: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
     return "\n".join(lines)
 
 
+def verdicts(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per model: does it beat the per-gene mean (R² > 0 and median per-gene R² > 0) and ridge on all bins (higher
+    R², median per-gene R² and share of genes better than the mean), on these held-out samples."""
+    rows = []
+    ridge = metrics.loc["ridge"] if "ridge" in metrics.index else None
+    keys = ("r2", "r2_gene_median", "fraction_genes_better_than_mean")
+    for model, m in metrics.iterrows():
+        beats_mean = "-" if model == "mean" else ("yes" if m["r2"] > 0 and m["r2_gene_median"] > 0 else "no")
+        if ridge is None or model in ("ridge", "mean"):
+            beats_ridge = "-"
+        else:
+            wins = [k for k in keys if m[k] > ridge[k]]
+            beats_ridge = "yes" if len(wins) == len(keys) else f"no ({', '.join(k for k in keys if k not in wins)} not higher)"
+        rows.append({"model": model, "beats the per-gene mean": beats_mean, "beats ridge on all bins": beats_ridge,
+                     "fit s per fold": m.get("fit_seconds_per_fold", float("nan"))})
+    return pd.DataFrame(rows)
+
+
 @dataclass
 class Report:
     title: str
@@ -215,11 +279,13 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
     def render(self) -> str:
-        shown = ["model", "mse", "r2", "r2_gene_median", "fraction_genes_better_than_mean", "r2_total", "pearson_gene_median",
-                 "spearman_gene_median", "pearson_sample_median", "n_genes_undefined"]
+        shown = ["model", "mse", "r2", "r2_gene_median", "fraction_genes_better_than_mean", "r2_gene_median_variable",
+                 "fraction_genes_better_than_mean_variable", "r2_total", "pearson_gene_median", "spearman_gene_median",
+                 "pearson_sample_median", "n_genes_undefined", "fit_seconds_per_fold"]
         shown = [c for c in shown if c in self.metrics.columns]
         out = [f"# {self.title}", ""]
         out += [f"- {note}" for note in self.notes] + [""]
+        out += ["## Which models beat the per-gene mean and ridge", "", markdown_table(verdicts(self.metrics.set_index("model"))), ""]
         out += ["## Held-out metrics", "", markdown_table(self.metrics[shown]), "",
                 "Full table: [metrics.tsv](metrics.tsv); per gene: [per_gene_metrics.tsv](per_gene_metrics.tsv); "
                 "predictions: [heldout_predictions.tsv](heldout_predictions.tsv); folds: [folds.tsv](folds.tsv).", ""]

@@ -112,7 +112,7 @@ DATASET_NPZ = ("X_bits", "n_bins", "Y", "samples", *LAYOUT_ARRAYS,
                *(name if name.startswith(GENE_ARRAY_PREFIX) else GENE_ARRAY_PREFIX + name for name in GENES.columns))
 
 # a model file: torch.save of {"format": MODEL_FORMAT, "meta": {MODEL_META...}, "state_dict": {name: tensor}}
-MODEL_FORMAT = "atac2expr-model/2"
+MODEL_FORMAT = "atac2expr-model/3"
 MODEL_META = ("model", "settings", "layout", "genes", "train_samples", "versions")
 
 

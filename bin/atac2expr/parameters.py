@@ -141,8 +141,8 @@ def check_parameters(params: dict[str, Any], schema: dict[str, Any], sizes: dict
     if problems:
         raise InputError("; ".join(problems))
 
-    networks = [m.strip() for m in values["model"].split(",")]
-    if entry != "PREDICT" and ("mlp" in networks or (values["evaluate"] and "mlp" in [m.strip() for m in values["eval_models"].split(",")])):
+    trained = [m.strip() for m in values["model"].split(",")]
+    if entry != "PREDICT" and ("mlp" in trained or (values["evaluate"] and "mlp" in [m.strip() for m in values["eval_models"].split(",")])):
         # a lower bound (no genes, no samples yet): TRAIN_MODEL and EVALUATE check the exact need again
         check_mlp_memory(layout.n_bins, 0, values["hidden"], 0, parse_memory(values["max_memory"]), "that --max_memory allows any task")
     return values, layout

@@ -72,18 +72,16 @@ class _Settings:
 
 @dataclass(frozen=True)
 class ModelSettings(_Settings):
-    """How the networks are built and trained (the per-gene mean, ridge and gene-activity baselines need none)."""
+    """How the models are built and trained (the per-gene mean, ridge and gene-activity baselines need none)."""
 
     hidden: int = field(metadata=_bound(minimum=1, maximum=100_000, help="MLP hidden units"))
-    tss_hidden: int = field(metadata=_bound(minimum=1, maximum=100_000, help="TSS-window model hidden units"))
     epochs: int = field(metadata=_bound(minimum=1, maximum=1_000_000, help="MLP epochs (full-batch steps)"))
-    tss_epochs: int = field(metadata=_bound(minimum=1, maximum=1_000_000, help="TSS-window model epochs (passes over all sample x gene pairs)"))
-    lr: float = field(metadata=_bound(exclusive_minimum=0, maximum=10, help="Adam learning rate"))
-    weight_decay: float = field(metadata=_bound(minimum=0, help="Adam weight decay (L2)"))
-    dropout: float = field(metadata=_bound(minimum=0, exclusive_maximum=1, help="dropout after the hidden layer"))
-    window: int = field(metadata=_bound(minimum=0, maximum=10_000_000, help="TSS-window model: bases either side of the TSS"))
-    batch_size: int = field(metadata=_bound(minimum=1, maximum=10_000_000, help="TSS-window model: (sample, gene) examples per step"))
-    patience: int = field(metadata=_bound(minimum=0, help="early stopping: epochs without validation improvement (0 = off)"))
+    lr: float = field(metadata=_bound(exclusive_minimum=0, maximum=10, help="MLP: Adam learning rate"))
+    weight_decay: float = field(metadata=_bound(minimum=0, help="MLP: Adam weight decay (L2)"))
+    dropout: float = field(metadata=_bound(minimum=0, exclusive_maximum=1, help="MLP: dropout after the hidden layer"))
+    window: int = field(metadata=_bound(minimum=0, maximum=10_000_000,
+                                        help="tss_window, local_ridge, tss_similarity: bases either side of each gene's TSS"))
+    patience: int = field(metadata=_bound(minimum=0, help="MLP early stopping: epochs without validation improvement (0 = off)"))
     target_transform: str = field(metadata=_bound(enum=TRANSFORMS, help="log1p: model log(1 + TPM); none: TPM"))
     seed: int = field(metadata=_bound(minimum=0, maximum=2_147_483_647, help="seeds weights, batches, folds and splits"))
     device: str = field(metadata=_bound(help="cpu or cuda[:N]"))

@@ -6,7 +6,9 @@ weights_only=True, so loading never runs pickled code:
   {"format": formats.MODEL_FORMAT,
    "meta": {"model": kind, "settings": ModelSettings fields, "layout": {chrom, start, end: lists, bin_size},
             "genes": {formats.GENES column: list}, "train_samples": [...], "versions": {...}},
-   "state_dict": {parameter name: tensor}}
+   "state_dict": {name: tensor}}
+The state is the predictor's (predictors.Predictor.state): a network's weights, or the arrays of a closed-form
+model (coefficients, each gene's training mean, the training samples' open bins where predicting needs them).
 
 Every field is checked before use; a damaged or crafted file gets one line naming the field.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -49,7 +52,7 @@ def save(path: str | Path, predictor: predictors.Predictor, train_samples: list[
     """Weights (state dict, on the CPU) plus the metadata needed to reuse them, written atomically."""
     if not predictor.saveable:
         raise ValueError(f"{predictor.kind} models are not saved")
-    state = {k: v.detach().cpu() for k, v in predictor.model.state_dict().items()}
+    state = {k: v if isinstance(v, torch.Tensor) else torch.from_numpy(np.array(v, copy=True)) for k, v in predictor.state().items()}
     meta = {**model_meta(predictor, train_samples), "versions": runtime.software_versions()}
     with atomic_path(path) as tmp:
         torch.save({"format": MODEL_FORMAT, "meta": meta, "state_dict": state}, tmp)
@@ -61,8 +64,11 @@ def read_payload(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tens
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for a foreign or corrupt file
         raise InputError(f"{path}: not a model file written by train_model ({type(err).__name__}: {err})") from None
-    if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
+    if not isinstance(payload, dict) or not str(payload.get("format", "")).startswith(MODEL_FORMAT.split("/")[0] + "/"):
         raise InputError(f"{path}: not a model file written by train_model (format marker missing)")
+    if payload["format"] != MODEL_FORMAT:
+        raise InputError(f"{path}: written by an earlier atac2expr (format {str(payload['format'])[:40]}; this one reads {MODEL_FORMAT}): "
+                         f"train the model again")
     if not isinstance(payload.get("state_dict"), dict) or not all(
             isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in payload["state_dict"].items()):
         raise InputError(f"{path}: model file field 'state_dict' is missing or not a mapping of names to tensors")
@@ -162,8 +168,8 @@ def read_meta(meta: Any, path, chrom_sizes: dict[str, int] | None = None) -> tup
     if not isinstance(meta, dict):
         raise InputError(f"{path}: model file field 'meta' is missing or not a mapping")
     kind = _field(meta, "model", str, path)
-    if kind not in predictors.NETWORKS:
-        raise InputError(f"{path}: model metadata field 'model' is {kind[:40]!r}, expected one of {', '.join(predictors.NETWORKS)}")
+    if kind not in predictors.SAVEABLE:
+        raise InputError(f"{path}: model metadata field 'model' is {kind[:40]!r}, expected one of {', '.join(predictors.SAVEABLE)}")
     settings = _settings(meta, path)
     layout = _layout(meta, path, chrom_sizes)
     genes = _genes(meta, path)
@@ -171,7 +177,7 @@ def read_meta(meta: Any, path, chrom_sizes: dict[str, int] | None = None) -> tup
     return kind, settings, predictors.Geometry(layout, genes), train_samples
 
 
-def _check_weights(path, kind: str, geometry: predictors.Geometry, state: dict[str, torch.Tensor], expected: dict[str, tuple]) -> None:
+def _check_state(path, kind: str, geometry: predictors.Geometry, state: dict[str, torch.Tensor], expected: dict[str, tuple]) -> None:
     shapes = {name: tuple(t.shape) for name, t in state.items()}
     if shapes != expected:
         raise InputError(f"{path}: weights do not fit a {kind} model of {geometry.layout.n_bins:,} bins and {len(geometry.genes):,} genes "
@@ -188,13 +194,8 @@ def load(path: str | Path, chrom_sizes: dict[str, int] | None = None) -> tuple[p
     meta, state = read_payload(path)
     kind, settings, geometry, train_samples = read_meta(meta, path, chrom_sizes)
     predictor = predictors.make(kind, settings, geometry)
-    with torch.device("meta"):  # shapes without allocating: crafted metadata cannot claim gigabytes here
-        expected = {name: tuple(t.shape) for name, t in predictor.build().state_dict().items()}
-    _check_weights(path, kind, geometry, state, expected)
-    network = predictor.build()
-    network.load_state_dict(state)
-    network.eval()
-    predictor.model = network
+    _check_state(path, kind, geometry, state, predictor.state_shapes(len(train_samples)))
+    predictor.load_state({name: tensor.numpy() for name, tensor in state.items()}, len(train_samples))
     return predictor, train_samples
 
 

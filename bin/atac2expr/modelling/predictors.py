@@ -6,11 +6,17 @@
   archr       ArchR's gene score (bins around the gene body, distance-weighted) -> a per-gene linear fit
   signac      Signac's gene activity (open bins in the gene body + 2 kb upstream) -> a per-gene linear fit
   mlp         the original study's network, bins -> hidden -> genes (mlp.MLPNetwork), full-batch Adam
-  tss_window  bins around each gene's TSS, one network shared by all genes (tss_window.TSSWindowNetwork)
+  tss_window  bins around each gene's TSS, weights shared by all genes by distance to the TSS (tss_window.py)
+  local_ridge per-gene kernel ridge on the bins near each gene's TSS (local_ridge.py)
+  tss_similarity  the TSS-window rule plus per-gene kernel ridge on the cell types' similarity (tss_similarity.py)
 
-fit() takes the training samples and, optionally, validation samples: the networks stop early on them, ridge
-chooses its alpha on them; the other models add them to the training samples. Targets are in the
-transformed units (log1p(TPM) by default) throughout.
+fit() takes the training samples and, optionally, validation samples: the MLP stops early on them, ridge chooses
+its alpha on them; the other models add them to the training samples (tss_window, local_ridge and tss_similarity
+choose their few settings by leave-one-out over all of them). Targets are in the transformed units (log1p(TPM) by
+default) throughout. X holds each bin's value: 0/1, or a peak signal.
+
+A saveable predictor gives its fitted state as named arrays (state) and takes it back (load_state), with the shape
+of every array known beforehand (state_shapes), so that modelling/model_file.py checks a file before using it.
 """
 
 from __future__ import annotations
@@ -28,14 +34,14 @@ from ..cli import InputError
 from ..dataset import Dataset
 from ..regions import BinLayout
 from ..settings import EvaluationSettings, ModelSettings, check_mlp_memory
-from . import gene_activity, mlp, runtime, tss_window
+from . import gene_activity, local_ridge, mlp, runtime, tss_similarity, tss_window
 from .training import TrainResult
 
 log = logging.getLogger(__name__)
 
 BASELINES = ("mean", "ridge", "archr", "signac")
-NETWORKS = ("mlp", "tss_window")
-ALL_MODELS = BASELINES + NETWORKS
+SAVEABLE = ("mlp", "tss_window", "local_ridge", "tss_similarity")  # trained on all samples (--model) and saved
+ALL_MODELS = BASELINES + SAVEABLE
 
 @dataclass
 class Geometry:
@@ -70,6 +76,7 @@ def _stack(X: np.ndarray, X_val: np.ndarray | None) -> np.ndarray:
 class Predictor(ABC):
     kind: ClassVar[str]
     saveable: ClassVar[bool] = False
+    gene_local: ClassVar[bool] = False  # predicts each gene from its own neighbourhood only
 
     def __init__(self, settings: ModelSettings, geometry: Geometry, evaluation: EvaluationSettings | None = None,
                  memory_limit: int | None = None) -> None:
@@ -87,6 +94,16 @@ class Predictor(ABC):
     def _check_bins(self, X: np.ndarray) -> None:
         if X.shape[1] != self.geometry.layout.n_bins:
             raise InputError(f"{X.shape[1]} bins given to a model of {self.geometry.layout.n_bins} bins")
+
+    # the saved state of a saveable predictor (modelling/model_file.py)
+    def state(self) -> dict[str, Any]:
+        raise NotImplementedError(f"{self.kind} models are not saved")
+
+    def state_shapes(self, n_train: int) -> dict[str, tuple[int, ...]]:
+        raise NotImplementedError(f"{self.kind} models are not saved")
+
+    def load_state(self, state: dict[str, np.ndarray], n_train: int) -> None:
+        raise NotImplementedError(f"{self.kind} models are not saved")
 
 
 class MeanPredictor(Predictor):
@@ -195,7 +212,7 @@ class MLPPredictor(Predictor):
         self.model = self.build()
         s = self.settings
         curves = mlp.train_full_batch(self.model, X, Y, epochs=s.epochs, lr=s.lr, weight_decay=s.weight_decay,
-                                         X_val=X_val, Y_val=Y_val, patience=s.patience, device=device)
+                                      X_val=X_val, Y_val=Y_val, patience=s.patience, device=device)
         self.model.to("cpu")
         return FitReport(curves)
 
@@ -203,10 +220,22 @@ class MLPPredictor(Predictor):
         self._check_bins(X)
         return mlp.predict_mlp(self.model, X, device)
 
+    def state(self) -> dict[str, Any]:
+        return {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
 
-class TSSWindowPredictor(Predictor):
-    kind = "tss_window"
-    saveable = True
+    def state_shapes(self, n_train: int) -> dict[str, tuple[int, ...]]:
+        with torch.device("meta"):  # shapes without allocating: crafted metadata cannot claim gigabytes here
+            return {name: tuple(t.shape) for name, t in self.build().state_dict().items()}
+
+    def load_state(self, state: dict[str, np.ndarray], n_train: int) -> None:
+        network = self.build()
+        network.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
+        network.eval()
+        self.model = network
+
+
+class _WindowPredictor(Predictor):
+    """A predictor that reads the bins around each gene's TSS (the window index is built once, from the geometry)."""
 
     @property
     def window_index(self) -> tuple[np.ndarray, np.ndarray]:
@@ -215,36 +244,67 @@ class TSSWindowPredictor(Predictor):
             self._index = tss_window.build_window_index(
                 g.bins, g.genes["chrom"].to_numpy(str), g.genes["tss"].to_numpy(np.int64),
                 g.genes["strand"].to_numpy(str), g.layout.bin_size, self.settings.window)
+            inside = self._index[1].any(axis=1)
+            if not inside.all():
+                log.warning("%d of %d genes have no bin within %d bp of their TSS; %s predicts each of them at its training mean",
+                            int((~inside).sum()), len(inside), self.settings.window, self.kind)
         return self._index
 
-    def build(self) -> torch.nn.Module:
-        width = tss_window.window_width(self.settings.window, self.geometry.layout.bin_size)
-        return tss_window.TSSWindowNetwork(width, len(self.geometry.genes), self.settings.tss_hidden, self.settings.dropout)
+    @property
+    def distance_classes(self) -> np.ndarray:
+        return tss_window.distance_classes(self.window_index[0].shape[1], self.geometry.layout.bin_size)
+
+    def state(self) -> dict[str, Any]:
+        return self.model.state()
+
+    def state_shapes(self, n_train: int) -> dict[str, tuple[int, ...]]:
+        return self.model.state_shapes(n_train, self.geometry.layout.n_bins)
+
+    def load_state(self, state: dict[str, np.ndarray], n_train: int) -> None:
+        self.model.load_state(state, n_train, self.geometry.layout.n_bins)
 
     def fit(self, X, Y, X_val=None, Y_val=None, device=torch.device("cpu")) -> FitReport:
         self._check_bins(X)
-        runtime.seed_everything(self.settings.seed)
-        self.model = self.build()
-        index, mask = self.window_index
-        inside = mask.any(axis=1)
-        if not inside.all():
-            log.warning("%d of %d genes have no bin within %d bp of their TSS; the TSS-window model gives each of them one value "
-                        "for every sample (its per-gene offset, about its training mean)", int((~inside).sum()), len(inside), self.settings.window)
-        s = self.settings
-        curves = tss_window.train_tss_window(
-            self.model, X, Y, index, mask, epochs=s.tss_epochs, lr=s.lr, weight_decay=s.weight_decay, batch_size=s.batch_size,
-            seed=s.seed, X_val=X_val, Y_val=Y_val, patience=s.patience, device=device)
-        self.model.to("cpu")
-        return FitReport(curves)
+        info = self.model.fit(_stack(X, X_val), _stack(Y, Y_val))
+        return FitReport(info={f"{self.kind}_{key}": value for key, value in info.items()})
 
     def predict(self, X, device=torch.device("cpu")) -> np.ndarray:
         self._check_bins(X)
-        index, mask = self.window_index
-        return tss_window.predict_tss_window(self.model, X, index, mask, device=device)
+        return self.model.predict(X)
 
 
-PREDICTORS: dict[str, type[Predictor]] = {
-    cls.kind: cls for cls in (MeanPredictor, RidgePredictor, ArchRPredictor, SignacPredictor, MLPPredictor, TSSWindowPredictor)}
+class TSSWindowPredictor(_WindowPredictor):
+    kind = "tss_window"
+    saveable = True
+    gene_local = True
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.model = tss_window.TSSWindowRule(self.window_index[0], self.distance_classes)
+
+
+class LocalRidgePredictor(_WindowPredictor):
+    kind = "local_ridge"
+    saveable = True
+    gene_local = True
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.model = local_ridge.LocalRidge(self.window_index[0])
+
+
+class TSSSimilarityPredictor(_WindowPredictor):
+    kind = "tss_similarity"
+    saveable = True
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.model = tss_similarity.TSSSimilarity(self.window_index[0], self.distance_classes)
+
+
+PREDICTORS: dict[str, type[Predictor]] = {cls.kind: cls for cls in (
+    MeanPredictor, RidgePredictor, ArchRPredictor, SignacPredictor, MLPPredictor, TSSWindowPredictor, LocalRidgePredictor,
+    TSSSimilarityPredictor)}
 
 
 def make(kind: str, settings: ModelSettings, geometry: Geometry, evaluation: EvaluationSettings | None = None,
