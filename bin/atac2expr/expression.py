@@ -48,10 +48,16 @@ def _text_frame(text: str, source: str) -> tuple[pd.DataFrame, str]:
     first = text.split("\n", 1)[0]
     sep = "\t" if "\t" in first else ","
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False, header=None,
                             quoting=csv.QUOTE_MINIMAL, skip_blank_lines=True)
     except (ValueError, pd.errors.ParserError) as err:
         raise InputError(f"{source}: not a table of expression ({' '.join(str(err).split())[:200]})") from None
+    header = [str(c).strip() for c in frame.iloc[0]] if len(frame) else []
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise InputError(f"{source}: column {repeated[0]} appears twice in the header")
+    frame = frame.iloc[1:].reset_index(drop=True)
+    frame.columns = header
     return frame, "tab" if sep == "\t" else "comma"
 
 
@@ -92,16 +98,12 @@ def read_expression_table(path: str | Path, unit: str, source: str | None = None
         raise InputError(f"--expression_unit {unit}: choose one of {', '.join(EXPRESSION_UNITS)}")
     source = source or str(path)
     frame, _ = _text_frame(read_text(path).lstrip("\ufeff"), source)
-    header = [str(c).strip() for c in frame.columns]
-    frame.columns = header
+    header = list(frame.columns)
     key_columns = list(EXPRESSION_KEY_COLUMNS) if header[:2] == list(EXPRESSION_KEY_COLUMNS) else header[:1]
     samples = [c for c in header if c not in key_columns]
     if not samples or frame.empty:
         raise InputError(f"{source}: no sample columns or no genes; expected a header such as gene_id<TAB>gene_name<TAB>sample1... "
                          f"or gene<TAB>sample1...")
-    duplicated = sorted({c for c in samples if samples.count(c) > 1})
-    if duplicated or len(set(header)) != len(header):
-        raise InputError(f"{source}: column {duplicated[0] if duplicated else header[0]} appears twice in the header")
     lines = np.arange(len(frame)) + 2  # the header is line 1; blank lines are skipped by the reader
     keys = frame[key_columns].apply(lambda c: c.str.strip())
     empty = (keys == "").all(axis=1).to_numpy()

@@ -172,13 +172,16 @@ def samplesheet_column(name: str) -> dict[str, Any]:
 # provenance of every sample, and the files to download, each once, under a name the pipeline makes
 def encode_samplesheet_columns() -> list[str]:
     return [*samplesheet_columns("reads"), "fastq_1_md5", "fastq_1_size", "fastq_2_md5", "fastq_2_size", "peaks_md5", "peaks_size",
-            "run_type", "read_length", "fragment_length"]
+            "run_type", "read_length", "fragment_length", "expression", "expression_md5", "expression_size"]
 
 
 ENCODE_PROVENANCE_COLUMNS = [
     "sample", "biosample_term_name", "biosample_classification", "biosample_term_id", "match_by",
     "rna_donor", "atac_donors", "atac_experiment", "peaks_file", "peaks_output_type",
     "rna_experiment", "rna_assay_title", "biological_replicate", "fastq_1_files", "fastq_2_files",
-    "run_type", "read_length",
+    "run_type", "read_length", "quantification_file", "genome_annotation",
 ]
 DOWNLOAD_COLUMNS = ["name", "url", "md5", "size"]
+# --encode_expression quantifications: each sample's downloaded gene quantifications (the file's name as downloaded,
+# and its URL for messages)
+QUANTIFICATIONS_COLUMNS = ["sample", "file", "source"]

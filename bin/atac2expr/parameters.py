@@ -133,7 +133,7 @@ def _input_problems(values: dict[str, Any], genome: genomes.Genome) -> list[str]
     if not values.get("gtf") and not values.get("gene_bed"):
         problems.append("--gtf is required (or --gene_bed; or --encode to download Ensembl's)")
     if not table and not values.get("transcriptome"):
-        problems.append("--transcriptome is required (to quantify the reads; or --expression with a table of expression)")
+        problems.append("--transcriptome is required (to quantify the reads; or --expression with a table of expression, or --encode)")
     return problems
 
 
