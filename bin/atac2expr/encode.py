@@ -24,7 +24,7 @@ and returned. `--max_biosamples` keeps the first N matched groups (sorted by nam
 files.
 
 Files:
-- Peaks: file_type `bed narrowPeak`, assembly GRCh38, status released, not restricted, not
+- Peaks: file_type `bed narrowPeak`, assembly of --genome (ENCODE's name: GRCh38 by default), status released, not restricted, not
   no_file_available; output_type `--peak_output_type` when given, else the `preferred_default`
   file(s), else `pseudoreplicated peaks`; among several, the one pooling the most biological
   replicates, then the lowest accession.
@@ -79,7 +79,7 @@ log = logging.getLogger(__name__)
 ATAC_ASSAY_TITLE = "ATAC-seq"
 ORGANISM = "Homo sapiens"
 PEAK_FILE_TYPE = "bed narrowPeak"
-PEAK_ASSEMBLY = "GRCh38"
+PEAK_ASSEMBLY = "GRCh38"  # the default; Options.assembly follows --genome
 EXPRESSION_SOURCES = ("reads", "quantifications")
 QUANTIFICATION_OUTPUT_TYPE = "gene quantifications"
 QUANTIFICATION_FORMAT = "tsv"
