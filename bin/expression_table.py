@@ -32,9 +32,9 @@ from atac2expr.expression import (
     to_tpm,
 )
 from atac2expr.files import atomic_output
-from atac2expr.formats import EXPRESSION_SOURCE_FIELDS, EXPRESSION_UNITS, GENE_LENGTHS, GENE_MATRIX_KEYS, GENE_TPM, GENES, GENES_DROPPED
+from atac2expr.formats import EXPRESSION_SOURCE_FIELDS, EXPRESSION_UNITS, GENE_LENGTHS, GENES, GENES_DROPPED
 from atac2expr.regions import BinLayout
-from atac2expr.tables import write_tsv
+from atac2expr.tables import gene_tpm_tables, write_tsv
 
 log = logging.getLogger("expression_table")
 
@@ -114,10 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise InputError(f"--region {layout.describe()}: none of its {len(region_genes)} genes is in {table.source}")
     if absent.any():
         log.warning("%d of %d genes of the regions are not in %s; dropped (genes_dropped.tsv)", int(absent.sum()), len(region_genes), table.source)
-    matrix = pd.DataFrame({s: tpm.loc[kept["gene_id"], s].to_numpy() for s in samples})
-    for key in reversed(GENE_MATRIX_KEYS):
-        matrix.insert(0, key, kept[key].to_numpy())
-    tidy = matrix.melt(id_vars=list(GENE_MATRIX_KEYS), var_name="sample", value_name="tpm")[GENE_TPM.columns]
+    matrix, tidy = gene_tpm_tables(kept, {s: tpm.loc[kept["gene_id"], s].to_numpy() for s in samples})
 
     rows_dropped = pd.DataFrame({"gene_id": (table.keys["gene_id"] if "gene_id" in table.keys else table.keys.iloc[:, 0])[~matched],
                                  "gene_name": (table.keys["gene_name"] if "gene_name" in table.keys else table.keys.iloc[:, 0])[~matched],
