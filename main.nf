@@ -136,8 +136,9 @@ workflow ATAC2EXPR {
     // ATAC-seq: peaks -> open bins, per sample (the peaks' assembly is checked against --genome)
     BINARIZE_PEAKS(peaks, layout, chrom_sizes, schema_input)
 
-    // references: genes and transcripts of the annotation (and of the cDNA FASTA), the region's genes among them
-    GENE_ANNOTATION(annotation, transcriptome, layout)
+    // references: genes and transcripts of the annotation (and of the cDNA FASTA), the region's genes among them; after
+    // the samplesheet passed, so that a refused samplesheet leaves no annotation behind in --outdir
+    GENE_ANNOTATION(annotation, transcriptome, layout.combine(CHECK_INPUTS.out.samplesheet).map { meta, bins, sheet -> [meta, bins] })
 
     if (expressionFromTable()) {
         // RNA-seq as a table: matched to the samples by name and to the annotation's genes by id or name
