@@ -41,10 +41,9 @@ class ExpressionTable:
     source: str
     keys: pd.DataFrame
     values: pd.DataFrame
-    lines: np.ndarray  # each row's line in the file (1-based), for messages
 
 
-def _text_frame(text: str, source: str) -> tuple[pd.DataFrame, str]:
+def _text_frame(text: str, source: str) -> pd.DataFrame:
     first = text.split("\n", 1)[0]
     sep = "\t" if "\t" in first else ","
     try:
@@ -58,7 +57,7 @@ def _text_frame(text: str, source: str) -> tuple[pd.DataFrame, str]:
         raise InputError(f"{source}: column {repeated[0]} appears twice in the header")
     frame = frame.iloc[1:].reset_index(drop=True)
     frame.columns = header
-    return frame, "tab" if sep == "\t" else "comma"
+    return frame
 
 
 def _numbers(frame: pd.DataFrame, columns: list[str], source: str, lines: np.ndarray, unit: str) -> pd.DataFrame:
@@ -97,7 +96,7 @@ def read_expression_table(path: str | Path, unit: str, source: str | None = None
     if unit not in EXPRESSION_UNITS:
         raise InputError(f"--expression_unit {unit}: choose one of {', '.join(EXPRESSION_UNITS)}")
     source = source or str(path)
-    frame, _ = _text_frame(read_text(path).lstrip("\ufeff"), source)
+    frame = _text_frame(read_text(path).lstrip("\ufeff"), source)
     header = list(frame.columns)
     key_columns = list(EXPRESSION_KEY_COLUMNS) if header[:2] == list(EXPRESSION_KEY_COLUMNS) else header[:1]
     samples = [c for c in header if c not in key_columns]
@@ -110,13 +109,13 @@ def read_expression_table(path: str | Path, unit: str, source: str | None = None
     if empty.any():
         raise InputError(f"{source} line {lines[int(np.flatnonzero(empty)[0])]}: no gene id or name")
     values = _numbers(frame, samples, source, lines, unit)
-    return ExpressionTable(source, keys.reset_index(drop=True), values.reset_index(drop=True), lines)
+    return ExpressionTable(source, keys.reset_index(drop=True), values.reset_index(drop=True))
 
 
 def read_encode_quantification(path: str | Path, source: str) -> pd.Series:
     """gene_id -> TPM of an ENCODE gene quantifications file (RSEM genes.results: gene_id, transcript_id(s), length,
     effective_length, expected_count, TPM, FPKM)."""
-    frame, _ = _text_frame(read_text(path), source)
+    frame = _text_frame(read_text(path), source)
     missing = [c for c in ENCODE_GENE_QUANTIFICATION.columns if c not in frame.columns]
     if missing:
         raise InputError(f"{source}: not an ENCODE gene quantifications file (no column {', '.join(missing)}; expected "
@@ -141,7 +140,7 @@ def table_of_quantifications(files: dict[str, Path], sources: dict[str, str]) ->
                              f"are they of one GENCODE annotation?")
     values = pd.DataFrame({sample: tpm.to_numpy() for sample, tpm in columns.items()})
     keys = pd.DataFrame({"gene_id": first.index.astype(str)})
-    return ExpressionTable("ENCODE gene quantifications", keys, values, np.arange(len(keys)) + 2)
+    return ExpressionTable("ENCODE gene quantifications", keys, values)
 
 
 def select_samples(table: ExpressionTable, samples: list[str]) -> list[str]:
