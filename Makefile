@@ -16,6 +16,7 @@ help:
 	@echo "make test-container the pipeline in the Dockerfile's image with podman and Docker Engine (root; installs both, builds the image)"
 	@echo "make bench      benchmarks (print figures; not tests)"
 	@echo "make bench-scale the pipeline on generated real-size inputs (SCALE_DIR=$(SCALE_DIR), SCALE=$(SCALE); long; not a test)"
+	@echo "make bench-real the pipeline on the real heme_hg19 data, whole chromosomes (BENCH_REAL_CHROMS=$(BENCH_REAL_CHROMS); long; not a test)"
 	@echo "make setup      install Nextflow, kallisto and the Python packages only"
 
 setup:
@@ -81,6 +82,21 @@ bench-scale:
 	$(WITH_ENV) nice python benchmarks/make_scale_data.py --outdir $(SCALE_DIR)/data-x$(SCALE) --scale $(SCALE) $(SCALE_DATA_ARGS)
 	$(WITH_ENV) python benchmarks/bench_scale.py --data $(SCALE_DIR)/data-x$(SCALE) --workdir $(SCALE_DIR)/run-x$(SCALE) \
 	    --report $(SCALE_DIR)/report-x$(SCALE).md $(SCALE_ARGS)
+
+# Real data (../shared/data/heme_hg19: 14 blood cell types, hg19 peaks, RNA-seq counts, a TSS-only RefSeq BED), every
+# file as it lies: one whole-chromosome run per entry of BENCH_REAL_CHROMS, then the held-out table per chromosome and
+# model with seconds per fit ($(BENCH_REAL_DIR)/report.md). BENCH_REAL_MODELS goes to --eval_models (a new model is
+# benchmarked by adding its name); BENCH_REAL_ARGS to every nextflow run (e.g. "--bin_value signal"). The MLP is left
+# out of the default: at whole-chromosome size its evaluation takes over an hour per chromosome.
+BENCH_REAL_DATA ?= $(abspath $(CURDIR)/../shared/data/heme_hg19)
+BENCH_REAL_DIR ?= $(or $(ATAC2EXPR_HOME),$(HOME)/.cache/atac2expr)/bench-real
+BENCH_REAL_CHROMS ?= chr2,chr11,chr19
+BENCH_REAL_MODELS ?= mean,ridge,archr,signac,tss_window,local_ridge,tss_similarity
+BENCH_REAL_ARGS ?=
+.PHONY: bench-real
+bench-real:
+	$(WITH_ENV) python benchmarks/bench_real.py --data $(BENCH_REAL_DATA) --workdir $(BENCH_REAL_DIR) \
+	    --chromosomes $(BENCH_REAL_CHROMS) --models $(BENCH_REAL_MODELS) -- $(BENCH_REAL_ARGS)
 
 clean:
 	rm -rf work .nextflow .nextflow.log* $(OUTDIR) test_data

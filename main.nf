@@ -3,12 +3,14 @@
  * atac2expr: how much of a gene's expression does the open chromatin around it explain?
  *
  *   CHECK_PARAMS (every parameter, before anything else)
- *   samplesheet (sample, fastq_1, fastq_2, peaks) + GTF + cDNA FASTA
+ *   samplesheet (sample, fastq_1, fastq_2, peaks) + GTF or gene BED + cDNA FASTA
+ *     (or --expression TABLE with a samplesheet of sample, peaks: no reads, no FASTA)
  *     (or --encode: ENCODE_INPUTS finds and downloads matched ENCODE biosamples and Ensembl references)
  *     -> CHECK_INPUTS (samplesheet) ; DEFINE_BINS (--region cut into --bin_size bins)
- *     -> ATAC-seq: BINARIZE_PEAKS (per sample: 1 = a peak overlaps the bin; genome build checked)
- *     -> references: GENE_ANNOTATION (genes and transcripts of the GTF and FASTA)
+ *     -> ATAC-seq: BINARIZE_PEAKS (per sample: 1 = a peak overlaps the bin; assembly checked against --genome)
+ *     -> references: GENE_ANNOTATION (genes and transcripts of the GTF or BED, and of the FASTA)
  *     -> RNA-seq:  CHECK_FASTQ (per sample) -> KALLISTO_INDEX -> KALLISTO_QUANT (per sample) -> GENE_TPM
+ *        or a table: EXPRESSION_TABLE (--expression, or ENCODE's gene quantifications)
  *     -> BUILD_MATRIX (samples x bins, samples x genes) -> TRAIN_MODEL (all samples) + EVALUATE (held out) -> REPORT
  */
 nextflow.enable.dsl = 2
@@ -22,6 +24,7 @@ include { GENE_ANNOTATION                       } from './modules/gene_annotatio
 include { KALLISTO_INDEX                        } from './modules/kallisto_index'
 include { KALLISTO_QUANT                        } from './modules/kallisto_quant'
 include { GENE_TPM                              } from './modules/gene_tpm'
+include { EXPRESSION_TABLE                      } from './modules/expression_table'
 include { BINARIZE_PEAKS                        } from './modules/binarize_peaks'
 include { BUILD_MATRIX                          } from './modules/build_matrix'
 include { TRAIN_MODEL                           } from './modules/train_model'
@@ -59,6 +62,28 @@ def inputFile(String name) {
     return Channel.value(path)
 }
 
+// The chromosome sizes: --chrom_sizes, else those bundled for --genome (bin/atac2expr/genomes.json names them;
+// CHECK_PARAMS refuses a --genome it does not know, so the default's stand in until then)
+def chromSizes() {
+    if (params.chrom_sizes) {
+        return file(params.chrom_sizes.toString(), checkIfExists: true)
+    }
+    def table = new groovy.json.JsonSlurper().parse(new File("${projectDir}/bin/atac2expr/genomes.json"))
+    def wanted = params.genome.toString().toLowerCase()
+    def genome = table.genomes.find { name, spec -> name.toLowerCase() == wanted || spec.aliases*.toLowerCase().contains(wanted) }
+    return file("${projectDir}/assets/${(genome ? genome.value : table.genomes[table.default]).chrom_sizes}", checkIfExists: true)
+}
+
+// Expression from a table (--expression, or ENCODE's gene quantifications) rather than from reads
+def expressionFromTable() {
+    return params.expression || (params.encode && params.encode_expression == 'quantifications')
+}
+
+// The gene annotation: --gene_bed or --gtf, with its format
+def annotationFile() {
+    return params.gene_bed ? inputFile('gene_bed').map { [[format: 'gene_bed'], it] } : inputFile('gtf').map { [[format: 'gtf'], it] }
+}
+
 // A file of a checked samplesheet row: present and not a directory, else an error naming the line and column
 def sampleFile(Map row, String column, String path) {
     def where = "samplesheet line ${row.line}, column '${column}' (sample ${row.sample})"
@@ -90,9 +115,11 @@ workflow ATAC2EXPR {
     samplesheet     // channel: samplesheet.csv
     sample_files    // channel: files the samplesheet names by their names alone (--encode's downloads), or []
     schema_input    // channel: assets/schema_input.json (the samplesheet's layouts and the sample-id rule)
-    gtf             // channel: GTF
-    transcriptome   // channel: cDNA FASTA
+    annotation      // channel: [meta (format: gtf or gene_bed), GTF or gene BED]
+    transcriptome   // channel: cDNA FASTA, or [] (expression from a table)
     chrom_sizes     // channel: chromosome sizes
+    expression      // channel: the expression table (--expression), or []
+    quantifications // channel: ENCODE's gene quantifications and the TSV naming each sample's, or []
 
     main:
     versions = Channel.empty()
@@ -104,28 +131,43 @@ workflow ATAC2EXPR {
     // the samplesheet: structure and sample ids, then every file it names must exist
     CHECK_INPUTS(checked.combine(samplesheet).map { valid, sheet -> sheet }, sample_files, schema_input)
     samples = sampleRows(CHECK_INPUTS.out.samplesheet)
-    reads = samples.map { meta, row ->
-        [meta, row.fastq_1.collect { sampleFile(row, 'fastq_1', it) }, row.fastq_2.collect { sampleFile(row, 'fastq_2', it) }]
-    }
     peaks = samples.map { meta, row -> [meta, sampleFile(row, 'peaks', row.peaks)] }
 
-    // ATAC-seq: peaks -> open bins, per sample (the peaks' genome build is checked against --chrom_sizes)
+    // ATAC-seq: peaks -> open bins, per sample (the peaks' assembly is checked against --genome)
     BINARIZE_PEAKS(peaks, layout, chrom_sizes, schema_input)
 
-    // references: genes and transcripts of the GTF and the cDNA FASTA, the region's genes among them
-    GENE_ANNOTATION(gtf, transcriptome, layout)
+    // references: genes and transcripts of the annotation (and of the cDNA FASTA), the region's genes among them; after
+    // the samplesheet passed, so that a refused samplesheet leaves no annotation behind in --outdir
+    GENE_ANNOTATION(annotation, transcriptome, layout.combine(CHECK_INPUTS.out.samplesheet).map { meta, bins, sheet -> [meta, bins] })
 
-    // RNA-seq: each sample's reads checked (in parallel), then quantified; nothing heavy starts before the
-    // references and every sample's peaks passed their checks
-    CHECK_FASTQ(reads)
-    inputs_checked = GENE_ANNOTATION.out.genes.combine(BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect().map { true })
-    KALLISTO_INDEX(inputs_checked.combine(transcriptome).map { genes, ok, fasta -> [[id: 'transcriptome'], fasta] })
-    KALLISTO_QUANT(reads.join(CHECK_FASTQ.out.check), KALLISTO_INDEX.out.index.first())
-    GENE_TPM(KALLISTO_QUANT.out.results.map { meta, dir -> dir }.collect(sort: { it.name }),
-             GENE_ANNOTATION.out.genes, GENE_ANNOTATION.out.transcripts, layout)
+    if (expressionFromTable()) {
+        // RNA-seq as a table: matched to the samples by name and to the annotation's genes by id or name
+        lengths = params.expression && params.expression_unit == 'counts' ? GENE_ANNOTATION.out.lengths : Channel.value([])
+        EXPRESSION_TABLE(expression, quantifications, CHECK_INPUTS.out.samplesheet, GENE_ANNOTATION.out.genes, lengths, layout)
+        expression_matrix = EXPRESSION_TABLE.out.matrix
+        expression_genes = EXPRESSION_TABLE.out.genes
+        expression_source = EXPRESSION_TABLE.out.source
+        versions = versions.mix(EXPRESSION_TABLE.out.versions)
+    } else {
+        // RNA-seq reads: each sample's reads checked (in parallel), then quantified; nothing heavy starts before the
+        // references and every sample's peaks passed their checks
+        reads = samples.map { meta, row ->
+            [meta, row.fastq_1.collect { sampleFile(row, 'fastq_1', it) }, row.fastq_2.collect { sampleFile(row, 'fastq_2', it) }]
+        }
+        CHECK_FASTQ(reads)
+        inputs_checked = GENE_ANNOTATION.out.genes.combine(BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect().map { true })
+        KALLISTO_INDEX(inputs_checked.combine(transcriptome).map { genes, ok, fasta -> [[id: 'transcriptome'], fasta] })
+        KALLISTO_QUANT(reads.join(CHECK_FASTQ.out.check), KALLISTO_INDEX.out.index.first())
+        GENE_TPM(KALLISTO_QUANT.out.results.map { meta, dir -> dir }.collect(sort: { it.name }),
+                 GENE_ANNOTATION.out.genes, GENE_ANNOTATION.out.transcripts, layout)
+        expression_matrix = GENE_TPM.out.matrix
+        expression_genes = GENE_TPM.out.genes
+        expression_source = Channel.value([])
+        versions = versions.mix(CHECK_FASTQ.out.versions, KALLISTO_INDEX.out.versions, KALLISTO_QUANT.out.versions, GENE_TPM.out.versions)
+    }
 
     // features x targets -> models -> report
-    BUILD_MATRIX(BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }), GENE_TPM.out.matrix, GENE_TPM.out.genes, layout)
+    BUILD_MATRIX(BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }), expression_matrix, expression_genes, layout)
     TRAIN_MODEL(BUILD_MATRIX.out.dataset, Channel.fromList(params.model.tokenize(',')*.trim().unique()))
 
     // held-out numbers: cross-validation over samples, every model on the same folds
@@ -135,12 +177,10 @@ workflow ATAC2EXPR {
         evaluation = EVALUATE.out.results
         versions = versions.mix(EVALUATE.out.versions)
     }
-    REPORT(BUILD_MATRIX.out.dataset, TRAIN_MODEL.out.results.collect(sort: { it.name }), evaluation)
+    REPORT(BUILD_MATRIX.out.dataset, TRAIN_MODEL.out.results.collect(sort: { it.name }), evaluation, expression_source)
 
     versions = versions.mix(DEFINE_BINS.out.versions, CHECK_INPUTS.out.versions, BINARIZE_PEAKS.out.versions,
-        GENE_ANNOTATION.out.versions, CHECK_FASTQ.out.versions, KALLISTO_INDEX.out.versions,
-        KALLISTO_QUANT.out.versions, GENE_TPM.out.versions, BUILD_MATRIX.out.versions,
-        TRAIN_MODEL.out.versions, REPORT.out.versions)
+        GENE_ANNOTATION.out.versions, BUILD_MATRIX.out.versions, TRAIN_MODEL.out.versions, REPORT.out.versions)
 
     emit:
     dataset  = BUILD_MATRIX.out.dataset
@@ -151,9 +191,9 @@ workflow ATAC2EXPR {
 
 workflow {
     startRun('main')
-    CHECK_PARAMS([id: 'main'], file("${projectDir}/nextflow_schema.json"), file(params.chrom_sizes, checkIfExists: true))
+    CHECK_PARAMS([id: 'main'], file("${projectDir}/nextflow_schema.json"), chromSizes())
     checked = CHECK_PARAMS.out
-    chrom_sizes = Channel.value(file(params.chrom_sizes))
+    chrom_sizes = Channel.value(chromSizes())
     schema_input = Channel.value(file("${projectDir}/assets/schema_input.json"))
     versions = checked.versions
     if (params.encode && params.encode_samplesheet_only) {
@@ -163,10 +203,13 @@ workflow {
     } else if (params.encode) {
         ENCODE_INPUTS(checked.params, schema_input)
         ATAC2EXPR(checked.params, ENCODE_INPUTS.out.samplesheet, ENCODE_INPUTS.out.sample_files, schema_input,
-                  ENCODE_INPUTS.out.gtf, ENCODE_INPUTS.out.transcriptome, chrom_sizes)
+                  ENCODE_INPUTS.out.annotation, ENCODE_INPUTS.out.transcriptome, chrom_sizes, Channel.value([]),
+                  ENCODE_INPUTS.out.quantifications)
         versions = versions.mix(ENCODE_INPUTS.out.versions, ATAC2EXPR.out.versions)
     } else {
-        ATAC2EXPR(checked.params, inputFile('input'), Channel.value([]), schema_input, inputFile('gtf'), inputFile('transcriptome'), chrom_sizes)
+        ATAC2EXPR(checked.params, inputFile('input'), Channel.value([]), schema_input, annotationFile(),
+                  expressionFromTable() ? Channel.value([]) : inputFile('transcriptome'), chrom_sizes,
+                  params.expression ? inputFile('expression') : Channel.value([]), Channel.value([]))
         versions = versions.mix(ATAC2EXPR.out.versions)
     }
     SOFTWARE_VERSIONS(softwareVersions(versions))
@@ -180,9 +223,9 @@ workflow {
  */
 workflow PREDICT {
     startRun('PREDICT')
-    CHECK_PARAMS([id: 'PREDICT'], file("${projectDir}/nextflow_schema.json"), file(params.chrom_sizes, checkIfExists: true))
+    CHECK_PARAMS([id: 'PREDICT'], file("${projectDir}/nextflow_schema.json"), chromSizes())
     checked = CHECK_PARAMS.out
-    chrom_sizes = Channel.value(file(params.chrom_sizes))
+    chrom_sizes = Channel.value(chromSizes())
     schema_input = Channel.value(file("${projectDir}/assets/schema_input.json"))
     model = inputFile('model_file')
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """One sample's ATAC-seq peaks -> one 0/1 value per bin (1 = a peak overlaps the bin).
 
-The peaks' genome build is checked first: peaks past the end of a chromosome of --chrom_sizes, or on contigs
-named as in hg19, stop the run with the count and a hint to lift them over. Peaks on sequences outside the
+The peaks' assembly is checked first: peaks past the end of a chromosome of --chrom_sizes, or on contigs of
+another assembly than --genome, stop the run with the count and a hint to lift them over. Peaks on sequences outside the
 regions are counted in the log.
 """
 
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from atac2expr import cli
+from atac2expr import cli, genomes
 from atac2expr.dataset import SampleBins, save_sample_bins
 from atac2expr.files import staged_source
 from atac2expr.formats import use_samplesheet_schema
@@ -31,6 +31,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--sample", required=True)
     parser.add_argument("--layout", type=Path, required=True, help="the bin layout (define_bins.py, or a model's)")
     parser.add_argument("--chrom_sizes", type=Path, required=True, help="the assembly's chromosome sizes")
+    parser.add_argument("--genome", required=True, help="the assembly (--genome): another assembly's contigs are refused")
     parser.add_argument("--output", type=Path, required=True, help="<sample>.bins.npz")
     parser.add_argument("--samplesheet_schema", type=Path, help="assets/schema_input.json: the sample-id rule (default: the pipeline's own)")
     parser.add_argument("--verbose", action="store_true")
@@ -50,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     source = staged_source(args.peaks)
     try:
         peaks = read_peaks(source)
-        check_assembly(source, peaks, read_chrom_sizes(args.chrom_sizes))
+        check_assembly(source, peaks, read_chrom_sizes(args.chrom_sizes), genome=genomes.resolve(args.genome))
     except cli.InputError as err:
         raise cli.InputError(f"sample {args.sample}: {err}") from None
     on_layout = peaks["chrom"].isin(layout.chroms)

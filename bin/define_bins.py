@@ -2,7 +2,7 @@
 """Cut the regions of interest into bins: write the bin layout (regions in order + bin size) every later step uses.
 
 --region is chr:start-end (1-based, inclusive; thousands separators allowed), a whole chromosome (chr1 or 1),
-or `genome` (1-22, X, Y of --chrom_sizes; MT and unplaced contigs are left out); several separated by commas.
+or `genome` (the primary chromosomes of --genome: human 1-22, X, Y, mouse 1-19, X, Y; MT and unplaced contigs are left out); several separated by commas.
 A region's last bin is shorter when the bin size does not divide its length.
 """
 
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from atac2expr import cli
+from atac2expr import cli, genomes
 from atac2expr.regions import BinLayout, parse_regions, read_chrom_sizes
 
 log = logging.getLogger("define_bins")
@@ -25,6 +25,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--region", required=True, help="e.g. chr1:1-1000000, chr1, genome")
     parser.add_argument("--bin_size", type=int, required=True)
     parser.add_argument("--chrom_sizes", type=Path, required=True)
+    parser.add_argument("--genome", required=True, help="the assembly: its primary chromosomes are what 'genome' means")
     parser.add_argument("--output", type=Path, required=True, help="the bin layout table (chrom, start, end, bin_size)")
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
@@ -35,10 +36,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
     sizes = read_chrom_sizes(args.chrom_sizes)
-    layout = BinLayout.of(parse_regions(args.region, sizes), args.bin_size)
+    genome = genomes.resolve(args.genome)
+    layout = BinLayout.of(parse_regions(args.region, sizes, primary=genome.primary), args.bin_size)
     left_out = [c for c in sizes if c not in layout.chroms]
     if args.region.strip().lower() == "genome" and left_out:
-        log.info("genome: the primary chromosomes 1-22, X, Y; %d other sequences of %s left out (%s)", len(left_out),
+        log.info("genome: the primary chromosomes of %s; %d other sequences of %s left out (%s)", genome.label, len(left_out),
                  args.chrom_sizes, ", ".join(left_out[:5]) + (" ..." if len(left_out) > 5 else ""))
     partial = sum(1 for r in layout.regions if r.length % layout.bin_size)
     log.info("%s (%d regions end in a shorter bin)", layout.describe(), partial)

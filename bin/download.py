@@ -3,7 +3,7 @@
 
   download.py --url URL --md5 M --size N [--output NAME] [--cache_dir DIR]       (ENCODE files)
   download.py --url URL --checksums_url URL_OF_CHECKSUMS [--output NAME]         (any Ensembl file)
-  download.py --ensembl gtf|cdna --ensembl_release 113 --ensembl_url URL [--output NAME] (Ensembl GRCh38 GTF / cDNA)
+  download.py --ensembl gtf|cdna --ensembl_release 113 --ensembl_url URL [--genome GRCh37] (Ensembl GTF / cDNA)
 
 The output is written in --outdir (default: the current folder) under --output, a plain file name
 (default: the URL's last path segment); nothing appears under that name unless the checks pass.
@@ -46,7 +46,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--md5", help="expected md5 of the file as served (ENCODE: md5sum)")
     parser.add_argument("--size", help="expected size in bytes (ENCODE: file_size)")
     parser.add_argument("--checksums_url", help="an Ensembl CHECKSUMS file (BSD sum) listing the URL's file name")
-    parser.add_argument("--ensembl", choices=ENSEMBL_KINDS, help="download the human GRCh38 GTF or cDNA FASTA of --ensembl_release")
+    parser.add_argument("--ensembl", choices=ENSEMBL_KINDS, help="download the GTF or cDNA FASTA of --genome at --ensembl_release")
+    parser.add_argument("--genome", help="the assembly of --ensembl (GRCh38, GRCh37, GRCm39, GRCm38 or an alias; default GRCh38)")
     parser.add_argument("--ensembl_release", type=int, help="Ensembl release (with --ensembl)")
     parser.add_argument("--ensembl_url", help="Ensembl FTP/HTTP base (with --ensembl)")
     parser.add_argument("--cache_dir", help="download cache folder: a verified file there is linked/copied, not downloaded")
@@ -73,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise cli.InputError(f"give either a URL or --ensembl {args.ensembl}, not both")
         if args.ensembl_release is None or not args.ensembl_url:
             raise cli.InputError(f"--ensembl {args.ensembl}: give --ensembl_release and --ensembl_url")
-        url, checksums_url = ensembl_urls(args.ensembl, args.ensembl_release, args.ensembl_url)
+        url, checksums_url = ensembl_urls(args.ensembl, args.ensembl_release, args.ensembl_url, args.genome)
     if not url:
         raise cli.InputError("no URL given (or use --ensembl gtf|cdna)")
     if urlsplit(url).scheme.lower() not in ("http", "https"):

@@ -6,7 +6,9 @@ plus md5/size per file, run_type, read_length and fragment_length (formats.encod
 lanes of one sample are ';'-joined in fastq_1/fastq_2 and their md5/size columns. Nothing is downloaded here;
 zero matches writes a header-only samplesheet (a warning, exit code 0). With --downloads and --local_samplesheet
 it also writes the files to download (each distinct URL once, under a name the pipeline makes) and the samplesheet
-that names them, for the pipeline to download and read.
+that names them, for the pipeline to download and read. With --expression quantifications the RNA-seq is ENCODE's
+released gene quantifications (no FASTQs): the local samplesheet is sample,peaks and --quantifications names each
+sample's file.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import logging
 import sys
 from typing import Sequence
 
-from atac2expr import cli
+from atac2expr import cli, genomes
 from atac2expr.download import RetryPolicy
 from atac2expr.encode import (
+    EXPRESSION_SOURCES,
     MATCH_BY,
     EncodeClient,
     Options,
@@ -32,6 +35,7 @@ from atac2expr.encode import (
 from atac2expr.formats import (
     DOWNLOAD_COLUMNS,
     ENCODE_PROVENANCE_COLUMNS,
+    QUANTIFICATIONS_COLUMNS,
     encode_samplesheet_columns,
     samplesheet_columns,
     use_samplesheet_schema,
@@ -53,10 +57,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--max_biosamples", type=int, help="keep at most this many matched biosamples (first by name)")
     parser.add_argument("--peak_output_type",
                         help="ATAC-seq peak output_type, e.g. 'replicated peaks' (default: the preferred_default file, else 'pseudoreplicated peaks')")
+    parser.add_argument("--expression", choices=EXPRESSION_SOURCES, default="reads",
+                        help="RNA-seq as FASTQs (reads) or ENCODE's released gene quantifications (default: %(default)s)")
+    parser.add_argument("--genome", help="the assembly (--genome): ENCODE's files of it, of its organism (default GRCh38)")
     parser.add_argument("--output", default="samplesheet.csv", help="samplesheet to write (default: %(default)s)")
     parser.add_argument("--provenance", default="provenance.tsv", help="provenance table to write (default: %(default)s)")
     parser.add_argument("--downloads", help="also write the files to download (name, url, md5, size; TSV), each once")
     parser.add_argument("--local_samplesheet", help="also write the samplesheet that names the downloads (once put in one folder)")
+    parser.add_argument("--quantifications", help="also write sample, file, source of each sample's gene quantifications (TSV)")
     parser.add_argument("--samplesheet_schema", help="assets/schema_input.json (default: the pipeline's own)")
     parser.add_argument("--retries", type=int, default=5, help="retries per API request (default: %(default)s)")
     parser.add_argument("--backoff", type=float, default=1.0, help="first wait in seconds, doubled per retry (default: %(default)s)")
@@ -76,6 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         use_samplesheet_schema(args.samplesheet_schema)
     if args.retries < 0 or args.backoff < 0 or args.max_wait < 0 or args.timeout <= 0 or args.min_interval < 0:
         raise cli.InputError("--retries, --backoff, --max_wait and --min_interval must be >= 0 and --timeout > 0")
+    genome = genomes.resolve(args.genome)
+    if genome.encode is None:
+        raise cli.InputError(f"--genome {genome.name}: ENCODE has no processed data of this assembly")
     options = Options(
         match_by=args.match_by,
         rna_assay_titles=split_list(args.rna_assay_titles),
@@ -83,17 +94,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         biosamples=split_list(args.biosamples),
         max_biosamples=args.max_biosamples,
         peak_output_type=(args.peak_output_type or "").strip() or None,
+        organism=genome.encode["organism"],
+        assembly=genome.encode["assembly"],
+        expression=args.expression,
     )
     client = EncodeClient(args.encode_url, policy=RetryPolicy(args.retries, args.backoff, args.max_wait),
                           timeout=args.timeout, min_interval=args.min_interval)
     selection = select_samples(client, options)
     rows = samplesheet_rows(selection.samples, client)
     write_table(rows, encode_samplesheet_columns(), args.output)
-    downloads, local = download_plan(rows)
+    downloads, local, quantifications = download_plan(rows)
     if args.downloads:
         write_table(downloads, DOWNLOAD_COLUMNS, args.downloads, delimiter="\t")
+    total = sum(int(d["size"]) for d in downloads if d["size"].isdigit())
+    log.info("to download: %d files, %.2f GB in all (the sizes ENCODE reports; %s)", len(downloads), total / 1e9,
+             "gene quantifications and peaks" if args.expression == "quantifications" else "FASTQs and peaks")
     if args.local_samplesheet:
-        write_table(local, samplesheet_columns("reads"), args.local_samplesheet)
+        write_table(local, samplesheet_columns("peaks" if args.expression == "quantifications" else "reads"), args.local_samplesheet)
+    if args.quantifications:
+        write_table(quantifications, QUANTIFICATIONS_COLUMNS, args.quantifications, delimiter="\t")
     write_table(provenance_rows(selection.samples, client, options.match_by), ENCODE_PROVENANCE_COLUMNS, args.provenance, delimiter="\t")
     if not selection.samples:
         log.warning("no ENCODE biosample has both ATAC-seq and RNA-seq data passing the filters; %s has only its header", args.output)

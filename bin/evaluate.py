@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from atac2expr import cli, dataset, evaluation, files, targets
+from atac2expr.annotation import TSS_ONLY_NOTE, tss_only
 from atac2expr.formats import GENE_MATRIX_KEYS, PER_GENE_METRICS
 from atac2expr.modelling import cross_validation, predictors, runtime
 from atac2expr.settings import EvaluationSettings, ModelSettings, parse_model_list
@@ -154,6 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     notes = [f"dataset: {args.dataset} ({n} samples, {ds.layout.describe()}, {n_genes} genes)",
              f"{cv.mode} cross-validation over samples, seed {settings.seed}; targets in {settings.units}; metrics on held-out samples only",
              f"{int(constant.sum())} genes without variance left out of correlations ([constant_genes.tsv](constant_genes.tsv))"]
+    if tss_only(ds.genes) and {"archr", "signac"} & set(model_names):
+        log.info(TSS_ONLY_NOTE)
+        notes.append(TSS_ONLY_NOTE)
     report = evaluation.Report("atac2expr: cross-validated evaluation", summary["settings"], metrics, figures, notes)
     with files.atomic_output(f"{outdir}/evaluation.md") as handle:
         handle.write(report.render())

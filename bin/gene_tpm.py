@@ -25,9 +25,9 @@ import pandas as pd
 from atac2expr import cli
 from atac2expr.annotation import genes_in_regions, strip_version
 from atac2expr.cli import InputError
-from atac2expr.formats import GENE_MATRIX_KEYS, GENE_TPM, GENES, TRANSCRIPTS, read_tsv
+from atac2expr.formats import GENES, TRANSCRIPTS, read_tsv
 from atac2expr.regions import BinLayout
-from atac2expr.tables import write_tsv
+from atac2expr.tables import gene_tpm_tables, write_tsv
 
 log = logging.getLogger("gene_tpm")
 
@@ -113,10 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.warning("%d of %d genes of the regions have no transcript in the transcriptome; dropped (genes_dropped.tsv)",
                     int(absent.sum()), len(region_genes))
     kept = region_genes[~absent].reset_index(drop=True)
-    matrix = pd.DataFrame({s: tpm.reindex(kept["gene_id"]).fillna(0.0).to_numpy() for s, tpm in per_sample.items()})
-    for key in reversed(GENE_MATRIX_KEYS):
-        matrix.insert(0, key, kept[key].to_numpy())
-    tidy = matrix.melt(id_vars=list(GENE_MATRIX_KEYS), var_name="sample", value_name="tpm")[GENE_TPM.columns]
+    matrix, tidy = gene_tpm_tables(kept, {s: tpm.reindex(kept["gene_id"]).fillna(0.0).to_numpy() for s, tpm in per_sample.items()})
     log.info("%d samples x %d genes in %s", len(per_sample), len(kept), layout.describe())
 
     outputs = {

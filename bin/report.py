@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from atac2expr import cli  # noqa: E402
+from atac2expr.annotation import TSS_ONLY_NOTE, tss_only  # noqa: E402
 from atac2expr.cli import InputError  # noqa: E402
 from atac2expr.dataset import load_dataset  # noqa: E402
 from atac2expr.files import atomic_output, atomic_path  # noqa: E402
@@ -74,6 +75,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--dataset", type=Path, required=True)
     parser.add_argument("--training", type=Path, nargs="+", required=True, help="train_model.py output folders")
     parser.add_argument("--evaluation", type=Path, help="evaluate.py output folder (metrics.tsv)")
+    parser.add_argument("--expression_source", type=Path, help="expression_source.json of expression_table.py (--expression)")
     parser.add_argument("--outdir", type=Path, default=Path("."))
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
@@ -88,6 +90,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "region": dataset.region, "bin_size": dataset.bin_size, "samples": len(dataset.samples),
         "bins": int(dataset.X.shape[1]), "genes": int(dataset.Y.shape[1]), "models": {},
     }
+    if args.expression_source:
+        source = json.loads(args.expression_source.read_text())
+        summary["expression"] = source
+        log.info("expression from %s (%s): %s", source["source"], source["unit"], source["normalisation"])
+    else:
+        summary["expression"] = {"source": "RNA-seq reads", "normalisation": "kallisto TPM summed per gene"}
+    if tss_only(dataset.genes):
+        summary["annotation"] = TSS_ONLY_NOTE
     losses, baselines = {}, {}
     for folder in sorted(args.training):
         training, loss, predictions = read_training(folder)

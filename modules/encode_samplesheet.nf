@@ -14,11 +14,12 @@ process ENCODE_SAMPLESHEET {
     tuple val(meta), path('provenance.tsv') , emit: provenance
     path 'downloads.tsv'                    , emit: downloads           // name, url, md5, size: every file once
     path 'samplesheet.local.csv'            , emit: local_samplesheet   // the samplesheet naming those files
+    path 'quantifications.tsv'              , emit: quantifications     // sample, file, source: gene quantifications
     path 'versions.yml'                     , emit: versions
 
     script:
     // ext.args: --encode_url, --match_by, --rna_assay_titles, --classifications, --biosamples,
-    // --max_biosamples, --peak_output_type, each value single-quoted (conf/modules.config)
+    // --max_biosamples, --peak_output_type, --expression, --genome, each value single-quoted (conf/modules.config)
     def args = task.ext.args ?: ''
     """
     encode_samplesheet.py \\
@@ -26,6 +27,7 @@ process ENCODE_SAMPLESHEET {
         --provenance provenance.tsv \\
         --downloads downloads.tsv \\
         --local_samplesheet samplesheet.local.csv \\
+        --quantifications quantifications.tsv \\
         --samplesheet_schema input/schema_input.json \\
         ${args}
 
@@ -37,10 +39,11 @@ process ENCODE_SAMPLESHEET {
 
     stub:
     """
-    echo 'sample,fastq_1,fastq_2,peaks,fastq_1_md5,fastq_1_size,fastq_2_md5,fastq_2_size,peaks_md5,peaks_size,run_type,read_length,fragment_length' > samplesheet.csv
+    echo 'sample,fastq_1,fastq_2,peaks,fastq_1_md5,fastq_1_size,fastq_2_md5,fastq_2_size,peaks_md5,peaks_size,run_type,read_length,fragment_length,expression,expression_md5,expression_size' > samplesheet.csv
     printf 'sample\\tbiosample_term_name\\n' > provenance.tsv
     printf 'name\\turl\\tmd5\\tsize\\n' > downloads.tsv
     echo 'sample,fastq_1,fastq_2,peaks' > samplesheet.local.csv
+    printf 'sample\\tfile\\tsource\\n' > quantifications.tsv
     touch versions.yml
     """
 }

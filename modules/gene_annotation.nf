@@ -6,21 +6,24 @@ process GENE_ANNOTATION {
     container "${params.container}"
 
     input:
-    path gtf, stageAs: 'reference/annotation.gtf'
-    path transcriptome, stageAs: 'reference/transcriptome.fa'
+    tuple val(annotation_meta), path(annotation, stageAs: 'reference/annotation')   // annotation_meta.format: gtf or gene_bed
+    path transcriptome, stageAs: 'reference/transcriptome.fa'                       // reads quantified by kallisto; or []
     tuple val(meta), path(layout)
 
     output:
-    path 'genes.tsv'      , emit: genes
-    path 'transcripts.tsv', emit: transcripts
-    path 'versions.yml'   , emit: versions
+    path 'genes.tsv'       , emit: genes
+    path 'transcripts.tsv' , emit: transcripts
+    path 'gene_lengths.tsv', emit: lengths, optional: true   // with --exon_lengths (ext.args): read counts -> TPM
+    path 'versions.yml'    , emit: versions
 
     script:
     def args = task.ext.args ?: ''
+    def format = annotation_meta.format == 'gene_bed' ? '--gene_bed' : '--gtf'
+    def fasta = transcriptome ? '--transcriptome reference/transcriptome.fa' : ''
     """
     gene_annotation.py \\
-        --gtf reference/annotation.gtf \\
-        --transcriptome reference/transcriptome.fa \\
+        ${format} reference/annotation \\
+        ${fasta} \\
         --layout ${layout} \\
         --outdir . \\
         ${args}
@@ -37,6 +40,7 @@ process GENE_ANNOTATION {
     """
     printf 'gene_id\\tgene_name\\tgene_biotype\\tchrom\\tstart\\tend\\tstrand\\ttss\\n' > genes.tsv
     printf 'transcript_id\\tgene_id\\tin_transcriptome\\n' > transcripts.tsv
+    printf 'gene_id\\tlength\\n' > gene_lengths.tsv
     touch versions.yml
     """
 }

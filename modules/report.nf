@@ -8,6 +8,7 @@ process REPORT {
     path dataset
     path training, stageAs: 'training/*'
     path evaluation, stageAs: 'evaluation'
+    path expression_source, stageAs: 'expression_source.json'   // --expression: where the targets came from; or []
 
     output:
     path '*.png'        , emit: figures
@@ -17,11 +18,13 @@ process REPORT {
     script:
     def args = task.ext.args ?: ''
     def eval = evaluation ? '--evaluation evaluation' : ''
+    def source = expression_source ? '--expression_source expression_source.json' : ''
     """
     report.py \\
         --dataset ${dataset} \\
         --training training/* \\
         ${eval} \\
+        ${source} \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml

@@ -12,6 +12,7 @@ import groovy.json.JsonSlurper
 def paramsHelp(String schemaPath, boolean showHidden) {
     def schema = new JsonSlurper().parse(new File(schemaPath))
     def lines = ["Usage: nextflow run main.nf --input samplesheet.csv --gtf genes.gtf.gz --transcriptome cdna.fa.gz [options]",
+                 "       nextflow run main.nf --input peaks.csv --expression genes_x_samples.tsv --gtf genes.gtf.gz (or --gene_bed genes.bed) [--genome GRCh37] [options]",
                  "       nextflow run main.nf --encode [options]",
                  "       nextflow run main.nf -entry PREDICT --model_file model.pt --input samples.csv [options]",
                  ""]

@@ -158,6 +158,14 @@ class FakeEncodeData:
         self.objects[id2]["paired_with"] = id1
         return id1, id2
 
+    def gene_quantifications(self, experiment: str, content: bytes, rep: int = 1, *, assembly: str = "GRCh38",
+                             genome_annotation: str = "V29", **properties: Any) -> str:
+        """An RSEM genes.results as ENCODE releases it: output_type 'gene quantifications', file_format tsv."""
+        props = {"assembly": assembly, "genome_annotation": genome_annotation, "output_category": "quantification",
+                 "quantification_reference": "/references/ENCSR000AAA/", **properties}
+        return self.file(experiment, content, file_format="tsv", output_type="gene quantifications", extension=".tsv",
+                         biological_replicates=[rep], **props)
+
     # ---- Ensembl
     def ensembl(self, release: int, gtf: bytes | None = None, cdna: bytes | None = None, prefix: str = "/pub") -> None:
         folders = {}
@@ -424,9 +432,26 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 # standalone
 
 
-def data_from_samplesheet(folder: str | Path) -> FakeEncodeData:
-    """One biosample per row of DIR/samplesheet.csv (see the module docstring)."""
+def rsem_genes_results(tpm: dict[str, float], scale: float = 1.0) -> bytes:
+    """An RSEM genes.results of gene_id (GENCODE style, with a version) -> TPM, with the columns ENCODE's files have and
+    an ERCC spike-in row (in no annotation)."""
+    lines = ["gene_id\ttranscript_id(s)\tlength\teffective_length\texpected_count\tTPM\tFPKM"]
+    for n, (gene, value) in enumerate(sorted(tpm.items())):
+        lines.append(f"{gene}.{n % 7 + 1}\t{gene.replace('ENSG', 'ENST')}.1\t1500.00\t1351.00\t{value * 3:.2f}\t{value * scale!r}\t{value * 0.8:.2f}")
+    lines.append("gSpikein_ERCC-00002\tgSpikein_ERCC-00002\t1061.00\t912.00\t0.00\t0.00\t0.00")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def data_from_samplesheet(folder: str | Path, quantifications: bool = False) -> FakeEncodeData:
+    """One biosample per row of DIR/samplesheet.csv (see the module docstring). With `quantifications`, each RNA-seq
+    experiment also has released gene quantifications from DIR/truth.tsv (the simulated TPMs): GRCh38 GENCODE V29 (the
+    file to choose), an older V24 and an hg19 one, both with other values."""
     folder = Path(folder)
+    truth = {}
+    if quantifications:
+        with open(folder / "truth.tsv", newline="") as handle:
+            for record in csv.DictReader(handle, delimiter="\t"):
+                truth.setdefault(record["sample"], {})[record["gene_id"]] = float(record["true_tpm"])
     data = FakeEncodeData()
     with open(folder / "samplesheet.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -444,6 +469,10 @@ def data_from_samplesheet(folder: str | Path) -> FakeEncodeData:
             data.fastq_pair(rna, (folder / r1_path).read_bytes(), (folder / r2_path).read_bytes(), 1, gz=r1_path.endswith(".gz"))
         else:
             data.fastq(rna, (folder / r1_path).read_bytes(), 1, gz=r1_path.endswith(".gz"))
+        if quantifications:
+            data.gene_quantifications(rna, rsem_genes_results(truth[sample], 2.0), genome_annotation="V24")
+            data.gene_quantifications(rna, rsem_genes_results(truth[sample]), genome_annotation="V29")
+            data.gene_quantifications(rna, rsem_genes_results(truth[sample], 3.0), assembly="hg19", genome_annotation="V19")
     return data
 
 

@@ -187,3 +187,12 @@ def test_required_inputs_missing(tmp_path, test_data):
     config.write_text("params.gtf = null\nparams.transcriptome = null\n")
     message = refused(nextflow_run(tmp_path, ["-profile", "test", *data_params(test_data)[:2], "-c", str(config)]))
     assert "--gtf is required" in message and "--transcriptome is required" in message
+
+
+def test_expression_table_with_a_samplesheet_of_reads(tmp_path, test_data):
+    """With --expression the samplesheet is sample,peaks: one with FASTQ columns is refused before any task reads a file."""
+    table = tmp_path / "expression.tsv"
+    table.write_text("gene_id\tgene_name\tS01\nENSG00000223972\tDDX11L1\t1.0\n")
+    message = refused(nextflow_run(tmp_path, [*run_params(test_data), "--expression", str(table)]))
+    assert "unknown fastq_1, fastq_2" in message and "the header must be sample,peaks" in message
+    assert "expression from a table, not from reads" in message

@@ -250,12 +250,12 @@ def test_hg19_peaks_past_grch38_chromosome_ends_refused():
 @pytest.mark.parametrize("contig", ["1_gl000191_random", "Un_gl000220", "6_apd_hap1", "17_ctg5_hap1", "4_ctg9_hap1"])
 def test_hg19_contig_names_refused(contig):
     message = assembly_error(peaks(("1", 100, 200), (contig, 10, 500), (contig, 600, 700)))
-    assert f"2 peaks on contigs named as in hg19/GRCh37 (e.g. {contig})" in message
+    assert f"2 peaks on sequences of GRCh37 (hg19) (e.g. {contig})" in message
 
 
 def test_both_reasons_in_one_line():
     message = assembly_error(peaks(("2", 242_193_529, 242_193_600), ("1_gl000191_random", 1, 5)))
-    assert "1 of 2 peaks end past" in message and "1 peaks on contigs" in message
+    assert "1 of 2 peaks end past" in message and "1 peaks on sequences of GRCh37" in message
 
 
 def test_grch38_contigs_and_peaks_at_the_last_base_accepted():
@@ -267,7 +267,7 @@ def test_grch38_contigs_and_peaks_at_the_last_base_accepted():
 
 def test_read_peaks_then_check_assembly_on_ucsc_names(tmp_path):
     frame = read_peaks(write(tmp_path / "hg19.bed", "chr1\t1\t100\nchr1_gl000191_random\t10\t500\nchr6_apd_hap1\t5\t80\n"))
-    assert "2 peaks on contigs named as in hg19" in assembly_error(frame)
+    assert "2 peaks on sequences of GRCh37 (hg19)" in assembly_error(frame)
     check_assembly("p.bed", read_peaks(write(tmp_path / "hg38.bed", "chr1\t1\t100\nchrUn_KI270742v1\t10\t500\nchrEBV\t5\t80\n")), SIZES)
 
 
@@ -283,7 +283,7 @@ def layout_file(tmp_path) -> Path:
 def run_script(tmp_path, layout_file, peaks_path, sample="s"):
     out = tmp_path / "out" / f"{sample}.bins.npz"
     code = binarize_peaks.main(["--peaks", str(peaks_path), "--sample", sample, "--layout", str(layout_file),
-                                "--chrom_sizes", str(CHROM_SIZES), "--output", str(out)])
+                                "--chrom_sizes", str(CHROM_SIZES), "--genome", "GRCh38", "--output", str(out)])
     return code, out
 
 

@@ -85,7 +85,9 @@ def test_peaks_only(tmp_path):
 
 def test_peaks_only_refuses_a_full_samplesheet(tmp_path, capsys):
     code, out = run(tmp_path, GOOD, "--layout", "peaks")
-    assert code == 2 and "unknown fastq_1, fastq_2" in last_error(capsys) and not out.exists()
+    message = last_error(capsys)
+    assert code == 2 and "unknown fastq_1, fastq_2" in message and not out.exists()
+    assert "with --expression or ENCODE's gene quantifications (expression from a table, not from reads)" in message
 
 
 def test_min_samples(tmp_path, capsys):

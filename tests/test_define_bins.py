@@ -11,7 +11,7 @@ from atac2expr.regions import BinLayout
 
 def run(tmp_path, region: str, bin_size: str = "1000"):
     out = tmp_path / "out" / "layout.tsv"
-    code = define_bins.main(["--region", region, "--bin_size", bin_size, "--chrom_sizes", str(CHROM_SIZES), "--output", str(out)])
+    code = define_bins.main(["--region", region, "--bin_size", bin_size, "--chrom_sizes", str(CHROM_SIZES), "--genome", "GRCh38", "--output", str(out)])
     return code, out
 
 

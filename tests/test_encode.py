@@ -333,3 +333,57 @@ def test_downloads_and_the_local_samplesheet(portal, server, tmp_path):
     md5 = {d["url"]: d["md5"] for d in downloads}
     k1 = by_sample["K562_rep1"]
     assert [md5[u] for u in k1["fastq_1"].split(";")] == k1["fastq_1_md5"].split(";")
+
+
+def test_gene_quantifications_instead_of_fastqs(tmp_path):
+    """--expression quantifications: per replicate the released gene quantifications of the assembly, newest GENCODE
+    annotation first; no FASTQ in the plan; the local samplesheet is sample,peaks and quantifications.tsv names each
+    sample's downloaded file."""
+    (tmp_path / "a_R1.fastq.gz").write_bytes(b"r1")
+    (tmp_path / "a.bed").write_bytes(b"chr1\t1\t2\n")
+    (tmp_path / "samplesheet.csv").write_text("sample,fastq_1,fastq_2,peaks\nA,a_R1.fastq.gz,,a.bed\nB,a_R1.fastq.gz,,a.bed\n")
+    (tmp_path / "truth.tsv").write_text("sample\tgene_id\tgene_name\ttrue_tpm\nA\tENSG01\tX\t1.5\nB\tENSG01\tX\t2.5\n")
+    data = data_from_samplesheet(tmp_path, quantifications=True)
+    # a restricted, newer annotation is not usable; a pooled one neither
+    rna = next(o["@id"] for o in data.objects.values() if o.get("assay_title") == "total RNA-seq")
+    data.gene_quantifications(rna, b"x", genome_annotation="V40", restricted=True)
+    with FakeServer(data) as server:
+        code = encode_samplesheet.main(["--encode_url", server.url, "--match_by", "biosample", "--rna_assay_titles", RNA_TITLES,
+                                        "--expression", "quantifications", "--output", str(tmp_path / "sheet.csv"),
+                                        "--provenance", str(tmp_path / "prov.tsv"), "--downloads", str(tmp_path / "downloads.tsv"),
+                                        "--local_samplesheet", str(tmp_path / "local.csv"),
+                                        "--quantifications", str(tmp_path / "quant.tsv"), *FAST])
+    assert code == 0
+    _, rows = _read(tmp_path / "sheet.csv")
+    files = {o["href"]: o for o in data.objects.values() if "File" in o["@type"]}
+    for row in rows:
+        chosen = files[row["expression"].removeprefix(server.url)]
+        assert (chosen["genome_annotation"], chosen["assembly"], chosen["restricted"]) == ("V29", "GRCh38", False)
+        assert row["expression_md5"] == chosen["md5sum"] and row["fastq_1"] == "" and row["run_type"] == ""
+    _, downloads = _read(tmp_path / "downloads.tsv", "\t")
+    assert sorted(d["name"].rsplit(".", 1)[-1] for d in downloads) == ["gz", "gz", "tsv", "tsv"]
+    local = read_samplesheet(tmp_path / "local.csv", "peaks", base=tmp_path)
+    assert [r["sample"] for r in local] == ["A_rep1", "B_rep1"]
+    _, quantifications = _read(tmp_path / "quant.tsv", "\t")
+    name_of = {d["url"]: d["name"] for d in downloads}
+    assert [(q["sample"], q["file"]) for q in quantifications] == [(r["sample"], name_of[r["expression"]]) for r in rows]
+    _, provenance = _read(tmp_path / "prov.tsv", "\t")
+    assert {p["genome_annotation"] for p in provenance} == {"V29"}
+
+
+def test_gene_quantifications_of_another_assembly_are_not_used(tmp_path):
+    """--genome GRCh37 asks ENCODE's hg19 files: the hg19 quantification is chosen, and peaks of GRCh38 are not."""
+    (tmp_path / "a_R1.fastq.gz").write_bytes(b"r1")
+    (tmp_path / "a.bed").write_bytes(b"chr1\t1\t2\n")
+    (tmp_path / "samplesheet.csv").write_text("sample,fastq_1,fastq_2,peaks\nA,a_R1.fastq.gz,,a.bed\n")
+    (tmp_path / "truth.tsv").write_text("sample\tgene_id\tgene_name\ttrue_tpm\nA\tENSG01\tX\t1.5\n")
+    data = data_from_samplesheet(tmp_path, quantifications=True)
+    with FakeServer(data) as server:
+        client = EncodeClient(server.url, min_interval=0)
+        options = Options(match_by="biosample", rna_assay_titles=split_list(RNA_TITLES), expression="quantifications", assembly="hg19")
+        assert select_samples(client, options).samples == []  # the fixture's peaks are GRCh38 only
+        atac = next(o["@id"] for o in data.objects.values() if o.get("assay_title") == "ATAC-seq")
+        data.peaks(atac, b"chr1\t1\t2\n", assembly="hg19", biological_replicates=[1], preferred_default=True, gz=False)
+        samples = select_samples(EncodeClient(server.url, min_interval=0), options).samples
+    assert [(s.quantification["assembly"], s.quantification["genome_annotation"], s.peaks["assembly"]) for s in samples] == [
+        ("hg19", "V19", "hg19")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -101,3 +102,31 @@ def test_samplesheet_only(tmp_path, encode_server):
     assert result.returncode == 0, result.stdout[-3000:]
     assert len(pd.read_csv(tmp_path / "results" / "encode" / "samplesheet.csv")) == 2
     assert not (tmp_path / "results" / "model").exists()
+
+
+def test_encode_gene_quantifications_instead_of_fastqs(tmp_path, test_data):
+    """--encode_expression quantifications: each replicate's released GRCh38 GENCODE V29 gene quantifications are
+    downloaded (md5-verified, cached) instead of its FASTQs, their GENCODE ids matched to the annotation; no read is
+    quantified, and the targets are the files' TPMs."""
+    data = data_from_samplesheet(test_data, quantifications=True)
+    data.ensembl(113, (test_data / "genes.gtf.gz").read_bytes(), None)
+    cache = tmp_path / "cache"
+    with FakeServer(data) as server:
+        params = ["--encode", "--encode_expression", "quantifications", "--encode_url", server.url, "--ensembl_url", f"{server.url}/pub",
+                  "--encode_max_biosamples", str(MAX_BIOSAMPLES), "--download_cache", str(cache), "--model", "tss_window",
+                  "--evaluate", "false", "--outdir", str(tmp_path / "results"), "-with-trace", str(tmp_path / "trace.txt")]
+        result = run_nextflow(params, cwd=tmp_path)
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+        fetched = downloads(server)
+    assert not [p for p in fetched if "fastq" in p] and not [p for p in fetched if p.endswith(".fa.gz")]
+    assert len([p for p in fetched if p.endswith(".tsv")]) == MAX_BIOSAMPLES
+    processes = {row.split("\t")[3].split(":")[-1] for row in (tmp_path / "trace.txt").read_text().splitlines()[1:]}
+    assert "EXPRESSION_TABLE" in processes and not processes & {"CHECK_FASTQ", "KALLISTO_INDEX", "KALLISTO_QUANT", "GENE_TPM"}
+    sheet = pd.read_csv(tmp_path / "results" / "encode" / "samplesheet.csv")
+    assert sheet["expression"].str.startswith("http").all() and sheet["fastq_1"].isna().all()
+    matrix = pd.read_csv(tmp_path / "results" / "expression" / "gene_tpm_matrix.tsv", sep="\t").set_index("gene_id")
+    truth = pd.read_csv(test_data / "truth.tsv", sep="\t").pivot(index="gene_id", columns="sample", values="true_tpm")
+    for sample in sheet["sample"]:
+        biosample = sample.removesuffix("_rep1")
+        assert np.array_equal(matrix[sample].to_numpy(), truth.loc[matrix.index, biosample].to_numpy())  # V29's values
+    assert sorted(p.name for p in cache.rglob("*.tsv")) == sorted({p.rsplit("/", 1)[-1] for p in fetched if p.endswith(".tsv")})

@@ -12,6 +12,7 @@ from planted import CHROM_SIZES, REPO, SIZES
 
 from atac2expr.cli import InputError
 from atac2expr.parameters import check_parameters, load_schema, schema_properties, unknown_parameters
+from atac2expr.regions import read_chrom_sizes
 
 SCHEMA_PATH = REPO / "nextflow_schema.json"
 SCHEMA = load_schema(SCHEMA_PATH)
@@ -99,7 +100,7 @@ def test_unknown_parameters_helper():
     ({"region": "$(touch x)"}, "--region '$(touch x)': not of the expected form"),
     ({"region": "chr1:0-10"}, "--region 'chr1:0-10': 'chr1:0-10' starts at 0"),
     ({"region": "chr1:1-300000000"}, "ends past the end of chromosome 1"),
-    ({"region": "chrQ"}, "chromosome chrQ (Q) is not in --chrom_sizes"),
+    ({"region": "chrQ"}, "chromosome chrQ (Q) is not in --genome GRCh38"),
     ({"hidden": "many"}, "--hidden 'many': expected integer"),
     ({"hidden": None}, "--hidden null: expected integer"),
     ({"evaluate": "maybe"}, "--evaluate 'maybe': expected boolean"),
@@ -233,3 +234,23 @@ def test_script_refuses_a_file_that_is_not_json(tmp_path, capsys):
 def test_script_predict_entry(tmp_path):
     code, out = run_script(tmp_path, params(drop=("gtf", "transcriptome"), model_file="m.pt"), entry="PREDICT")
     assert code == 0 and json.loads(out.read_text())["model_file"] == "m.pt"
+
+
+def test_expression_table_annotation_and_genome_choices():
+    """--expression replaces the reads (no --transcriptome needed); --gene_bed replaces --gtf (not both); --genome
+    chooses the assembly of --region; --encode with a table, or with an assembly ENCODE lacks, is refused."""
+    values, layout = check(drop=("transcriptome",), expression="counts.tsv", expression_unit="counts")
+    assert values["expression_unit"] == "counts"
+    check(drop=("gtf",), gene_bed="genes.bed")
+    assert "--gtf and --gene_bed: give one annotation" in refusal(gene_bed="genes.bed")
+    assert "--expression_unit 'fpkm': choose one of tpm, counts" in refusal(expression="x.tsv", expression_unit="fpkm")
+    assert "--genome 'hg18': choose one of GRCh38" in refusal(genome="hg18")
+    with pytest.raises(InputError, match=r"chromosome chr22 \(22\) is not in --genome GRCm39"):
+        check_parameters(params((), genome="mm39", region="chr22"), SCHEMA, read_chrom_sizes(REPO / "assets" / "GRCm39.chrom.sizes"), "main")
+    _, layout = check(genome="mm10", region="genome", model="tss_window", eval_models="mean")
+    assert [r.chrom for r in layout.regions][-3:] == ["19", "X", "Y"] and len(layout.regions) == 21
+    encode = {"drop": ("input", "gtf", "transcriptome"), "encode": True}
+    assert "--expression and --encode" in refusal(**encode, expression="x.tsv")
+    assert "ENCODE has no processed data of this assembly" in refusal(**encode, genome="GRCm39", ensembl_release=110)
+    assert "Ensembl has --genome GRCm38 in releases 76-102" in refusal(**encode, genome="mm10")
+    check(**encode, genome="GRCh37", encode_expression="quantifications")

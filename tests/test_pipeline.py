@@ -202,3 +202,30 @@ def test_help_lists_every_parameter_with_defaults(tmp_path):
             if not spec.get("hidden"):
                 assert f"--{name} " in result.stdout
     assert "[default: chr1:1-1000000]" in result.stdout
+
+
+def test_expression_table_in_nfcore_layout_gives_the_reads_route_dataset(tmp_path, test_data, shared_run: Run):
+    """--expression with nf-core/rnaseq's merged gene table (gene_id, gene_name, samples...) built from the shared run's
+    own TPMs (versioned ids, columns in another order, a column of another sample): the samplesheet is sample,peaks,
+    no read is checked or quantified, and the dataset is the reads route's, Y bit for bit."""
+    matrix = pd.read_csv(shared_run.outdir / "expression" / "gene_tpm_matrix.tsv", sep="\t", dtype=str, keep_default_na=False)
+    samples = [c for c in matrix.columns if c not in ("gene_id", "gene_name")]
+    table = matrix[["gene_id", "gene_name", *reversed(samples)]].assign(other_study="1.0")
+    table["gene_id"] = table["gene_id"] + ".7"
+    table.to_csv(tmp_path / "salmon.merged.gene_tpm.tsv", sep="\t", index=False)
+    sheet = write_sheet(tmp_path / "peaks.csv", [["sample", "peaks"]] + [[row[0], row[3]] for row in sheet_rows(test_data)[1:]])
+    params = [*run_params(test_data), "--input", str(sheet), "--expression", str(tmp_path / "salmon.merged.gene_tpm.tsv"),
+              "--model", "tss_window", "--evaluate", "false", "-resume"]
+    # from the shared run's launch folder: its peaks binned with the same layout come from the cache
+    run = assert_success(nextflow_run(shared_run.launch, params, outdir=tmp_path / "results", name="trace_table"))
+    assert not trace_processes(run.trace) & {"CHECK_FASTQ", "KALLISTO_INDEX", "KALLISTO_QUANT", "GENE_TPM"}
+    assert "EXPRESSION_TABLE" in trace_processes(run.trace, "COMPLETED")
+    with np.load(run.outdir / "dataset" / "dataset.npz") as ours, np.load(shared_run.outdir / "dataset" / "dataset.npz") as theirs:
+        assert sorted(ours.files) == sorted(theirs.files)
+        for key in theirs.files:
+            assert np.array_equal(ours[key], theirs[key]), key
+    for name in ("gene_tpm_matrix.tsv", "gene_tpm.tsv", "genes.tsv"):
+        assert (run.outdir / "expression" / name).read_bytes() == (shared_run.outdir / "expression" / name).read_bytes(), name
+    source = json.loads((run.outdir / "pipeline_info" / "expression_source.json").read_text())
+    assert source["columns_left_out"] == ["other_study"] and source["normalisation"] == "TPM as given"
+    assert json.loads((run.outdir / "report" / "summary.json").read_text())["expression"]["unit"] == "tpm"

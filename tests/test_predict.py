@@ -43,7 +43,7 @@ def trained(request, tmp_path_factory):
 
 
 def binarize(peaks, sample, layout, out):
-    assert binarize_peaks.main(["--peaks", str(peaks), "--sample", sample, "--layout", str(layout), "--chrom_sizes", str(CHROM_SIZES),
+    assert binarize_peaks.main(["--peaks", str(peaks), "--sample", sample, "--layout", str(layout), "--chrom_sizes", str(CHROM_SIZES), "--genome", "GRCh38",
                                 "--output", str(out)]) == 0
     return out
 

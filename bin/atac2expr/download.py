@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from http.client import HTTPException
 from pathlib import Path
 
-from . import __version__
+from . import __version__, genomes
 from .cli import InputError
 from .files import atomic_path
 
@@ -470,20 +470,13 @@ def download(
 # Ensembl
 
 
-def ensembl_urls(kind: str, release: int, base_url: str) -> tuple[str, str]:
-    """(file URL, CHECKSUMS URL) of the human GRCh38 GTF or cDNA FASTA of an Ensembl release."""
-    base = base_url.rstrip("/")
+def ensembl_urls(kind: str, release: int, base_url: str, genome: str | None = None) -> tuple[str, str]:
+    """(file URL, CHECKSUMS URL) of the GTF or cDNA FASTA of an assembly (--genome; GRCh38 when None) at an Ensembl release."""
     if release < 1:
         raise InputError(f"--ensembl_release {release}: must be a positive release number")
-    if kind == "gtf":
-        folder = f"{base}/release-{release}/gtf/homo_sapiens"
-        name = f"Homo_sapiens.GRCh38.{release}.gtf.gz"
-    elif kind == "cdna":
-        folder = f"{base}/release-{release}/fasta/homo_sapiens/cdna"
-        name = "Homo_sapiens.GRCh38.cdna.all.fa.gz"
-    else:
+    if kind not in ENSEMBL_KINDS:
         raise InputError(f"--ensembl {kind}: choose one of {', '.join(ENSEMBL_KINDS)}")
-    return f"{folder}/{name}", f"{folder}/CHECKSUMS"
+    return genomes.ensembl_files(genomes.resolve(genome), release, base_url)[kind]
 
 
 def expected_from_checksums(url: str, checksums_url: str, *, policy: RetryPolicy, timeout: float) -> tuple[int, int]:

@@ -24,7 +24,7 @@ and returned. `--max_biosamples` keeps the first N matched groups (sorted by nam
 files.
 
 Files:
-- Peaks: file_type `bed narrowPeak`, assembly GRCh38, status released, not restricted, not
+- Peaks: file_type `bed narrowPeak`, assembly of --genome (ENCODE's name: GRCh38 by default), status released, not restricted, not
   no_file_available; output_type `--peak_output_type` when given, else the `preferred_default`
   file(s), else `pseudoreplicated peaks`; among several, the one pooling the most biological
   replicates, then the lowest accession.
@@ -41,6 +41,14 @@ lanes of a sample to one kallisto run (R1 L1, R2 L1, R1 L2, R2 L2, ...). fastq_2
 single-ended runs (kallisto --single needs a fragment length: fragment_length is left empty, ENCODE
 does not give one, so the pipeline's default applies). run_type is ENCODE's `paired-ended` /
 `single-ended`; read_length lists the distinct read lengths of the sample's files, ';'-joined.
+
+Gene quantifications (`--expression quantifications`, instead of FASTQs): per biological replicate of each
+matched RNA-seq experiment, one released, unrestricted file of output_type `gene quantifications`, file_format
+`tsv` (RSEM genes.results: gene_id, transcript_id(s), length, effective_length, expected_count, TPM, FPKM), of the
+assembly of --genome (ENCODE's name: GRCh38, hg19, mm10); among several, the newest GENCODE annotation
+(`genome_annotation`: V29 before V24, M21 before M4), then the lowest accession. A replicate without one is dropped
+(logged). The sample row then has peaks and `expression` (URL, md5, size); the local samplesheet is `sample,peaks`
+and quantifications.tsv names each sample's downloaded file.
 
 Sample ids: biosample term name (characters outside [A-Za-z0-9_.-] become '_'), then the donor
 (donor matching), the RNA experiment accession (only when the group has several RNA-seq
@@ -71,13 +79,16 @@ log = logging.getLogger(__name__)
 ATAC_ASSAY_TITLE = "ATAC-seq"
 ORGANISM = "Homo sapiens"
 PEAK_FILE_TYPE = "bed narrowPeak"
-PEAK_ASSEMBLY = "GRCh38"
+PEAK_ASSEMBLY = "GRCh38"  # the default; Options.assembly follows --genome
+EXPRESSION_SOURCES = ("reads", "quantifications")
+QUANTIFICATION_OUTPUT_TYPE = "gene quantifications"
+QUANTIFICATION_FORMAT = "tsv"
 FALLBACK_PEAK_OUTPUT_TYPE = "pseudoreplicated peaks"
 MATCH_BY = ("biosample", "donor")
 FILES_PER_SEARCH = 25
 GROUPS_PER_ROUND = 10
 
-DOWNLOAD_SUFFIX = {"fastq_1": ".fastq.gz", "fastq_2": ".fastq.gz", "peaks": ".bed.gz"}
+DOWNLOAD_SUFFIX = {"fastq_1": ".fastq.gz", "fastq_2": ".fastq.gz", "peaks": ".bed.gz", "expression": ".tsv"}
 
 
 @dataclass(frozen=True)
@@ -91,8 +102,12 @@ class Options:
     max_biosamples: int | None = None
     peak_output_type: str | None = None
     organism: str = ORGANISM
+    assembly: str = PEAK_ASSEMBLY  # ENCODE's name of the --genome assembly, of the peaks and the quantifications
+    expression: str = "reads"  # RNA-seq as FASTQs ('reads') or ENCODE's gene quantifications
 
     def __post_init__(self) -> None:
+        if self.expression not in EXPRESSION_SOURCES:
+            raise InputError(f"--expression {self.expression}: choose one of {', '.join(EXPRESSION_SOURCES)}")
         if self.match_by not in MATCH_BY:
             raise InputError(f"--match_by {self.match_by}: choose one of {', '.join(MATCH_BY)}")
         if not self.rna_assay_titles:
@@ -317,13 +332,13 @@ def unusable_reason(item: dict) -> str | None:
     return None
 
 
-def choose_peaks(files: list[dict], output_type: str | None) -> tuple[dict | None, str]:
+def choose_peaks(files: list[dict], output_type: str | None, assembly: str = PEAK_ASSEMBLY) -> tuple[dict | None, str]:
     """(the peak file, its reason) or (None, why none)."""
     candidates = []
     for item in files:
         if item.get("file_type") != PEAK_FILE_TYPE:
             continue
-        if item.get("assembly") != PEAK_ASSEMBLY:
+        if item.get("assembly") != assembly:
             log.debug("%s: skipped (assembly %s)", item.get("accession"), item.get("assembly"))
             continue
         reason = unusable_reason(item)
@@ -338,7 +353,7 @@ def choose_peaks(files: list[dict], output_type: str | None) -> tuple[dict | Non
         if not chosen:
             chosen, why = [f for f in candidates if f.get("output_type") == FALLBACK_PEAK_OUTPUT_TYPE], f"output_type {FALLBACK_PEAK_OUTPUT_TYPE}"
     if not chosen:
-        return None, f"no released {PEAK_ASSEMBLY} {PEAK_FILE_TYPE} file with {why}"
+        return None, f"no released {assembly} {PEAK_FILE_TYPE} file with {why}"
     chosen.sort(key=lambda f: (-len(f.get("biological_replicates") or []), str(f.get("accession"))))
     return chosen[0], why
 
@@ -397,6 +412,34 @@ def replicate_lanes(files: list[dict], experiment: str = "") -> dict[int, list[L
     return lanes
 
 
+def _annotation_rank(item: dict) -> tuple[int, str]:
+    """Newest GENCODE first: V29 > V24 (human), M21 > M4 (mouse); an unknown annotation last."""
+    text = str(item.get("genome_annotation") or "")
+    number = int(text[1:]) if text[:1] in ("V", "M") and text[1:].isdigit() else -1
+    return -number, str(item.get("accession"))
+
+
+def replicate_quantifications(files: list[dict], assembly: str, experiment: str = "") -> dict[int, dict]:
+    """Each biological replicate's gene quantifications file: released, of `assembly`, the newest GENCODE annotation."""
+    per_replicate: dict[int, list[dict]] = {}
+    for item in files:
+        if item.get("output_type") != QUANTIFICATION_OUTPUT_TYPE or item.get("file_format") != QUANTIFICATION_FORMAT:
+            continue
+        if item.get("assembly") != assembly:
+            log.debug("%s: gene quantifications %s skipped (assembly %s)", experiment, item.get("accession"), item.get("assembly"))
+            continue
+        reason = unusable_reason(item)
+        if reason:
+            log.info("%s: gene quantifications %s skipped (%s)", experiment, item.get("accession"), reason)
+            continue
+        reps = item.get("biological_replicates") or []
+        if len(reps) != 1:
+            log.info("%s: gene quantifications %s pool biological replicates %s; skipped", experiment, item.get("accession"), reps)
+            continue
+        per_replicate.setdefault(int(reps[0]), []).append(item)
+    return {rep: sorted(items, key=_annotation_rank)[0] for rep, items in sorted(per_replicate.items())}
+
+
 # ---------------------------------------------------------------------------------------------
 # samples
 
@@ -413,10 +456,13 @@ class Sample:
     peaks_reason: str
     rna: Experiment
     replicate: int
-    lanes: list[Lane]
+    lanes: list[Lane]  # no lanes with gene quantifications
+    quantification: dict | None = None
 
     @property
     def run_type(self) -> str:
+        if not self.lanes:
+            return ""
         return "paired-ended" if self.lanes[0].r2 is not None else "single-ended"
 
 
@@ -485,11 +531,15 @@ def select_samples(client: EncodeClient, options: Options) -> Selection:
         atac_exps = {e.id: e for k in keys for e in atac_groups[k]}
         rna_exps = {e.id: e for k in keys for e, _ in rna_groups[k]}
         peak_files = fetch_files(client, list(atac_exps.values()), [("file_type", PEAK_FILE_TYPE)])
-        fastq_files = fetch_files(client, list(rna_exps.values()), [("file_format", "fastq"), ("output_type", "reads")])
+        if options.expression == "quantifications":
+            rna_files = fetch_files(client, list(rna_exps.values()), [("output_type", QUANTIFICATION_OUTPUT_TYPE),
+                                                                       ("file_format", QUANTIFICATION_FORMAT)])
+        else:
+            rna_files = fetch_files(client, list(rna_exps.values()), [("file_format", "fastq"), ("output_type", "reads")])
         for key in keys:
             if options.max_biosamples and result.matched >= options.max_biosamples:
                 break
-            samples = _group_samples(client, key, atac_groups[key], rna_groups[key], peak_files, fastq_files, options, used_ids)
+            samples = _group_samples(client, key, atac_groups[key], rna_groups[key], peak_files, rna_files, options, used_ids)
             if samples:
                 result.matched += 1
                 result.samples.extend(samples)
@@ -517,7 +567,7 @@ def _group_samples(client: EncodeClient, key: GroupKey, atac: list[Experiment], 
     atac = [e for e in atac if not _perturbed(client, e, label)]
     rna = [(e, rep) for e, rep in rna if not _perturbed(client, e, label)]
     for experiment in sorted(atac, key=lambda e: e.accession):
-        peaks, reason = choose_peaks(peak_files.get(experiment.id, []), options.peak_output_type)
+        peaks, reason = choose_peaks(peak_files.get(experiment.id, []), options.peak_output_type, options.assembly)
         if peaks is None:
             log.info("%s: ATAC-seq %s not used: %s", label, experiment.accession, reason)
             continue
@@ -528,18 +578,24 @@ def _group_samples(client: EncodeClient, key: GroupKey, atac: list[Experiment], 
         return []
     atac_exp, peaks, reason = chosen
 
-    per_experiment: list[tuple[Experiment, int, list[Lane]]] = []
+    per_experiment: list[tuple[Experiment, int, list[Lane], dict | None]] = []
     for experiment, only_rep in sorted(rna, key=lambda pair: (pair[0].accession, pair[1] or 0)):
-        for rep, lanes in replicate_lanes(fastq_files.get(experiment.id, []), experiment.accession).items():
+        files = fastq_files.get(experiment.id, [])
+        if options.expression == "quantifications":
+            found = {rep: ([], item) for rep, item in replicate_quantifications(files, options.assembly, experiment.accession).items()}
+        else:
+            found = {rep: (lanes, None) for rep, lanes in replicate_lanes(files, experiment.accession).items()}
+        for rep, (lanes, quantification) in found.items():
             if only_rep is None or rep == only_rep:
-                per_experiment.append((experiment, rep, lanes))
+                per_experiment.append((experiment, rep, lanes, quantification))
     if not per_experiment:
-        log.info("%s: dropped, no usable RNA-seq FASTQs", label)
+        what = f"{options.assembly} gene quantifications" if options.expression == "quantifications" else "FASTQs"
+        log.info("%s: dropped, no usable RNA-seq %s", label, what)
         return []
-    several = len({e.accession for e, _, _ in per_experiment}) > 1
+    several = len({e.accession for e, _, _, _ in per_experiment}) > 1
 
     samples = []
-    for experiment, rep, lanes in per_experiment:
+    for experiment, rep, lanes, quantification in per_experiment:
         parts = [term_name] + ([donor] if donor else []) + ([experiment.accession] if several else []) + [f"rep{rep}"]
         sample_id = make_sample_id(parts, used_ids)  # the pipeline's one sample-id rule
         if donor:
@@ -547,7 +603,7 @@ def _group_samples(client: EncodeClient, key: GroupKey, atac: list[Experiment], 
         else:
             rna_donor = ";".join(sorted(resolve_donors(client, experiment).get(rep, set())))
         samples.append(Sample(sample_id, term_name, classification, atac_exp.term_id, rna_donor, atac_exp, peaks, reason,
-                              experiment, rep, lanes))
+                              experiment, rep, lanes, quantification))
     return samples
 
 
@@ -578,6 +634,9 @@ def samplesheet_rows(samples: list[Sample], client: EncodeClient) -> list[dict[s
             "run_type": s.run_type,
             "read_length": _joined(read_lengths),
             "fragment_length": "",
+            "expression": client.url(s.quantification["href"]) if s.quantification else "",
+            "expression_md5": s.quantification["md5sum"] if s.quantification else "",
+            "expression_size": str(s.quantification["file_size"]) if s.quantification else "",
         })
     return rows
 
@@ -596,6 +655,8 @@ def provenance_rows(samples: list[Sample], client: EncodeClient, match_by: str) 
             "fastq_2_files": _joined(lane.r2.get("accession", "") for lane in s.lanes if lane.r2 is not None),
             "run_type": s.run_type,
             "read_length": _joined(sorted({int(f["read_length"]) for lane in s.lanes for f in (lane.r1, lane.r2) if f and f.get("read_length") is not None})),
+            "quantification_file": s.quantification.get("accession", "") if s.quantification else "",
+            "genome_annotation": s.quantification.get("genome_annotation", "") if s.quantification else "",
         })
     return rows
 
@@ -607,22 +668,27 @@ def write_table(rows: list[dict[str, str]], columns: list[str], path: str | Path
         writer.writerows(rows)
 
 
-def download_plan(rows: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    """(downloads, local samplesheet rows) of the samplesheet rows above: every distinct URL once, named file_<n><suffix>
-    in URL order, and the samplesheet of the 'reads' layout that names those files (relative to where they are put)."""
+def download_plan(rows: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[dict[str, str]], list[dict[str, str]]]:
+    """(downloads, local samplesheet rows, quantifications) of the samplesheet rows above: every distinct URL once,
+    named file_<n><suffix> in URL order; the samplesheet that names those files (relative to where they are put: the
+    'reads' layout, or 'peaks' when the rows hold gene quantifications); and sample, file, source of each sample's
+    gene quantifications (none with FASTQs)."""
     separator = lane_separator()
     wanted: dict[str, dict[str, str]] = {}
     for row in rows:
         for column in DOWNLOAD_SUFFIX:
-            urls = row[column].split(separator) if row[column] else []
-            md5s = row[f"{column}_md5"].split(separator) if row[f"{column}_md5"] else []
-            sizes = row[f"{column}_size"].split(separator) if row[f"{column}_size"] else []
+            urls = row[column].split(separator) if row.get(column) else []
+            md5s = row[f"{column}_md5"].split(separator) if row.get(f"{column}_md5") else []
+            sizes = row[f"{column}_size"].split(separator) if row.get(f"{column}_size") else []
             for lane, url in enumerate(urls):
                 wanted.setdefault(url, {"url": url, "md5": md5s[lane] if lane < len(md5s) else "",
                                         "size": sizes[lane] if lane < len(sizes) else "", "suffix": DOWNLOAD_SUFFIX[column]})
     names = {url: f"file_{n}{wanted[url]['suffix']}" for n, url in enumerate(sorted(wanted), start=1)}
     downloads = [{"name": names[url], "url": url, "md5": wanted[url]["md5"], "size": wanted[url]["size"]} for url in sorted(wanted)]
+    quantified = any(row.get("expression") for row in rows)
+    layout = samplesheet_columns("peaks" if quantified else "reads")
     local = [{column: separator.join(names[url] for url in row[column].split(separator)) if row[column] else ""
-              for column in samplesheet_columns("reads") if column != "sample"} | {"sample": row["sample"]} for row in rows]
-    return downloads, local
-
+              for column in layout if column != "sample"} | {"sample": row["sample"]} for row in rows]
+    quantifications = [{"sample": row["sample"], "file": names[row["expression"]], "source": row["expression"]}
+                       for row in rows if row.get("expression")]
+    return downloads, local, quantifications

@@ -4,6 +4,9 @@ Readers and writers take their columns from here, so a table has one definition:
 
   GENES            genes.tsv (gene_annotation.py, gene_tpm.py; the genes of a dataset and of a model file)
   TRANSCRIPTS      transcripts.tsv (gene_annotation.py)
+  GENE_LENGTHS     gene_lengths.tsv (gene_annotation.py): exon lengths, for counts -> TPM
+  GENES_DROPPED    genes_dropped.tsv (gene_tpm.py, expression_table.py): genes left out and why
+  EXPRESSION_*     an expression table (--expression, ENCODE gene quantifications) and what was made of it
   BINS             bins.tsv.gz (build_matrix.py): one row per column of X
   BIN_LAYOUT       regions.tsv (define_bins.py, check_model.py): the regions and the bin size every step reads
   GENE_TPM         gene_tpm.tsv: one row per (sample, gene)
@@ -78,6 +81,8 @@ class Table:
 GENES = Table("genes", (("gene_id", "str"), ("gene_name", "str"), ("gene_biotype", "str"), ("chrom", "str"),
                         ("start", "int"), ("end", "int"), ("strand", "str"), ("tss", "int")))
 TRANSCRIPTS = Table("transcripts", (("transcript_id", "str"), ("gene_id", "str"), ("in_transcriptome", "bool")))
+# bases of the union of each gene's exons (GTF exon lines, BED12 blocks): counts -> TPM; no rows when the annotation has no exons
+GENE_LENGTHS = Table("gene lengths", (("gene_id", "str"), ("length", "int")))
 BINS = Table("bins", (("chrom", "str"), ("start", "int"), ("end", "int")))
 BIN_LAYOUT = Table("bin layout", (("chrom", "str"), ("start", "int"), ("end", "int"), ("bin_size", "int")))
 GENE_TPM = Table("gene TPM", (("sample", "str"), ("gene_id", "str"), ("gene_name", "str"), ("tpm", "float")))
@@ -85,6 +90,20 @@ GENE_TPM = Table("gene TPM", (("sample", "str"), ("gene_id", "str"), ("gene_name
 GENE_MATRIX_KEYS = ("gene_id", "gene_name")
 # evaluate.py's per_gene_metrics.tsv: one row per (model, gene)
 PER_GENE_METRICS = ("model", *GENE_MATRIX_KEYS, "pearson", "spearman", "r2", "mse", "observed_variance", "status")
+# genes left out of the targets: the genes table's columns (empty where the gene is not in the annotation), then why
+GENES_DROPPED = Table("genes dropped", (*GENES.fields, ("reason", "str")))
+
+# --expression: a genes x samples table, TSV or CSV (told by its header line). Its genes are in the first column, or in
+# gene_id and gene_name (nf-core/rnaseq's merged tables: salmon.merged.gene_tpm.tsv, ..._counts.tsv); every other
+# column is a sample. Ids are matched to the annotation without versions, names when the id does not match.
+EXPRESSION_UNITS = ("tpm", "counts")
+EXPRESSION_KEY_COLUMNS = GENE_MATRIX_KEYS
+# ENCODE's released gene quantifications (RSEM genes.results, one file per replicate): the columns read
+ENCODE_GENE_QUANTIFICATION = Table("ENCODE gene quantifications", (("gene_id", "str"), ("TPM", "float")))
+ENCODE_GENE_QUANTIFICATION_COLUMNS = ("gene_id", "transcript_id(s)", "length", "effective_length", "expected_count", "TPM", "FPKM")
+# expression_source.json (expression_table.py): where the targets came from and how they were made TPM
+EXPRESSION_SOURCE_FIELDS = ("source", "unit", "normalisation", "samples", "columns_left_out", "genes_in_table", "genes_matched",
+                            "genes_dropped", "genes_in_regions")
 
 
 @dataclass(frozen=True)
@@ -161,13 +180,16 @@ def samplesheet_column(name: str) -> dict[str, Any]:
 # provenance of every sample, and the files to download, each once, under a name the pipeline makes
 def encode_samplesheet_columns() -> list[str]:
     return [*samplesheet_columns("reads"), "fastq_1_md5", "fastq_1_size", "fastq_2_md5", "fastq_2_size", "peaks_md5", "peaks_size",
-            "run_type", "read_length", "fragment_length"]
+            "run_type", "read_length", "fragment_length", "expression", "expression_md5", "expression_size"]
 
 
 ENCODE_PROVENANCE_COLUMNS = [
     "sample", "biosample_term_name", "biosample_classification", "biosample_term_id", "match_by",
     "rna_donor", "atac_donors", "atac_experiment", "peaks_file", "peaks_output_type",
     "rna_experiment", "rna_assay_title", "biological_replicate", "fastq_1_files", "fastq_2_files",
-    "run_type", "read_length",
+    "run_type", "read_length", "quantification_file", "genome_annotation",
 ]
 DOWNLOAD_COLUMNS = ["name", "url", "md5", "size"]
+# --encode_expression quantifications: each sample's downloaded gene quantifications (the file's name as downloaded,
+# and its URL for messages)
+QUANTIFICATIONS_COLUMNS = ["sample", "file", "source"]

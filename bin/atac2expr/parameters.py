@@ -15,7 +15,7 @@ from typing import Any
 
 import jsonschema
 
-from . import __version__
+from . import __version__, genomes
 from .cli import InputError
 from .regions import BinLayout, parse_regions
 from .samples import _shown
@@ -104,6 +104,39 @@ def _message(error: jsonschema.ValidationError, known: dict[str, dict[str, Any]]
     return f"--{name} {shown}: {what}" if name else what
 
 
+def _input_problems(values: dict[str, Any], genome: genomes.Genome) -> list[str]:
+    """What the main entry's inputs lack or have twice: samples (--input or --encode), expression (reads, a table or
+    ENCODE's quantifications), the annotation (--gtf or --gene_bed, or Ensembl's through --encode)."""
+    problems = []
+    encode, table = bool(values.get("encode")), values.get("expression") not in (None, "")
+    quantified = encode and values.get("encode_expression") == "quantifications"
+    if values.get("gtf") and values.get("gene_bed"):
+        problems.append("--gtf and --gene_bed: give one annotation")
+    if encode:
+        if values.get("input"):
+            problems.append("--input and --encode: give one of them (--encode writes its own samplesheet)")
+        if table:
+            problems.append("--expression and --encode: give one of them (--encode_expression quantifications takes ENCODE's own)")
+        if genome.encode is None:
+            problems.append(f"--encode with --genome {genome.name}: ENCODE has no processed data of this assembly")
+        annotated = values.get("gtf") or values.get("gene_bed")
+        if not annotated or (not quantified and not values.get("transcriptome")):
+            try:
+                genomes.ensembl_files(genome, values["ensembl_release"], values["ensembl_url"])
+            except InputError as err:
+                problems.append(f"{err} (Ensembl's references are downloaded because --gtf or --transcriptome is not given)")
+        return problems
+    if values.get("encode_samplesheet_only"):
+        problems.append("--encode_samplesheet_only needs --encode")
+    if values.get("input") in (None, ""):
+        problems.append("--input is required (or --encode to fetch ENCODE data)")
+    if not values.get("gtf") and not values.get("gene_bed"):
+        problems.append("--gtf is required (or --gene_bed; or --encode to download Ensembl's)")
+    if not table and not values.get("transcriptome"):
+        problems.append("--transcriptome is required (to quantify the reads; or --expression with a table of expression, or --encode)")
+    return problems
+
+
 def check_parameters(params: dict[str, Any], schema: dict[str, Any], sizes: dict[str, int], entry: str,
                      sizes_source: str = "--chrom_sizes") -> tuple[dict[str, Any], BinLayout | None]:
     """(parameters with the schema's types, the bin layout of --region) or InputError: one line naming every
@@ -120,22 +153,23 @@ def check_parameters(params: dict[str, Any], schema: dict[str, Any], sizes: dict
         if values.get(name) in (None, ""):
             problems.append(f"--{name} is required {why}")
 
+    try:
+        genome = genomes.resolve(values.get("genome"))
+    except InputError as err:
+        problems.append(str(err))
+        genome = genomes.resolve(None)
+    if values.get("chrom_sizes") in (None, ""):
+        sizes_source = f"--genome {genome.name} (assets/{genome.chrom_sizes})"
     if entry == "PREDICT":
         need("model_file", "with -entry PREDICT (a model.pt of an earlier run)")
         need("input", "with -entry PREDICT (a samplesheet: sample,peaks)")
-    elif values.get("encode"):
-        if values.get("input"):
-            problems.append("--input and --encode: give one of them (--encode writes its own samplesheet)")
     else:
-        if values.get("encode_samplesheet_only"):
-            problems.append("--encode_samplesheet_only needs --encode")
-        for name in ("input", "gtf", "transcriptome"):
-            need(name, "(or --encode to fetch ENCODE data)" if name == "input" else "(or --encode to download Ensembl's)")
+        problems += _input_problems(values, genome)
     if values.get("kmer_size", 31) % 2 == 0:
         problems.append(f"--kmer_size {values['kmer_size']}: kallisto needs an odd k-mer length")
     layout = None
     try:
-        layout = BinLayout.of(parse_regions(values["region"], sizes, sizes_source=sizes_source), values["bin_size"])
+        layout = BinLayout.of(parse_regions(values["region"], sizes, sizes_source=sizes_source, primary=genome.primary), values["bin_size"])
     except InputError as err:
         problems.append(str(err))
     if problems:

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import logging
-import re
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from . import genomes
 from .cli import InputError
 from .files import is_gzip, open_binary, read_text
+from .genomes import Genome
 from .regions import BinLayout, normalize_chroms
 
 log = logging.getLogger(__name__)
 
 _HEADER_PREFIXES = ("track", "browser", "#")
-# hg19 (UCSC) contig names: lower-case gl scaffolds (chr1_gl000191_random, chrUn_gl000220) and the named
-# haplotypes (chr6_apd_hap1, chr17_ctg5_hap1). GRCh38 spells them chr1_KI270706v1_random, chr6_GL000250v2_alt.
-_HG19_CONTIG = re.compile(r"(?:^|_)gl\d{6}(?:_random)?$|^(?:4|6|17)_[a-z0-9]+_hap\d+$")
 _POS_SPAN = np.int64(1) << np.int64(40)  # > any chromosome position: chromosome code * span + position is a sort key
 
 
@@ -106,17 +104,21 @@ def read_peaks(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def check_assembly(path: str | Path, peaks: pd.DataFrame, sizes: dict[str, int], sizes_source: str = "--chrom_sizes") -> None:
-    """Refuse peaks of another genome build: peaks past the end of a chromosome of `sizes`, or contigs named
-    as in hg19/GRCh37. Other sequences missing from `sizes` (GRCh38 contigs such as chrUn_KI270742v1, chrEBV)
-    cannot be in any region and are left out of binarisation."""
+def check_assembly(path: str | Path, peaks: pd.DataFrame, sizes: dict[str, int], sizes_source: str = "--chrom_sizes",
+                   genome: Genome | None = None) -> None:
+    """Refuse peaks of another assembly than `genome` (--genome; GRCh38 when None): peaks past the end of a
+    chromosome of `sizes`, or on contigs (or primary chromosomes of another species) that only another assembly of
+    genomes.py has. Other sequences missing from `sizes` (unplaced contigs, chrEBV) cannot be in any region and are
+    left out of binarisation."""
     if peaks.empty:
         return
+    genome = genome or genomes.resolve(None)
     chrom = pd.Categorical(peaks["chrom"])
     names = pd.Series(chrom.categories.astype(str))
     lengths = names.map(sizes).fillna(np.inf).to_numpy()[chrom.codes]
     past = peaks[peaks["end"].to_numpy() > lengths]
-    foreign = peaks["chrom"][names.str.contains(_HG19_CONTIG).to_numpy()[chrom.codes]]
+    others = genomes.foreign_contigs(list(names), genome, sizes)
+    foreign = peaks["chrom"][names.isin(list(others)).to_numpy()[chrom.codes]]
     if len(past) or len(foreign):
         parts = []
         if len(past):
@@ -124,9 +126,10 @@ def check_assembly(path: str | Path, peaks: pd.DataFrame, sizes: dict[str, int],
             parts.append(f"{len(past)} of {len(peaks)} peaks end past their chromosome's end in {sizes_source} "
                          f"(e.g. {row.chrom}:{row.start}-{row.end}, chromosome {row.chrom} is {sizes[row.chrom]:,} bp)")
         if len(foreign):
-            parts.append(f"{len(foreign)} peaks on contigs named as in hg19/GRCh37 (e.g. {foreign.iloc[0]})")
-        raise InputError(f"{path}: {'; '.join(parts)}: the peaks are of another genome build than {sizes_source}; "
-                         f"lift them over (e.g. UCSC liftOver hg19ToHg38) or give the matching --chrom_sizes")
+            example = str(foreign.iloc[0])
+            parts.append(f"{len(foreign)} peaks on sequences of {others[example]} (e.g. {example})")
+        raise InputError(f"{path}: {'; '.join(parts)}: the peaks are of another assembly than --genome {genome.label}; "
+                         f"lift them over (e.g. UCSC liftOver) or give the matching --genome (or --chrom_sizes)")
 
 
 def binarize_peaks(peaks: pd.DataFrame, layout: BinLayout) -> np.ndarray:

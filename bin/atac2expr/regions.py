@@ -28,7 +28,7 @@ from .cli import InputError
 from .files import atomic_output, read_text
 from .formats import BIN_LAYOUT, read_tsv
 
-PRIMARY_CHROMOSOMES = tuple([str(i) for i in range(1, 23)] + ["X", "Y"])
+PRIMARY_CHROMOSOMES = tuple([str(i) for i in range(1, 23)] + ["X", "Y"])  # GRCh38's; genomes.py has each assembly's
 GENOME = "genome"
 
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?!\d)|\d+"
@@ -85,19 +85,21 @@ def _region_tokens(text: str, param: str) -> list[tuple[str, str | None, str | N
     return tokens
 
 
-def parse_regions(text: str, sizes: dict[str, int], param: str = "--region", sizes_source: str = "--chrom_sizes") -> list[Region]:
+def parse_regions(text: str, sizes: dict[str, int], param: str = "--region", sizes_source: str = "--chrom_sizes",
+                  primary: tuple[str, ...] = PRIMARY_CHROMOSOMES) -> list[Region]:
     """Regions of a --region value, checked against the chromosome sizes (names normalised).
 
-    'genome' is every primary chromosome of `sizes` (1-22, X, Y; MT and contigs are left out); a bare
-    chromosome name is the whole chromosome; chr:start-end is 1-based inclusive. Overlaps are refused.
+    'genome' is every chromosome of `primary` (the assembly's: human 1-22, X, Y; mouse 1-19, X, Y) that `sizes`
+    has (MT and contigs are left out); a bare chromosome name is the whole chromosome; chr:start-end is 1-based
+    inclusive. Overlaps are refused.
     """
     regions: list[Region] = []
     for chrom, start_text, end_text, written in _region_tokens(text, param):
         if chrom.lower() == GENOME and start_text is None:
-            primary = [c for c in PRIMARY_CHROMOSOMES if c in sizes]
-            if not primary:
-                raise InputError(f"{param} {GENOME}: {sizes_source} has none of the primary chromosomes 1-22, X, Y")
-            regions += [Region(c, 0, sizes[c]) for c in primary]
+            present = [c for c in primary if c in sizes]
+            if not present:
+                raise InputError(f"{param} {GENOME}: {sizes_source} has none of the primary chromosomes {_spans(primary)}")
+            regions += [Region(c, 0, sizes[c]) for c in present]
             continue
         name = normalize_chrom(chrom)
         length = sizes.get(name)
@@ -120,6 +122,14 @@ def parse_regions(text: str, sizes: dict[str, int], param: str = "--region", siz
         if a.chrom == b.chrom and b.start < a.end:
             raise InputError(f"{param} '{text}': regions {a} and {b} overlap")
     return regions
+
+
+def _spans(chroms: tuple[str, ...]) -> str:
+    """1, 2, ..., 22, X, Y -> '1-22, X, Y'."""
+    numbers = [int(c) for c in chroms if c.isdigit()]
+    others = [c for c in chroms if not c.isdigit()]
+    head = [f"{min(numbers)}-{max(numbers)}"] if numbers else []
+    return ", ".join(head + others)
 
 
 def format_regions(regions: list[Region] | tuple[Region, ...]) -> str:

@@ -109,8 +109,10 @@ def read_samplesheet(path: str | Path, layout: str, min_samples: int = 1, base: 
     missing = [c for c in columns if c not in header]
     extra = [c for c in header if c not in columns]
     if missing or extra or len(set(header)) != len(header):
+        other = [c for c in extra if c in samplesheet_schema()["items"]["properties"]]
+        why = f" ({samplesheet_schema()['x-layouts'][layout]['description']})" if other else ""
         raise InputError(f"{path}: header {','.join(header)}: {'missing ' + ', '.join(missing) + '; ' if missing else ''}"
-                         f"{'unknown ' + ', '.join(extra) + '; ' if extra else ''}the header must be {','.join(columns)}")
+                         f"{'unknown ' + ', '.join(extra) + '; ' if extra else ''}the header must be {','.join(columns)}{why}")
     rows: list[dict[str, str]] = []
     ids: dict[str, tuple[str, int]] = {}  # lower-case id -> (id, line)
     fastqs: dict[str, tuple[int, str]] = {}  # resolved path -> (line, column)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .files import atomic_output
-from .formats import PREDICTIONS
+from .formats import GENE_MATRIX_KEYS, GENE_TPM, PREDICTIONS
 from .targets import inverse_transform
 
 
@@ -16,6 +16,16 @@ def write_tsv(frame: pd.DataFrame, path: str | Path) -> None:
     """Tab-separated, header, no index; floats as Python's shortest repr, so reading back gives the same numbers."""
     with atomic_output(path) as handle:
         frame.to_csv(handle, sep="\t", index=False)
+
+
+def gene_tpm_tables(genes: pd.DataFrame, tpm: dict[str, np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(gene_tpm_matrix.tsv: gene_id, gene_name, one column per sample; gene_tpm.tsv: one row per sample and gene) of
+    the genes' TPM per sample (arrays in the genes' order). gene_tpm.py and expression_table.py write both."""
+    matrix = pd.DataFrame(tpm)
+    for key in reversed(GENE_MATRIX_KEYS):
+        matrix.insert(0, key, genes[key].to_numpy())
+    tidy = matrix.melt(id_vars=list(GENE_MATRIX_KEYS), var_name="sample", value_name="tpm")[GENE_TPM.columns]
+    return matrix, tidy
 
 
 def prediction_table(samples: np.ndarray, genes: pd.DataFrame, predicted: np.ndarray, transform: str,
