@@ -64,7 +64,9 @@ def sampleFile(Map row, String column, String path) {
     def where = "samplesheet line ${row.line}, column '${column}' (sample ${row.sample})"
     def found = file(path)
     if (!found.exists()) {
-        error "ERROR: ${where}: file not found: ${path}"
+        // CHECK_INPUTS names a file whose name holds ';' where its task sees the file; here it cannot be told from two lanes
+        def hint = row[column].tokenize(';').size() > 1 ? " (';' joins lanes: a file whose name holds ';' must be renamed)" : ''
+        error "ERROR: ${where}: file not found: ${path}${hint}"
     }
     if (found.isDirectory()) {
         error "ERROR: ${where}: ${path} is a directory, not a file"

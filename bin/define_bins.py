@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Cut the regions of interest into bins: write the bin layout (regions in order + bin size) every later step uses.
 
---region is chr:start-end (1-based, inclusive; thousands separators allowed), a whole chromosome (chr1 or 1),
+--region (or --region_file, a file holding it) is chr:start-end (1-based, inclusive; thousands separators allowed), a whole chromosome (chr1 or 1),
 or `genome` (1-22, X, Y of --chrom_sizes; MT and unplaced contigs are left out); several separated by commas.
 A region's last bin is shorter when the bin size does not divide its length.
 """
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from atac2expr import cli
+from atac2expr.files import read_text
 from atac2expr.regions import BinLayout, parse_regions, read_chrom_sizes
 
 log = logging.getLogger("define_bins")
@@ -22,7 +23,10 @@ log = logging.getLogger("define_bins")
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--region", required=True, help="e.g. chr1:1-1000000, chr1, genome")
+    region = parser.add_mutually_exclusive_group(required=True)
+    region.add_argument("--region", help="e.g. chr1:1-1000000, chr1, genome")
+    # thousands of regions are longer than one command-line argument may be (128 kB on Linux): they come as a file
+    region.add_argument("--region_file", type=Path, help="a file holding the --region text")
     parser.add_argument("--bin_size", type=int, required=True)
     parser.add_argument("--chrom_sizes", type=Path, required=True)
     parser.add_argument("--output", type=Path, required=True, help="the bin layout table (chrom, start, end, bin_size)")
@@ -35,9 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
     sizes = read_chrom_sizes(args.chrom_sizes)
-    layout = BinLayout.of(parse_regions(args.region, sizes), args.bin_size)
+    region = args.region if args.region is not None else read_text(args.region_file).strip()
+    layout = BinLayout.of(parse_regions(region, sizes), args.bin_size)
     left_out = [c for c in sizes if c not in layout.chroms]
-    if args.region.strip().lower() == "genome" and left_out:
+    if region.strip().lower() == "genome" and left_out:
         log.info("genome: the primary chromosomes 1-22, X, Y; %d other sequences of %s left out (%s)", len(left_out),
                  args.chrom_sizes, ", ".join(left_out[:5]) + (" ..." if len(left_out) > 5 else ""))
     partial = sum(1 for r in layout.regions if r.length % layout.bin_size)

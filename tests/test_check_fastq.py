@@ -267,7 +267,8 @@ def test_gzip_with_trailing_garbage_is_read_whole_with_a_warning(tmp_path, capsy
     rng = random.Random(3)
     transcripts = ["".join(rng.choice("ACGT") for _ in range(1000)) for _ in range(3)]
     (tmp_path / "tx.fa").write_text("".join(f">T{i}\n{t}\n" for i, t in enumerate(transcripts)))
-    records = [(f"r{i}", (t := rng.choice(transcripts))[(s := rng.randint(0, 900)): s + 60], "I" * 60) for i in range(3000)]
+    starts = [(rng.choice(transcripts), rng.randint(0, 900)) for _ in range(3000)]
+    records = [(f"r{i}", t[start: start + 60], "I" * 60) for i, (t, start) in enumerate(starts)]
     path = tmp_path / "garbage.fastq.gz"
     path.write_bytes(gzip.compress(fastq_text(records)) + b"trailing garbage\x00" * 20)
     code, out = run(tmp_path, [path])

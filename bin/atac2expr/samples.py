@@ -121,8 +121,14 @@ def read_samplesheet(path: str | Path, columns: list[str], min_samples: int = 1)
                 checked[column] = ""
                 continue
             lanes = value.split(LANE_SEPARATOR)
+            if len(lanes) > 1:
+                whole = os.path.normpath(value if os.path.isabs(value) else os.path.join(base, value))
+                if os.path.isfile(whole):  # where the task sees the user's files; else the workflow's file check hints
+                    raise InputError(f"{where}: '{_shown(value)}' is one file whose name holds '{LANE_SEPARATOR}', which joins "
+                                     f"lanes in a samplesheet; rename the file")
             if column == "peaks" and len(lanes) > 1:
-                raise InputError(f"{where}: one peak file per sample")
+                raise InputError(f"{where}: one peak file per sample ('{LANE_SEPARATOR}' joins lanes of FASTQ files; a peak file "
+                                 f"whose name holds '{LANE_SEPARATOR}' must be renamed)")
             resolved = []
             for lane, name in enumerate(lanes, start=1):
                 name = name.strip()
@@ -144,7 +150,8 @@ def read_samplesheet(path: str | Path, columns: list[str], min_samples: int = 1)
             n_1 = checked["fastq_1"].count(LANE_SEPARATOR) + 1
             if checked["fastq_2"] and checked["fastq_2"].count(LANE_SEPARATOR) + 1 != n_1:
                 raise InputError(f"{path} line {line} (sample {sample}): {n_1} fastq_1 file(s) but "
-                                 f"{checked['fastq_2'].count(LANE_SEPARATOR) + 1} fastq_2 file(s); lanes pair up in order")
+                                 f"{checked['fastq_2'].count(LANE_SEPARATOR) + 1} fastq_2 file(s); lanes pair up in order "
+                                 f"('{LANE_SEPARATOR}' joins lanes: a file whose name holds '{LANE_SEPARATOR}' must be renamed)")
             checked["single_end"] = "false" if checked["fastq_2"] else "true"
         checked["line"] = str(line)
         rows.append(checked)
