@@ -591,8 +591,8 @@ def guardLocked(Path root, String entry, Closure release) {
         try {
             finishOutdir(root, entry, wf.success, state, scanned, startedWith, sameAsRecord, theirs)
         } catch (Throwable err) {
-            log.error "ERROR: --outdir ${root}: the run record could not be updated (${err.message}); remove " +
-                      "${recordPath(root, entry, false)} before the next run there"
+            log.error "ERROR: --outdir ${root}: the run record, or what was moved aside to ${asideFolder(root)}, could not be brought " +
+                      "up to date (${err.message}); see ${recordPath(root, entry, true)} before the next run there"
         } finally {
             release()
         }
@@ -611,8 +611,8 @@ def replaceOutputs(outdir, String entry) {
     }
     def aside = asideFolder(root).resolve(state.run)
     state.replace.each { String rel ->
-        def from = root.resolve(rel)
-        if (Files.exists(from, LinkOption.NOFOLLOW_LINKS)) {
+        def from = root.resolve(rel).normalize()
+        if (from.startsWith(root) && from != root && Files.exists(from, LinkOption.NOFOLLOW_LINKS)) {
             def to = aside.resolve(rel)
             Files.createDirectories(to.parent)
             Files.move(from, to, LinkOption.NOFOLLOW_LINKS)
