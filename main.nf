@@ -35,16 +35,23 @@ include { PREDICT_EXPRESSION                    } from './modules/predict'
 include { SOFTWARE_VERSIONS                     } from './modules/software_versions'
 include { ENCODE_INPUTS                         } from './subworkflows/encode_inputs'
 include { ENCODE_SAMPLESHEET as ENCODE_SAMPLESHEET_ONLY } from './modules/encode_samplesheet'
-include { paramsHelp; lockOutdir; checkOutdir   } from './subworkflows/utils_atac2expr'
+include { paramsHelp; guardOutdir; replaceOutputs } from './subworkflows/utils_atac2expr'
 
-// Before any task: --help, then the results folder's lock and run record
-def startRun(String entry) {
+// --help, before anything else
+def startRun() {
     if (params.help) {
         log.info paramsHelp("${projectDir}/nextflow_schema.json", params.help.toString() == 'hidden')
         exit 0
     }
-    lockOutdir(params.outdir)
-    checkOutdir(params.outdir, entry, params, params.overwrite as boolean)
+}
+
+// CHECK_PARAMS' checked parameters; once they pass, and before any other task, the results folder's guard moves aside
+// the earlier outputs this run replaces (see guardOutdir, called at the end of each workflow body)
+def checkedParams(checked, String entry) {
+    return checked.params.map { valid ->
+        replaceOutputs(params.outdir, entry)
+        valid
+    }
 }
 
 // A parameter naming an input file: the file, when given and present (CHECK_PARAMS says when one is missing)
@@ -89,7 +96,9 @@ def sampleFile(Map row, String column, String path) {
     def where = "samplesheet line ${row.line}, column '${column}' (sample ${row.sample})"
     def found = file(path)
     if (!found.exists()) {
-        error "ERROR: ${where}: file not found: ${path}"
+        // CHECK_INPUTS names a file whose name holds ';' where its task sees the file; here it cannot be told from two lanes
+        def hint = row[column].tokenize(';').size() > 1 ? " (';' joins lanes: a file whose name holds ';' must be renamed)" : ''
+        error "ERROR: ${where}: file not found: ${path}${hint}"
     }
     if (found.isDirectory()) {
         error "ERROR: ${where}: ${path} is a directory, not a file"
@@ -190,29 +199,31 @@ workflow ATAC2EXPR {
 }
 
 workflow {
-    startRun('main')
+    startRun()
     CHECK_PARAMS([id: 'main'], file("${projectDir}/nextflow_schema.json"), chromSizes())
-    checked = CHECK_PARAMS.out
+    checked = checkedParams(CHECK_PARAMS.out, 'main')
     chrom_sizes = Channel.value(chromSizes())
     schema_input = Channel.value(file("${projectDir}/assets/schema_input.json"))
-    versions = checked.versions
+    versions = CHECK_PARAMS.out.versions
     if (params.encode && params.encode_samplesheet_only) {
         // review what ENCODE has before a big download: results/encode/{samplesheet.csv,provenance.tsv}
-        ENCODE_SAMPLESHEET_ONLY(checked.params.map { [id: 'encode'] }, schema_input)
+        ENCODE_SAMPLESHEET_ONLY(checked.map { [id: 'encode'] }, schema_input)
         versions = versions.mix(ENCODE_SAMPLESHEET_ONLY.out.versions)
     } else if (params.encode) {
-        ENCODE_INPUTS(checked.params, schema_input)
-        ATAC2EXPR(checked.params, ENCODE_INPUTS.out.samplesheet, ENCODE_INPUTS.out.sample_files, schema_input,
+        ENCODE_INPUTS(checked, schema_input)
+        ATAC2EXPR(checked, ENCODE_INPUTS.out.samplesheet, ENCODE_INPUTS.out.sample_files, schema_input,
                   ENCODE_INPUTS.out.annotation, ENCODE_INPUTS.out.transcriptome, chrom_sizes, Channel.value([]),
                   ENCODE_INPUTS.out.quantifications)
         versions = versions.mix(ENCODE_INPUTS.out.versions, ATAC2EXPR.out.versions)
     } else {
-        ATAC2EXPR(checked.params, inputFile('input'), Channel.value([]), schema_input, annotationFile(),
+        ATAC2EXPR(checked, inputFile('input'), Channel.value([]), schema_input, annotationFile(),
                   expressionFromTable() ? Channel.value([]) : inputFile('transcriptome'), chrom_sizes,
                   params.expression ? inputFile('expression') : Channel.value([]), Channel.value([]))
         versions = versions.mix(ATAC2EXPR.out.versions)
     }
     SOFTWARE_VERSIONS(softwareVersions(versions))
+    // last: every process of the run exists (the folders it publishes into are known) and no task has started
+    guardOutdir('main')
 }
 
 /*
@@ -222,21 +233,22 @@ workflow {
  * The peaks are binarised with the bins recorded in the model.
  */
 workflow PREDICT {
-    startRun('PREDICT')
+    startRun()
     CHECK_PARAMS([id: 'PREDICT'], file("${projectDir}/nextflow_schema.json"), chromSizes())
-    checked = CHECK_PARAMS.out
+    checked = checkedParams(CHECK_PARAMS.out, 'PREDICT')
     chrom_sizes = Channel.value(chromSizes())
     schema_input = Channel.value(file("${projectDir}/assets/schema_input.json"))
     model = inputFile('model_file')
 
-    CHECK_MODEL(checked.params.combine(model).map { valid, model_file -> [[id: 'model'], model_file] }, chrom_sizes)
-    CHECK_PREDICT_INPUTS(checked.params.combine(inputFile('input')).map { valid, sheet -> sheet }, Channel.value([]), schema_input)
+    CHECK_MODEL(checked.combine(model).map { valid, model_file -> [[id: 'model'], model_file] }, chrom_sizes)
+    CHECK_PREDICT_INPUTS(checked.combine(inputFile('input')).map { valid, sheet -> sheet }, Channel.value([]), schema_input)
     peaks = sampleRows(CHECK_PREDICT_INPUTS.out.samplesheet).map { meta, row -> [meta, sampleFile(row, 'peaks', row.peaks)] }
     BINARIZE_PEAKS(peaks, CHECK_MODEL.out.layout.first(), chrom_sizes, schema_input)
     PREDICT_EXPRESSION(model, BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }))
 
-    SOFTWARE_VERSIONS(softwareVersions(checked.versions.mix(CHECK_MODEL.out.versions, CHECK_PREDICT_INPUTS.out.versions,
-                                                            BINARIZE_PEAKS.out.versions, PREDICT_EXPRESSION.out.versions)))
+    SOFTWARE_VERSIONS(softwareVersions(CHECK_PARAMS.out.versions.mix(CHECK_MODEL.out.versions, CHECK_PREDICT_INPUTS.out.versions,
+                                                                     BINARIZE_PEAKS.out.versions, PREDICT_EXPRESSION.out.versions)))
+    guardOutdir('PREDICT')
 }
 
 workflow.onComplete {

@@ -13,9 +13,14 @@ process DEFINE_BINS {
     path 'versions.yml'                 , emit: versions
 
     script:
-    def args = task.ext.args ?: ''    // --region, --bin_size
+    def args = task.ext.args ?: ''        // --bin_size
+    def region = task.ext.region ?: "''"  // --region, single-quoted
+    // the region list goes through a file: thousands of regions exceed the 128 kB one argument of a command may
+    // hold, and printf is a shell builtin, which no such limit applies to
     """
+    printf '%s\\n' ${region} > region.txt
     define_bins.py \\
+        --region_file region.txt \\
         --chrom_sizes ${chrom_sizes} \\
         --output regions.tsv \\
         ${args}
@@ -29,8 +34,10 @@ process DEFINE_BINS {
     stub:
     // the same bins as the script: later steps read them
     def args = task.ext.args ?: ''
+    def region = task.ext.region ?: "''"
     """
-    define_bins.py --chrom_sizes ${chrom_sizes} --output regions.tsv ${args}
+    printf '%s\\n' ${region} > region.txt
+    define_bins.py --region_file region.txt --chrom_sizes ${chrom_sizes} --output regions.tsv ${args}
     touch versions.yml
     """
 }

@@ -34,7 +34,8 @@ process KALLISTO_QUANT {
         ${reads} \\
         2> ${out}.kallisto.log || {
         cat ${out}.kallisto.log >&2
-        echo "ERROR: kallisto quant failed for sample ${meta.id}: \$(grep -i -m1 error ${out}.kallisto.log || tail -n 1 ${out}.kallisto.log)" >&2
+        # kallisto ends with a blank line, and says "zero reads pseudoaligned" only as a warning: name that, else its last words
+        echo "ERROR: kallisto quant failed for sample ${meta.id}: \$(grep -i -m1 -e error -e 'zero reads pseudoaligned' ${out}.kallisto.log || grep -v '^[[:space:]]*\$' ${out}.kallisto.log | tail -n 1)" >&2
         exit 1
     }
     cat ${out}.kallisto.log >&2

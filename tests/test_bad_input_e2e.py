@@ -17,7 +17,20 @@ import pandas as pd
 import pytest
 
 from atac2expr.dataset import load_sample_bins
-from conftest import Run, assert_success, data_params, error_lines, nextflow_run, run_params, sheet_rows, trace_names, trace_processes, write_sheet
+from conftest import (
+    REPO,
+    Run,
+    assert_success,
+    data_params,
+    error_lines,
+    nextflow_run,
+    run_nextflow,
+    run_params,
+    sheet_rows,
+    trace_names,
+    trace_processes,
+    write_sheet,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -49,15 +62,16 @@ def refused(run: Run, results: bool = False) -> str:
 
 def test_misspelt_and_invalid_parameters_stop_in_seconds(tmp_path, test_data):
     """Nextflow keeps `--bin-size` as `binSize` and runs the defaults: CHECK_PARAMS refuses it, with every other bad
-    value, in one line, before any other task."""
+    value, in one line, before any other task. --max_memory foo and --max_cpus abc used to stop Nextflow's config parser
+    first, with a message that named neither: the config lets them through uncapped, and CHECK_PARAMS names them too."""
     started = time.monotonic()
     run = nextflow_run(tmp_path, [*run_params(test_data), "--bin-size", "3000", "--epoch", "5", "--model", "mpl", "--folds", "1",
-                                  "--target_transform", "foo"])
+                                  "--target_transform", "foo", "--max_memory", "foo", "--max_cpus", "abc"])
     seconds = time.monotonic() - started
     message = refused(run)
     assert trace_processes(run.trace) == {"CHECK_PARAMS"}
     for part in ("--binSize", "did you mean --bin_size", "--epoch", "did you mean --epochs", "--model 'mpl'", "--folds 1",
-                 "--target_transform 'foo'"):
+                 "--target_transform 'foo'", "--max_cpus 'abc': expected integer", "--max_memory 'foo': not of the expected form"):
         assert part in message, message
     print(f"seconds from launch to the ERROR line: {seconds:.1f}")
 
@@ -196,3 +210,62 @@ def test_expression_table_with_a_samplesheet_of_reads(tmp_path, test_data):
     message = refused(nextflow_run(tmp_path, [*run_params(test_data), "--expression", str(table)]))
     assert "unknown fastq_1, fastq_2" in message and "the header must be sample,peaks" in message
     assert "expression from a table, not from reads" in message
+
+
+def test_files_the_pipeline_did_not_write_survive_overwrite_and_are_named(tmp_path, test_data):
+    """A results folder holding the user's own files and no run record: --overwrite refuses the run, naming them, and
+    removes nothing."""
+    outdir = tmp_path / "results"
+    mine = {"report/thesis.docx": b"chapter 1", "model/notes.txt": b"notes", "quant/important.tsv": b"a\tb\n"}
+    for name, data in mine.items():
+        (outdir / name).parent.mkdir(parents=True, exist_ok=True)
+        (outdir / name).write_bytes(data)
+    run = nextflow_run(tmp_path, [*run_params(test_data), "--overwrite"], outdir)
+    assert run.result.returncode != 0 and not run.trace
+    (message,) = error_lines(run.result)
+    assert "holds files this pipeline did not write" in message and "model/notes.txt, quant/important.tsv, report/thesis.docx" in message
+    assert "move them out of --outdir" in message
+    assert {str(p.relative_to(outdir)): p.read_bytes() for p in outdir.rglob("*") if p.is_file() and "pipeline_info" not in p.parts} == mine
+
+
+def test_a_task_out_of_time_at_the_max_time_cap_is_not_retried_and_says_what_to_raise(tmp_path, test_data):
+    """A task that runs its whole time at the --max_time cap would end the same way on a retry (three times the cap lost):
+    it is not retried, and the run ends with one line naming the task and --max_time. (CHECK_PARAMS is made slow here: a
+    stub run reaches the limit in seconds.)"""
+    slow = tmp_path / "slow.config"
+    slow.write_text("process { withName: 'CHECK_PARAMS' { beforeScript = 'sleep 120' } }\n")
+    run = nextflow_run(tmp_path, [*run_params(test_data), "-stub", "--max_time", "3.s", "-c", str(slow)])
+    message = refused(run)
+    assert message.startswith("ERROR: CHECK_PARAMS (main) ran out of time: it ran its whole 3s, the --max_time cap")
+    assert "raise --max_time" in message
+    assert [(row["process"], row["attempt"]) for row in run.trace] == [("CHECK_PARAMS", "1")]
+
+
+def test_damaged_run_records_and_locks_are_named(tmp_path):
+    """A run record that is truncated, a folder, not a JSON object or not of this pipeline, and a lock that is a folder:
+    one ERROR line each, naming the file, from the functions every run calls (tests/nf/outdir_guard_cases.nf runs them on
+    each case in one Nextflow process)."""
+    cases = tmp_path / "cases"
+    records = {"truncated": b'{"params": {"epochs": "5"}, "outp', "not_an_object": b"[1, 2]\n",
+               "not_ours": b'{"params": {}, "outputs": "bins/S01.bins.npz"}\n', "complete": b'{"params": {}, "outputs": []}\n'}
+    for name, data in records.items():
+        (cases / name / "pipeline_info").mkdir(parents=True)
+        (cases / name / "pipeline_info" / "run_main.json").write_bytes(data)
+    (cases / "a_folder" / "pipeline_info" / "run_main.json").mkdir(parents=True)
+    (cases / "pending_truncated" / "pipeline_info").mkdir(parents=True)
+    (cases / "pending_truncated" / "pipeline_info" / "run_main.pending.json").write_bytes(b'{"par')
+    (cases / "lock_a_folder" / ".atac2expr.lock").mkdir(parents=True)
+    result = run_nextflow([str(REPO / "tests" / "nf" / "outdir_guard_cases.nf"), "--cases", str(cases)], cwd=tmp_path, script=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines() if line.startswith("CASE "))
+    assert lines.pop("CASE complete") == "accepted"
+    record = "pipeline_info/run_main.json"
+    expected = {"truncated": f"{record} is not valid JSON (truncated?)", "not_an_object": f"{record} is not a JSON object",
+                "not_ours": f"{record} is not a run record of this pipeline (field outputs of the wrong kind)",
+                "a_folder": f"{record} is a directory, not a file",
+                "pending_truncated": "pipeline_info/run_main.pending.json is not valid JSON (truncated?)",
+                "lock_a_folder": ".atac2expr.lock is a directory, not the lock file this pipeline writes"}
+    assert set(lines) == {f"CASE {name}" for name in expected}
+    for name, part in expected.items():
+        line = lines[f"CASE {name}"]
+        assert line.startswith(f"ERROR: --outdir {cases / name}: its ") and f"{cases / name}/{part}" in line and "\n" not in line, line

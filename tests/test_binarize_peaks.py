@@ -215,6 +215,20 @@ def test_non_utf8_peak_file_refused(tmp_path):
         read_peaks(path)
 
 
+@pytest.mark.parametrize("content, gz, name", [
+    (bytes.fromhex("ebf28987") + bytes(60), False, "a bigBed file, not BED/narrowPeak text (gz or plain); convert it with bigBedToBed"),
+    (bytes.fromhex("26fc8f88") + bytes(60), False, "a bigWig file"),
+    (b"BAM\x01" + bytes(60), True, "a BAM file"),  # BGZF is gzip: the magic follows the decompression
+    (b"CRAM\x03\x00" + bytes(20), False, "a CRAM file"),
+    (b"chr1\t1\t100\n\x00\x00\x01", False, "a binary file"),
+])
+def test_binary_files_are_named_by_their_format(tmp_path, content, gz, name):
+    path = write(tmp_path / "peaks.bed", gzip.compress(content) if gz else content)
+    with pytest.raises(InputError) as err:
+        read_peaks(path)
+    assert str(err.value).startswith(f"{path}: {name}") and "UTF-8" not in str(err.value)
+
+
 def test_truncated_gzip_refused(tmp_path):
     data = gzip.compress(b"chr1\t1\t100\n" * 1000)
     path = write(tmp_path / "cut.bed.gz", data[: len(data) // 2])

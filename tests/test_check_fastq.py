@@ -8,6 +8,7 @@ import json
 import random
 import shutil
 import subprocess
+import zlib
 from pathlib import Path
 
 import check_fastq
@@ -203,6 +204,22 @@ def test_all_reads_shorter_than_k_is_an_error(tmp_path, capsys):
     assert "all 20 reads" in error and "shorter than k = 31" in error and "longest 30" in error
 
 
+@pytest.mark.parametrize("chunk_size", [256, 1 << 22])
+def test_reads_without_k_bases_in_a_row_are_an_error(tmp_path, capsys, chunk_size):
+    """All-N reads pass every record check, and kallisto then fails after the index is built with an empty reason: refused
+    here. A/C/G/T in headers (index sequences) and quality lines do not count; one read with a k-mer is enough."""
+    n_reads = [(f"r{i}", "N" * 60, "I" * 60) for i in range(200)]
+    r1, r2 = pair(tmp_path, n_reads)
+    error = fails(tmp_path, capsys, [r1], [r2])
+    assert str(r1) in error and "none of the 400 reads of sample S1 has k = 31 A/C/G/T bases in a row (all N?)" in error
+    broken = [(f"r{i}", ("ACGT" * 8)[:30] + "N" + ("ACGT" * 8)[:30], "ACGT" * 15 + "I") for i in range(50)]  # runs of 30 < k
+    path = write(tmp_path / "broken.fastq.gz", fastq_text(broken, 1))
+    assert "none of the 50 reads" in fails(tmp_path, capsys, [path])
+    one = n_reads[:150] + [("good", "ACGT" * 8, "I" * 32)] + n_reads[150:]
+    path = write(tmp_path / "one.fastq.gz", fastq_text(one))
+    assert check_sample("S1", [path], None, K, chunk_size=chunk_size)["total_reads"] == 201
+
+
 def test_min_read_length_is_required(tmp_path):
     r1 = write(tmp_path / "a.fastq.gz", fastq_text(reads(3)))
     with pytest.raises(SystemExit) as exit_info:
@@ -226,6 +243,44 @@ def test_corrupt_gzip_checksum(tmp_path, capsys):
     path = tmp_path / "crc.fastq.gz"
     path.write_bytes(bytes(data))
     assert "truncated or corrupt" in fails(tmp_path, capsys, [path])
+
+
+def test_damaged_gzip_names_the_exact_count_of_whole_records(tmp_path, capsys):
+    """The bytes decompressed before the damage count: every whole record before it, not those of the last full buffer."""
+    first = gzip.compress(fastq_text(reads(1500)))
+    second = gzip.compress(fastq_text(reads(1500, start=1500)))
+    path = tmp_path / "damaged.fastq.gz"
+    path.write_bytes(first + second[: len(second) // 3])
+    error = fails(tmp_path, capsys, [path])
+    assert "truncated or corrupt" in error and f"{1500 + _whole_records(second[: len(second) // 3]):,} whole records were read" in error
+
+
+def _whole_records(cut_member: bytes) -> int:
+    """Whole records in the text that a truncated gzip member still yields (what zcat prints before its error)."""
+    text = zlib.decompressobj(31).decompress(cut_member)
+    return text.count(b"\n") // 4
+
+
+def test_gzip_with_trailing_garbage_is_read_whole_with_a_warning(tmp_path, capsys):
+    """`gzip -d` ignores bytes after the last member that are not gzip ('trailing garbage ignored') and kallisto reads every
+    record before them: the check counts them all, as check_quant then compares with kallisto, and warns."""
+    rng = random.Random(3)
+    transcripts = ["".join(rng.choice("ACGT") for _ in range(1000)) for _ in range(3)]
+    (tmp_path / "tx.fa").write_text("".join(f">T{i}\n{t}\n" for i, t in enumerate(transcripts)))
+    starts = [(rng.choice(transcripts), rng.randint(0, 900)) for _ in range(3000)]
+    records = [(f"r{i}", t[start: start + 60], "I" * 60) for i, (t, start) in enumerate(starts)]
+    path = tmp_path / "garbage.fastq.gz"
+    path.write_bytes(gzip.compress(fastq_text(records)) + b"trailing garbage\x00" * 20)
+    code, out = run(tmp_path, [path])
+    assert code == 0
+    assert json.loads(out.read_text())["total_reads"] == 3000
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("WARNING")]
+    assert len(warnings) == 1 and "340 byte(s) after the last gzip member are not gzip data and are ignored" in warnings[0]
+    subprocess.run(["kallisto", "index", "-i", str(tmp_path / "idx"), str(tmp_path / "tx.fa")], check=True, capture_output=True)
+    subprocess.run(["kallisto", "quant", "-i", str(tmp_path / "idx"), "-o", str(tmp_path / "quant"), "--single", "-l", "200", "-s", "20",
+                    str(path)], check=True, capture_output=True)
+    assert json.loads((tmp_path / "quant" / "run_info.json").read_text())["n_processed"] == 3000
+    assert check_quant.main(["--sample", "S1", "--fastq_check", str(out), "--run_info", str(tmp_path / "quant" / "run_info.json")]) == 0
 
 
 @pytest.mark.parametrize("change, record, message", [

@@ -46,3 +46,17 @@ def test_bad_regions_one_line_no_output(tmp_path, capsys, region, bin_size, mess
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR")]
     assert code == 2 and len(err) == 1 and message in err[0], err
     assert not out.exists()
+
+
+def test_twenty_thousand_regions_come_as_a_file(tmp_path, capsys):
+    """A list of 20,000 regions (~400 kB) is longer than one command-line argument may be (128 kB on Linux): DEFINE_BINS
+    reads it from a file."""
+    region = ",".join(f"chr1:{10_000 * i + 1}-{10_000 * i + 1000}" for i in range(20_000))
+    assert len(region.encode()) > 128 * 1024
+    region_file = tmp_path / "region.txt"
+    region_file.write_text(region + "\n")
+    out = tmp_path / "layout.tsv"
+    assert define_bins.main(["--region_file", str(region_file), "--bin_size", "1000", "--chrom_sizes", str(CHROM_SIZES),
+                             "--output", str(out)]) == 0
+    layout = BinLayout.read(out)
+    assert len(layout.regions) == 20_000 and layout.n_bins == 20_000

@@ -4,8 +4,9 @@
     BUILD_MATRIX started; `-resume` takes the finished tasks from the cache, runs the rest, and
     ends with the results of an uninterrupted run. Published files are whole at every point.
 (b) then one sample's peaks file goes bad (CHECK_INPUTS stays cached: it reads the samplesheet, not the
-    files): the resumed run fails naming BINARIZE_PEAKS of that sample and the file; once the file is
-    fixed, `-resume` reruns only that sample's BINARIZE_PEAKS and what depends on it.
+    files): the results folder refuses the changed input, and with --overwrite the resumed run fails naming
+    BINARIZE_PEAKS of that sample and the file; once the file is fixed, `-resume` reruns only that sample's
+    BINARIZE_PEAKS and what depends on it.
 """
 
 from __future__ import annotations
@@ -147,20 +148,25 @@ def test_failing_task_named_then_fixed_input_resumes_only_its_dependants(launch,
     good = peaks.read_bytes()
     peaks.write_bytes(b"chr1\t5000\t6000\nchr1\t9000\t8000\n")  # end before start: refused by binarize_peaks.py
     try:
-        failed = run_nextflow([*launch["params"], "-resume", "-with-trace", str(folder / "trace_failed.txt")], cwd=folder)
+        # an input changed since the complete run that wrote --outdir: another configuration (refused without
+        # --overwrite, as tests/test_pipeline.py checks for an edited samplesheet)
+        failed = run_nextflow([*launch["params"], "-resume", "--overwrite", "-with-trace", str(folder / "trace_failed.txt")], cwd=folder)
     finally:
         peaks.write_bytes(good)  # the fix: the original content (new mtime, so the task runs again)
     output = failed.stdout + failed.stderr
+    assert f"sample {BAD_SAMPLE} peaks {peaks}: its content changed" in output, output[-3000:]
     assert failed.returncode != 0
     assert f"BINARIZE_PEAKS ({BAD_SAMPLE})" in output and "terminated with an error exit status (2)" in output, output[-3000:]
     errors = [line.strip() for line in output.splitlines() if line.strip().startswith("ERROR: ")]
     assert any(peaks.name in line and "has end <= start" in line for line in errors), output[-3000:]
     trace = read_trace(folder / "trace_failed.txt")
     assert trace_names(trace, "FAILED") == {f"BINARIZE_PEAKS ({BAD_SAMPLE})"}
-    assert trace_names(trace, "COMPLETED") == set()  # everything else came from the cache
+    # everything else came from the cache; CHECK_PARAMS reads every parameter, --overwrite too
+    assert trace_names(trace, "COMPLETED") <= {"CHECK_PARAMS (main)"}
     assert "CHECK_INPUTS (samplesheet)" in trace_names(trace, "CACHED")
     assert "stale lock" not in output  # the failed run released its lock
 
+    # the fixed input is the complete run's again; the failed run's outputs are no one's results and are replaced
     fixed = run_nextflow([*launch["params"], "-resume", "-with-trace", str(folder / "trace_fixed.txt")], cwd=folder)
     assert fixed.returncode == 0, fixed.stdout[-4000:]
     trace = read_trace(folder / "trace_fixed.txt")

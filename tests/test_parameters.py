@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import check_params
@@ -13,6 +14,7 @@ from planted import CHROM_SIZES, REPO, SIZES
 from atac2expr.cli import InputError
 from atac2expr.parameters import check_parameters, load_schema, schema_properties, unknown_parameters
 from atac2expr.regions import read_chrom_sizes
+from conftest import operational_parameters
 
 SCHEMA_PATH = REPO / "nextflow_schema.json"
 SCHEMA = load_schema(SCHEMA_PATH)
@@ -254,3 +256,17 @@ def test_expression_table_annotation_and_genome_choices():
     assert "ENCODE has no processed data of this assembly" in refusal(**encode, genome="GRCm39", ensembl_release=110)
     assert "Ensembl has --genome GRCm38 in releases 76-102" in refusal(**encode, genome="mm10")
     check(**encode, genome="GRCh37", encode_expression="quantifications")
+
+
+def test_operational_parameters_are_marked_in_the_schema_and_reach_no_task():
+    """The schema is the one owner of which parameters are operational (how a run executes, not what it computes): the
+    resource, cluster, software and generic groups, and the results folder and download settings. A results folder
+    accepts a run that differs only in them, so none may reach what a task computes: conf/modules.config reads only
+    --outdir of them (the folders it publishes into)."""
+    operational = operational_parameters(SCHEMA)
+    groups = SCHEMA["$defs"]
+    marked_groups = {name for name, group in groups.items() if group.get("operational")}
+    assert marked_groups == {"resource_options", "cluster_options", "software_options", "generic_options"}
+    assert operational == {p for g in marked_groups for p in groups[g]["properties"]} | {"outdir", "overwrite", "max_downloads", "download_cache"}
+    read = set(re.findall(r"params\.(\w+)", (REPO / "conf" / "modules.config").read_text()))
+    assert read & operational == {"outdir"}

@@ -7,9 +7,12 @@ the steps the change touches run again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import socket
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,7 +22,20 @@ import yaml
 from atac2expr.annotation import genes_in_regions, read_gtf
 from atac2expr.dataset import load_dataset, load_sample_bins
 from atac2expr.regions import BinLayout, parse_regions, read_chrom_sizes
-from conftest import REPO, Run, assert_success, data_params, error_lines, nextflow_run, run_nextflow, run_params, sheet_rows, trace_processes, write_sheet
+from conftest import (
+    REPO,
+    Run,
+    assert_success,
+    error_lines,
+    nextflow_run,
+    operational_parameters,
+    run_nextflow,
+    run_params,
+    sheet_rows,
+    stub_params,
+    trace_processes,
+    write_sheet,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -29,13 +45,14 @@ EVERY_PROCESS = {"CHECK_PARAMS", "DEFINE_BINS", "CHECK_INPUTS", "BINARIZE_PEAKS"
                  "KALLISTO_QUANT", "GENE_TPM", "BUILD_MATRIX", "TRAIN_MODEL", "EVALUATE", "REPORT", "SOFTWARE_VERSIONS"}
 
 
-def test_stub_run_walks_the_whole_graph(tmp_path, test_data):
-    """-stub: every process of the graph runs (its stub), in seconds, on four samples."""
-    sheet = write_sheet(tmp_path / "samplesheet.csv", sheet_rows(test_data)[:5])
-    params = ["-profile", "test", *data_params(test_data), "--input", str(sheet), "-stub"]
-    run = assert_success(nextflow_run(tmp_path, params))
+def test_stub_run_walks_the_whole_graph(stub_run: Run):
+    """-stub: every process of the graph runs (its stub), in seconds, on five samples; the 20,000 regions of its
+    -params-file (~440 kB, more than one command-line argument may hold) reach DEFINE_BINS as a file."""
+    run = assert_success(stub_run)
     assert trace_processes(run.trace, "COMPLETED") == EVERY_PROCESS
-    assert len([r for r in run.trace if r["process"].endswith("KALLISTO_QUANT")]) == 4
+    assert len([r for r in run.trace if r["process"].endswith("KALLISTO_QUANT")]) == 5
+    layout = BinLayout.read(run.outdir / "pipeline_info" / "regions.tsv")
+    assert len(layout.regions) == 20_000 and layout.n_bins == 20_000
 
 
 def test_dataset_shapes(shared_run: Run, test_data):
@@ -151,11 +168,38 @@ def test_predict_entry_reproduces_in_sample_predictions(shared_run: Run, test_da
                                                              "--input", str(new)]))
         assert trace_processes(run.trace) == {"CHECK_PARAMS", "CHECK_MODEL", "CHECK_PREDICT_INPUTS", "BINARIZE_PEAKS",
                                               "PREDICT_EXPRESSION", "SOFTWARE_VERSIONS"}
+        # the folders PREDICT writes into are its own: never one of the main run's (it may write beside one)
+        record = json.loads((run.outdir / "pipeline_info" / "run_PREDICT.json").read_text())
+        assert record["folders"] == ["predict"] and {p.name for p in run.outdir.iterdir()} == {"predict", "pipeline_info"}
+        assert (run.outdir / "predict" / "bins" / f"{rows[1][0]}.bins.npz").exists()
+        main_record = json.loads((shared_run.outdir / "pipeline_info" / "run_main.json").read_text())
+        assert not set(record["folders"]) & set(main_record["folders"])
         predicted = pd.read_csv(run.outdir / "predict" / "predictions.tsv", sep="\t")
         in_sample = pd.read_csv(shared_run.outdir / "model" / model / "predictions.tsv", sep="\t")
         merged = predicted.merge(in_sample, on=["sample", "gene_id"], suffixes=("", "_train"))
         assert len(merged) == len(predicted) == 2 * in_sample["gene_id"].nunique()
         assert np.allclose(merged["predicted"], merged["predicted_train"], atol=1e-4)
+
+
+def test_run_record_knows_the_outputs_the_inputs_and_what_is_computed(shared_run: Run, test_data):
+    """The record of a complete run: the parameters that change results (those the schema does not mark operational),
+    each input file's identity (the samplesheet's files too), the folders the run's processes publish into (read from
+    conf/modules.config: exactly the folders the run made) and every file it wrote there."""
+    outdir = shared_run.outdir
+    record = json.loads((outdir / "pipeline_info" / "run_main.json").read_text())
+    schema = json.loads((REPO / "nextflow_schema.json").read_text())
+    names = {name for group in schema["$defs"].values() for name in group["properties"]}
+    assert set(record["params"]) == names - operational_parameters(schema)
+    assert set(record["folders"]) == {p.name for p in outdir.iterdir() if p.is_dir()} - {"pipeline_info"}
+    written = {str(p.relative_to(outdir)) for folder in record["folders"] for p in (outdir / folder).rglob("*") if p.is_file()}
+    assert set(record["outputs"]) == written
+    sheet = test_data / "samplesheet.csv"
+    assert record["inputs"]["input"] == {"path": str(sheet), "size": sheet.stat().st_size, "mtime": sheet.stat().st_mtime_ns // 1_000_000,
+                                         "sha256": hashlib.sha256(sheet.read_bytes()).hexdigest()}
+    samples = [row[0] for row in sheet_rows(test_data)[1:]]
+    assert {key for key in record["inputs"] if key.startswith("sample ")} == {f"sample {s} {c}" for s in samples for c in ("fastq_1", "fastq_2", "peaks")}
+    assert record["inputs"]["sample S01 peaks"]["path"] == str(test_data / "peaks" / "S01.narrowPeak.gz")
+    assert not (outdir / "pipeline_info" / "run_main.pending.json").exists() and not (outdir / ".atac2expr-replaced").exists()
 
 
 def test_results_folder_of_another_configuration(shared_run: Run, test_data, tmp_path):
@@ -172,7 +216,71 @@ def test_results_folder_of_another_configuration(shared_run: Run, test_data, tmp
     assert_success(nextflow_run(shared_run.launch, [*changed, "--overwrite"], outdir, name="guard3"))
     assert not (outdir / "evaluation").exists() and (outdir / "model" / "tss_window" / "model.pt").exists()
     record = json.loads((outdir / "pipeline_info" / "run_main.json").read_text())
-    assert record["params"]["evaluate"] == "false"
+    assert record["params"]["evaluate"] == "false" and not any(name.startswith("evaluation/") for name in record["outputs"])
+
+
+def results_copy(run: Run, outdir: Path) -> Path:
+    """A copy of a run's results folder (links copied as links): a folder that a test may damage."""
+    shutil.copytree(run.outdir, outdir, symlinks=True)
+    return outdir
+
+
+def folder_state(outdir: Path) -> dict[str, bytes]:
+    """Every file and link under the folder, and its bytes, but Nextflow's run reports (one more per run)."""
+    return {str(p.relative_to(outdir)): (p.read_bytes() if p.is_file() else b"") for p in sorted(outdir.rglob("*"))
+            if not p.is_dir() and not p.name.startswith("execution_")}
+
+
+def test_overwrite_with_a_refused_parameter_deletes_nothing(stub_run: Run, test_data, tmp_path):
+    """--overwrite with a misspelt and an invalid parameter: CHECK_PARAMS refuses them and every earlier output, and the run
+    record (which does not claim --epochs 0), is as it was: nothing is moved before the parameters passed."""
+    assert_success(stub_run)
+    outdir = results_copy(stub_run, tmp_path / "results")
+    before = folder_state(outdir)
+    run = nextflow_run(stub_run.launch, [*stub_params(test_data, stub_run.launch), "--overwrite", "--bin-size", "3000", "--epochs", "0"],
+                       outdir, name="refused_overwrite")
+    assert run.result.returncode != 0
+    (message,) = error_lines(run.result)
+    assert "did you mean --bin_size" in message and "--epochs 0" in message
+    assert trace_processes(run.trace) == {"CHECK_PARAMS"}
+    assert folder_state(outdir) == before
+    assert not (outdir / ".atac2expr-replaced").exists()
+
+
+def test_edited_samplesheet_is_another_configuration_and_overwrite_never_follows_links(stub_run: Run, test_data, tmp_path):
+    """The samplesheet at the same path, edited to drop two samples: refused, naming the change. With --overwrite the
+    dropped samples' outputs are gone, and annotation/, made a link to a folder outside --outdir, is removed as a link:
+    the folder it points to keeps its files and gets none."""
+    assert_success(stub_run)
+    outdir = results_copy(stub_run, tmp_path / "results")
+    shared = tmp_path / "shared_annotation"
+    shared.mkdir()
+    (shared / "genes.tsv").write_text("a file of someone else's\n")
+    shutil.rmtree(outdir / "annotation")
+    (outdir / "annotation").symlink_to(shared, target_is_directory=True)
+    sheet = stub_run.launch / "samplesheet.csv"
+    original = sheet.read_bytes()
+    params = [*stub_params(test_data, stub_run.launch), "-resume"]
+    try:
+        write_sheet(sheet, sheet_rows(test_data)[:4])
+        refused = nextflow_run(stub_run.launch, params, outdir, name="edited_sheet")
+        assert refused.result.returncode != 0 and not refused.trace
+        (message,) = error_lines(refused.result)
+        assert f"--input {sheet}: its content changed" in message
+        assert "sample S04: no longer in the run" in message and "sample S05: no longer in the run" in message and "--overwrite" in message
+        replaced = assert_success(nextflow_run(stub_run.launch, [*params, "--overwrite"], outdir, name="edited_overwrite"))
+    finally:
+        sheet.write_bytes(original)  # the same bytes: the other copies of the stub run's results still match it
+    assert "link(s) annotation are removed" in replaced.result.stdout + replaced.result.stderr
+    assert [p.name for p in shared.iterdir()] == ["genes.tsv"] and (shared / "genes.tsv").read_text() == "a file of someone else's\n"
+    assert (outdir / "annotation").is_dir() and not (outdir / "annotation").is_symlink()
+    assert sorted(p.name for p in (outdir / "bins").iterdir()) == ["S01.bins.npz", "S02.bins.npz", "S03.bins.npz"]
+    left = [str(p.relative_to(outdir)) for p in outdir.rglob("*") if "S04" in p.name or "S05" in p.name]
+    assert left == [], left
+    record = json.loads((outdir / "pipeline_info" / "run_main.json").read_text())
+    assert {key.split()[1] for key in record["inputs"] if key.startswith("sample ")} == {"S01", "S02", "S03"}
+    assert set(record["outputs"]) == {str(p.relative_to(outdir)) for f in record["folders"] for p in (outdir / f).rglob("*") if p.is_file()}
+    assert not (outdir / ".atac2expr-replaced").exists() and not (outdir / "pipeline_info" / "run_main.pending.json").exists()
 
 
 def test_one_run_at_a_time_per_results_folder(shared_run: Run, test_data, tmp_path):

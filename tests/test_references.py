@@ -141,13 +141,14 @@ def test_header_and_comment_lines_and_hash_inside_values(tmp_path):
     assert transcripts.values.tolist() == [["ENST01", "ENSG01"]]
 
 
-def test_missing_name_and_biotype_fall_back(tmp_path):
+def test_missing_name_and_biotype_fall_back(tmp_path, caplog):
     text = ('1\tensembl\tgene\t11\t20\t.\t-\t.\tgene_id "ENSG01.2";\n'
             '1\tensembl\ttranscript\t11\t20\t.\t-\t.\tgene_id "ENSG01.2"; transcript_id "ENST01.1";\n'
             '1\tensembl\ttranscript\t11\t20\t.\t-\t.\tgene_id "ENSG01.2";\n')  # no transcript_id: left out
     genes, transcripts = read_gtf(write_gz(tmp_path / "g.gtf.gz", text))
     assert genes.iloc[0][["gene_id", "gene_name", "gene_biotype", "tss"]].tolist() == ["ENSG01", "ENSG01", "", 19]
     assert transcripts.values.tolist() == [["ENST01", "ENSG01"]]
+    assert "1 'transcript' line(s) without transcript_id left out (the first on line 3)" in caplog.text
 
 
 def test_multi_member_gzip(test_data, tmp_path):
@@ -228,6 +229,9 @@ def test_corrupt_gzip_gtf(test_data, tmp_path):
      "line 2: start/end 'one'/'2' are not integers"),
     (b'1\tensembl\tgene\t1\t99999999999999999999\t.\t+\t.\tgene_id "ENSG01";\n', "line 1: start/end '1'/'99999999999999999999' are not integers"),
     (b'1\tensembl\tgene\t\t2\t.\t+\t.\tgene_id "ENSG01";\n', "line 1: start/end ''/'2' are not integers"),
+    (b'1\tensembl\tgene\t1\t20\t.\t+\t.\tgene_id "ENSG01";\n1\tensembl\ttranscript\t1\t20\t.\t+\t.\ttranscript_id "ENST01";\n',
+     "line 2: a 'transcript' line without gene_id, which GTF requires on every line"),
+    (b'#!genome-build GRCh38\n1\tensembl\tgene\t1\t20\t.\t+\t.\tgene_name "A";\n', "line 2: a 'gene' line without gene_id"),
 ])
 def test_not_a_gtf(tmp_path, content, message):
     path = tmp_path / "bad.gtf"
@@ -242,6 +246,15 @@ def test_non_utf8_line_is_named_across_chunks(test_data, tmp_path):
     path = write_gz(tmp_path / "latin1.gtf.gz", "".join(lines).encode("utf-8", "surrogateescape"))
     for chunk_size in (annotation.CHUNK_SIZE, 4096):
         assert f"line {target + 1} is not valid UTF-8 text" in _error(path, chunk_size=chunk_size)
+
+
+def test_transcript_without_gene_id_is_named_across_chunks(test_data, tmp_path):
+    lines = gtf_lines(test_data)
+    target = next(i for i, line in enumerate(lines) if "\ttranscript\t" in line and i > 1000)
+    lines[target] = re.sub(r'gene_id "[^"]*"; ', "", lines[target])
+    path = write_gz(tmp_path / "no_gene_id.gtf.gz", "".join(lines))
+    for chunk_size in (annotation.CHUNK_SIZE, 4096):
+        assert f"line {target + 1}: a 'transcript' line without gene_id" in _error(path, chunk_size=chunk_size)
 
 
 def test_misplaced_line_is_named_across_chunks(test_data, tmp_path):

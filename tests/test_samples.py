@@ -143,11 +143,12 @@ def test_peaks_only_samplesheet(tmp_path):
     (HEADER + ",a.fastq.gz,,a.bed\n", "line 2, column 'sample': empty sample id"),
     (HEADER + "A,a.fastq.gz,,a.bed,extra\n", "line 2: 5 comma-separated fields, the header has 4"),
     (HEADER + "A,a,b.fastq.gz,,a.bed\n", "a path with a comma must be quoted"),
-    (HEADER + "A,a.fastq.gz,,a.bed;b.bed\n", "line 2, column 'peaks' (sample A): one file per sample"),
+    (HEADER + "A,a.fastq.gz,,a.bed;b.bed\n", "line 2, column 'peaks' (sample A): one file per sample (';' joins lanes"),
     (HEADER + "A,a.fastq.gz;,,a.bed\n", "line 2, column 'fastq_1' (sample A): lane 2 of 2 is empty ('a.fastq.gz;')"),
     (HEADER + "A,;a.fastq.gz,,a.bed\n", "lane 1 of 2 is empty"),
     (HEADER + "A,a.fastq.gz,b.fastq.gz;,a.bed\n", "column 'fastq_2' (sample A): lane 2 of 2 is empty"),
-    (HEADER + "A,a1.fastq.gz;a2.fastq.gz,b.fastq.gz,a.bed\n", "line 2 (sample A): 2 fastq_1 file(s) but 1 fastq_2 file(s)"),
+    (HEADER + "A,a1.fastq.gz;a2.fastq.gz,b.fastq.gz,a.bed\n", "line 2 (sample A): 2 fastq_1 file(s) but 1 fastq_2 file(s); "
+                                                             "lanes pair up in order (';' joins lanes: a file whose name holds ';' must be"),
     (HEADER + "A,a.fastq.gz,,a.bed\nA,b.fastq.gz,,b.bed\n", "line 3, column 'sample': duplicate sample id 'A' (and 'A' on line 2)"),
     (HEADER + "a1,a.fastq.gz,,a.bed\nA1,b.fastq.gz,,b.bed\n", "line 3, column 'sample': sample ids that differ only in case"),
     (HEADER + "NA,a.fastq.gz,,a.bed\n", "line 2, column 'sample': 'NA' is read as a missing value"),
@@ -156,6 +157,21 @@ def test_peaks_only_samplesheet(tmp_path):
 ])
 def test_refused_samplesheets(tmp_path, text, message):
     assert message in refused(tmp_path, text)
+
+
+@pytest.mark.parametrize("column, text", [
+    ("fastq_1", "A,reads;1.fastq.gz,,a.bed\n"),
+    ("fastq_2", "A,a_R1.fastq.gz,sub/reads;2.fastq.gz,a.bed\n"),
+    ("peaks", "A,a.fastq.gz,,peaks;v2.bed\n"),
+])
+def test_a_file_name_holding_the_lane_separator_is_named(tmp_path, column, text):
+    """';' joins lanes, so a file named 'reads;1.fastq.gz' would be read as two missing lanes: named, with what to do."""
+    for name in ("reads;1.fastq.gz", "sub/reads;2.fastq.gz", "peaks;v2.bed"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    message = refused(tmp_path, HEADER + text)
+    assert f"line 2, column '{column}' (sample A)" in message and "is one file whose name holds ';', which joins lanes" in message
+    assert "rename the file" in message
 
 
 def test_sample_id_of_64_characters_accepted(tmp_path):

@@ -208,6 +208,7 @@ def read_gtf(path: str | Path, chunk_size: int = CHUNK_SIZE) -> tuple[pd.DataFra
     gene_parts: list[pd.DataFrame] = []
     transcript_parts: list[pd.DataFrame] = []
     seen_data = False
+    without_transcript_id, first_without_transcript_id = 0, None
     for offset, buffer, end in _text_blocks(path, chunk_size):
         if not seen_data and (first := _first_data_line(buffer, end)) is not None:
             seen_data = True
@@ -217,8 +218,22 @@ def read_gtf(path: str | Path, chunk_size: int = CHUNK_SIZE) -> tuple[pd.DataFra
         lines, positions = _kept_lines(buffer, end)
         if lines:
             frame = _parse_lines(path, offset, lines, positions)
-            gene_parts.append(_genes_of(frame))
-            transcript_parts.append(_transcripts_of(frame))
+            genes_here, transcripts_here = _genes_of(frame), _transcripts_of(frame)
+            # gene_id is mandatory on every GTF line: a gene or transcript without one cannot be counted anywhere
+            no_gene_id = genes_here.index[genes_here["gene_id"].isna()].union(transcripts_here.index[transcripts_here["gene_id"].isna()])
+            if len(no_gene_id):
+                row = int(no_gene_id.min())
+                raise InputError(f"{path}: line {_line_number(path, offset + positions[row])}: a '{frame['feature'].iat[row]}' line "
+                                 f"without gene_id, which GTF requires on every line")
+            no_transcript_id = transcripts_here.index[transcripts_here["transcript_id"].isna()]
+            if len(no_transcript_id) and first_without_transcript_id is None:
+                first_without_transcript_id = _line_number(path, offset + positions[int(no_transcript_id.min())])
+            without_transcript_id += len(no_transcript_id)
+            gene_parts.append(genes_here)
+            transcript_parts.append(transcripts_here)
+    if without_transcript_id:
+        log.warning("%s: %d 'transcript' line(s) without transcript_id left out (the first on line %d)", path, without_transcript_id,
+                    first_without_transcript_id)
     if not seen_data:
         raise InputError(f"{path}: not a GTF file with 9 tab-separated columns (no data lines)")
 

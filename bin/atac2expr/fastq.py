@@ -7,7 +7,7 @@ position, never by name. Both give plausible but wrong abundances with no warnin
 `check_sample` reads every record of a sample's files once, before kallisto; check_quant.py then
 compares kallisto's `n_processed` with its count.
 
-Speed: the files are decompressed with ISA-L (`isal.igzip`, ~4x faster than zlib) into a buffer
+Speed: the files are decompressed with ISA-L (`isal.isal_zlib`, ~4x faster than zlib) into a buffer
 and each chunk is parsed with a few vectorised numpy passes over its bytes (line ends, record
 layout, lengths, read names), so no Python code runs per record. Records straddling a chunk
 boundary are carried over to the next chunk.
@@ -15,6 +15,7 @@ boundary are carried over to the next chunk.
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 import zlib
@@ -24,7 +25,7 @@ from typing import IO, Callable, Iterator, Sequence
 
 import isal
 import numpy as np
-from isal import igzip, isal_zlib
+from isal import isal_zlib
 from numpy.lib.stride_tricks import as_strided
 
 from .cli import InputError
@@ -33,6 +34,7 @@ from .files import GZIP_MAGIC
 log = logging.getLogger("atac2expr.fastq")
 
 CHUNK_SIZE = 1 << 22  # 4 MiB of decompressed FASTQ per parsing step: the numpy temporaries stay in cache
+GZIP_READ = 1 << 17  # compressed bytes per read from a gzip file
 MAX_RECORD = 1 << 25  # a "record" of more than 32 MiB is not short-read FASTQ: refused before it fills the memory
 OTHER_COMPRESSION = {b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd"}
 AT, PLUS, NEWLINE, CR, SLASH = ord("@"), ord("+"), ord("\n"), ord("\r"), ord("/")
@@ -45,12 +47,76 @@ def isal_version() -> str:
     return isal.__version__
 
 
+class _GzipMembers(io.RawIOBase):
+    """The text of a gzip file's members, one after another, as gzip and kallisto read them.
+
+    Bytes after the last member that do not start another member (trailing garbage, e.g. zero padding) end the
+    text with a warning, as `gzip -d` ignores them ("trailing garbage ignored") and kallisto reads every record
+    before them. A read that meets damaged data returns the bytes decompressed before it first, so that the
+    count of whole records in the error message is exact.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._file = open(path, "rb")
+        self._decompressor = isal_zlib.decompressobj(31)  # 31: a gzip header and trailer around deflate
+        self._input = b""
+        self._ended = False
+        self._failed: BaseException | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+    def _next_member(self) -> bool:
+        """After a member's end: start the next one, or end the text (with a warning when bytes that are not a member follow)."""
+        rest = self._decompressor.unused_data
+        while len(rest) < len(GZIP_MAGIC) and (more := self._file.read(GZIP_READ)):
+            rest += more
+        if not rest:
+            return False
+        if not rest.startswith(GZIP_MAGIC):
+            size = len(rest) + len(self._file.read())
+            log.warning("%s: %s byte(s) after the last gzip member are not gzip data and are ignored (as gzip and kallisto do: "
+                        "'trailing garbage ignored')", self._path, f"{size:,}")
+            return False
+        self._decompressor = isal_zlib.decompressobj(31)
+        self._input = rest
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self._failed is not None:
+            raise self._failed
+        view = memoryview(buffer).cast("B")
+        done = 0
+        try:
+            while done < len(view) and not self._ended:
+                if self._decompressor.eof and not self._next_member():
+                    self._ended = True
+                    break
+                data = self._input or self._file.read(GZIP_READ)
+                if not data:
+                    raise EOFError("compressed file ended before the end-of-stream marker was reached")
+                out = self._decompressor.decompress(data, len(view) - done)
+                self._input = self._decompressor.unconsumed_tail
+                view[done: done + len(out)] = out
+                done += len(out)
+        except DECOMPRESSION_ERRORS as err:
+            if not done:
+                raise
+            self._failed = err  # the bytes before the damage first; the error on the next read
+        return done
+
+
 def open_fastq(path: Path) -> IO[bytes]:
     """A binary stream of the FASTQ text: gzip (detected by its magic bytes, any number of members) or plain."""
     with open(path, "rb") as handle:
         magic = handle.read(6)
     if magic.startswith(GZIP_MAGIC):
-        return igzip.open(path, "rb")
+        return _GzipMembers(path)
     for prefix, name in OTHER_COMPRESSION.items():
         if magic.startswith(prefix):
             raise InputError(f"{path}: compressed with {name}; kallisto reads gzip or plain FASTQ only")
@@ -85,6 +151,7 @@ class _Stream:
     opener: Opener
     chunk_size: int
     stats: FileStats = field(init=False)
+    kmer_found: bool = field(init=False, default=False)  # a read with k bases in a row that kallisto can look up
 
     def __post_init__(self) -> None:
         self.stats = FileStats(self.path)
@@ -174,6 +241,8 @@ class _Stream:
         low, high = int(seq_len.min()), int(seq_len.max())
         stats.min_length = low if stats.min_length is None else min(stats.min_length, low)
         stats.max_length = max(stats.max_length, high)
+        if not self.kmer_found:  # one such read is enough: normal files are past this after their first chunk
+            self.kmer_found = _has_kmer(arr, starts[1::4], seq_len, self.k)
         if not self.names:
             return n
         first = heads + 1
@@ -207,6 +276,28 @@ class _Stream:
         relation = "shorter" if lengths[qual] < lengths[seq] else "longer"
         raise self.error(f"record {number}: quality line is {relation} than the sequence ({lengths[qual]} vs {lengths[seq]} characters); "
                          f"kallisto 0.48 stops or misreads the following records here, without an error")
+
+
+_ACGT = np.zeros(256, dtype=bool)
+_ACGT[list(b"ACGTacgt")] = True
+
+
+def _has_kmer(arr: np.ndarray, seq_starts: np.ndarray, seq_len: np.ndarray, k: int) -> bool:
+    """Whether any sequence line holds k A/C/G/T bases in a row: kallisto looks up only such k-mers (N, IUPAC codes and
+    other letters break them), so a sample without one can pseudoalign no read."""
+    long_enough = seq_len >= k
+    if not long_enough.any():
+        return False
+    starts, lengths = seq_starts[long_enough], seq_len[long_enough]
+    span = arr[int(starts[0]): int(starts[-1] + lengths[-1])]
+    other = np.zeros(len(span) + 1, dtype=np.int32)
+    np.cumsum(~_ACGT[span], out=other[1:])  # other[i]: bytes that are not A/C/G/T before position i of the span
+    clean = np.flatnonzero(other[k:] == other[:-k])  # windows [i, i + k) of bases only
+    if not len(clean):
+        return False
+    starts = starts - starts[0]
+    line = np.searchsorted(starts, clean, side="right") - 1  # a window counts only inside a sequence line
+    return bool((clean + k <= starts[line] + lengths[line]).any())
 
 
 def _pad(names: np.ndarray, width: int) -> np.ndarray:
@@ -282,6 +373,7 @@ def check_sample(sample: str, fastq_1: Sequence[Path | str], fastq_2: Sequence[P
                 raise InputError(f"{path_2}: the same file as fastq_1 and fastq_2 (sample {sample})")
     lanes = []
     files: list[FileStats] = []
+    stream_kmers: list[bool] = []
     for lane, path_1 in enumerate(fastq_1):
         streams = [_Stream(Path(p), sample, min_read_length, paired, opener, chunk_size)
                    for p in ([path_1, fastq_2[lane]] if paired else [path_1])]
@@ -293,16 +385,22 @@ def check_sample(sample: str, fastq_1: Sequence[Path | str], fastq_2: Sequence[P
             if not stream.stats.records:
                 raise stream.error("no reads: the file holds no FASTQ record")
         files.extend(s.stats for s in streams)
+        stream_kmers.extend(s.kmer_found for s in streams)
         lanes.append({"fastq_1": str(path_1), "fastq_2": str(fastq_2[lane]) if paired else None, "reads": streams[0].stats.records})
         log.info("sample %s lane %d: %s reads%s", sample, lane + 1, f"{streams[0].stats.records:,}", " (pairs)" if paired else "")
     records = sum(f.records for f in files)
     short = sum(f.short for f in files)
+    kmers = any(stream_kmers)
     apart = "; R1 and R2 counted apart" if paired else ""
     if short == records:
         longest = max(f.max_length for f in files)
         others = f" and its {len(files) - 1} other file(s)" if len(files) > 1 else ""
         raise InputError(f"{files[0].path}{others}: all {records:,} reads of sample {sample} are shorter than k = {min_read_length} "
                          f"(longest {longest}{apart}): kallisto can pseudoalign none of them")
+    if not kmers:
+        others = f" and its {len(files) - 1} other file(s)" if len(files) > 1 else ""
+        raise InputError(f"{files[0].path}{others}: none of the {records:,} reads of sample {sample} has k = {min_read_length} "
+                         f"A/C/G/T bases in a row (all N?): kallisto can pseudoalign none of them")
     if short:
         log.warning("sample %s: %s of %s reads (%.3f%%%s) are shorter than k = %d: kallisto finds no k-mer in them", sample, f"{short:,}",
                     f"{records:,}", 100 * short / records, apart, min_read_length)

@@ -21,6 +21,40 @@ _HEADER_PREFIXES = ("track", "browser", "#")
 _POS_SPAN = np.int64(1) << np.int64(40)  # > any chromosome position: chromosome code * span + position is a sort key
 
 
+# binary formats given where BED text is expected, by their first bytes (after gzip, when gzipped); the words say what to do
+_BINARY_MAGIC = [
+    (b"\xeb\xf2\x89\x87", "bigBed", "convert it with bigBedToBed"),  # 0x8789F2EB, written little- or big-endian
+    (b"\x87\x89\xf2\xeb", "bigBed", "convert it with bigBedToBed"),
+    (b"\x26\xfc\x8f\x88", "bigWig", "it holds a signal, not peaks: call peaks (e.g. MACS2) and give their BED/narrowPeak file"),
+    (b"\x88\x8f\xfc\x26", "bigWig", "it holds a signal, not peaks: call peaks (e.g. MACS2) and give their BED/narrowPeak file"),
+    (b"BAM\x01", "BAM", "it holds reads, not peaks: call peaks (e.g. MACS2) and give their BED/narrowPeak file"),
+    (b"CRAM", "CRAM", "it holds reads, not peaks: call peaks (e.g. MACS2) and give their BED/narrowPeak file"),
+    (b"BCF\x02", "BCF", "it holds variants, not peaks"),
+    (b"TBI\x01", "tabix index (.tbi)", "give the indexed BED file itself"),
+    (b"CSI\x01", "CSI index", "give the indexed BED file itself"),
+    (b"\x43\x27\x41\x1a", "2bit", "it holds a genome sequence, not peaks"),
+    (b"BZh", "bzip2-compressed", "decompress it, or compress it with gzip"),
+    (b"\xfd7zXZ\x00", "xz-compressed", "decompress it, or compress it with gzip"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "decompress it, or compress it with gzip"),
+    (b"PK\x03\x04", "zip", "unzip it"),
+]
+
+
+def _binary_format(path: Path) -> tuple[str, str] | None:
+    """(format, what to do) when the file is one of the binary formats often given as peaks, or holds NUL bytes; else None."""
+    try:
+        with open_binary(path) as handle:
+            head = handle.read(1 << 16)
+    except (EOFError, OSError, zlib.error):
+        return None  # damaged gzip: the readers name it
+    for magic, name, hint in _BINARY_MAGIC:
+        if head.startswith(magic):
+            return name, hint
+    if b"\0" in head:
+        return "binary", "peaks are BED text"
+    return None
+
+
 def _empty() -> pd.DataFrame:
     return pd.DataFrame({"chrom": pd.Categorical([]), "start": pd.Series(dtype=np.int64), "end": pd.Series(dtype=np.int64)})
 
@@ -79,6 +113,9 @@ def read_peaks(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found" if not path.exists() else f"{path}: not a file")
+    binary = _binary_format(path)
+    if binary:
+        raise InputError(f"{path}: a {binary[0]} file, not BED/narrowPeak text (gz or plain); {binary[1]}")
     try:
         frame = _read_fast(path)
     except pd.errors.EmptyDataError:

@@ -143,9 +143,16 @@ def read_samplesheet(path: str | Path, layout: str, min_samples: int = 1, base: 
                     raise InputError(f"{where}: empty")
                 checked[column] = [] if has_lanes else ""
                 continue
-            lanes = value.split(lane_separator())
-            if not has_lanes and len(lanes) > 1:
-                raise InputError(f"{where}: one file per sample")
+            separator = lane_separator()
+            lanes = value.split(separator)
+            if len(lanes) > 1:
+                whole = os.path.normpath(value if os.path.isabs(value) else os.path.join(base, value))
+                if os.path.isfile(whole):  # where the task sees the user's files; else the workflow's file check hints
+                    raise InputError(f"{where}: '{_shown(value)}' is one file whose name holds '{separator}', which joins "
+                                     f"lanes in a samplesheet; rename the file")
+                if not has_lanes:
+                    raise InputError(f"{where}: one file per sample ('{separator}' joins lanes of FASTQ files; a file "
+                                     f"whose name holds '{separator}' must be renamed)")
             resolved = []
             for lane, name in enumerate(lanes, start=1):
                 name = name.strip()
@@ -167,7 +174,8 @@ def read_samplesheet(path: str | Path, layout: str, min_samples: int = 1, base: 
             pair = samplesheet_column(column).get("x-pairs-with")
             if pair and checked[column] and len(checked[column]) != len(checked[pair]):
                 raise InputError(f"{path} line {line} (sample {sample}): {len(checked[pair])} {pair} file(s) but "
-                                 f"{len(checked[column])} {column} file(s); lanes pair up in order")
+                                 f"{len(checked[column])} {column} file(s); lanes pair up in order ('{lane_separator()}' joins lanes: a "
+                                 f"file whose name holds '{lane_separator()}' must be renamed)")
             if pair:
                 checked["single_end"] = not checked[column]
         checked["line"] = line
