@@ -57,6 +57,6 @@ def test_twenty_thousand_regions_come_as_a_file(tmp_path, capsys):
     region_file.write_text(region + "\n")
     out = tmp_path / "layout.tsv"
     assert define_bins.main(["--region_file", str(region_file), "--bin_size", "1000", "--chrom_sizes", str(CHROM_SIZES),
-                             "--output", str(out)]) == 0
+                             "--genome", "GRCh38", "--output", str(out)]) == 0
     layout = BinLayout.read(out)
     assert len(layout.regions) == 20_000 and layout.n_bins == 20_000
