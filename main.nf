@@ -6,7 +6,7 @@
  *   samplesheet (sample, fastq_1, fastq_2, peaks) + GTF + cDNA FASTA
  *     (or --encode: ENCODE_INPUTS finds and downloads matched ENCODE biosamples and Ensembl references)
  *     -> CHECK_INPUTS (samplesheet) ; DEFINE_BINS (--region cut into --bin_size bins)
- *     -> ATAC-seq: BINARIZE_PEAKS (per sample: 1 = a peak overlaps the bin; genome build checked)
+ *     -> ATAC-seq: BINARIZE_PEAKS (per sample: 1 = a peak overlaps the bin, or its signal; genome build checked)
  *     -> references: GENE_ANNOTATION (genes and transcripts of the GTF and FASTA)
  *     -> RNA-seq:  CHECK_FASTQ (per sample) -> KALLISTO_INDEX -> KALLISTO_QUANT (per sample) -> GENE_TPM
  *     -> BUILD_MATRIX (samples x bins, samples x genes) -> TRAIN_MODEL (all samples) + EVALUATE (held out) -> REPORT
@@ -109,8 +109,8 @@ workflow ATAC2EXPR {
     }
     peaks = samples.map { meta, row -> [meta, sampleFile(row, 'peaks', row.peaks)] }
 
-    // ATAC-seq: peaks -> open bins, per sample (the peaks' genome build is checked against --chrom_sizes)
-    BINARIZE_PEAKS(peaks, layout, chrom_sizes, schema_input)
+    // ATAC-seq: peaks -> one value per bin (--bin_value), per sample (the peaks' genome build is checked against --chrom_sizes)
+    BINARIZE_PEAKS(peaks, layout.map { meta, regions -> [meta + [bin_value: params.bin_value], regions] }, chrom_sizes, schema_input)
 
     // references: genes and transcripts of the GTF and the cDNA FASTA, the region's genes among them
     GENE_ANNOTATION(gtf, transcriptome, layout)
@@ -176,7 +176,7 @@ workflow {
  * Predict expression of new samples from their peaks with a trained model:
  *   nextflow run main.nf -entry PREDICT --model_file results/model/mlp/model.pt --input new_samples.csv
  * where new_samples.csv has the columns sample,peaks (the same sample id rules as the main samplesheet).
- * The peaks are binarised with the bins recorded in the model.
+ * The peaks are binned with the bin layout and bin value (binary or signal) recorded in the model.
  */
 workflow PREDICT {
     startRun('PREDICT')
@@ -189,7 +189,9 @@ workflow PREDICT {
     CHECK_MODEL(checked.params.combine(model).map { valid, model_file -> [[id: 'model'], model_file] }, chrom_sizes)
     CHECK_PREDICT_INPUTS(checked.params.combine(inputFile('input')).map { valid, sheet -> sheet }, Channel.value([]), schema_input)
     peaks = sampleRows(CHECK_PREDICT_INPUTS.out.samplesheet).map { meta, row -> [meta, sampleFile(row, 'peaks', row.peaks)] }
-    BINARIZE_PEAKS(peaks, CHECK_MODEL.out.layout.first(), chrom_sizes, schema_input)
+    // the model's bin layout and bin value (written by CHECK_MODEL, which checked them)
+    layout = CHECK_MODEL.out.layout.map { meta, regions, bin_value -> [meta + [bin_value: bin_value.text.trim()], regions] }.first()
+    BINARIZE_PEAKS(peaks, layout, chrom_sizes, schema_input)
     PREDICT_EXPRESSION(model, BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }))
 
     SOFTWARE_VERSIONS(softwareVersions(checked.versions.mix(CHECK_MODEL.out.versions, CHECK_PREDICT_INPUTS.out.versions,

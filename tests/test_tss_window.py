@@ -156,9 +156,13 @@ def test_genes_without_bins_get_a_constant_prediction_near_their_mean():
     assert np.ptp(pred[:, 3]) == 0 and abs(pred[0, 3] - Y[:, 3].mean()) < 0.2
 
 
-def test_windows_gathered_on_demand_equal_the_precomputed_ones():
-    """Past MAX_FEATURE_BYTES each batch's windows are gathered from the bins matrix: the same inputs either way."""
+@pytest.mark.parametrize("bin_value", ["binary", "signal"])
+def test_windows_gathered_on_demand_equal_the_precomputed_ones(bin_value):
+    """Past MAX_FEATURE_BYTES each batch's windows are gathered from the bins matrix: the same inputs either way, and
+    signal bins keep their values (float32, not cut to 0/1)."""
     _, genes, X, _ = strand_planted(n_samples=6)
+    if bin_value == "signal":
+        X = (X * np.random.default_rng(2).uniform(0.3, 5.5, X.shape)).astype(np.float32)
     index, mask = tss_window.build_window_index(toy_bins(STRAND_REGION), genes["chrom"].to_numpy(), genes["tss"].to_numpy(),
                                                 genes["strand"].to_numpy(), 1000, 3000)
     pre = tss_window._Windows(X, index, mask, torch.device("cpu"))
@@ -168,4 +172,6 @@ def test_windows_gathered_on_demand_equal_the_precomputed_ones():
     for a, b in zip(pre.batch(flat), lazy.batch(flat), strict=True):
         assert torch.equal(a, b)
     features = tss_window.window_features(X, index).reshape(-1, index.shape[1])
+    assert features.dtype == X.dtype and pre.features.dtype == (torch.float32 if bin_value == "signal" else torch.uint8)
     assert torch.equal(pre.batch(flat)[0], torch.as_tensor(features[flat.numpy()], dtype=torch.float32))
+    assert set(np.unique(features)) - {0, 1} if bin_value == "signal" else set(np.unique(features)) == {0, 1}

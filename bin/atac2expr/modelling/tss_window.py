@@ -15,8 +15,10 @@ Design:
   The offset carries each gene's baseline level, which accessibility near the TSS cannot explain
   across genes; the shared weights carry how accessibility moves a gene away from its baseline.
   Because of the offset the model predicts only the genes it was trained on (as the MLP does).
+- Bin values. The open channel reads the bins as they are: 0/1 (uint8) for binary bins, log1p of the
+  strongest peak's signal (float32) for signal bins; the features keep the bins' dtype.
 - Training. One example per (sample, gene); Adam on MSE over shuffled mini-batches (seeded). The
-  (samples, genes, W) uint8 feature tensor is gathered with the precomputed (genes, W) index matrix
+  (samples, genes, W) feature tensor is gathered with the precomputed (genes, W) index matrix
   (one vectorised gather per sample, no per-gene Python loop), or, when it would exceed
   MAX_FEATURE_BYTES, each batch's windows are gathered on demand from the (samples, bins + 1) matrix.
 """
@@ -84,10 +86,16 @@ def build_window_index(
     return index, inside.astype(np.uint8)
 
 
+def _bin_dtype(X: np.ndarray) -> type:
+    """The dtype the windows keep: float32 for signal bins, uint8 for 0/1 bins."""
+    return np.float32 if np.asarray(X).dtype.kind == "f" else np.uint8
+
+
 def window_features(X: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """The (samples, genes, W) uint8 tensor of window accessibility (padding reads 0). For inspection and
-    small data; training gathers the same values batch by batch instead."""
-    X_pad = np.concatenate([np.asarray(X, dtype=np.uint8), np.zeros((len(X), 1), dtype=np.uint8)], axis=1)
+    """The (samples, genes, W) tensor of window accessibility, in the bins' dtype (padding reads 0). For inspection
+    and small data; training gathers the same values batch by batch instead."""
+    dtype = _bin_dtype(X)
+    X_pad = np.concatenate([np.asarray(X, dtype=dtype), np.zeros((len(X), 1), dtype=dtype)], axis=1)
     return X_pad[:, index]
 
 
@@ -110,29 +118,31 @@ class TSSWindowNetwork(nn.Module):
         return self.net(torch.cat([open_, mask], dim=1)).squeeze(1) + self.gene_offset(gene).squeeze(1)
 
 
-MAX_FEATURE_BYTES = 4 << 30  # build the (samples, genes, W) uint8 tensor up front when it is at most this big
+MAX_FEATURE_BYTES = 4 << 30  # build the (samples, genes, W) feature tensor up front when it is at most this big
 
 
 class _Windows:
     """Device-resident inputs of the model for a set of samples.
 
-    When the (samples, genes, W) uint8 feature tensor fits in max_feature_bytes (50 samples x 20,000 genes x
-    101 bins is 0.1 GB) it is gathered once, sample by sample, with the index matrix and a batch is a row
-    lookup; otherwise each batch's windows are gathered from the (samples, bins + 1) matrix on demand.
+    When the (samples, genes, W) feature tensor fits in max_feature_bytes (50 samples x 20,000 genes x 101 bins
+    is 0.1 GB of 0/1 bins, 0.4 GB of signal bins) it is gathered once, sample by sample, with the index matrix
+    and a batch is a row lookup; otherwise each batch's windows are gathered from the (samples, bins + 1)
+    matrix on demand.
     """
 
     def __init__(self, X: np.ndarray, index: np.ndarray, mask: np.ndarray, device: torch.device,
                  max_feature_bytes: int = MAX_FEATURE_BYTES) -> None:
-        X = np.asarray(X, dtype=np.uint8)
+        X = np.asarray(X, dtype=_bin_dtype(X))
         self.n_samples, self.n_genes = X.shape[0], index.shape[0]
         self.width = index.shape[1]
         self.index = torch.as_tensor(index, dtype=torch.long, device=device)
         self.mask = torch.as_tensor(mask, dtype=torch.float32, device=device)
-        x_pad = torch.zeros((X.shape[0], X.shape[1] + 1), dtype=torch.uint8, device=device)
-        x_pad[:, : X.shape[1]] = torch.as_tensor(X, device=device)
-        self.precomputed = self.n_samples * self.n_genes * self.width <= max_feature_bytes
+        x = torch.as_tensor(X, device=device)
+        x_pad = torch.zeros((X.shape[0], X.shape[1] + 1), dtype=x.dtype, device=device)
+        x_pad[:, : X.shape[1]] = x
+        self.precomputed = self.n_samples * self.n_genes * self.width * X.itemsize <= max_feature_bytes
         if self.precomputed:
-            self.features = torch.empty((self.n_samples * self.n_genes, self.width), dtype=torch.uint8, device=device)
+            self.features = torch.empty((self.n_samples * self.n_genes, self.width), dtype=x.dtype, device=device)
             for i in range(self.n_samples):
                 self.features[i * self.n_genes : (i + 1) * self.n_genes] = x_pad[i][self.index]
         else:
