@@ -7,7 +7,7 @@
  *     (or --expression TABLE with a samplesheet of sample, peaks: no reads, no FASTA)
  *     (or --encode: ENCODE_INPUTS finds and downloads matched ENCODE biosamples and Ensembl references)
  *     -> CHECK_INPUTS (samplesheet) ; DEFINE_BINS (--region cut into --bin_size bins)
- *     -> ATAC-seq: BINARIZE_PEAKS (per sample: 1 = a peak overlaps the bin; assembly checked against --genome)
+ *     -> ATAC-seq: BINARIZE_PEAKS (per sample: 1 = a peak overlaps the bin, or its signal; assembly checked against --genome)
  *     -> references: GENE_ANNOTATION (genes and transcripts of the GTF or BED, and of the FASTA)
  *     -> RNA-seq:  CHECK_FASTQ (per sample) -> KALLISTO_INDEX -> KALLISTO_QUANT (per sample) -> GENE_TPM
  *        or a table: EXPRESSION_TABLE (--expression, or ENCODE's gene quantifications)
@@ -142,8 +142,8 @@ workflow ATAC2EXPR {
     samples = sampleRows(CHECK_INPUTS.out.samplesheet)
     peaks = samples.map { meta, row -> [meta, sampleFile(row, 'peaks', row.peaks)] }
 
-    // ATAC-seq: peaks -> open bins, per sample (the peaks' assembly is checked against --genome)
-    BINARIZE_PEAKS(peaks, layout, chrom_sizes, schema_input)
+    // ATAC-seq: peaks -> one value per bin (--bin_value), per sample (the peaks' assembly is checked against --genome)
+    BINARIZE_PEAKS(peaks, layout.map { meta, regions -> [meta + [bin_value: params.bin_value], regions] }, chrom_sizes, schema_input)
 
     // references: genes and transcripts of the annotation (and of the cDNA FASTA), the region's genes among them; after
     // the samplesheet passed, so that a refused samplesheet leaves no annotation behind in --outdir
@@ -230,7 +230,7 @@ workflow {
  * Predict expression of new samples from their peaks with a trained model:
  *   nextflow run main.nf -entry PREDICT --model_file results/model/mlp/model.pt --input new_samples.csv
  * where new_samples.csv has the columns sample,peaks (the same sample id rules as the main samplesheet).
- * The peaks are binarised with the bins recorded in the model.
+ * The peaks are binned with the bin layout and bin value (binary or signal) recorded in the model.
  */
 workflow PREDICT {
     startRun()
@@ -243,7 +243,9 @@ workflow PREDICT {
     CHECK_MODEL(checked.combine(model).map { valid, model_file -> [[id: 'model'], model_file] }, chrom_sizes)
     CHECK_PREDICT_INPUTS(checked.combine(inputFile('input')).map { valid, sheet -> sheet }, Channel.value([]), schema_input)
     peaks = sampleRows(CHECK_PREDICT_INPUTS.out.samplesheet).map { meta, row -> [meta, sampleFile(row, 'peaks', row.peaks)] }
-    BINARIZE_PEAKS(peaks, CHECK_MODEL.out.layout.first(), chrom_sizes, schema_input)
+    // the model's bin layout and bin value (written by CHECK_MODEL, which checked them)
+    layout = CHECK_MODEL.out.layout.map { meta, regions, bin_value -> [meta + [bin_value: bin_value.text.trim()], regions] }.first()
+    BINARIZE_PEAKS(peaks, layout, chrom_sizes, schema_input)
     PREDICT_EXPRESSION(model, BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }))
 
     SOFTWARE_VERSIONS(softwareVersions(CHECK_PARAMS.out.versions.mix(CHECK_MODEL.out.versions, CHECK_PREDICT_INPUTS.out.versions,

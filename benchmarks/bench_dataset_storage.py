@@ -25,7 +25,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bin"))
 
-from atac2expr.peaks import binarize_peaks, read_peaks  # noqa: E402
+from atac2expr.peaks import bin_peaks, read_peaks  # noqa: E402
 from atac2expr.regions import BinLayout, parse_regions, read_chrom_sizes  # noqa: E402
 
 
@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     layout = BinLayout.of(parse_regions("genome", read_chrom_sizes(REPO / "assets" / "GRCh38.chrom.sizes")), args.bin_size)
     files = sorted(p for p in args.peaks.iterdir() if p.is_file())[: args.samples]
     began = time.perf_counter()
-    X = np.stack([binarize_peaks(read_peaks(f), layout) for f in files])
+    X = np.stack([bin_peaks(read_peaks(f), layout, "binary") for f in files])
     print(f"X: {X.shape[0]} samples x {X.shape[1]:,} bins, {100 * X.mean():.2f}% open; binarised in {time.perf_counter() - began:.1f} s")
     print(f"{'format':28s} {'MB on disk':>10s} {'write s':>8s} {'read s':>8s} {'MB loaded':>10s}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -65,6 +65,9 @@ def project_binarize(peaks_file: Path, chrom_sizes: Path, bin_size: int) -> np.n
 
     sizes = regions.read_chrom_sizes(chrom_sizes)
     table = peaks.read_peaks(peaks_file)
+    if hasattr(peaks, "bin_peaks"):  # bin_peaks(peaks, layout, bin_value)
+        layout = regions.BinLayout.of(regions.parse_regions("genome", sizes), bin_size)
+        return peaks.bin_peaks(table, layout, "binary")
     if hasattr(regions, "BinLayout"):  # binarize_peaks(peaks, layout); parse_regions knows 'genome'
         layout = regions.BinLayout.of(regions.parse_regions("genome", sizes), bin_size)
         return peaks.binarize_peaks(table, layout)

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""One sample's ATAC-seq peaks -> one 0/1 value per bin (1 = a peak overlaps the bin).
+"""One sample's ATAC-seq peaks -> one value per bin: --bin_value binary, 1 where a peak overlaps the bin, else 0;
+--bin_value signal, log1p of the largest narrowPeak signalValue (column 7) among the peaks overlapping the bin, else 0
+(peaks without a numeric column 7, such as BED3, are refused).
 
 The peaks' assembly is checked first: peaks past the end of a chromosome of --chrom_sizes, or on contigs of
 another assembly than --genome, stop the run with the count and a hint to lift them over. Peaks on sequences outside the
@@ -14,11 +16,13 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
 from atac2expr import cli, genomes
 from atac2expr.dataset import SampleBins, save_sample_bins
 from atac2expr.files import staged_source
-from atac2expr.formats import use_samplesheet_schema
-from atac2expr.peaks import binarize_peaks, check_assembly, read_peaks
+from atac2expr.formats import BIN_VALUES, use_samplesheet_schema
+from atac2expr.peaks import bin_peaks, check_assembly, read_peaks
 from atac2expr.regions import BinLayout, read_chrom_sizes
 from atac2expr.samples import sample_id_problem
 
@@ -32,6 +36,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--layout", type=Path, required=True, help="the bin layout (define_bins.py, or a model's)")
     parser.add_argument("--chrom_sizes", type=Path, required=True, help="the assembly's chromosome sizes")
     parser.add_argument("--genome", required=True, help="the assembly (--genome): another assembly's contigs are refused")
+    parser.add_argument("--bin_value", required=True, choices=BIN_VALUES,
+                        help="binary: 1 = a peak overlaps the bin; signal: log1p of the strongest overlapping peak's signalValue")
     parser.add_argument("--output", type=Path, required=True, help="<sample>.bins.npz")
     parser.add_argument("--samplesheet_schema", type=Path, help="assets/schema_input.json: the sample-id rule (default: the pipeline's own)")
     parser.add_argument("--verbose", action="store_true")
@@ -50,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     layout = BinLayout.read(args.layout)
     source = staged_source(args.peaks)
     try:
-        peaks = read_peaks(source)
+        peaks = read_peaks(source, signal=args.bin_value == "signal")
         check_assembly(source, peaks, read_chrom_sizes(args.chrom_sizes), genome=genomes.resolve(args.genome))
     except cli.InputError as err:
         raise cli.InputError(f"sample {args.sample}: {err}") from None
@@ -58,10 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(peaks) and not on_layout.any():
         log.warning("sample %s: none of its %d peaks is on a chromosome of the regions (%s; the file has %s); every bin is 0",
                     args.sample, len(peaks), ", ".join(layout.chroms[:5]), ", ".join(sorted(map(str, peaks["chrom"].unique()))[:5]))
-    values = binarize_peaks(peaks, layout)
-    log.info("sample %s: %d peaks (%d on the regions' chromosomes, %d elsewhere) -> %d of %d bins open", args.sample, len(peaks),
-             int(on_layout.sum()), int((~on_layout).sum()), int(values.sum()), len(values))
-    save_sample_bins(args.output, SampleBins(args.sample, values, layout))
+    values = bin_peaks(peaks, layout, args.bin_value)
+    log.info("sample %s: %d peaks (%d on the regions' chromosomes, %d elsewhere) -> %d of %d bins open (%s)", args.sample, len(peaks),
+             int(on_layout.sum()), int((~on_layout).sum()), np.count_nonzero(values), len(values), args.bin_value)
+    save_sample_bins(args.output, SampleBins(args.sample, values, layout, args.bin_value))
     return 0
 
 

@@ -2,7 +2,8 @@
 """Join per-sample bins (features) with gene TPMs (targets) into one dataset file.
 
 Rows are samples in the same order on both sides; a sample present on one side only is an error, and so is a
-dataset with nothing to learn from: no open bin in any sample, or no expression in any gene. X is filled in
+dataset with nothing to learn from: no open bin in any sample, or no expression in any gene. Every sample's bins
+must hold the same bin value (binary or signal; the dataset records which). X is filled in
 place, row by row (no copy of the whole matrix). Also writes the bins table (chrom, start, end of every column
 of X, 0-based half-open; a region's last bin may be shorter) as bins.tsv.gz.
 """
@@ -23,7 +24,7 @@ from atac2expr import cli
 from atac2expr.cli import InputError
 from atac2expr.dataset import Dataset, load_sample_bins, save_dataset
 from atac2expr.files import atomic_path
-from atac2expr.formats import GENE_MATRIX_KEYS, GENES, read_tsv
+from atac2expr.formats import BIN_DTYPES, GENE_MATRIX_KEYS, GENES, read_tsv
 from atac2expr.regions import BinLayout
 
 log = logging.getLogger("build_matrix")
@@ -53,8 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     target_samples = [c for c in matrix.columns if c not in GENE_MATRIX_KEYS]
 
     by_sample = {}
+    bin_value = None  # the first file's: every other file must hold the same
     for path in args.bins:
-        sample = load_sample_bins(path, layout).sample
+        sample_bins = load_sample_bins(path, layout, bin_value)
+        bin_value, sample = sample_bins.bin_value, sample_bins.sample
         if sample in by_sample:
             raise InputError(f"{path}: sample {sample} has two bin files ({by_sample[sample]})")
         by_sample[sample] = path
@@ -69,9 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise InputError("; ".join(parts))
 
     samples = np.array(sorted(target_samples))
-    X = np.empty((len(samples), layout.n_bins), dtype=np.uint8)
+    X = np.empty((len(samples), layout.n_bins), dtype=BIN_DTYPES[bin_value])
     for row, sample in enumerate(samples):
-        X[row] = load_sample_bins(by_sample[sample], layout).values
+        X[row] = load_sample_bins(by_sample[sample], layout, bin_value).values
     Y = matrix[list(samples)].to_numpy(dtype=np.float64).T
     if not X.any():
         raise InputError(f"no sample has a peak in {layout.describe()}: nothing to learn from (are the peaks of this region?)")
@@ -80,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     silent = int((Y.max(axis=0) == 0).sum())
     if silent:
         log.warning("%d of %d genes have TPM 0 in every sample; kept (a constant target)", silent, Y.shape[1])
-    dataset = Dataset(X, Y, samples, layout, genes)
+    dataset = Dataset(X, Y, samples, layout, genes, bin_value)
     save_dataset(dataset, args.output)
     if args.bins_table:
         # mtime 0 and no file name in the gzip header: the same bins give the same bytes
@@ -88,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             with gzip.GzipFile(filename="", fileobj=out, mode="wb", compresslevel=6, mtime=0) as raw:
                 with io.TextIOWrapper(raw, encoding="utf-8", newline="") as handle:
                     dataset.bins.to_csv(handle, sep="\t", index=False)
-    log.info("dataset: %d samples x %d bins (%.2f%% open) -> %d genes", len(samples), X.shape[1], 100 * X.mean(), Y.shape[1])
+    log.info("dataset: %d samples x %d %s bins (%.2f%% open) -> %d genes", len(samples), X.shape[1], bin_value,
+             100 * np.count_nonzero(X) / max(X.size, 1), Y.shape[1])
     return 0
 
 

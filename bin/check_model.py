@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Check a model file from train_model.py field by field and write its bin layout, for binarising new peaks.
+"""Check a model file from train_model.py field by field and write its bin layout and bin value, for binning new peaks
+the way its training samples were binned.
 
 A damaged or crafted file is refused with one line naming the field (types, lengths, known model kind and
 target transform, unique genes, regions on the chromosomes of --chrom_sizes, finite weights of the right
@@ -14,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from atac2expr import cli
+from atac2expr import cli, files
 from atac2expr.modelling import model_file
 from atac2expr.regions import read_chrom_sizes
 
@@ -25,6 +26,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, required=True, help="model.pt")
     parser.add_argument("--layout", type=Path, required=True, help="the model's bin layout, written here")
+    parser.add_argument("--bin_value_file", type=Path, required=True, help="the model's bin value (binary or signal), written here")
     parser.add_argument("--chrom_sizes", type=Path, required=True, help="chromosome sizes of the assembly of the new samples' peaks")
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
@@ -38,6 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     layout = predictor.geometry.layout
     log.info("%s: %s", args.model, model_file.describe(predictor, train_samples))
     layout.write(args.layout)
+    with files.atomic_output(args.bin_value_file) as handle:
+        handle.write(predictor.geometry.bin_value + "\n")
     return 0
 
 

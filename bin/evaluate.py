@@ -93,8 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     n, n_genes = len(ds.samples), len(ds.genes)
     Y = targets.transform_targets(ds.Y, settings.target_transform)
     constant = targets.constant_columns(Y)
-    log.info("%s: %d samples, %s, %d genes; cross-validation of %s (%s)", args.dataset, n, ds.layout.describe(), n_genes,
-             ", ".join(model_names), settings.units)
+    log.info("%s: %d samples, %s (%s), %d genes; cross-validation of %s (%s)", args.dataset, n, ds.layout.describe(), ds.bin_value,
+             n_genes, ", ".join(model_names), settings.units)
     if evaluation_settings.folds > n:
         log.info("--folds %d but %d samples: leave-one-out", evaluation_settings.folds, n)
     if constant.any():
@@ -143,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cv": cv.mode,
         "n_folds": len(cv.splits),
         "n_samples": n, "n_bins": ds.layout.n_bins, "n_genes": n_genes, "region": ds.layout.describe(), "bin_size": int(ds.bin_size),
+        "bin_value": ds.bin_value,
         "target_transform": settings.units,
         "n_constant_genes": int(constant.sum()),
         "folds": cv.folds,
@@ -152,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with files.atomic_output(f"{outdir}/evaluation.json") as handle:
         json.dump(summary, handle, indent=2, default=float)
         handle.write("\n")
-    notes = [f"dataset: {args.dataset} ({n} samples, {ds.layout.describe()}, {n_genes} genes)",
+    notes = [f"dataset: {args.dataset} ({n} samples, {ds.layout.describe()}, {ds.bin_value} bins, {n_genes} genes)",
              f"{cv.mode} cross-validation over samples, seed {settings.seed}; targets in {settings.units}; metrics on held-out samples only",
              f"{int(constant.sum())} genes without variance left out of correlations ([constant_genes.tsv](constant_genes.tsv))"]
     if tss_only(ds.genes) and {"archr", "signac"} & set(model_names):

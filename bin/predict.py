@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Predict gene expression of new samples with a model from train_model.py.
 
-Input: the samples' bins from binarize_peaks.py, binned with the model's own layout (check_model.py writes it);
-each file names its sample. A model file is checked field by field before it is used.
+Input: the samples' bins from binarize_peaks.py, binned with the model's own layout and bin value (check_model.py
+writes both); each file names its sample. Bins of another layout or bin value are refused. A model file is checked field by field before it is used.
 
 Output (--output, TSV): sample, gene_id, gene_name, predicted (the model's units, log1p(TPM) by default),
 predicted_tpm (inverse transform, clipped at 0).
@@ -42,18 +42,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     runtime.set_threads(args.threads)
     device = runtime.resolve_device(args.device)
     predictor, train_samples = model_file.load(args.model)
-    layout = predictor.geometry.layout
+    layout, bin_value = predictor.geometry.layout, predictor.geometry.bin_value
     log.info("%s: %s", args.model, model_file.describe(predictor, train_samples))
 
     names, rows = [], []
     for path in sorted(args.bins):
-        sample_bins = dataset.load_sample_bins(path, layout)
+        sample_bins = dataset.load_sample_bins(path, layout, bin_value)
         if sample_bins.sample in names:
             raise cli.InputError(f"{path}: sample {sample_bins.sample} given twice")
         names.append(sample_bins.sample)
         rows.append(sample_bins.values)
-        log.info("%s: %d of %d bins open", sample_bins.sample, int(sample_bins.values.sum()), layout.n_bins)
-    predicted = predictor.predict(np.stack(rows).astype(np.uint8), device)
+        log.info("%s: %d of %d bins open (%s)", sample_bins.sample, np.count_nonzero(sample_bins.values), layout.n_bins, bin_value)
+    predicted = predictor.predict(np.stack(rows), device)
     write_tsv(prediction_table(np.array(names), predictor.geometry.genes, predicted, predictor.settings.target_transform), args.output)
     log.info("wrote %s: %d samples x %d genes", args.output, len(names), predicted.shape[1])
     return 0

@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli.setup_logging(args.verbose)
     dataset = load_dataset(args.dataset)
     summary: dict = {
-        "region": dataset.region, "bin_size": dataset.bin_size, "samples": len(dataset.samples),
+        "region": dataset.region, "bin_size": dataset.bin_size, "bin_value": dataset.bin_value, "samples": len(dataset.samples),
         "bins": int(dataset.X.shape[1]), "genes": int(dataset.Y.shape[1]), "models": {},
     }
     if args.expression_source:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Train a model on ALL samples of a dataset (the original study's fit) and save it.
 
-Inputs: dataset.npz from build_matrix.py (X samples x bins, Y samples x genes TPM).
+Inputs: dataset.npz from build_matrix.py (X samples x bins, 0/1 or signal; Y samples x genes TPM).
 Outputs in --outdir (each written atomically):
   model.pt          the fitted state + metadata (settings, bin layout, genes); load with torch.load(weights_only=True)
   loss.tsv          epoch, train_loss (MSE in the target's units, per epoch; the MLP's training; one row, the
@@ -59,8 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     n_samples, n_bins, n_genes = len(ds.samples), ds.layout.n_bins, len(ds.genes)
     if n_samples == 0 or n_genes == 0 or n_bins == 0:
         raise cli.InputError(f"{args.dataset}: nothing to train on ({n_samples} samples, {n_bins} bins, {n_genes} genes)")
-    log.info("%s: %d samples, %s, %d genes; model %s on %s with %d threads", args.dataset, n_samples, ds.layout.describe(), n_genes,
-             args.model, device, args.threads)
+    log.info("%s: %d samples, %s (%s), %d genes; model %s on %s with %d threads", args.dataset, n_samples, ds.layout.describe(),
+             ds.bin_value, n_genes, args.model, device, args.threads)
     Y = targets.transform_targets(ds.Y, settings.target_transform)
     constant = targets.gene_variance_report(Y, ds.genes["gene_id"].to_numpy(str))
     if n_samples < 2:
@@ -87,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "dataset": str(args.dataset),
         "region": ds.layout.describe(),
         "bin_size": int(ds.bin_size),
+        "bin_value": ds.bin_value,
         "n_samples": n_samples,
         "n_bins": n_bins,
         "n_genes": n_genes,

@@ -7,7 +7,7 @@ process BINARIZE_PEAKS {
 
     input:
     tuple val(meta), path(peaks, stageAs: 'input/peaks')
-    tuple val(meta_layout), path(layout)
+    tuple val(meta_layout), path(layout)        // meta_layout.bin_value: binary or signal (--bin_value, or the model's)
     path chrom_sizes
     path samplesheet_schema, stageAs: 'input/schema_input.json'    // the sample-id rule
 
@@ -17,7 +17,7 @@ process BINARIZE_PEAKS {
 
     script:
     // the peaks are staged under a name the pipeline makes; the content says whether they are gzipped
-    def args = task.ext.args ?: ''
+    def args = task.ext.args ?: ''    // --bin_value
     """
     binarize_peaks.py \\
         --peaks input/peaks \\

@@ -10,15 +10,17 @@ process CHECK_MODEL {
     path chrom_sizes, stageAs: 'input/chrom.sizes'
 
     output:
-    tuple val(meta), path('regions.tsv'), emit: layout
-    path 'versions.yml'                 , emit: versions
+    // the bin layout and bin value (binary or signal) of the model's training samples: new peaks are binned the same way
+    tuple val(meta), path('regions.tsv'), path('bin_value.txt'), emit: layout
+    path 'versions.yml'                                        , emit: versions
 
     script:
     """
     check_model.py \\
         --model input/model.pt \\
         --chrom_sizes input/chrom.sizes \\
-        --layout regions.tsv
+        --layout regions.tsv \\
+        --bin_value_file bin_value.txt
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
@@ -29,6 +31,7 @@ process CHECK_MODEL {
     stub:
     """
     printf 'chrom\\tstart\\tend\\tbin_size\\n1\\t0\\t1000000\\t1000\\n' > regions.tsv
+    echo binary > bin_value.txt
     touch versions.yml
     """
 }

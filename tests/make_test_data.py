@@ -9,10 +9,11 @@ with everything else simulated:
                            share exons but two genes never share sequence (reads are unambiguous
                            between genes even where the GTF's genes overlap)
   peaks/                   one ATAC peak file per sample (gz narrowPeak; one plain BED3; one with
-                           a 'track' line)
+                           a 'track' line); the BED3 sample's peaks also as narrowPeak (S02.narrowPeak.gz)
   fastq/                   RNA-seq reads simulated from the true transcript abundances (the last
                            two samples single-end)
   samplesheet.csv          sample,fastq_1,fastq_2,peaks (paths relative to the samplesheet)
+  samplesheet_signal.csv   the same with every sample's narrowPeak file (--bin_value signal refuses BED3)
   truth.tsv                sample, gene_id, gene_name, true_tpm
   truth_transcripts.tsv    sample, transcript_id, gene_id, true_tpm (decoys included)
   regulatory_bins.tsv      gene_id, gene_name, chrom, bin_start, bin_end, weight, program
@@ -596,7 +597,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     reg_sites = place_sites(unique_bins, brng)
     log.info("background: %d constitutive and %d bystander sites, %g random peaks per 100 kb per sample",
              (sites["program"] < 0).sum(), (sites["program"] >= 0).sum(), BACKGROUND_PER_100KB)
-    sheet = []
+    sheet, signal_sheet = [], []
     n_peaks = 0
     for s, sample in enumerate(samples):
         prng = _rng(args.seed, _PEAKS, s)
@@ -611,6 +612,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         data = narrowpeak_bytes(peaks, sample, prng, bed3=bed3, track=track)
         peak_file = f"peaks/{sample}.bed" if bed3 else f"peaks/{sample}.narrowPeak.gz"
         _write_bytes(outdir / peak_file, data if bed3 else _gz(data))
+        signal_peak_file = peak_file
+        if bed3:  # the same peaks with their signal, for --bin_value signal (drawn last: the BED3 data stay as they were)
+            signal_peak_file = f"peaks/{sample}.narrowPeak.gz"
+            _write_bytes(outdir / signal_peak_file, _gz(narrowpeak_bytes(peaks, sample, prng)))
         n_peaks += len(peaks)
 
         paired = s < args.samples - N_SINGLE_END
@@ -621,11 +626,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             _write_bytes(outdir / fastq, _gz(fastq_bytes(sample, mate, codes), FASTQ_GZIP_LEVEL))
             fastqs.append(fastq)
         sheet.append({"sample": sample, "fastq_1": fastqs[0], "fastq_2": fastqs[1] if paired else "", "peaks": peak_file})
+        signal_sheet.append({**sheet[-1], "peaks": signal_peak_file})
     log.info("peaks/: %d files, %d peaks in all (%s plain BED3, %s with a track line)", len(samples), n_peaks, samples[1], samples[2])
     log.info("fastq/: %d samples x %d fragments (%d paired-end, %d single-end), reads of %d bp",
              len(samples), args.fragments, len(samples) - N_SINGLE_END, N_SINGLE_END, READ_LENGTH)
 
     _write_bytes(outdir / "samplesheet.csv", pd.DataFrame(sheet).to_csv(index=False, lineterminator="\n").encode())
+    _write_bytes(outdir / "samplesheet_signal.csv", pd.DataFrame(signal_sheet).to_csv(index=False, lineterminator="\n").encode())
     tx_truth = pd.DataFrame({
         "sample": np.repeat(samples, len(tr.table)),
         "transcript_id": np.tile(tr.table["transcript_id"].to_numpy(), len(samples)),

@@ -32,10 +32,12 @@ def layout_of(region: str, bin_size: int = 1000) -> regions.BinLayout:
 def make_planted(
     n_samples: int = 24, n_genes: int = 16, region: str = DEFAULT_REGION, bin_size: int = 1000,
     seed: int = 0, p_open: float = 0.4, effect: float = 2.0, noise: float = 0.05, constant_genes: int = 0,
-    genes: pd.DataFrame | None = None, p_background: float | None = None,
+    genes: pd.DataFrame | None = None, p_background: float | None = None, bin_value: str = "binary",
 ) -> dataset.Dataset:
     """p_background: the share of samples in which a bin without a TSS is open (default p_open); a low value
-    makes the genes' own bins stand out, as gene activity scores assume."""
+    makes the genes' own bins stand out, as gene activity scores assume. bin_value 'signal': every open bin gets the
+    log1p of a peak signal drawn from 2-300 (float32 X), and expression follows the TSS bin's signal, not only
+    whether it is open (effect per unit of log1p signal, divided by 3)."""
     rng = np.random.default_rng(seed)
     layout = layout_of(region, bin_size)
     bins = layout.bins()
@@ -58,6 +60,9 @@ def make_planted(
         tss_open = X[:, tss_bin]
         X = (rng.random(X.shape) < p_background).astype(np.uint8)
         X[:, tss_bin] = tss_open
+    if bin_value == "signal":
+        X = np.where(X != 0, np.log1p(rng.uniform(2, 300, X.shape)), 0).astype(np.float32)
+        effect = effect / 3
     n_genes = len(genes)
     base = rng.uniform(1.0, 3.0, n_genes)
     logy = base[None, :] + effect * X[:, tss_bin] + noise * rng.standard_normal((n_samples, n_genes))
@@ -65,7 +70,7 @@ def make_planted(
         logy[:, :constant_genes] = 0.0  # never expressed
     Y = np.expm1(np.clip(logy, 0, None))
     samples = np.array([f"S{i:02d}" for i in range(n_samples)])
-    return dataset.Dataset(X, Y, samples, layout, genes.reset_index(drop=True))
+    return dataset.Dataset(X, Y, samples, layout, genes.reset_index(drop=True), bin_value)
 
 
 def write_planted(path: Path, **kwargs) -> dataset.Dataset:

@@ -13,11 +13,14 @@ from planted import CHROM_SIZES, SIZES, layout_of
 
 from atac2expr.cli import InputError
 from atac2expr.dataset import load_sample_bins
-from atac2expr.peaks import binarize_peaks as binarize
-from atac2expr.peaks import check_assembly, read_peaks
+from atac2expr.peaks import bin_peaks, check_assembly, read_peaks
 from atac2expr.regions import BinLayout, Region
 
 LAYOUT = layout_of("chr1:1-10000")  # [0, 10000): 10 bins of 1 kb
+
+
+def binarize(frame: pd.DataFrame, layout: BinLayout) -> np.ndarray:
+    return bin_peaks(frame, layout, "binary")
 
 
 def peaks(*rows: tuple[str, int, int]) -> pd.DataFrame:
@@ -145,6 +148,67 @@ def test_many_regions_random_peaks_match_the_naive_reference():
     assert not binarize(foreign, lay).any()
 
 
+# ---------------------------------------------------------------- signal bins
+
+def signal_peaks(*rows: tuple[str, int, int, float]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["chrom", "start", "end", "signal"]).astype(
+        {"chrom": str, "start": np.int64, "end": np.int64, "signal": np.float64})
+
+
+def naive_strongest(frame: pd.DataFrame, layout: BinLayout) -> np.ndarray:
+    """The definition, bin by bin: the largest signalValue among the peaks on the bin's chromosome that overlap
+    [start, end), 0 where none does."""
+    out = np.zeros(layout.n_bins)
+    for i, (chrom, start, end) in enumerate(layout.bins().itertuples(index=False)):
+        hits = frame[(frame["chrom"] == chrom) & (frame["start"] < end) & (frame["end"] > start)]
+        out[i] = hits["signal"].max() if len(hits) else 0.0
+    return out
+
+
+def test_signal_is_the_strongest_overlapping_peak_log1p():
+    frame = signal_peaks(("1", 100, 900, 5.0), ("1", 200, 2500, 30.0), ("1", 2400, 2600, 7.5), ("1", 2999, 3001, 2.0),
+                         ("1", 5000, 5001, 0.0), ("2", 0, 10000, 99.0))
+    values = bin_peaks(frame, LAYOUT, "signal")
+    assert values.dtype == np.float32 and values.shape == (10,)
+    expected = np.log1p([30.0, 30.0, 30.0, 2.0, 0, 0, 0, 0, 0, 0]).astype(np.float32)
+    assert np.array_equal(values, expected)  # bin 2: 30 beats 7.5; bin 3 partly overlapped; bin 5's peak has signal 0
+    # the same bins are open as with binary values, where the signal is above 0
+    assert np.array_equal(values != 0, binarize(frame.drop(index=4), LAYOUT) == 1)
+
+
+def test_signal_edges_are_half_open():
+    frame = signal_peaks(("1", 500, 1000, 9.0), ("1", 1000, 1001, 4.0))  # the first ends exactly where bin 1 starts
+    assert np.array_equal(bin_peaks(frame, LAYOUT, "signal")[:3], np.log1p([9.0, 4.0, 0.0]).astype(np.float32))
+
+
+def test_no_peaks_all_zero_signal():
+    values = bin_peaks(signal_peaks(), LAYOUT, "signal")
+    assert values.dtype == np.float32 and values.shape == (10,) and not values.any()
+
+
+def test_random_signal_peaks_match_the_brute_force_maximum():
+    """Random overlapping peaks over several regions (adjacent ones, gaps, partial last bins), peaks across two regions
+    and on chromosomes without regions: the per-bin maximum equals the brute-force one; binary is unchanged."""
+    rng = np.random.default_rng(11)
+    lay = layout_of("chr1:1-20500,chr1:20501-31000,chr2:3001-12345,chr3:1-999", 1000)
+    n = 60
+    chrom = rng.choice(["1", "1", "2", "3", "4"], n)
+    start = rng.integers(0, 33_000, n)
+    frame = signal_peaks(*zip(chrom, start, start + rng.integers(1, 2000, n), np.round(rng.uniform(2, 300, n), 3), strict=True))
+    values = bin_peaks(frame, lay, "signal")
+    strongest = naive_strongest(frame, lay)
+    assert np.array_equal(values, np.log1p(strongest).astype(np.float32))
+    bins = lay.bins()
+    overlapping = np.array([((frame["chrom"] == c) & (frame["start"] < e) & (frame["end"] > b)).sum() for c, b, e in bins.itertuples(index=False)])
+    assert 0.2 < (strongest > 0).mean() < 0.9 and (overlapping >= 2).sum() >= 5  # closed bins, and bins where the maximum matters
+    assert np.array_equal(bin_peaks(frame, lay, "binary"), naive_binarize(frame, lay))
+
+
+def test_unknown_bin_value_refused():
+    with pytest.raises(InputError, match="--bin_value counts: choose one of binary, signal"):
+        bin_peaks(peaks(), LAYOUT, "counts")
+
+
 # ---------------------------------------------------------------- read_peaks
 
 def write(path: Path, text: str | bytes, compress: bool = False) -> Path:
@@ -207,6 +271,38 @@ def test_bad_peak_files_name_the_line(tmp_path, content, message):
         read_peaks(path)
     text = str(err.value)
     assert text.startswith(str(path)) and message in text and "\n" not in text
+
+
+@pytest.mark.parametrize("header", ["", "track name=peaks\n"])
+@pytest.mark.parametrize("compress", [False, True])
+def test_read_peaks_keeps_the_signal_when_asked(tmp_path, header, compress):
+    body = header + "chr1\t100\t200\tp1\t0\t.\t5.25\t-1\t-1\t50\nchrM\t5\t10\tp2\t0\t.\t0\t-1\t-1\t3\n"
+    path = write(tmp_path / ("p.narrowPeak.gz" if compress else "p.narrowPeak"), body, compress)
+    frame = read_peaks(path, signal=True)
+    assert list(frame.columns) == ["chrom", "start", "end", "signal"] and frame["signal"].dtype == np.float64
+    assert frame.values.tolist() == [["1", 100, 200, 5.25], ["MT", 5, 10, 0.0]]
+    assert list(read_peaks(path).columns) == ["chrom", "start", "end"]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("chr1\t1\t100\nchr1\t200\t300\n", "line 1: 3 columns, no signalValue (column 7 of narrowPeak): --bin_value signal needs narrowPeak"),
+    ("track x\nchr1\t1\t100\tp\t0\t+\n", "line 2: 6 columns, no signalValue"),
+    ("chr1\t1\t100\tp\t0\t.\t4\t1\t1\t5\nchr1\t200\t300\n", "line 2: 3 columns, no signalValue"),
+    ("chr1\t1\t100\tp\t0\t.\thigh\t1\t1\t5\n", "line 1, column 7 (signalValue): 'high' is not a number"),
+    ("chr1\t1\t100\tp\t0\t.\t.\t1\t1\t5\n", "line 1, column 7 (signalValue): '.' is not a number"),
+    ("chr1\t1\t100\tp\t0\t.\t3\t1\t1\t5\nchr1\t5\t9\tq\t0\t.\t-1\t1\t1\t5\n",
+     "line 2, column 7 (signalValue): -1 is not a finite signal >= 0 (narrowPeak writes -1 where a peak has no signalValue)"),
+    ("chr1\t1\t100\tp\t0\t.\tNA\t1\t1\t5\n", "line 1, column 7 (signalValue): 'NA' is not a number"),
+    ("chr1\t1\t100\tp\t0\t.\tnan\t1\t1\t5\n", "line 1, column 7 (signalValue): nan is not a finite signal"),
+    ("chr1\t1\t100\tp\t0\t.\tinf\t1\t1\t5\n", "line 1, column 7 (signalValue): inf is not a finite signal"),
+])
+def test_peaks_without_a_numeric_signal_refused_naming_the_line(tmp_path, content, message):
+    path = write(tmp_path / "peaks.bed", content)
+    with pytest.raises(InputError) as err:
+        read_peaks(path, signal=True)
+    text = str(err.value)
+    assert text.startswith(f"{path} ") and message in text and "\n" not in text
+    read_peaks(path)  # binary bins read the same file
 
 
 def test_non_utf8_peak_file_refused(tmp_path):
@@ -294,10 +390,10 @@ def layout_file(tmp_path) -> Path:
     return path
 
 
-def run_script(tmp_path, layout_file, peaks_path, sample="s"):
+def run_script(tmp_path, layout_file, peaks_path, sample="s", bin_value="binary"):
     out = tmp_path / "out" / f"{sample}.bins.npz"
     code = binarize_peaks.main(["--peaks", str(peaks_path), "--sample", sample, "--layout", str(layout_file),
-                                "--chrom_sizes", str(CHROM_SIZES), "--genome", "GRCh38", "--output", str(out)])
+                                "--chrom_sizes", str(CHROM_SIZES), "--genome", "GRCh38", "--bin_value", bin_value, "--output", str(out)])
     return code, out
 
 
@@ -343,6 +439,29 @@ def test_script_bad_input_one_line_no_output(tmp_path, layout_file, capsys, cont
     code, out = run_script(tmp_path, layout_file, write(tmp_path / "bad.bed", content), sample=sample)
     assert code == 2 and message in one_error(capsys)
     assert not out.exists() and not (out.parent.exists() and any(out.parent.iterdir()))
+
+
+def test_script_writes_signal_bins(tmp_path, layout_file, capsys):
+    path = write(tmp_path / "p.narrowPeak.gz", "chr1\t999\t1001\tp\t0\t.\t12.5\t1\t1\t5\nchr1\t900\t950\tq\t0\t.\t40\t1\t1\t5\n"
+                                               "chr2\t1\t100\tr\t0\t.\t3\t1\t1\t5\n", compress=True)
+    code, out = run_script(tmp_path, layout_file, path, bin_value="signal")
+    assert code == 0
+    bins = load_sample_bins(out, LAYOUT, "signal")
+    assert bins.bin_value == "signal" and bins.values.dtype == np.float32
+    assert np.array_equal(bins.values, np.log1p([40.0, 12.5, 0, 0, 0, 0, 0, 0, 0, 0]).astype(np.float32))
+    assert "-> 2 of 10 bins open (signal)" in capsys.readouterr().err
+
+
+def test_script_refuses_bed3_peaks_with_signal_bins(tmp_path, layout_file, capsys):
+    """--bin_value signal with BED3 peaks: one line naming the file and what to do, nothing written; binary takes them."""
+    path = write(tmp_path / "K562.bed", "chr1\t999\t1001\nchr1\t5000\t6000\n")
+    code, out = run_script(tmp_path, layout_file, path, sample="K562", bin_value="signal")
+    message = one_error(capsys)
+    assert code == 2 and message.startswith(f"ERROR: sample K562: {path} line 1: 3 columns, no signalValue")
+    assert "--bin_value signal needs narrowPeak peaks; peaks without one (BED3, BED6) can only be binned with --bin_value binary" in message
+    assert not out.exists()
+    code, out = run_script(tmp_path, layout_file, path, sample="K562", bin_value="binary")
+    assert code == 0 and load_sample_bins(out, LAYOUT, "binary").values.tolist() == [1, 1, 0, 0, 0, 1, 0, 0, 0, 0]
 
 
 def test_script_refuses_a_damaged_layout(tmp_path, capsys):

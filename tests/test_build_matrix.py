@@ -13,18 +13,22 @@ import pytest
 from planted import layout_of
 
 from atac2expr.dataset import SampleBins, load_dataset, save_sample_bins
+from atac2expr.formats import BIN_DTYPES
 
 LAYOUT = layout_of("chr1:1-4500")  # 5 bins, the last one 500 bp
 
 
-def make_inputs(tmp_path: Path, bin_samples: list[str], tpm_samples: list[str], open_bins: bool = True, tpm: bool = True) -> list[str]:
+def make_inputs(tmp_path: Path, bin_samples: list[str], tpm_samples: list[str], open_bins: bool = True, tpm: bool = True,
+                bin_values: list[str] | None = None) -> list[str]:
+    """Sample i has bin i (mod 5) open: 1 for binary bins, log1p(10 * (i + 1)) for signal bins (bin_values, per sample)."""
     LAYOUT.write(tmp_path / "layout.tsv")
     bins = []
     for i, sample in enumerate(bin_samples):
-        values = np.zeros(LAYOUT.n_bins, dtype=np.uint8)
-        values[i % LAYOUT.n_bins] = int(open_bins)
+        bin_value = bin_values[i] if bin_values else "binary"
+        values = np.zeros(LAYOUT.n_bins, dtype=BIN_DTYPES[bin_value])
+        values[i % LAYOUT.n_bins] = int(open_bins) * (1 if bin_value == "binary" else np.log1p(10 * (i + 1)))
         out = tmp_path / f"{sample}.bins.npz"
-        save_sample_bins(out, SampleBins(sample, values, LAYOUT))
+        save_sample_bins(out, SampleBins(sample, values, LAYOUT, bin_value))
         bins.append(str(out))
     genes = pd.DataFrame({"gene_id": ["G1", "G2"], "gene_name": ["A", "NA"], "gene_biotype": ["protein_coding", "lncRNA"], "chrom": "1",
                           "start": [0, 3000], "end": [1000, 4000], "strand": ["+", "-"], "tss": [0, 3999]})
@@ -56,6 +60,25 @@ def test_join_orders_samples_identically(tmp_path):
     assert ds.genes["gene_name"].tolist() == ["A", "NA"]  # a gene called NA is a name, not a missing value
     assert ds.genes["gene_biotype"].tolist() == ["protein_coding", "lncRNA"]
     assert ds.layout == LAYOUT and ds.bin_size == 1000
+
+
+def test_signal_bins_make_a_signal_dataset(tmp_path, capsys):
+    args = make_inputs(tmp_path, ["S2", "S1", "S3"], ["S3", "S1", "S2"], bin_values=["signal"] * 3)
+    assert build_matrix.main(args) == 0
+    ds = load_dataset(tmp_path / "out" / "dataset.npz")
+    assert ds.bin_value == "signal" and ds.X.dtype == np.float32 and list(ds.samples) == ["S1", "S2", "S3"]
+    expected = np.zeros((3, 5), np.float32)
+    expected[[0, 1, 2], [1, 0, 2]] = np.log1p([20, 10, 30])  # S1 was the second bin file, S2 the first
+    assert np.array_equal(ds.X, expected)
+    assert "3 samples x 5 signal bins (20.00% open)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bin_values", [["binary", "signal"], ["signal", "binary"]])
+def test_bins_of_different_bin_values_refused(tmp_path, capsys, bin_values):
+    assert build_matrix.main(make_inputs(tmp_path, ["S1", "S2"], ["S1", "S2"], bin_values=bin_values)) == 2
+    error = one_error(capsys)
+    assert f"S2.bins.npz: binned with --bin_value {bin_values[1]}, expected --bin_value {bin_values[0]}" in error
+    assert not (tmp_path / "out").exists()
 
 
 def test_bins_table(tmp_path):

@@ -44,6 +44,77 @@ def test_sample_bins_round_trip(tmp_path, region, bin_size):
         assert npz["open_bits"].nbytes == -(-layout.n_bins // 8)
 
 
+def signal_values(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.where(rng.random(n) < 0.3, np.log1p(rng.uniform(2, 300, n)), 0).astype(np.float32)
+
+
+@pytest.mark.parametrize("region, bin_size", [("chr1:1-13000", 1000), ("chr1:1-2500,chr2:1-1", 1000), ("chrY:1-100", 7)])
+def test_signal_sample_bins_round_trip(tmp_path, region, bin_size):
+    layout = layout_of(region, bin_size)
+    values = signal_values(layout.n_bins)
+    values[0], values[-1] = 0.25, 1.5  # a value below 1 is stored as it is (packing compares it with 0, not as uint8)
+    save_sample_bins(tmp_path / "s.bins.npz", SampleBins("HSC", values, layout, "signal"))
+    back = load_sample_bins(tmp_path / "s.bins.npz", layout, "signal")
+    assert back.bin_value == "signal" and back.values.dtype == np.float32 and np.array_equal(back.values, values)
+    with np.load(tmp_path / "s.bins.npz", allow_pickle=False) as npz:  # the mask bit-packed, only the nonzero values stored
+        assert str(npz["bin_value"]) == "signal" and npz["open_bits"].nbytes == -(-layout.n_bins // 8)
+        assert npz["signal"].dtype == np.float32 and len(npz["signal"]) == np.count_nonzero(values)
+
+
+@pytest.mark.parametrize("stored, expected", [("binary", "signal"), ("signal", "binary")])
+def test_sample_bins_of_the_other_bin_value_refused_in_one_line(tmp_path, stored, expected):
+    layout = layout_of("chr1:1-10000")
+    values = np.ones(10, np.uint8) if stored == "binary" else signal_values(10)
+    save_sample_bins(tmp_path / "s.bins.npz", SampleBins("s", values, layout, stored))
+    with pytest.raises(InputError) as err:
+        load_sample_bins(tmp_path / "s.bins.npz", layout, expected)
+    assert str(err.value) == (f"{tmp_path / 's.bins.npz'}: binned with --bin_value {stored}, expected --bin_value {expected}; "
+                              f"bin the peaks again with --bin_value {expected}")
+
+
+def test_bins_of_the_wrong_kind_in_memory_refused():
+    layout = layout_of("chr1:1-10000")
+    with pytest.raises(ValueError, match="signal bins must be float32, not uint8"):
+        SampleBins("s", np.ones(10, np.uint8), layout, "signal")
+    with pytest.raises(ValueError, match="binary bins must be uint8, not float32"):
+        SampleBins("s", np.ones(10, np.float32), layout)
+    with pytest.raises(ValueError, match="bin value 'counts'"):
+        SampleBins("s", np.ones(10, np.uint8), layout, "counts")
+
+
+def test_files_without_a_bin_value_hold_binary_bins(tmp_path):
+    """Files written before bins could hold a signal have no bin_value array: they are read as binary."""
+    layout = layout_of("chr1:1-10000")
+    save_sample_bins(tmp_path / "s.npz", SampleBins("s", np.ones(10, np.uint8), layout))
+    with np.load(tmp_path / "s.npz") as npz:
+        np.savez(tmp_path / "old.npz", **{k: npz[k] for k in npz.files if k != "bin_value"})
+    assert load_sample_bins(tmp_path / "old.npz", layout, "binary").values.tolist() == [1] * 10
+    ds = make_planted(n_samples=3, n_genes=2, region="chr1:1-5000")
+    save_dataset(ds, tmp_path / "d.npz")
+    with np.load(tmp_path / "d.npz") as npz:
+        np.savez(tmp_path / "old_dataset.npz", **{k: npz[k] for k in npz.files if k != "bin_value"})
+    back = load_dataset(tmp_path / "old_dataset.npz")
+    assert back.bin_value == "binary" and np.array_equal(back.X, ds.X)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"bin_value": np.array("counts")}, "bin_value 'counts' is not one of binary, signal"),
+    ({"signal": np.zeros(2, np.float32)}, "signal holds 2 float32 values for 3 nonzero bins"),
+    ({"signal": np.zeros(3, np.float64)}, "signal holds 3 float64 values for 3 nonzero bins"),
+])
+def test_damaged_signal_bins_refused(tmp_path, change, message):
+    layout = layout_of("chr1:1-10000")
+    values = np.zeros(10, np.float32)
+    values[[1, 4, 9]] = [0.5, 2.0, 3.25]
+    save_sample_bins(tmp_path / "s.npz", SampleBins("s", values, layout, "signal"))
+    with np.load(tmp_path / "s.npz") as npz:
+        np.savez(tmp_path / "bad.npz", **{**{k: npz[k] for k in npz.files}, **change})
+    with pytest.raises(InputError, match="not a sample bins file written by binarize_peaks.py") as err:
+        load_sample_bins(tmp_path / "bad.npz")
+    assert message in str(err.value)
+
+
 def test_sample_bins_of_the_wrong_length_not_written(tmp_path):
     with pytest.raises(ValueError, match="9 values for 10 bins"):
         save_sample_bins(tmp_path / "s.npz", SampleBins("s", np.zeros(9, np.uint8), layout_of("chr1:1-10000")))
@@ -112,6 +183,21 @@ def test_dataset_round_trip(tmp_path):
     assert back.bins.values.tolist() == ds.layout.bins().values.tolist()
     assert back.bins["end"].iloc[13] == 13_500  # chr1's last bin is 500 bp
     assert back.region == "1:1-13500,2:1001-3000 in 16 bins of 1,000 bp"
+
+
+def test_signal_dataset_round_trip(tmp_path):
+    ds = make_planted(n_samples=5, n_genes=4, region="chr1:1-13500,chr2:1001-3000", bin_value="signal")
+    assert ds.X.dtype == np.float32 and ds.bin_value == "signal" and 0.2 < (ds.X != 0).mean() < 0.6
+    save_dataset(ds, tmp_path / "dataset.npz")
+    back = load_dataset(tmp_path / "dataset.npz")
+    assert back.bin_value == "signal" and back.X.dtype == np.float32 and np.array_equal(back.X, ds.X)
+    assert np.array_equal(back.Y, ds.Y) and back.layout == ds.layout
+    with np.load(tmp_path / "dataset.npz") as npz:
+        assert str(npz["bin_value"]) == "signal" and len(npz["X_signal"]) == np.count_nonzero(ds.X)
+    binary = make_planted(n_samples=5, n_genes=4, region="chr1:1-13500,chr2:1001-3000")
+    save_dataset(binary, tmp_path / "binary.npz")
+    with np.load(tmp_path / "binary.npz") as npz:
+        assert str(npz["bin_value"]) == "binary" and "X_signal" not in npz.files
 
 
 def test_dataset_shape_checks():

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from planted import settings_args, write_planted
 
-from atac2expr import evaluation, targets
+from atac2expr import dataset, evaluation, targets
 from atac2expr.cli import InputError
 from atac2expr.modelling import cross_validation, predictors
 
@@ -267,3 +267,24 @@ def test_mlp_too_big_for_the_task_refused_with_no_output(evaluated, tmp_path, ca
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR")]
     assert len(err) == 1 and "the mlp model (60 bins -> 500 hidden -> 8 genes)" in err[0]
     assert not (tmp_path / "o").exists()
+
+
+# ---------------------------------------------------------------- signal bins
+
+def test_every_model_reads_signal_bins_and_uses_their_strength(tmp_path):
+    """Expression planted on the TSS bin's signal: every model trains and predicts on float32 signal bins, and the
+    models that read the TSS bin linearly do better with the signal than with the same bins cut to 0/1."""
+    signal = write_planted(tmp_path / "signal.npz", n_samples=40, n_genes=6, region=REGION, p_background=0.05, bin_value="signal", noise=0.02)
+    binary = dataset.Dataset((signal.X != 0).astype(np.uint8), signal.Y, signal.samples, signal.layout, signal.genes)
+    dataset.save_dataset(binary, tmp_path / "binary.npz")
+    metrics = {}
+    for name, models in (("signal", ",".join(ALL)), ("binary", "ridge,tss_window")):
+        assert evaluate.main(evaluate_args(tmp_path / f"{name}.npz", tmp_path / name, models, epochs=100)) == 0
+        metrics[name] = pd.read_csv(tmp_path / name / "metrics.tsv", sep="\t").set_index("model")
+        assert json.loads((tmp_path / name / "evaluation.json").read_text())["bin_value"] == name
+    held = pd.read_csv(tmp_path / "signal" / "heldout_predictions.tsv", sep="\t")
+    assert list(dict.fromkeys(held["model"])) == ALL and np.isfinite(held["predicted"]).all()
+    for model in ("ridge", "tss_window"):
+        assert metrics["signal"].loc[model, "mse"] < 0.8 * metrics["binary"].loc[model, "mse"], (model, metrics["signal"]["mse"], metrics["binary"]["mse"])
+    for model in ("ridge", "archr", "signac", "mlp", "tss_window"):
+        assert metrics["signal"].loc[model, "mse"] < 0.7 * metrics["signal"].loc["mean", "mse"], (model, metrics["signal"]["mse"])

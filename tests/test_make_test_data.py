@@ -18,7 +18,7 @@ from planted import SIZES
 
 from atac2expr.annotation import genes_in_regions, read_gtf
 from atac2expr.files import read_text
-from atac2expr.peaks import binarize_peaks, read_peaks
+from atac2expr.peaks import bin_peaks, read_peaks
 from atac2expr.regions import BinLayout, parse_regions
 
 SMALL = ["--samples", "4", "--fragments", "2000"]
@@ -170,6 +170,21 @@ def test_peak_files(dataset):
         assert ((on1["end"] - 1) // bins - on1["start"] // bins >= 2).any()  # spans three bins or more
 
 
+def test_signal_samplesheet_has_narrowpeak_for_every_sample(dataset):
+    """samplesheet_signal.csv: the same samples and reads, every sample's peaks as narrowPeak with a signal (the BED3
+    sample's at the same places), so the test data run with --bin_value signal."""
+    with open(dataset / "samplesheet_signal.csv", newline="") as handle:
+        signal_rows = list(csv.DictReader(handle))
+    rows = samplesheet(dataset)
+    assert [{**r, "peaks": ""} for r in signal_rows] == [{**r, "peaks": ""} for r in rows]
+    assert [r["peaks"] for r in signal_rows] == [r["peaks"].replace(".bed", ".narrowPeak.gz") for r in rows]
+    for row in signal_rows:
+        peaks = read_peaks(dataset / row["peaks"], signal=True)
+        assert peaks["signal"].between(1, 60).all() and peaks["signal"].std() > 1
+    bed3 = read_peaks(dataset / rows[1]["peaks"])
+    assert bed3.equals(read_peaks(dataset / signal_rows[1]["peaks"], signal=True).drop(columns="signal"))
+
+
 def _log_truth(root: Path) -> pd.DataFrame:
     truth = pd.read_csv(root / "truth.tsv", sep="\t")
     return np.log1p(truth.pivot(index="sample", columns="gene_id", values="true_tpm"))
@@ -200,7 +215,7 @@ def test_planted_signal(dataset):
     """Expression follows the peaks: across samples, log expression tracks the weighted open regulatory bins."""
     layout = BinLayout.of(parse_regions(REGION, SIZES), 1000)
     bins = layout.bins()
-    open_ = {r["sample"]: binarize_peaks(read_peaks(dataset / r["peaks"]), layout) for r in samplesheet(dataset)}
+    open_ = {r["sample"]: bin_peaks(read_peaks(dataset / r["peaks"]), layout, "binary") for r in samplesheet(dataset)}
     X = pd.DataFrame(open_, index=bins["start"]).T  # samples x bin start
     regulatory = pd.read_csv(dataset / "regulatory_bins.tsv", sep="\t")
     log_tpm = _log_truth(dataset)
@@ -224,7 +239,7 @@ def default_size(tmp_path_factory) -> Path:
 def _open_bins(root: Path) -> pd.DataFrame:
     """samples x bin start: 1 where the sample's peaks cover the bin."""
     layout = BinLayout.of(parse_regions(REGION, SIZES), 1000)
-    return pd.DataFrame({r["sample"]: binarize_peaks(read_peaks(root / r["peaks"]), layout) for r in samplesheet(root)},
+    return pd.DataFrame({r["sample"]: bin_peaks(read_peaks(root / r["peaks"]), layout, "binary") for r in samplesheet(root)},
                         index=layout.bins()["start"]).T
 
 

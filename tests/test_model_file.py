@@ -63,6 +63,24 @@ def test_the_file_is_plain_data_loaded_with_weights_only(saved, planted):
     assert {"torch", "numpy", "atac2expr", "python"} <= set(meta["versions"])
 
 
+def test_the_file_records_the_bin_value(saved, planted, tmp_path):
+    """A model trained on signal bins says so, loads as such and predicts from signal bins; a file without the field
+    (written before signal bins existed) holds a model of binary bins."""
+    predictor, path = saved
+    assert payload_of(path)["meta"]["bin_value"] == "binary" and model_file.load(path)[0].geometry.bin_value == "binary"
+    signal = make_planted(n_samples=8, n_genes=5, region="chr1:1-12500,chr2:1-6000", bin_value="signal")
+    trained = predictors.make(predictor.kind, predictor.settings, predictors.Geometry.of(signal))
+    trained.fit(signal.X, targets.transform_targets(signal.Y, "none"))
+    model_file.save(tmp_path / "signal.pt", trained, list(signal.samples))
+    assert payload_of(tmp_path / "signal.pt")["meta"]["bin_value"] == "signal"
+    loaded, _ = model_file.load(tmp_path / "signal.pt")
+    assert loaded.geometry.bin_value == "signal" and "(signal bins)" in model_file.describe(loaded, [])
+    assert np.array_equal(loaded.predict(signal.X), trained.predict(signal.X))
+    old = copy.deepcopy(payload_of(path))
+    del old["meta"]["bin_value"]
+    assert model_file.load(write_payload(tmp_path, old))[0].geometry.bin_value == "binary"
+
+
 def test_baselines_are_not_saved(planted, tmp_path):
     predictor = predictors.make("mean", model_settings(), predictors.Geometry.of(planted))
     with pytest.raises(ValueError, match="mean models are not saved"):
@@ -139,6 +157,8 @@ def _set(path: str, value):
     ("layout.bin_size", 0, "model metadata field 'layout': --bin_size 0: must be a positive number of bases"),
     ("layout.bin_size", "1000", "model metadata field 'layout.bin_size' is missing or not an int"),
     ("train_samples", "S00", "model metadata field 'train_samples' is missing or not a list of str"),
+    ("bin_value", "counts", "model metadata field 'bin_value' is 'counts', expected one of binary, signal"),
+    ("bin_value", 1, "model metadata field 'bin_value' is '1', expected one of binary, signal"),
 ])
 def test_crafted_metadata_refused_naming_the_field(saved, tmp_path, path, value, message):
     if message is None and saved[0].kind in ("tss_window", "local_ridge"):  # their state depends on the genes' windows, not the bins
@@ -242,7 +262,8 @@ def test_a_pickle_that_would_run_code_is_refused(saved, tmp_path, capsys):
     message = refusal(path, one_line=False)  # torch's own message spans lines; the script prints it as one
     assert "not a model file written by train_model" in message and "UnpicklingError" in message
     assert not marker.exists()
-    assert check_model.main(["--model", str(path), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(tmp_path / "layout.tsv")]) == 2
+    assert check_model.main(["--model", str(path), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(tmp_path / "layout.tsv"),
+                             "--bin_value_file", str(tmp_path / "bin_value.txt")]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith(f"ERROR: {path}: not a model file") and "posix.system" in err[0]
     assert not marker.exists() and not (tmp_path / "layout.tsv").exists()
@@ -255,8 +276,9 @@ def test_a_pickle_that_would_run_code_is_refused(saved, tmp_path, capsys):
 def test_check_model_writes_the_layout(saved, planted, tmp_path, capsys):
     _, path = saved
     out = tmp_path / "layout.tsv"
-    assert check_model.main(["--model", str(path), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(out)]) == 0
-    assert BinLayout.read(out) == planted.layout
+    assert check_model.main(["--model", str(path), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(out),
+                             "--bin_value_file", str(tmp_path / "bin_value.txt")]) == 0
+    assert BinLayout.read(out) == planted.layout and (tmp_path / "bin_value.txt").read_text() == "binary\n"
     assert "trained on 8 samples" in capsys.readouterr().err
 
 
@@ -265,10 +287,11 @@ def test_check_model_refuses_in_one_line(saved, tmp_path, capsys):
     payload["meta"]["genes"]["gene_name"] = ["a"]
     path = write_payload(tmp_path, payload)
     out = tmp_path / "layout.tsv"
-    assert check_model.main(["--model", str(path), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(out)]) == 2
+    assert check_model.main(["--model", str(path), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(out),
+                             "--bin_value_file", str(tmp_path / "bin_value.txt")]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR")]
     assert len(err) == 1 and "model metadata field 'genes.gene_name' has 1 entries, the other genes fields 5" in err[0]
-    assert not out.exists()
+    assert not out.exists() and not (tmp_path / "bin_value.txt").exists()
 
 
 # ---------------------------------------------------------------- what a crafted file could slip past shape checks

@@ -89,6 +89,7 @@ def test_unknown_parameters_helper():
     ({"epochs": "0"}, "--epochs 0: must be >= 1"),
     ({"folds": 1}, "--folds 1: must be >= 2"),
     ({"target_transform": "foo"}, "--target_transform 'foo': choose one of log1p, none"),
+    ({"bin_value": "fold_change"}, "--bin_value 'fold_change': choose one of binary, signal"),
     ({"bin_size": "3000.5"}, "--bin_size '3000.5': expected integer"),
     ({"bin_size": 3000.5}, "--bin_size 3000.5: expected integer"),
     ({"bin_size": 3000.0}, "--bin_size 3000.0: expected integer"),  # a script's int argument would refuse it later

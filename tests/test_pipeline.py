@@ -21,6 +21,8 @@ import yaml
 
 from atac2expr.annotation import genes_in_regions, read_gtf
 from atac2expr.dataset import load_dataset, load_sample_bins
+from atac2expr.modelling import model_file
+from atac2expr.peaks import bin_peaks, read_peaks
 from atac2expr.regions import BinLayout, parse_regions, read_chrom_sizes
 from conftest import (
     REPO,
@@ -144,11 +146,18 @@ def test_resume_caches_everything_then_reruns_only_training(shared_run: Run, tes
     assert json.loads((changed.outdir / "report" / "summary.json").read_text())["models"]["mlp"]["epochs"] == 60
 
 
-def test_whole_chromosome_region(shared_run: Run, test_data):
+@pytest.fixture(scope="module")
+def chromosome_signal_run(shared_run: Run, test_data) -> Run:
+    """--region 1 (a whole chromosome) with --bin_value signal on the samplesheet of narrowPeak files, resumed from the
+    shared run: the reads are not quantified again."""
+    params = [*run_params(test_data), "--input", str(test_data / "samplesheet_signal.csv"), "--region", "1", "--bin_value", "signal",
+              "--model", "tss_window", "--eval_models", "mean,ridge,archr,signac,tss_window", "-resume"]
+    return assert_success(nextflow_run(shared_run.launch, params, shared_run.launch / "results_chr1", name="chr1"))
+
+
+def test_whole_chromosome_region(chromosome_signal_run: Run):
     """--region 1: the whole chromosome in bins, its last bin shorter; the reads are not quantified again."""
-    params = [*run_params(test_data), "--region", "1", "--model", "tss_window", "--eval_models", "mean,ridge,archr,signac,tss_window",
-              "-resume"]
-    run = assert_success(nextflow_run(shared_run.launch, params, shared_run.launch / "results_chr1", name="chr1"))
+    run = chromosome_signal_run
     assert "KALLISTO_QUANT" not in trace_processes(run.trace, "COMPLETED")
     dataset = load_dataset(run.outdir / "dataset" / "dataset.npz")
     chr1 = SIZES["1"]
@@ -156,6 +165,24 @@ def test_whole_chromosome_region(shared_run: Run, test_data):
     last = dataset.bins.iloc[-1]
     assert (last["chrom"], last["start"], last["end"]) == ("1", chr1 // 1000 * 1000, chr1)
     assert set(pd.read_csv(run.outdir / "evaluation" / "metrics.tsv", sep="\t")["model"]) == {"mean", "ridge", "archr", "signac", "tss_window"}
+
+
+def test_signal_bins_run_through(chromosome_signal_run: Run, shared_run: Run, test_data):
+    """--bin_value signal: every sample's bins hold log1p of the strongest peak's signalValue where its binary bins are 1,
+    and the dataset, the model file and the report record it."""
+    run = chromosome_signal_run
+    dataset = load_dataset(run.outdir / "dataset" / "dataset.npz")
+    assert dataset.bin_value == "signal" and dataset.X.dtype == np.float32
+    assert np.log1p(1) < dataset.X[dataset.X != 0].min() and dataset.X.max() < np.log1p(60)
+    binary = load_dataset(shared_run.outdir / "dataset" / "dataset.npz")  # the same peaks (S02's as narrowPeak), binary, chr1:1-1000000
+    assert np.array_equal(dataset.X[:, :1000] != 0, binary.X == 1)
+    sheet = pd.read_csv(test_data / "samplesheet_signal.csv").set_index("sample")
+    row = list(dataset.samples).index("S02")  # its samplesheet_signal.csv peaks are the narrowPeak twin of its BED3 file
+    expected = bin_peaks(read_peaks(test_data / sheet.loc["S02", "peaks"], signal=True), dataset.layout, "signal")
+    assert np.array_equal(dataset.X[row], expected) and expected.any()
+    assert np.array_equal(load_sample_bins(run.outdir / "bins" / "S02.bins.npz", dataset.layout, "signal").values, expected)
+    assert model_file.load(run.outdir / "model" / "tss_window" / "model.pt")[0].geometry.bin_value == "signal"
+    assert json.loads((run.outdir / "report" / "summary.json").read_text())["bin_value"] == "signal"
 
 
 def test_predict_entry_reproduces_in_sample_predictions(shared_run: Run, test_data, tmp_path):
@@ -200,6 +227,28 @@ def test_run_record_knows_the_outputs_the_inputs_and_what_is_computed(shared_run
     assert {key for key in record["inputs"] if key.startswith("sample ")} == {f"sample {s} {c}" for s in samples for c in ("fastq_1", "fastq_2", "peaks")}
     assert record["inputs"]["sample S01 peaks"]["path"] == str(test_data / "peaks" / "S01.narrowPeak.gz")
     assert not (outdir / "pipeline_info" / "run_main.pending.json").exists() and not (outdir / ".atac2expr-replaced").exists()
+
+
+def test_predict_entry_bins_new_peaks_with_the_models_bin_value(chromosome_signal_run: Run, test_data, tmp_path):
+    """-entry PREDICT with a model of signal bins (no --bin_value given): the new peaks are binned as signal, so the
+    training samples' narrowPeak files give their in-sample predictions, and BED3 peaks are refused in one line."""
+    model = chromosome_signal_run.outdir / "model" / "tss_window"
+    sheet = pd.read_csv(test_data / "samplesheet_signal.csv").set_index("sample")
+    new = write_sheet(tmp_path / "new.csv", [["sample", "peaks"]] + [[s, str(test_data / sheet.loc[s, "peaks"])] for s in ("S02", "S05")])
+    run = assert_success(nextflow_run(tmp_path / "ok", ["-entry", "PREDICT", "--model_file", str(model / "model.pt"), "--input", str(new)]))
+    predicted = pd.read_csv(run.outdir / "predict" / "predictions.tsv", sep="\t")
+    merged = predicted.merge(pd.read_csv(model / "predictions.tsv", sep="\t"), on=["sample", "gene_id"], suffixes=("", "_train"))
+    assert len(merged) == len(predicted) > 0 and set(merged["sample"]) == {"S02", "S05"}
+    assert np.allclose(merged["predicted"], merged["predicted_train"], atol=1e-4)
+
+    bed3 = test_data / "peaks" / "S02.bed"  # S02's peaks in the default samplesheet
+    refused = nextflow_run(tmp_path / "bed3", ["-entry", "PREDICT", "--model_file", str(model / "model.pt"), "--input",
+                                               str(write_sheet(tmp_path / "bed3.csv", [["sample", "peaks"], ["S02", str(bed3)]]))])
+    assert refused.result.returncode != 0
+    (message,) = error_lines(refused.result)
+    assert message.startswith(f"ERROR: sample S02: {bed3} line 1: 3 columns, no signalValue"), message
+    assert "--bin_value signal needs narrowPeak peaks" in message
+    assert "PREDICT_EXPRESSION" not in trace_processes(refused.trace) and not (refused.outdir / "predict").exists()
 
 
 def test_results_folder_of_another_configuration(shared_run: Run, test_data, tmp_path):

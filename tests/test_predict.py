@@ -20,9 +20,15 @@ REGION = "chr1:1-30000,chr2:1-19500"  # chr2's last bin is 500 bp
 
 
 def write_peaks(path, ds, row, chrom_prefix="chr", extra=""):
-    """A BED file whose peaks open exactly the bins open in X[row] (peaks inside the bins)."""
-    open_bins = ds.bins[ds.X[row] == 1]
-    lines = [f"{chrom_prefix}{c}\t{s + 100}\t{s + 300}\tpeak{i}\t0\t." for i, (c, s) in enumerate(zip(open_bins["chrom"], open_bins["start"], strict=True))]
+    """A BED file whose peaks open exactly the bins open in X[row] (peaks inside the bins); for signal bins a narrowPeak
+    file whose signalValue gives each bin its value again."""
+    open_bins = ds.bins[ds.X[row] != 0]
+    if ds.bin_value == "signal":
+        signal = np.expm1(ds.X[row][ds.X[row] != 0].astype(np.float64))
+        lines = [f"{chrom_prefix}{c}\t{s + 100}\t{s + 300}\tpeak{i}\t0\t.\t{float(v)!r}\t-1\t-1\t100"
+                 for i, (c, s, v) in enumerate(zip(open_bins["chrom"], open_bins["start"], signal, strict=True))]
+    else:
+        lines = [f"{chrom_prefix}{c}\t{s + 100}\t{s + 300}\tpeak{i}\t0\t." for i, (c, s) in enumerate(zip(open_bins["chrom"], open_bins["start"], strict=True))]
     text = "track name=test\n" + "\n".join(lines) + "\n" + extra
     if str(path).endswith(".gz"):
         path.write_bytes(gzip.compress(text.encode()))
@@ -31,20 +37,29 @@ def write_peaks(path, ds, row, chrom_prefix="chr", extra=""):
     return path
 
 
-@pytest.fixture(scope="module", params=list(predictors.SAVEABLE))
-def trained(request, tmp_path_factory):
-    base = tmp_path_factory.mktemp(f"predict_{request.param}")
-    ds = write_planted(base / "dataset.npz", n_samples=10, n_genes=6, region=REGION)
-    assert train_model.main(["--dataset", str(base / "dataset.npz"), "--outdir", str(base / "model"), "--model", request.param,
+def train(base, model, bin_value):
+    ds = write_planted(base / "dataset.npz", n_samples=10, n_genes=6, region=REGION, bin_value=bin_value)
+    assert train_model.main(["--dataset", str(base / "dataset.npz"), "--outdir", str(base / "model"), "--model", model,
                              "--threads", "1", "--max_memory", "0", *settings_args(epochs=20, hidden=16)]) == 0
-    assert check_model.main(["--model", str(base / "model" / "model.pt"), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(base / "layout.tsv")]) == 0
+    assert check_model.main(["--model", str(base / "model" / "model.pt"), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(base / "layout.tsv"),
+                             "--bin_value_file", str(base / "bin_value.txt")]) == 0
     insample = pd.read_csv(base / "model" / "predictions.tsv", sep="\t")
     return ds, base, base / "model" / "model.pt", insample
 
 
-def binarize(peaks, sample, layout, out):
-    assert binarize_peaks.main(["--peaks", str(peaks), "--sample", sample, "--layout", str(layout), "--chrom_sizes", str(CHROM_SIZES), "--genome", "GRCh38",
-                                "--output", str(out)]) == 0
+@pytest.fixture(scope="module", params=list(predictors.SAVEABLE))
+def trained(request, tmp_path_factory):
+    return train(tmp_path_factory.mktemp(f"predict_{request.param}"), request.param, "binary")
+
+
+@pytest.fixture(scope="module", params=list(predictors.SAVEABLE))
+def trained_on_signal(request, tmp_path_factory):
+    return train(tmp_path_factory.mktemp(f"predict_signal_{request.param}"), request.param, "signal")
+
+
+def binarize(peaks, sample, layout, out, bin_value="binary"):
+    assert binarize_peaks.main(["--peaks", str(peaks), "--sample", sample, "--layout", str(layout), "--chrom_sizes", str(CHROM_SIZES),
+                                "--genome", "GRCh38", "--bin_value", bin_value, "--output", str(out)]) == 0
     return out
 
 
@@ -151,4 +166,39 @@ def test_bad_device_and_threads(trained, tmp_path, capsys):
     assert predict.main(args) == 2 and "--device tpu: choose cpu, cuda or cuda:N" in one_error(capsys)
     args[args.index("--device") + 1], args[args.index("--threads") + 1] = "cpu", "0"
     assert predict.main(args) == 2 and "--threads 0: must be at least 1" in one_error(capsys)
+    assert not (tmp_path / "o.tsv").exists()
+
+
+# ---------------------------------------------------------------- signal bins
+
+def test_a_model_of_signal_bins_predicts_from_signal_bins(trained_on_signal, tmp_path):
+    """check_model.py passes the model's bin value on, binarize_peaks.py bins narrowPeak peaks with it, and the
+    training samples' peaks give their in-sample predictions."""
+    ds, base, model, insample = trained_on_signal
+    assert (base / "bin_value.txt").read_text() == "signal\n"
+    bins = [binarize(write_peaks(tmp_path / f"{row}.narrowPeak.gz", ds, row), str(ds.samples[row]), base / "layout.tsv",
+                     tmp_path / f"{row}.bins.npz", bin_value="signal") for row in (1, 4)]
+    out = tmp_path / "pred.tsv"
+    assert run_predict(model, bins, out) == 0
+    pred = pd.read_csv(out, sep="\t")
+    for row in (1, 4):
+        got, want = in_sample(pred, ds.samples[row]), in_sample(insample, ds.samples[row])
+        assert got["gene_id"].tolist() == want["gene_id"].tolist()
+        assert np.allclose(got["predicted"], want["predicted"], rtol=1e-5, atol=1e-5)
+    # the signal matters, except to local_ridge, whose kernel compares which bins are open (docs/modelling.md)
+    predictor, _ = model_file.load(model)
+    same = np.allclose(predictor.predict((ds.X[[1]] != 0).astype(np.float32)), predictor.predict(ds.X[[1]]), atol=1e-3)
+    assert same == (predictor.kind == "local_ridge")
+
+
+@pytest.mark.parametrize("model_bins, sample_bins", [("signal", "binary"), ("binary", "signal")])
+def test_bins_of_the_other_bin_value_are_refused(trained, trained_on_signal, tmp_path, capsys, model_bins, sample_bins):
+    ds, base, model, _ = trained_on_signal if model_bins == "signal" else trained
+    signal_ds = trained_on_signal[0]
+    peaks = write_peaks(tmp_path / "p.narrowPeak", signal_ds, 0)
+    bins = binarize(peaks, "x", base / "layout.tsv", tmp_path / "x.bins.npz", bin_value=sample_bins)
+    capsys.readouterr()
+    assert run_predict(model, [bins], tmp_path / "o.tsv") == 2
+    assert one_error(capsys) == (f"ERROR: {bins}: binned with --bin_value {sample_bins}, expected --bin_value {model_bins}; "
+                                 f"bin the peaks again with --bin_value {model_bins}")
     assert not (tmp_path / "o.tsv").exists()

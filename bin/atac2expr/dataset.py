@@ -1,22 +1,29 @@
 """The files of binned accessibility: one sample's bins, and the modelling dataset.
 
 Both are .npz files without pickled objects (strings are fixed-width unicode arrays), so numpy,
-pandas and torch read them without parsing text, and 0/1 values are bit-packed along the bins
-(np.packbits: 8 bins per byte; a genome of 3.1 M bins is 386 kB per sample).
+pandas and torch read them without parsing text. Which bins are nonzero is bit-packed along the bins
+(np.packbits: 8 bins per byte; a genome of 3.1 M bins is 386 kB per sample); that is the whole of binary
+(0/1) bins, and signal bins add their nonzero values (formats.BIN_VALUES says what each kind holds).
 
 Sample bins (<sample>.bins.npz, written by binarize_peaks.py):
   sample       str     the sample id
-  open_bits    uint8   packed 0/1 per bin (1 = an ATAC peak overlaps the bin)
+  bin_value    str     binary or signal (absent: binary)
+  open_bits    uint8   packed, 1 per nonzero bin (binary: an ATAC peak overlaps the bin)
+  signal       float32 signal bins only: the nonzero bins' values, in bin order
   n_bins       int
   region_chrom, region_start, region_end, bin_size    the bin layout (regions.BinLayout)
 
 Dataset (dataset.npz, written by build_matrix.py):
-  X_bits       uint8   samples x ceil(bins / 8), packed 0/1 per bin
+  X_bits       uint8   samples x ceil(bins / 8), packed, 1 per nonzero bin
+  X_signal     float32 signal bins only: the nonzero values of X, row-major
+  bin_value    str     binary or signal (absent: binary)
   n_bins       int
   Y            float64 samples x genes, TPM (not transformed, full precision)
   samples      str     sample ids, row order of X and Y
   region_chrom, region_start, region_end, bin_size    the bin layout; bins are derived from it
   gene_id, gene_name, gene_biotype, gene_chrom, gene_start, gene_end, gene_strand, gene_tss
+
+In memory, X is uint8 0/1 (binary) or float32 (signal): formats.BIN_DTYPES.
 """
 
 from __future__ import annotations
@@ -31,12 +38,13 @@ import pandas as pd
 
 from .cli import InputError
 from .files import atomic_path
-from .formats import GENES, gene_array_name
+from .formats import BIN_DTYPES, BIN_VALUES, GENES, gene_array_name
 from .regions import BinLayout
 
 
 def pack_bits(values: np.ndarray) -> np.ndarray:
-    return np.packbits(np.asarray(values, dtype=np.uint8) != 0, axis=-1)
+    """1 bit per value, set where the value is nonzero (compared as it is: a signal of 0.5 is nonzero)."""
+    return np.packbits(np.asarray(values) != 0, axis=-1)
 
 
 def unpack_bits(bits: np.ndarray, n_bins: int) -> np.ndarray:
@@ -57,27 +65,68 @@ def _load_npz(path: str | Path, what: str) -> dict[str, np.ndarray]:
         raise InputError(f"{path}: not a {what} ({err})") from None
 
 
+def check_bin_values(values: np.ndarray, bin_value: str) -> None:
+    """Bin values in memory are of their kind's dtype (formats.BIN_DTYPES), so every model reads them the same way."""
+    if bin_value not in BIN_VALUES:
+        raise ValueError(f"bin value {bin_value!r}: one of {', '.join(BIN_VALUES)}")
+    if values.dtype != BIN_DTYPES[bin_value]:
+        raise ValueError(f"{bin_value} bins must be {np.dtype(BIN_DTYPES[bin_value]).name}, not {values.dtype}")
+
+
+def _bin_arrays(values: np.ndarray, bin_value: str, bits: str, signal: str) -> dict[str, np.ndarray]:
+    """The stored form of bin values (module docstring): the packed nonzero mask and, for signal bins, the nonzero values."""
+    arrays = {"bin_value": np.array(bin_value), bits: pack_bits(values)}
+    if bin_value == "signal":
+        arrays[signal] = values[values != 0].astype(np.float32)
+    return arrays
+
+
+def _file_bin_value(data: dict[str, np.ndarray]) -> str:
+    bin_value = str(data["bin_value"]) if "bin_value" in data else "binary"
+    if bin_value not in BIN_VALUES:
+        raise ValueError(f"bin_value {bin_value[:40]!r} is not one of {', '.join(BIN_VALUES)}")
+    return bin_value
+
+
+def _bin_values(data: dict[str, np.ndarray], bin_value: str, bits: str, signal: str, n_bins: int) -> np.ndarray:
+    """Bin values from their stored form; the nonzero values must fill the mask exactly."""
+    mask = unpack_bits(data[bits], n_bins)
+    if bin_value == "binary":
+        return mask
+    values = np.asarray(data[signal])
+    if values.dtype != np.float32 or values.ndim != 1 or len(values) != np.count_nonzero(mask):
+        raise ValueError(f"{signal} holds {values.size} {values.dtype} values for {np.count_nonzero(mask)} nonzero bins")
+    out = np.zeros(mask.shape, dtype=np.float32)
+    out[mask.astype(bool)] = values
+    return out
+
+
 @dataclass
 class SampleBins:
     sample: str
-    values: np.ndarray  # uint8 0/1 per bin
+    values: np.ndarray  # per bin: uint8 0/1 (binary) or float32 (signal)
     layout: BinLayout
+    bin_value: str = "binary"
+
+    def __post_init__(self) -> None:
+        check_bin_values(self.values, self.bin_value)
 
 
 def save_sample_bins(path: str | Path, bins: SampleBins) -> None:
     if len(bins.values) != bins.layout.n_bins:
         raise ValueError(f"{len(bins.values)} values for {bins.layout.n_bins} bins")
-    _save_npz(path, {"sample": np.array(bins.sample), "open_bits": pack_bits(bins.values),
+    _save_npz(path, {"sample": np.array(bins.sample), **_bin_arrays(bins.values, bins.bin_value, "open_bits", "signal"),
                      "n_bins": np.array(bins.layout.n_bins, dtype=np.int64), **bins.layout.to_arrays()})
 
 
-def load_sample_bins(path: str | Path, layout: BinLayout | None = None) -> SampleBins:
-    """A sample's bins; refused unless its layout is `layout` (when given)."""
+def load_sample_bins(path: str | Path, layout: BinLayout | None = None, bin_value: str | None = None) -> SampleBins:
+    """A sample's bins; refused unless its layout is `layout` and its bin value `bin_value` (each when given)."""
     data = _load_npz(path, "sample bins file written by binarize_peaks.py")
     try:
         file_layout = BinLayout.from_arrays(data)
         n_bins = int(data["n_bins"])
-        values = unpack_bits(data["open_bits"], n_bins)
+        file_bin_value = _file_bin_value(data)
+        values = _bin_values(data, file_bin_value, "open_bits", "signal", n_bins)
         sample = str(data["sample"])
     except (KeyError, ValueError, InputError) as err:
         raise InputError(f"{path}: not a sample bins file written by binarize_peaks.py ({err})") from None
@@ -85,22 +134,27 @@ def load_sample_bins(path: str | Path, layout: BinLayout | None = None) -> Sampl
         raise InputError(f"{path}: {n_bins} bins, its layout has {file_layout.n_bins}")
     if layout is not None and file_layout != layout:
         raise InputError(f"{path}: binned on {file_layout.describe()}, expected {layout.describe()}; binarise the peaks again")
-    return SampleBins(sample, values, file_layout)
+    if bin_value is not None and file_bin_value != bin_value:
+        raise InputError(f"{path}: binned with --bin_value {file_bin_value}, expected --bin_value {bin_value}; "
+                         f"bin the peaks again with --bin_value {bin_value}")
+    return SampleBins(sample, values, file_layout, file_bin_value)
 
 
 @dataclass
 class Dataset:
-    X: np.ndarray  # uint8 samples x bins
+    X: np.ndarray  # samples x bins: uint8 0/1 (binary) or float32 (signal)
     Y: np.ndarray  # float64 samples x genes, TPM
     samples: np.ndarray
     layout: BinLayout
     genes: pd.DataFrame  # formats.GENES
+    bin_value: str = "binary"
 
     def __post_init__(self) -> None:
         n = len(self.samples)
         if self.X.shape != (n, self.layout.n_bins) or self.Y.shape != (n, len(self.genes)):
             raise ValueError(f"inconsistent dataset shapes X{self.X.shape} Y{self.Y.shape} for {n} samples, "
                              f"{self.layout.n_bins} bins, {len(self.genes)} genes")
+        check_bin_values(self.X, self.bin_value)
 
     @cached_property
     def bins(self) -> pd.DataFrame:
@@ -128,7 +182,7 @@ def genes_from_arrays(arrays) -> pd.DataFrame:
 
 def save_dataset(ds: Dataset, path: str | Path) -> None:
     arrays = {
-        "X_bits": pack_bits(ds.X), "n_bins": np.array(ds.layout.n_bins, dtype=np.int64),
+        **_bin_arrays(ds.X, ds.bin_value, "X_bits", "X_signal"), "n_bins": np.array(ds.layout.n_bins, dtype=np.int64),
         "Y": np.asarray(ds.Y, dtype=np.float64), "samples": ds.samples.astype(str),
         **ds.layout.to_arrays(), **genes_to_arrays(ds.genes),
     }
@@ -139,7 +193,8 @@ def load_dataset(path: str | Path) -> Dataset:
     data = _load_npz(path, "dataset .npz written by build_matrix.py")
     try:
         layout = BinLayout.from_arrays(data)
-        X = unpack_bits(data["X_bits"], int(data["n_bins"]))
-        return Dataset(X, data["Y"], data["samples"], layout, genes_from_arrays(data))
+        bin_value = _file_bin_value(data)
+        X = _bin_values(data, bin_value, "X_bits", "X_signal", int(data["n_bins"]))
+        return Dataset(X, data["Y"], data["samples"], layout, genes_from_arrays(data), bin_value)
     except (KeyError, ValueError, InputError) as err:
         raise InputError(f"{path}: not a dataset .npz written by build_matrix.py ({err})") from None

@@ -122,17 +122,25 @@ class PredictionsLayout:
 
 PREDICTIONS = PredictionsLayout()
 
-# .npz layouts: array names (strings are fixed-width unicode arrays, never pickled objects)
+# What a bin holds (--bin_value): binary, 0/1 (uint8: a peak overlaps the bin), or signal, log1p of the strongest
+# overlapping peak's narrowPeak signalValue (float32; peaks.signal_value). Files and model files record which; a file
+# without the record holds binary bins (files written before signal bins existed).
+BIN_VALUES = ("binary", "signal")
+BIN_DTYPES = {"binary": np.uint8, "signal": np.float32}
+
+# .npz layouts: array names (strings are fixed-width unicode arrays, never pickled objects). Bins are stored as the
+# bit-packed mask of nonzero values (open_bits, X_bits) plus, for signal bins, the nonzero values in row-major order
+# (signal, X_signal: float32), so that mostly closed bins cost a bit each in either kind.
 REGION_PREFIX = "region_"
 LAYOUT_ARRAYS = ("region_chrom", "region_start", "region_end", "bin_size")
-SAMPLE_BINS_NPZ = ("sample", "open_bits", "n_bins", *LAYOUT_ARRAYS)
+SAMPLE_BINS_NPZ = ("sample", "bin_value", "open_bits", "signal", "n_bins", *LAYOUT_ARRAYS)
 GENE_ARRAY_PREFIX = "gene_"
-DATASET_NPZ = ("X_bits", "n_bins", "Y", "samples", *LAYOUT_ARRAYS,
+DATASET_NPZ = ("X_bits", "X_signal", "bin_value", "n_bins", "Y", "samples", *LAYOUT_ARRAYS,
                *(name if name.startswith(GENE_ARRAY_PREFIX) else GENE_ARRAY_PREFIX + name for name in GENES.columns))
 
 # a model file: torch.save of {"format": MODEL_FORMAT, "meta": {MODEL_META...}, "state_dict": {name: tensor}}
 MODEL_FORMAT = "atac2expr-model/3"
-MODEL_META = ("model", "settings", "layout", "genes", "train_samples", "versions")
+MODEL_META = ("model", "settings", "layout", "bin_value", "genes", "train_samples", "versions")
 
 
 def gene_array_name(column: str) -> str:

@@ -1,4 +1,4 @@
-"""ATAC-seq peak files -> open/closed bins."""
+"""ATAC-seq peak files -> one value per bin: open/closed (binary) or the strongest peak's signal (signal)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pandas as pd
 from . import genomes
 from .cli import InputError
 from .files import is_gzip, open_binary, read_text
+from .formats import BIN_VALUES
 from .genomes import Genome
 from .regions import BinLayout, normalize_chroms
 
@@ -55,8 +56,12 @@ def _binary_format(path: Path) -> tuple[str, str] | None:
     return None
 
 
-def _empty() -> pd.DataFrame:
-    return pd.DataFrame({"chrom": pd.Categorical([]), "start": pd.Series(dtype=np.int64), "end": pd.Series(dtype=np.int64)})
+SIGNAL_COLUMN = 6  # narrowPeak's (and broadPeak's) signalValue, 0-based: the 7th column
+
+
+def _empty(signal: bool) -> pd.DataFrame:
+    frame = pd.DataFrame({"chrom": pd.Categorical([]), "start": pd.Series(dtype=np.int64), "end": pd.Series(dtype=np.int64)})
+    return frame.assign(signal=pd.Series(dtype=np.float64)) if signal else frame
 
 
 def _header_lines(path: Path) -> int:
@@ -74,18 +79,32 @@ def _header_lines(path: Path) -> int:
     return count
 
 
-def _read_fast(path: Path) -> pd.DataFrame:
+def _read_fast(path: Path, signal: bool) -> pd.DataFrame:
+    columns = {0: ("chrom", "category"), 1: ("start", np.int64), 2: ("end", np.int64)}
+    if signal:
+        columns[SIGNAL_COLUMN] = ("signal", np.float64)
     return pd.read_csv(
-        path, sep="\t", header=None, usecols=[0, 1, 2], names=["chrom", "start", "end"], skiprows=_header_lines(path),
-        compression="gzip" if is_gzip(path) else None, dtype={"chrom": "category", "start": np.int64, "end": np.int64},
+        path, sep="\t", header=None, usecols=list(columns), names=[name for name, _ in columns.values()], skiprows=_header_lines(path),
+        compression="gzip" if is_gzip(path) else None, dtype=dict(columns.values()),
         skip_blank_lines=True, comment=None, encoding="utf-8-sig",
     )
 
 
-def _read_checked(path: Path) -> pd.DataFrame:
+def _signal_problem(value: str) -> str | None:
+    """Why column 7 cannot be a peak's signalValue, or None."""
+    try:
+        number = float(value)
+    except ValueError:
+        return f"'{value[:40]}' is not a number"
+    if not np.isfinite(number) or number < 0:
+        return f"{value[:40]} is not a finite signal >= 0 (narrowPeak writes -1 where a peak has no signalValue)"
+    return None
+
+
+def _read_checked(path: Path, signal: bool) -> pd.DataFrame:
     """The slow path: every line looked at, so that the error names the line and column."""
     text = read_text(path).lstrip("\ufeff")
-    chroms, starts, ends = [], [], []
+    chroms, starts, ends, signals = [], [], [], []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.startswith(_HEADER_PREFIXES):
             continue
@@ -97,18 +116,29 @@ def _read_checked(path: Path) -> pd.DataFrame:
                 raise InputError(f"{path} line {number}, column {column}: '{value[:40]}' is not a whole non-negative number")
             if int(value) >= int(_POS_SPAN):
                 raise InputError(f"{path} line {number}, column {column}: {value[:40]} is larger than any chromosome")
+        if signal:
+            if len(fields) <= SIGNAL_COLUMN:
+                raise InputError(f"{path} line {number}: {len(fields)} columns, no signalValue (column 7 of narrowPeak): "
+                                 f"--bin_value signal needs narrowPeak peaks; peaks without one (BED3, BED6) can only be binned with --bin_value binary")
+            problem = _signal_problem(fields[SIGNAL_COLUMN])
+            if problem:
+                raise InputError(f"{path} line {number}, column 7 (signalValue): {problem}; --bin_value signal needs narrowPeak peaks "
+                                 f"with a signalValue on every line")
+            signals.append(float(fields[SIGNAL_COLUMN]))
         chroms.append(fields[0])
         starts.append(int(fields[1]))
         ends.append(int(fields[2]))
-    return pd.DataFrame({"chrom": pd.Categorical(chroms), "start": np.array(starts, dtype=np.int64), "end": np.array(ends, dtype=np.int64)})
+    frame = pd.DataFrame({"chrom": pd.Categorical(chroms), "start": np.array(starts, dtype=np.int64), "end": np.array(ends, dtype=np.int64)})
+    return frame.assign(signal=np.array(signals, dtype=np.float64)) if signal else frame
 
 
-def read_peaks(path: str | Path) -> pd.DataFrame:
+def read_peaks(path: str | Path, signal: bool = False) -> pd.DataFrame:
     """Peaks of a BED3+ or narrowPeak file (gz or plain; track/browser/# lines and a UTF-8 BOM skipped).
 
     Returns columns chrom (normalised, categorical: the name checks and lookups run once per chromosome,
-    not once per peak), start, end (0-based half-open, as in BED). pandas parses the file; when it cannot,
-    every line is checked to name the one that is wrong.
+    not once per peak), start, end (0-based half-open, as in BED) and, with `signal`, signal: column 7, the
+    narrowPeak signalValue (a finite number >= 0 on every line, else the file is refused naming the line).
+    pandas parses the file; when it cannot, every line is checked to name the one that is wrong.
     """
     path = Path(path)
     if not path.is_file():
@@ -117,14 +147,16 @@ def read_peaks(path: str | Path) -> pd.DataFrame:
     if binary:
         raise InputError(f"{path}: a {binary[0]} file, not BED/narrowPeak text (gz or plain); {binary[1]}")
     try:
-        frame = _read_fast(path)
+        frame = _read_fast(path, signal)
+        if signal and not (np.isfinite(frame["signal"].to_numpy()) & (frame["signal"].to_numpy() >= 0)).all():
+            frame = _read_checked(path, signal)  # a short line, 'NA' or a negative signal: the slow path names the line
     except pd.errors.EmptyDataError:
-        frame = _empty()
+        frame = _empty(signal)
     except (ValueError, OverflowError, UnicodeDecodeError, pd.errors.ParserError, EOFError, OSError, zlib.error):
-        frame = _read_checked(path)
+        frame = _read_checked(path, signal)
     if frame.empty:
         log.warning("%s: no peaks; every bin will be 0", path)
-        return _empty()
+        return _empty(signal)
     bad = np.flatnonzero((frame["start"].to_numpy() < 0) | (frame["end"].to_numpy() <= frame["start"].to_numpy())
                          | (frame["end"].to_numpy() >= _POS_SPAN))
     if len(bad):
@@ -169,17 +201,15 @@ def check_assembly(path: str | Path, peaks: pd.DataFrame, sizes: dict[str, int],
                          f"lift them over (e.g. UCSC liftOver) or give the matching --genome (or --chrom_sizes)")
 
 
-def binarize_peaks(peaks: pd.DataFrame, layout: BinLayout) -> np.ndarray:
-    """1 for every bin of the layout that any peak overlaps (half-open coordinates), else 0.
+def _covered_bins(peaks: pd.DataFrame, layout: BinLayout) -> tuple[np.ndarray, np.ndarray]:
+    """(bin, peak): every bin of the layout that a peak overlaps (half-open coordinates), once per overlapping
+    peak, with that peak's row in `peaks`.
 
     One pass over the peaks for any number of regions: peaks and regions get a sort key
     (chromosome code * span + position), each peak finds the regions it overlaps with two binary
-    searches, and the bins each covers are set. O((peaks + regions) log regions + covered bins): a whole
+    searches, and the bins each covers are listed. O((peaks + regions) log regions + covered bins): a whole
     genome of 1 kb bins takes a few tens of milliseconds.
     """
-    n_bins = layout.n_bins
-    if peaks.empty:
-        return np.zeros(n_bins, dtype=np.uint8)
     region_chrom = pd.Index(layout.chroms)
     r_code = region_chrom.get_indexer([r.chrom for r in layout.regions]).astype(np.int64)
     r_start = np.array([r.start for r in layout.regions], dtype=np.int64)
@@ -191,7 +221,7 @@ def binarize_peaks(peaks: pd.DataFrame, layout: BinLayout) -> np.ndarray:
 
     chrom = pd.Categorical(peaks["chrom"])
     p_code = region_chrom.get_indexer(chrom.categories.astype(str)).astype(np.int64)[chrom.codes]
-    known = p_code >= 0
+    known = np.flatnonzero(p_code >= 0)
     p_code = p_code[known]
     p_start = peaks["start"].to_numpy(np.int64)[known]
     p_end = peaks["end"].to_numpy(np.int64)[known]
@@ -210,6 +240,31 @@ def binarize_peaks(peaks: pd.DataFrame, layout: BinLayout) -> np.ndarray:
     span = (r_offset[region] + (hi - 1) // layout.bin_size) - first_bin + 1
     # every covered bin's index, peak by peak: O(peaks + covered bins), not O(all bins)
     covered = np.repeat(first_bin - np.cumsum(span) + span, span) + np.arange(int(span.sum()), dtype=np.int64)
-    values = np.zeros(n_bins, dtype=np.uint8)
-    values[covered] = 1
-    return values
+    return covered, np.repeat(known[peak], span)
+
+
+def signal_value(strongest: np.ndarray) -> np.ndarray:
+    """A bin's value under --bin_value signal: log1p of the strongest overlapping peak's signalValue (MACS2's fold
+    enrichment spans ~2 to several hundred; the log keeps the models' inputs within ~0-6 and a few very strong peaks
+    from dominating ridge's kernel and the gene scores), float32; 0 where no peak overlaps."""
+    return np.log1p(np.asarray(strongest, dtype=np.float64)).astype(np.float32)
+
+
+def bin_peaks(peaks: pd.DataFrame, layout: BinLayout, bin_value: str) -> np.ndarray:
+    """One value per bin of the layout, in one vectorised pass over the peaks.
+
+    binary: uint8, 1 for every bin that any peak overlaps (half-open coordinates), else 0.
+    signal: float32, signal_value() of the largest signalValue among the peaks overlapping the bin, 0 where none
+            does; `peaks` must have the signal column (read_peaks(path, signal=True)).
+    """
+    if bin_value not in BIN_VALUES:
+        raise InputError(f"--bin_value {bin_value}: choose one of {', '.join(BIN_VALUES)}")
+    n_bins = layout.n_bins
+    covered, peak = _covered_bins(peaks, layout) if len(peaks) else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    if bin_value == "binary":
+        values = np.zeros(n_bins, dtype=np.uint8)
+        values[covered] = 1
+        return values
+    strongest = np.zeros(n_bins, dtype=np.float64)
+    np.maximum.at(strongest, covered, peaks["signal"].to_numpy(np.float64)[peak])  # repeated bins keep their largest
+    return signal_value(strongest)

@@ -5,6 +5,7 @@ weights_only=True, so loading never runs pickled code:
 
   {"format": formats.MODEL_FORMAT,
    "meta": {"model": kind, "settings": ModelSettings fields, "layout": {chrom, start, end: lists, bin_size},
+            "bin_value": "binary" or "signal" (what the bins held; absent in files written before signal bins: binary),
             "genes": {formats.GENES column: list}, "train_samples": [...], "versions": {...}},
    "state_dict": {name: tensor}}
 The state is the predictor's (predictors.Predictor.state): a network's weights, or the arrays of a closed-form
@@ -24,7 +25,7 @@ import torch
 
 from ..cli import InputError
 from ..files import atomic_path
-from ..formats import GENES, MODEL_FORMAT
+from ..formats import BIN_VALUES, GENES, MODEL_FORMAT
 from ..regions import BinLayout
 from ..settings import TRANSFORMS, ModelSettings
 from . import predictors, runtime
@@ -43,6 +44,7 @@ def model_meta(predictor: predictors.Predictor, train_samples: list[str]) -> dic
         "settings": predictor.settings.as_dict(),
         "layout": {"chrom": arrays["chrom"].tolist(), "start": [int(v) for v in arrays["start"]],
                    "end": [int(v) for v in arrays["end"]], "bin_size": layout.bin_size},
+        "bin_value": predictor.geometry.bin_value,
         "genes": {f: [int(v) for v in genes[f]] if f in ints else genes[f].astype(str).tolist() for f in GENES.columns},
         "train_samples": [str(s) for s in train_samples],
     }
@@ -144,6 +146,15 @@ def _layout(meta: dict, path, chrom_sizes: dict[str, int] | None) -> BinLayout:
     return layout
 
 
+def _bin_value(meta: dict, path) -> str:
+    if "bin_value" not in meta:
+        return "binary"  # written before signal bins existed
+    value = meta["bin_value"]
+    if not isinstance(value, str) or value not in BIN_VALUES:
+        raise InputError(f"{path}: model metadata field 'bin_value' is {str(value)[:40]!r}, expected one of {', '.join(BIN_VALUES)}")
+    return value
+
+
 def _genes(meta: dict, path) -> pd.DataFrame:
     genes_meta = _field(meta, "genes", dict, path)
     ints = set(GENES.of_type("int"))
@@ -172,9 +183,10 @@ def read_meta(meta: Any, path, chrom_sizes: dict[str, int] | None = None) -> tup
         raise InputError(f"{path}: model metadata field 'model' is {kind[:40]!r}, expected one of {', '.join(predictors.SAVEABLE)}")
     settings = _settings(meta, path)
     layout = _layout(meta, path, chrom_sizes)
+    bin_value = _bin_value(meta, path)
     genes = _genes(meta, path)
     train_samples = _list(meta, "train_samples", str, path, "")
-    return kind, settings, predictors.Geometry(layout, genes), train_samples
+    return kind, settings, predictors.Geometry(layout, genes, bin_value), train_samples
 
 
 def _check_state(path, kind: str, geometry: predictors.Geometry, state: dict[str, torch.Tensor], expected: dict[str, tuple]) -> None:
@@ -201,6 +213,7 @@ def load(path: str | Path, chrom_sizes: dict[str, int] | None = None) -> tuple[p
 
 def describe(predictor: predictors.Predictor, train_samples: list[str]) -> str:
     """One line on a loaded model: kind, bins, genes, units, training samples."""
-    return (f"{predictor.kind} model of {predictor.geometry.layout.describe()} -> {len(predictor.geometry.genes)} genes "
+    return (f"{predictor.kind} model of {predictor.geometry.layout.describe()} ({predictor.geometry.bin_value} bins) -> "
+            f"{len(predictor.geometry.genes)} genes "
             f"({predictor.settings.units}), trained on {len(train_samples)} samples")
 

@@ -13,7 +13,9 @@
 fit() takes the training samples and, optionally, validation samples: the MLP stops early on them, ridge chooses
 its alpha on them; the other models add them to the training samples (tss_window, local_ridge and tss_similarity
 choose their few settings by leave-one-out over all of them). Targets are in the transformed units (log1p(TPM) by
-default) throughout. X holds each bin's value: 0/1, or a peak signal.
+default) throughout. Bins are read as they are, whatever their kind (formats.BIN_VALUES: uint8 0/1, or float32 log1p
+signal): the linear models and the MLP multiply them by weights, so a signal bin counts as an open bin scaled by its
+peak's strength; the similarity kernels of tss_similarity compare which bins are open.
 
 A saveable predictor gives its fitted state as named arrays (state) and takes it back (load_state), with the shape
 of every array known beforehand (state_shapes), so that modelling/model_file.py checks a file before using it.
@@ -49,10 +51,11 @@ class Geometry:
 
     layout: BinLayout
     genes: pd.DataFrame  # formats.GENES
+    bin_value: str = "binary"  # what the bins hold (formats.BIN_VALUES); a model predicts from bins of its own kind only
 
     @classmethod
     def of(cls, ds: Dataset) -> "Geometry":
-        return cls(ds.layout, ds.genes)
+        return cls(ds.layout, ds.genes, ds.bin_value)
 
     @property
     def bins(self) -> pd.DataFrame:
@@ -85,7 +88,7 @@ class Predictor(ABC):
     @abstractmethod
     def fit(self, X: np.ndarray, Y: np.ndarray, X_val: np.ndarray | None = None, Y_val: np.ndarray | None = None,
             device: torch.device = torch.device("cpu")) -> FitReport:
-        """Learn from X (samples x bins, 0/1) -> Y (samples x genes, transformed units)."""
+        """Learn from X (samples x bins: 0/1, or signal) -> Y (samples x genes, transformed units)."""
 
     @abstractmethod
     def predict(self, X: np.ndarray, device: torch.device = torch.device("cpu")) -> np.ndarray:
@@ -142,7 +145,7 @@ class KernelRidge:
 
 
 def _centred_gram(XA: np.ndarray, XB: np.ndarray, mean: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
-    """(XA - mean) @ (XB - mean).T, in chunks of bins (X may be samples x millions of uint8 bins)."""
+    """(XA - mean) @ (XB - mean).T, in chunks of bins (X may be samples x millions of uint8 or float32 bins)."""
     out = np.zeros((len(XA), len(XB)))
     for first in range(0, XA.shape[1], chunk):
         cols = slice(first, first + chunk)
