@@ -177,22 +177,23 @@ workflow ATAC2EXPR {
 
     // features x targets -> models -> report
     BUILD_MATRIX(BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }), expression_matrix, expression_genes, layout)
-    TRAIN_MODEL(BUILD_MATRIX.out.dataset, Channel.fromList(params.model.tokenize(',')*.trim().unique()))
+    dataset = BUILD_MATRIX.out.dataset.first()    // a value: one TRAIN_MODEL task per model reads it
+    TRAIN_MODEL(dataset, Channel.fromList(params.model.tokenize(',')*.trim().unique()))
 
     // held-out numbers: cross-validation over samples, every model on the same folds
     evaluation = Channel.value([])
     if (params.evaluate) {
-        EVALUATE(BUILD_MATRIX.out.dataset, params.eval_models)
+        EVALUATE(dataset, params.eval_models)
         evaluation = EVALUATE.out.results
         versions = versions.mix(EVALUATE.out.versions)
     }
-    REPORT(BUILD_MATRIX.out.dataset, TRAIN_MODEL.out.results.collect(sort: { it.name }), evaluation, expression_source)
+    REPORT(dataset, TRAIN_MODEL.out.results.collect(sort: { it.name }), evaluation, expression_source)
 
     versions = versions.mix(DEFINE_BINS.out.versions, CHECK_INPUTS.out.versions, BINARIZE_PEAKS.out.versions,
         GENE_ANNOTATION.out.versions, BUILD_MATRIX.out.versions, TRAIN_MODEL.out.versions, REPORT.out.versions)
 
     emit:
-    dataset  = BUILD_MATRIX.out.dataset
+    dataset  = dataset
     models   = TRAIN_MODEL.out.model
     summary  = REPORT.out.summary
     versions = versions

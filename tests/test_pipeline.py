@@ -83,7 +83,7 @@ def test_expression_tracks_truth_and_keeps_full_precision(shared_run: Run, test_
     assert len(merged) == len(tidy)
     assert np.corrcoef(np.log1p(merged["tpm"]), np.log1p(merged["true_tpm"]))[0, 1] > 0.9
     dataset = load_dataset(shared_run.outdir / "dataset" / "dataset.npz")
-    matrix = pd.read_csv(shared_run.outdir / "expression" / "gene_tpm_matrix.tsv", sep="\t")
+    matrix = pd.read_csv(shared_run.outdir / "expression" / "gene_tpm_matrix.tsv", sep="\t", float_precision="round_trip")
     assert np.array_equal(matrix[list(dataset.samples)].to_numpy().T, dataset.Y)  # the dataset's Y is the table, bit for bit
     kallisto_sums = {s: pd.read_csv(shared_run.outdir / "quant" / s / "abundance.tsv", sep="\t")["tpm"].sum() for s in dataset.samples[:3]}
     summary = pd.read_csv(shared_run.outdir / "expression" / "quant_summary.tsv", sep="\t").set_index("sample")
