@@ -9,7 +9,9 @@
  *     -> ATAC-seq: BINARIZE_PEAKS (per sample: 1 = a peak overlaps the bin; genome build checked)
  *     -> references: GENE_ANNOTATION (genes and transcripts of the GTF and FASTA)
  *     -> RNA-seq:  CHECK_FASTQ (per sample) -> KALLISTO_INDEX -> KALLISTO_QUANT (per sample) -> GENE_TPM
- *     -> BUILD_MATRIX (samples x bins, samples x genes) -> TRAIN_MODEL (all samples) + EVALUATE (held out) -> REPORT
+ *     -> BUILD_MATRIX (samples x bins, samples x genes) -> TRAIN_MODEL (all samples) + EVALUATE (held out)
+ *     -> LINKS (per model: which bins drive each gene) + QC_SUMMARY -> REPORT (the report page)
+ *   -> SOFTWARE_VERSIONS -> MULTIQC (kallisto's logs, the QC and evaluation tables, the versions)
  */
 nextflow.enable.dsl = 2
 
@@ -27,6 +29,9 @@ include { BUILD_MATRIX                          } from './modules/build_matrix'
 include { TRAIN_MODEL                           } from './modules/train_model'
 include { EVALUATE                              } from './modules/evaluate'
 include { REPORT                                } from './modules/report'
+include { LINKS                                 } from './modules/links'
+include { QC_SUMMARY                            } from './modules/qc_summary'
+include { MULTIQC                               } from './modules/multiqc'
 include { CHECK_MODEL                           } from './modules/check_model'
 include { PREDICT_EXPRESSION                    } from './modules/predict'
 include { SOFTWARE_VERSIONS                     } from './modules/software_versions'
@@ -71,6 +76,9 @@ def sampleFile(Map row, String column, String path) {
     }
     return found
 }
+
+// baselines fitted on all samples for their links (the networks' links come from their model files; the mean has none)
+LINKED_BASELINES = ['ridge', 'archr', 'signac']
 
 // Every process's versions.yml, each distinct text once, in one file: by content, so a resumed run finds it cached
 def softwareVersions(versions) {
@@ -135,17 +143,35 @@ workflow ATAC2EXPR {
         evaluation = EVALUATE.out.results
         versions = versions.mix(EVALUATE.out.versions)
     }
-    REPORT(BUILD_MATRIX.out.dataset, TRAIN_MODEL.out.results.collect(sort: { it.name }), evaluation)
+
+    // links: which bins drive each gene, for every trained network and every evaluated baseline that can say it
+    links = Channel.value([])
+    if (!params.skip_links) {
+        baselines = params.evaluate ? params.eval_models.tokenize(',')*.trim().unique().findAll { it in LINKED_BASELINES } : []
+        models = TRAIN_MODEL.out.model.map { model_file -> [model_file.parent.name, model_file] }
+            .mix(Channel.fromList(baselines).map { name -> [name, []] })
+        LINKS(models, BUILD_MATRIX.out.dataset, evaluation, chrom_sizes)
+        links = LINKS.out.links.mix(LINKS.out.genes).collect()
+        versions = versions.mix(LINKS.out.versions)
+    }
+
+    // QC per sample and per gene: for the report page and MultiQC
+    QC_SUMMARY(BUILD_MATRIX.out.dataset, BINARIZE_PEAKS.out.summary.map { meta, summary -> summary }.collect(),
+               CHECK_FASTQ.out.check.map { meta, check -> check }.collect(), KALLISTO_QUANT.out.results.map { meta, dir -> dir }.collect(),
+               GENE_TPM.out.dropped, evaluation)
+    REPORT(BUILD_MATRIX.out.dataset, TRAIN_MODEL.out.results.collect(sort: { it.name }), evaluation, links,
+           QC_SUMMARY.out.samples.mix(QC_SUMMARY.out.genes).collect())
 
     versions = versions.mix(DEFINE_BINS.out.versions, CHECK_INPUTS.out.versions, BINARIZE_PEAKS.out.versions,
         GENE_ANNOTATION.out.versions, CHECK_FASTQ.out.versions, KALLISTO_INDEX.out.versions,
         KALLISTO_QUANT.out.versions, GENE_TPM.out.versions, BUILD_MATRIX.out.versions,
-        TRAIN_MODEL.out.versions, REPORT.out.versions)
+        TRAIN_MODEL.out.versions, QC_SUMMARY.out.versions, REPORT.out.versions)
 
     emit:
     dataset  = BUILD_MATRIX.out.dataset
     models   = TRAIN_MODEL.out.model
     summary  = REPORT.out.summary
+    multiqc  = QC_SUMMARY.out.mqc.mix(KALLISTO_QUANT.out.log.map { meta, log -> log }).collect()   // MultiQC's inputs
     versions = versions
 }
 
@@ -170,13 +196,17 @@ workflow {
         versions = versions.mix(ATAC2EXPR.out.versions)
     }
     SOFTWARE_VERSIONS(softwareVersions(versions))
+    if (!params.skip_multiqc && !(params.encode && params.encode_samplesheet_only)) {
+        MULTIQC(ATAC2EXPR.out.multiqc, SOFTWARE_VERSIONS.out.yml, Channel.value(file("${projectDir}/assets/multiqc_config.yml")))
+    }
 }
 
 /*
  * Predict expression of new samples from their peaks with a trained model:
  *   nextflow run main.nf -entry PREDICT --model_file results/model/mlp/model.pt --input new_samples.csv
  * where new_samples.csv has the columns sample,peaks (the same sample id rules as the main samplesheet).
- * The peaks are binarised with the bins recorded in the model.
+ * The peaks are binarised with the bins recorded in the model; unless --skip_links, predict/links/ says which of
+ * each sample's open bins drove its predictions.
  */
 workflow PREDICT {
     startRun('PREDICT')
@@ -190,7 +220,7 @@ workflow PREDICT {
     CHECK_PREDICT_INPUTS(checked.params.combine(inputFile('input')).map { valid, sheet -> sheet }, Channel.value([]), schema_input)
     peaks = sampleRows(CHECK_PREDICT_INPUTS.out.samplesheet).map { meta, row -> [meta, sampleFile(row, 'peaks', row.peaks)] }
     BINARIZE_PEAKS(peaks, CHECK_MODEL.out.layout.first(), chrom_sizes, schema_input)
-    PREDICT_EXPRESSION(model, BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }))
+    PREDICT_EXPRESSION(model, BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }), chrom_sizes)
 
     SOFTWARE_VERSIONS(softwareVersions(checked.versions.mix(CHECK_MODEL.out.versions, CHECK_PREDICT_INPUTS.out.versions,
                                                             BINARIZE_PEAKS.out.versions, PREDICT_EXPRESSION.out.versions)))

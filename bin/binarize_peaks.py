@@ -3,12 +3,14 @@
 
 The peaks' genome build is checked first: peaks past the end of a chromosome of --chrom_sizes, or on contigs
 named as in hg19, stop the run with the count and a hint to lift them over. Peaks on sequences outside the
-regions are counted in the log.
+regions are counted in the log, and in --summary (<sample>.peaks.json: peaks, those on the regions' chromosomes,
+bins, open bins), which the QC report reads.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -16,8 +18,8 @@ from typing import Sequence
 
 from atac2expr import cli
 from atac2expr.dataset import SampleBins, save_sample_bins
-from atac2expr.files import staged_source
-from atac2expr.formats import use_samplesheet_schema
+from atac2expr.files import atomic_output, staged_source
+from atac2expr.formats import PEAK_SUMMARY, use_samplesheet_schema
 from atac2expr.peaks import binarize_peaks, check_assembly, read_peaks
 from atac2expr.regions import BinLayout, read_chrom_sizes
 from atac2expr.samples import sample_id_problem
@@ -32,6 +34,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--layout", type=Path, required=True, help="the bin layout (define_bins.py, or a model's)")
     parser.add_argument("--chrom_sizes", type=Path, required=True, help="the assembly's chromosome sizes")
     parser.add_argument("--output", type=Path, required=True, help="<sample>.bins.npz")
+    parser.add_argument("--summary", type=Path, help="<sample>.peaks.json: the counts of the log, for the QC report")
     parser.add_argument("--samplesheet_schema", type=Path, help="assets/schema_input.json: the sample-id rule (default: the pipeline's own)")
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
@@ -61,6 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("sample %s: %d peaks (%d on the regions' chromosomes, %d elsewhere) -> %d of %d bins open", args.sample, len(peaks),
              int(on_layout.sum()), int((~on_layout).sum()), int(values.sum()), len(values))
     save_sample_bins(args.output, SampleBins(args.sample, values, layout))
+    if args.summary:
+        counts = (args.sample, len(peaks), int(on_layout.sum()), len(values), int((values != 0).sum()))
+        with atomic_output(args.summary) as handle:
+            json.dump(dict(zip(PEAK_SUMMARY, counts, strict=True)), handle, indent=2)
+            handle.write("\n")
     return 0
 
 

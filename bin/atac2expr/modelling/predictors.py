@@ -11,6 +11,13 @@
 fit() takes the training samples and, optionally, validation samples: the networks stop early on them, ridge
 chooses its alpha on them; the other models add them to the training samples. Targets are in the
 transformed units (log1p(TPM) by default) throughout.
+
+links() says which bins drive each gene's prediction (atac2expr/links.py writes them). A predictor that can say
+it sets `links_rule` (how a bin's weight is defined; docs/modelling.md lists them) and gives the weight of
+(gene, bin) pairs: `link_weights` for the model (its coefficients, or the networks' attribution averaged over
+samples) and `sample_link_weights` for what each given sample's bins contribute (-entry PREDICT). Linear models
+define `coefficients` and get both; the others say None (the mean has no bins). Only bins within max_distance of
+a gene's TSS are candidates.
 """
 
 from __future__ import annotations
@@ -26,9 +33,10 @@ import torch
 
 from ..cli import InputError
 from ..dataset import Dataset
+from ..links import Links, signed_distance, top_links
 from ..regions import BinLayout
 from ..settings import EvaluationSettings, ModelSettings, check_mlp_memory
-from . import gene_activity, mlp, runtime, tss_window
+from . import attribution, gene_activity, mlp, runtime, tss_window
 from .training import TrainResult
 
 log = logging.getLogger(__name__)
@@ -53,6 +61,30 @@ class Geometry:
         if "_bins" not in self.__dict__:
             self.__dict__["_bins"] = self.layout.bins()
         return self.__dict__["_bins"]
+
+
+@dataclass(frozen=True)
+class CisPairs:
+    """The candidate links: (gene row, bin row) of every bin within max_distance bp of a gene's TSS, sorted by gene
+    then bin, with the bin's |distance| to the TSS (bp, to its centre)."""
+
+    gene: np.ndarray
+    bin: np.ndarray
+    distance: np.ndarray
+
+    @classmethod
+    def of(cls, geometry: "Geometry", max_distance: int) -> "CisPairs":
+        if max_distance < 0:
+            raise InputError(f"--links_max_distance {max_distance}: must be >= 0")
+        genes, bins = geometry.genes, geometry.bins
+        tss = genes["tss"].to_numpy(np.int64)
+        gene, bin_ = gene_activity.bins_overlapping(bins, genes["chrom"].to_numpy(str), tss - max_distance, tss + max_distance + 1)
+        minus = genes["strand"].to_numpy(str)[gene] == "-"
+        distance = signed_distance(bins["start"].to_numpy(np.int64)[bin_], bins["end"].to_numpy(np.int64)[bin_], tss[gene], minus)
+        return cls(gene, bin_, np.abs(distance))
+
+    def __len__(self) -> int:
+        return len(self.gene)
 
 
 @dataclass
@@ -87,6 +119,44 @@ class Predictor(ABC):
     def _check_bins(self, X: np.ndarray) -> None:
         if X.shape[1] != self.geometry.layout.n_bins:
             raise InputError(f"{X.shape[1]} bins given to a model of {self.geometry.layout.n_bins} bins")
+
+    # ------------------------------------------------------------ links
+
+    links_rule: ClassVar[str | None] = None  # how a bin's weight for a gene is defined; None: the model has no links
+
+    def links(self, X: np.ndarray, max_distance: int, top: int, *, per_sample: bool = False,
+              device: torch.device = torch.device("cpu")) -> Links | None:
+        """Each gene's `top` strongest bins within max_distance of its TSS (None: the model has no links).
+
+        per_sample=False: the model's links (X: the samples a network's attributions are averaged over, its training
+        samples); per_sample=True: for each sample of X, what its bins contributed to its prediction of each gene."""
+        if self.links_rule is None:
+            return None
+        self._check_bins(X)
+        pairs = CisPairs.of(self.geometry, max_distance)
+        if not per_sample:
+            weight = self.link_weights(pairs, X, device)
+            keep, rank = top_links(pairs.gene, weight, pairs.distance, top)
+            return Links(pairs.gene[keep], pairs.bin[keep], weight[keep], rank)
+        parts = []
+        for row in range(len(X)):  # one sample at a time: samples x pairs can be large
+            weight = self.sample_link_weights(pairs, X[row : row + 1], device)[0]
+            keep, rank = top_links(pairs.gene, weight, pairs.distance, top)
+            parts.append(Links(pairs.gene[keep], pairs.bin[keep], weight[keep], rank, np.full(len(keep), row, dtype=np.int64)))
+        return Links(*(np.concatenate([getattr(p, f) for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+                       for f in ("gene", "bin", "weight", "rank", "sample")))
+
+    def coefficients(self, pairs: CisPairs) -> np.ndarray:
+        """A linear model's coefficient of each pair: the change in the gene's prediction when the bin opens by 1."""
+        raise NotImplementedError(f"{self.kind} has no coefficients")
+
+    def link_weights(self, pairs: CisPairs, X: np.ndarray, device: torch.device = torch.device("cpu")) -> np.ndarray:
+        """The weight of each pair (linear models: their coefficient; X is not read)."""
+        return self.coefficients(pairs)
+
+    def sample_link_weights(self, pairs: CisPairs, X: np.ndarray, device: torch.device = torch.device("cpu")) -> np.ndarray:
+        """samples x pairs: what each sample's bin contributes to its prediction (linear models: coefficient x value)."""
+        return self.coefficients(pairs)[None, :] * np.asarray(X, dtype=np.float64)[:, pairs.bin]
 
 
 class MeanPredictor(Predictor):
@@ -123,6 +193,15 @@ class KernelRidge:
     def predict(self, X: np.ndarray) -> np.ndarray:
         return _centred_gram(X, self.X, self.x_mean) @ self.dual + self.y_mean
 
+    def primal_weights(self, gene: np.ndarray, bin_: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+        """W[bin, gene] of the primal solution, W = Xc' dual, for the given pairs only (W has bins x genes entries)."""
+        out = np.empty(len(gene))
+        for first in range(0, len(gene), chunk):
+            part = slice(first, first + chunk)
+            columns = self.X[:, bin_[part]].astype(np.float64) - self.x_mean[bin_[part]]
+            out[part] = np.einsum("sk,sk->k", columns, self.dual[:, gene[part]])
+        return out
+
 
 def _centred_gram(XA: np.ndarray, XB: np.ndarray, mean: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
     """(XA - mean) @ (XB - mean).T, in chunks of bins (X may be samples x millions of uint8 bins)."""
@@ -144,6 +223,10 @@ def choose_ridge_alpha(X: np.ndarray, Y: np.ndarray, X_val: np.ndarray | None, Y
 
 class RidgePredictor(Predictor):
     kind = "ridge"
+    links_rule = ("the bin's coefficient in the ridge fit on all samples (the primal weights W = Xc' dual of the kernel form): "
+                  "the change in the prediction when the bin opens. With far more bins than samples ridge spreads a gene's weight "
+                  "over every bin whose pattern across the samples resembles the gene's, so its links mark bins that are open in "
+                  "the samples expressing the gene (sample similarity), not bins shown to regulate it")
 
     def fit(self, X, Y, X_val=None, Y_val=None, device=torch.device("cpu")) -> FitReport:
         alphas = self.evaluation.alphas if self.evaluation else [1.0]
@@ -154,6 +237,9 @@ class RidgePredictor(Predictor):
     def predict(self, X, device=torch.device("cpu")) -> np.ndarray:
         self._check_bins(X)
         return self.ridge.predict(X)
+
+    def coefficients(self, pairs: CisPairs) -> np.ndarray:
+        return self.ridge.primal_weights(pairs.gene, pairs.bin)
 
 
 class GeneActivityPredictor(Predictor):
@@ -171,13 +257,25 @@ class GeneActivityPredictor(Predictor):
         self._check_bins(X)
         return self.model.predict(X)
 
+    def coefficients(self, pairs: CisPairs) -> np.ndarray:
+        return self.model.coefficients(pairs.gene, pairs.bin)
+
 
 class ArchRPredictor(GeneActivityPredictor):
     kind = "archr"
+    links_rule = ("the gene's fitted slope times the bin's ArchR gene-score weight (distance-weighted, gene body and up to "
+                  "100 kb around it): the change in the prediction when the bin opens")
 
 
 class SignacPredictor(GeneActivityPredictor):
     kind = "signac"
+    links_rule = ("the gene's fitted slope for every bin in its body and 2 kb upstream (Signac's gene activity counts them "
+                  "alike, so they tie and the bins nearer the TSS rank first)")
+
+
+_NETWORK_RULE = ("integrated gradients from every bin closed to each training sample ({what}), exact for the one-hidden-layer "
+                 "ReLU network, averaged over the training samples: what the bin's openness adds to the gene's prediction "
+                 "on average; for one sample (-entry PREDICT), that sample's own attribution")
 
 
 class MLPPredictor(Predictor):
@@ -202,6 +300,27 @@ class MLPPredictor(Predictor):
     def predict(self, X, device=torch.device("cpu")) -> np.ndarray:
         self._check_bins(X)
         return mlp.predict_mlp(self.model, X, device)
+
+    links_rule = _NETWORK_RULE.format(what="the bins -> hidden -> genes network")
+
+    def _layers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        first, last = self.model.net[0], self.model.net[-1]
+        return (first.weight.detach().cpu().double().numpy(), first.bias.detach().cpu().double().numpy(),
+                last.weight.detach().cpu().double().numpy())
+
+    def link_weights(self, pairs, X, device=torch.device("cpu")) -> np.ndarray:
+        # the mean over samples of x_sb * sum_h W1[h,b] phi_sh W2[g,h] is sum_h (W1' * X'phi / n)[b,h] W2[g,h]
+        W1, b1, W2 = self._layers()
+        X = np.asarray(X, dtype=np.float64)
+        phi = attribution.path_weights(X, W1, b1)
+        per_bin = W1.T * (X.T @ phi) / max(len(X), 1)
+        return attribution.pair_sums(per_bin, W2, pairs.bin, pairs.gene)
+
+    def sample_link_weights(self, pairs, X, device=torch.device("cpu")) -> np.ndarray:
+        W1, b1, W2 = self._layers()
+        X = np.asarray(X, dtype=np.float64)
+        phi = attribution.path_weights(X, W1, b1)
+        return np.stack([attribution.pair_sums(W1.T * np.outer(x, p), W2, pairs.bin, pairs.gene) for x, p in zip(X, phi, strict=True)])
 
 
 class TSSWindowPredictor(Predictor):
@@ -241,6 +360,55 @@ class TSSWindowPredictor(Predictor):
         self._check_bins(X)
         index, mask = self.window_index
         return tss_window.predict_tss_window(self.model, X, index, mask, device=device)
+
+    links_rule = _NETWORK_RULE.format(what="the network shared by all genes, over the gene's window of --window bp")
+
+    def _window_attributions(self, X: np.ndarray, mean: bool) -> np.ndarray:
+        """Integrated gradients of the open channel (the mask is geometry, not attributed): samples x genes x window
+        slots, or their mean over the samples (genes x slots) when mean=True."""
+        index, mask = self.window_index
+        first, last = self.model.net[0], self.model.net[-1]
+        W1 = first.weight.detach().cpu().double().numpy()
+        width = index.shape[1]
+        W_open, W_mask = W1[:, :width], W1[:, width:]
+        offset = first.bias.detach().cpu().double().numpy() + mask.astype(np.float64) @ W_mask.T  # genes x hidden
+        w2 = last.weight.detach().cpu().double().numpy()[0]
+        X_pad = np.concatenate([np.asarray(X, dtype=np.float64), np.zeros((len(X), 1))], axis=1)
+        out = np.zeros(index.shape) if mean else np.empty((len(X), *index.shape))
+        for row, x in enumerate(X_pad):
+            windows = x[index]  # genes x slots
+            phi = attribution.active_fraction(windows @ W_open.T, offset)
+            ig = windows * ((phi * w2) @ W_open)
+            if mean:
+                out += ig / len(X_pad)
+            else:
+                out[row] = ig
+        return out
+
+    def _slots_of(self, pairs: CisPairs) -> tuple[np.ndarray, np.ndarray]:
+        """(positions among the pairs, flat gene x slot index) of the pairs whose bin is in its gene's window."""
+        index, mask = self.window_index
+        key_of = lambda gene, bin_: gene * np.int64(self.geometry.layout.n_bins + 1) + bin_  # noqa: E731
+        gene, slot = np.nonzero(mask)
+        keys = key_of(gene, index[gene, slot])
+        order = np.argsort(keys)
+        keys, flat = keys[order], (gene * index.shape[1] + slot)[order]
+        wanted = key_of(pairs.gene, pairs.bin)
+        found = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+        hit = np.flatnonzero(keys[found] == wanted) if len(keys) else np.zeros(0, dtype=np.int64)
+        return hit, flat[found[hit]]
+
+    def sample_link_weights(self, pairs, X, device=torch.device("cpu")) -> np.ndarray:
+        hit, flat = self._slots_of(pairs)
+        out = np.zeros((len(X), len(pairs)))
+        out[:, hit] = self._window_attributions(X, mean=False).reshape(len(X), -1)[:, flat]
+        return out
+
+    def link_weights(self, pairs, X, device=torch.device("cpu")) -> np.ndarray:
+        hit, flat = self._slots_of(pairs)
+        out = np.zeros(len(pairs))
+        out[hit] = self._window_attributions(X, mean=True).reshape(-1)[flat]
+        return out
 
 
 PREDICTORS: dict[str, type[Predictor]] = {
