@@ -16,6 +16,7 @@ help:
 	@echo "make test-container the pipeline in the Dockerfile's image with podman (root; installs podman, builds the image)"
 	@echo "make bench      benchmarks (print figures; not tests)"
 	@echo "make bench-links-real where each model's links fall on the real data (../shared/data/heme_hg19; not a test)"
+	@echo "make bench-links-planted every model's links against the planted truth, with the shuffled-label control"
 	@echo "make bench-scale the pipeline on generated real-size inputs (SCALE_DIR=$(SCALE_DIR), SCALE=$(SCALE); long; not a test)"
 	@echo "make setup      install Nextflow, kallisto and the Python packages only"
 
@@ -70,9 +71,13 @@ bench:
 # Where each model's links fall relative to the TSSs on the real development data (chr19 of ../shared/data/heme_hg19 by
 # default; BENCH_LINKS_ARGS="--chroms chr17,chr19 --models ridge" for others)
 BENCH_LINKS_ARGS ?=
-.PHONY: bench-links-real
+.PHONY: bench-links-real bench-links-planted
 bench-links-real:
 	$(WITH_ENV) python benchmarks/bench_links_real.py $(BENCH_LINKS_ARGS)
+
+# Every model's links against the test data's planted regulatory bins, with the shuffled-label control (minutes)
+bench-links-planted:
+	$(WITH_ENV) python benchmarks/bench_links_planted.py $(BENCH_LINKS_ARGS)
 
 # Real-size inputs (benchmarks/make_scale_data.py; reused while the parameters are the same), then the
 # pipeline with a trace and the micro-benchmarks (benchmarks/bench_scale.py), each scale in its own folders;

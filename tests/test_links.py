@@ -164,6 +164,20 @@ def test_links_of_each_model_and_the_mean_has_none(small):
         assert (small.X[0, own.bin] == 1).all() and (own.sample == 0).all(), kind
 
 
+def test_links_in_chunks_of_genes_are_the_same(small, monkeypatch):
+    """Genes are weighed a chunk at a time (memory at genome scale): any chunk size gives the same links."""
+    for kind in ("ridge", "tss_window"):
+        predictor = fitted(kind, small, tss_epochs=2)
+        whole = predictor.links(small.X, 20_000, 4, per_sample=True)
+        monkeypatch.setattr(predictors, "LINK_PAIRS", 30)  # one or two genes per chunk
+        chunked = predictor.links(small.X, 20_000, 4, per_sample=True)
+        monkeypatch.undo()
+        key = lambda found: np.lexsort((found.rank, found.gene, found.sample))  # noqa: E731
+        for field in ("gene", "bin", "rank", "sample"):
+            assert np.array_equal(getattr(whole, field)[key(whole)], getattr(chunked, field)[key(chunked)]), (kind, field)
+        assert np.allclose(whole.weight[key(whole)], chunked.weight[key(chunked)], rtol=1e-12, atol=1e-15)  # BLAS blocks differ
+
+
 # ---------------------------------------------------------------- files, read back
 
 @pytest.fixture(scope="module")

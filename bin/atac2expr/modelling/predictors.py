@@ -42,6 +42,7 @@ from .training import TrainResult
 log = logging.getLogger(__name__)
 
 BASELINES = ("mean", "ridge", "archr", "signac")
+LINK_PAIRS = 2_000_000  # candidate (gene, bin) pairs weighed at a time
 NETWORKS = ("mlp", "tss_window")
 ALL_MODELS = BASELINES + NETWORKS
 
@@ -73,14 +74,17 @@ class CisPairs:
     distance: np.ndarray
 
     @classmethod
-    def of(cls, geometry: "Geometry", max_distance: int) -> "CisPairs":
+    def of(cls, geometry: "Geometry", max_distance: int, genes: np.ndarray | None = None) -> "CisPairs":
+        """The pairs of every gene, or of the gene rows `genes` (sorted)."""
         if max_distance < 0:
             raise InputError(f"--links_max_distance {max_distance}: must be >= 0")
-        genes, bins = geometry.genes, geometry.bins
-        tss = genes["tss"].to_numpy(np.int64)
-        gene, bin_ = gene_activity.bins_overlapping(bins, genes["chrom"].to_numpy(str), tss - max_distance, tss + max_distance + 1)
-        minus = genes["strand"].to_numpy(str)[gene] == "-"
-        distance = signed_distance(bins["start"].to_numpy(np.int64)[bin_], bins["end"].to_numpy(np.int64)[bin_], tss[gene], minus)
+        rows = np.arange(len(geometry.genes)) if genes is None else np.asarray(genes, dtype=np.int64)
+        table, bins = geometry.genes.iloc[rows], geometry.bins
+        tss = table["tss"].to_numpy(np.int64)
+        query, bin_ = gene_activity.bins_overlapping(bins, table["chrom"].to_numpy(str), tss - max_distance, tss + max_distance + 1)
+        gene, tss = rows[query], tss[query]
+        minus = table["strand"].to_numpy(str)[query] == "-"
+        distance = signed_distance(bins["start"].to_numpy(np.int64)[bin_], bins["end"].to_numpy(np.int64)[bin_], tss, minus)
         return cls(gene, bin_, np.abs(distance))
 
     def __len__(self) -> int:
@@ -133,18 +137,26 @@ class Predictor(ABC):
         if self.links_rule is None:
             return None
         self._check_bins(X)
-        pairs = CisPairs.of(self.geometry, max_distance)
-        if not per_sample:
-            weight = self.link_weights(pairs, X, device)
-            keep, rank = top_links(pairs.gene, weight, pairs.distance, top)
-            return Links(pairs.gene[keep], pairs.bin[keep], weight[keep], rank)
         parts = []
-        for row in range(len(X)):  # one sample at a time: samples x pairs can be large
-            weight = self.sample_link_weights(pairs, X[row : row + 1], device)[0]
-            keep, rank = top_links(pairs.gene, weight, pairs.distance, top)
-            parts.append(Links(pairs.gene[keep], pairs.bin[keep], weight[keep], rank, np.full(len(keep), row, dtype=np.int64)))
-        return Links(*(np.concatenate([getattr(p, f) for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-                       for f in ("gene", "bin", "weight", "rank", "sample")))
+        # genes in chunks of about LINK_PAIRS pairs: at genome scale every gene's window holds hundreds of bins
+        per_gene = 2 * max_distance // self.geometry.layout.bin_size + 2
+        n_genes = len(self.geometry.genes)
+        step = max(1, LINK_PAIRS // per_gene)
+        for first in range(0, n_genes, step):
+            pairs = CisPairs.of(self.geometry, max_distance, np.arange(first, min(first + step, n_genes)))
+            if not per_sample:
+                weight = self.link_weights(pairs, X, device)
+                keep, rank = top_links(pairs.gene, weight, pairs.distance, top)
+                parts.append(Links(pairs.gene[keep], pairs.bin[keep], weight[keep], rank))
+                continue
+            for row in range(len(X)):  # one sample at a time: samples x pairs can be large
+                weight = self.sample_link_weights(pairs, X[row : row + 1], device)[0]
+                keep, rank = top_links(pairs.gene, weight, pairs.distance, top)
+                parts.append(Links(pairs.gene[keep], pairs.bin[keep], weight[keep], rank, np.full(len(keep), row, dtype=np.int64)))
+        fields = ("gene", "bin", "weight", "rank") + (("sample",) if per_sample else ())
+        empty = {"weight": np.zeros(0)}
+        return Links(*(np.concatenate([getattr(p, f) for p in parts]) if parts else empty.get(f, np.zeros(0, dtype=np.int64))
+                       for f in fields))
 
     def coefficients(self, pairs: CisPairs) -> np.ndarray:
         """A linear model's coefficient of each pair: the change in the gene's prediction when the bin opens by 1."""
@@ -363,10 +375,11 @@ class TSSWindowPredictor(Predictor):
 
     links_rule = _NETWORK_RULE.format(what="the network shared by all genes, over the gene's window of --window bp")
 
-    def _window_attributions(self, X: np.ndarray, mean: bool) -> np.ndarray:
-        """Integrated gradients of the open channel (the mask is geometry, not attributed): samples x genes x window
-        slots, or their mean over the samples (genes x slots) when mean=True."""
+    def _window_attributions(self, X: np.ndarray, genes: np.ndarray, mean: bool) -> np.ndarray:
+        """Integrated gradients of the open channel of the gene rows `genes` (the mask is geometry, not attributed):
+        samples x genes x window slots, or their mean over the samples (genes x slots) when mean=True."""
         index, mask = self.window_index
+        index, mask = index[genes], mask[genes]
         first, last = self.model.net[0], self.model.net[-1]
         W1 = first.weight.detach().cpu().double().numpy()
         width = index.shape[1]
@@ -385,29 +398,31 @@ class TSSWindowPredictor(Predictor):
                 out[row] = ig
         return out
 
-    def _slots_of(self, pairs: CisPairs) -> tuple[np.ndarray, np.ndarray]:
-        """(positions among the pairs, flat gene x slot index) of the pairs whose bin is in its gene's window."""
+    def _slots_of(self, pairs: CisPairs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(the pairs' genes, the positions among the pairs whose bin is in its gene's window, and for those the gene's
+        position among the genes and the window slot)."""
         index, mask = self.window_index
+        genes = np.unique(pairs.gene)
         key_of = lambda gene, bin_: gene * np.int64(self.geometry.layout.n_bins + 1) + bin_  # noqa: E731
-        gene, slot = np.nonzero(mask)
-        keys = key_of(gene, index[gene, slot])
+        local, slot = np.nonzero(mask[genes])
+        keys = key_of(genes[local], index[genes[local], slot])
         order = np.argsort(keys)
-        keys, flat = keys[order], (gene * index.shape[1] + slot)[order]
+        keys, local, slot = keys[order], local[order], slot[order]
         wanted = key_of(pairs.gene, pairs.bin)
         found = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
         hit = np.flatnonzero(keys[found] == wanted) if len(keys) else np.zeros(0, dtype=np.int64)
-        return hit, flat[found[hit]]
+        return genes, hit, local[found[hit]], slot[found[hit]]
 
     def sample_link_weights(self, pairs, X, device=torch.device("cpu")) -> np.ndarray:
-        hit, flat = self._slots_of(pairs)
+        genes, hit, local, slot = self._slots_of(pairs)
         out = np.zeros((len(X), len(pairs)))
-        out[:, hit] = self._window_attributions(X, mean=False).reshape(len(X), -1)[:, flat]
+        out[:, hit] = self._window_attributions(X, genes, mean=False)[:, local, slot]
         return out
 
     def link_weights(self, pairs, X, device=torch.device("cpu")) -> np.ndarray:
-        hit, flat = self._slots_of(pairs)
+        genes, hit, local, slot = self._slots_of(pairs)
         out = np.zeros(len(pairs))
-        out[hit] = self._window_attributions(X, mean=True).reshape(-1)[flat]
+        out[hit] = self._window_attributions(X, genes, mean=True)[local, slot]
         return out
 
 
