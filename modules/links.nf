@@ -8,7 +8,7 @@ process LINKS {
     input:
     tuple val(model), path(model_file, stageAs: 'input/model.pt')   // a network's model file; [] for a baseline (fitted here)
     path dataset
-    path evaluation, stageAs: 'evaluation'                          // evaluate.py's folder, or [] (--evaluate false)
+    path evaluation, stageAs: 'evaluation'                          // EVALUATE's folder, or [] (--evaluate false)
     path chrom_sizes
 
     output:

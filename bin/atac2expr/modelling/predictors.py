@@ -386,14 +386,15 @@ class TSSWindowPredictor(Predictor):
         W_open, W_mask = W1[:, :width], W1[:, width:]
         offset = first.bias.detach().cpu().double().numpy() + mask.astype(np.float64) @ W_mask.T  # genes x hidden
         w2 = last.weight.detach().cpu().double().numpy()[0]
-        X_pad = np.concatenate([np.asarray(X, dtype=np.float64), np.zeros((len(X), 1))], axis=1)
+        padding = mask == 0  # slots past the bins read 0, as in training
+        columns = np.where(padding, 0, index)  # any real column: overwritten below
         out = np.zeros(index.shape) if mean else np.empty((len(X), *index.shape))
-        for row, x in enumerate(X_pad):
-            windows = x[index]  # genes x slots
+        for row, x in enumerate(np.asarray(X)):  # the windows' bins only: no float copy of a genome-wide X
+            windows = np.where(padding, 0.0, x[columns].astype(np.float64))  # genes x slots
             phi = attribution.active_fraction(windows @ W_open.T, offset)
             ig = windows * ((phi * w2) @ W_open)
             if mean:
-                out += ig / len(X_pad)
+                out += ig / len(X)
             else:
                 out[row] = ig
         return out
