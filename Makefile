@@ -5,7 +5,7 @@ WITH_ENV := bash setup/with-env.sh
 OUTDIR ?= results
 PYTEST_ARGS ?=
 
-.PHONY: help setup test-data demo lint test test-unit test-e2e test-slurm test-container bench clean
+.PHONY: help setup test-data demo lint test test-unit test-e2e test-slurm test-container bench clean chromium
 
 help:
 	@echo "make demo       run the whole pipeline on the bundled test dataset (results in $(OUTDIR)/)"
@@ -15,6 +15,8 @@ help:
 	@echo "make test-slurm the pipeline through a one-node Slurm cluster on this machine (root; installs slurm-wlm, munge)"
 	@echo "make test-container the pipeline in the Dockerfile's image with podman and Docker Engine (root; installs both, builds the image)"
 	@echo "make bench      benchmarks (print figures; not tests)"
+	@echo "make bench-links-real where each model's links fall on the real data (../shared/data/heme_hg19; not a test)"
+	@echo "make bench-links-planted every model's links against the planted truth, with the shuffled-label control"
 	@echo "make bench-scale the pipeline on generated real-size inputs (SCALE_DIR=$(SCALE_DIR), SCALE=$(SCALE); long; not a test)"
 	@echo "make bench-real the pipeline on the real heme_hg19 data, whole chromosomes (BENCH_REAL_CHROMS=$(BENCH_REAL_CHROMS); long; not a test)"
 	@echo "make setup      install Nextflow, kallisto and the Python packages only"
@@ -33,15 +35,19 @@ demo: test-data
 lint:
 	$(WITH_ENV) ruff check bin tests benchmarks
 
-# unit tests first (they fail in seconds), then the end-to-end layer
-test: lint
+# unit tests first (they fail in seconds), then the end-to-end layer; the report pages are checked in headless
+# Chromium, which setup/chromium.sh installs (Debian's package) when missing and root, else the browser checks skip
+test: lint chromium
 	$(WITH_ENV) python -m pytest tests -m "not e2e and not slurm and not container" $(PYTEST_ARGS)
 	$(WITH_ENV) python -m pytest tests -m "e2e and not slurm and not container" $(PYTEST_ARGS)
+
+chromium:
+	@bash setup/chromium.sh >/dev/null || echo "no headless Chromium here: the browser checks of the reports will skip, saying why"
 
 test-unit:
 	$(WITH_ENV) python -m pytest tests -m "not e2e and not slurm and not container" $(PYTEST_ARGS)
 
-test-e2e:
+test-e2e: chromium
 	$(WITH_ENV) python -m pytest tests -m "e2e and not slurm and not container" $(PYTEST_ARGS)
 
 # setup/slurm/start.sh (run by the test) installs Debian's slurm-wlm and munge when missing and root
@@ -68,6 +74,17 @@ bench:
 	$(WITH_ENV) python benchmarks/bench_gene_activity.py --quick
 	$(WITH_ENV) python benchmarks/bench_references.py --quick
 	$(WITH_ENV) python benchmarks/bench_fastq_check.py --quick
+
+# Where each model's links fall relative to the TSSs on the real development data (chr19 of ../shared/data/heme_hg19 by
+# default; BENCH_LINKS_ARGS="--chroms chr17,chr19 --models ridge" for others)
+BENCH_LINKS_ARGS ?=
+.PHONY: bench-links-real bench-links-planted
+bench-links-real:
+	$(WITH_ENV) python benchmarks/bench_links_real.py $(BENCH_LINKS_ARGS)
+
+# Every model's links against the test data's planted regulatory bins, with the shuffled-label control (minutes)
+bench-links-planted:
+	$(WITH_ENV) python benchmarks/bench_links_planted.py $(BENCH_LINKS_ARGS)
 
 # Real-size inputs (benchmarks/make_scale_data.py; reused while the parameters are the same), then the
 # pipeline with a trace and the micro-benchmarks (benchmarks/bench_scale.py), each scale in its own folders;

@@ -11,7 +11,9 @@
  *     -> references: GENE_ANNOTATION (genes and transcripts of the GTF or BED, and of the FASTA)
  *     -> RNA-seq:  CHECK_FASTQ (per sample) -> KALLISTO_INDEX -> KALLISTO_QUANT (per sample) -> GENE_TPM
  *        or a table: EXPRESSION_TABLE (--expression, or ENCODE's gene quantifications)
- *     -> BUILD_MATRIX (samples x bins, samples x genes) -> TRAIN_MODEL (all samples) + EVALUATE (held out) -> REPORT
+ *     -> BUILD_MATRIX (samples x bins, samples x genes) -> TRAIN_MODEL (all samples) + EVALUATE (held out)
+ *     -> LINKS (per model: which bins drive each gene) + QC_SUMMARY -> REPORT (the report page)
+ *   -> SOFTWARE_VERSIONS -> MULTIQC (kallisto's logs, the QC and evaluation tables, the versions)
  */
 nextflow.enable.dsl = 2
 
@@ -30,6 +32,9 @@ include { BUILD_MATRIX                          } from './modules/build_matrix'
 include { TRAIN_MODEL                           } from './modules/train_model'
 include { EVALUATE                              } from './modules/evaluate'
 include { REPORT                                } from './modules/report'
+include { LINKS                                 } from './modules/links'
+include { QC_SUMMARY                            } from './modules/qc_summary'
+include { MULTIQC                               } from './modules/multiqc'
 include { CHECK_MODEL                           } from './modules/check_model'
 include { PREDICT_EXPRESSION                    } from './modules/predict'
 include { SOFTWARE_VERSIONS                     } from './modules/software_versions'
@@ -106,6 +111,9 @@ def sampleFile(Map row, String column, String path) {
     return found
 }
 
+// baselines fitted on all samples for their links (the networks' links come from their model files; the mean has none)
+LINKED_BASELINES = ['ridge', 'archr', 'signac']
+
 // Every process's versions.yml, each distinct text once, in one file: by content, so a resumed run finds it cached
 def softwareVersions(versions) {
     return versions.map { it.text }.unique().collectFile(name: 'versions.yml', sort: true, newLine: true)
@@ -156,6 +164,10 @@ workflow ATAC2EXPR {
         expression_matrix = EXPRESSION_TABLE.out.matrix
         expression_genes = EXPRESSION_TABLE.out.genes
         expression_source = EXPRESSION_TABLE.out.source
+        genes_dropped = EXPRESSION_TABLE.out.dropped
+        fastq_checks = Channel.value([])
+        kallisto_results = Channel.value([])
+        kallisto_logs = Channel.empty()
         versions = versions.mix(EXPRESSION_TABLE.out.versions)
     } else {
         // RNA-seq reads: each sample's reads checked (in parallel), then quantified; nothing heavy starts before the
@@ -172,6 +184,10 @@ workflow ATAC2EXPR {
         expression_matrix = GENE_TPM.out.matrix
         expression_genes = GENE_TPM.out.genes
         expression_source = Channel.value([])
+        genes_dropped = GENE_TPM.out.dropped
+        fastq_checks = CHECK_FASTQ.out.check.map { meta, check -> check }.collect()
+        kallisto_results = KALLISTO_QUANT.out.results.map { meta, dir -> dir }.collect()
+        kallisto_logs = KALLISTO_QUANT.out.log.map { meta, log -> log }
         versions = versions.mix(CHECK_FASTQ.out.versions, KALLISTO_INDEX.out.versions, KALLISTO_QUANT.out.versions, GENE_TPM.out.versions)
     }
 
@@ -187,15 +203,33 @@ workflow ATAC2EXPR {
         evaluation = EVALUATE.out.results
         versions = versions.mix(EVALUATE.out.versions)
     }
-    REPORT(dataset, TRAIN_MODEL.out.results.collect(sort: { it.name }), evaluation, expression_source)
+
+    // links: which bins drive each gene, for every trained model and every evaluated baseline that can say it
+    links = Channel.value([])
+    if (!params.skip_links) {
+        baselines = params.evaluate ? params.eval_models.tokenize(',')*.trim().unique().findAll { it in LINKED_BASELINES } : []
+        models = TRAIN_MODEL.out.model.map { model_file -> [model_file.parent.name, model_file] }
+            .mix(Channel.fromList(baselines).map { name -> [name, []] })
+        LINKS(models, dataset, evaluation, chrom_sizes)
+        links = LINKS.out.links.mix(LINKS.out.genes).collect()
+        versions = versions.mix(LINKS.out.versions)
+    }
+
+    // QC per sample and per gene: for the report page and MultiQC
+    QC_SUMMARY(dataset, BINARIZE_PEAKS.out.summary.map { meta, summary -> summary }.collect(), fastq_checks, kallisto_results,
+               genes_dropped, evaluation)
+    REPORT(dataset, TRAIN_MODEL.out.results.collect(sort: { it.name }), evaluation, expression_source, links,
+           QC_SUMMARY.out.samples.mix(QC_SUMMARY.out.genes).collect())
 
     versions = versions.mix(DEFINE_BINS.out.versions, CHECK_INPUTS.out.versions, BINARIZE_PEAKS.out.versions,
-        GENE_ANNOTATION.out.versions, BUILD_MATRIX.out.versions, TRAIN_MODEL.out.versions, REPORT.out.versions)
+        GENE_ANNOTATION.out.versions, BUILD_MATRIX.out.versions, TRAIN_MODEL.out.versions, QC_SUMMARY.out.versions,
+        REPORT.out.versions)
 
     emit:
     dataset  = dataset
     models   = TRAIN_MODEL.out.model
     summary  = REPORT.out.summary
+    multiqc  = QC_SUMMARY.out.mqc.mix(kallisto_logs).collect()   // MultiQC's inputs
     versions = versions
 }
 
@@ -223,6 +257,9 @@ workflow {
         versions = versions.mix(ATAC2EXPR.out.versions)
     }
     SOFTWARE_VERSIONS(softwareVersions(versions))
+    if (!params.skip_multiqc && !(params.encode && params.encode_samplesheet_only)) {
+        MULTIQC(ATAC2EXPR.out.multiqc, SOFTWARE_VERSIONS.out.yml, Channel.value(file("${projectDir}/assets/multiqc_config.yml")))
+    }
     // last: every process of the run exists (the folders it publishes into are known) and no task has started
     guardOutdir('main')
 }
@@ -231,7 +268,8 @@ workflow {
  * Predict expression of new samples from their peaks with a trained model:
  *   nextflow run main.nf -entry PREDICT --model_file results/model/mlp/model.pt --input new_samples.csv
  * where new_samples.csv has the columns sample,peaks (the same sample id rules as the main samplesheet).
- * The peaks are binned with the bin layout and bin value (binary or signal) recorded in the model.
+ * The peaks are binned with the bin layout and bin value (binary or signal) recorded in the model; unless --skip_links,
+ * predict/links/ says which of each sample's open bins drove its predictions.
  */
 workflow PREDICT {
     startRun()
@@ -247,7 +285,7 @@ workflow PREDICT {
     // the model's bin layout and bin value (written by CHECK_MODEL, which checked them)
     layout = CHECK_MODEL.out.layout.map { meta, regions, bin_value -> [meta + [bin_value: bin_value.text.trim()], regions] }.first()
     BINARIZE_PEAKS(peaks, layout, chrom_sizes, schema_input)
-    PREDICT_EXPRESSION(model, BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }))
+    PREDICT_EXPRESSION(model, BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }), chrom_sizes)
 
     SOFTWARE_VERSIONS(softwareVersions(CHECK_PARAMS.out.versions.mix(CHECK_MODEL.out.versions, CHECK_PREDICT_INPUTS.out.versions,
                                                                      BINARIZE_PEAKS.out.versions, PREDICT_EXPRESSION.out.versions)))

@@ -5,12 +5,14 @@
 
 The peaks' assembly is checked first: peaks past the end of a chromosome of --chrom_sizes, or on contigs of
 another assembly than --genome, stop the run with the count and a hint to lift them over. Peaks on sequences outside the
-regions are counted in the log.
+regions are counted in the log, and in --summary (<sample>.peaks.json: peaks, those on the regions' chromosomes,
+bins, open bins), which the QC report reads.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -20,8 +22,8 @@ import numpy as np
 
 from atac2expr import cli, genomes
 from atac2expr.dataset import SampleBins, save_sample_bins
-from atac2expr.files import staged_source
-from atac2expr.formats import BIN_VALUES, use_samplesheet_schema
+from atac2expr.files import atomic_output, staged_source
+from atac2expr.formats import BIN_VALUES, PEAK_SUMMARY, use_samplesheet_schema
 from atac2expr.peaks import bin_peaks, check_assembly, read_peaks
 from atac2expr.regions import BinLayout, read_chrom_sizes
 from atac2expr.samples import sample_id_problem
@@ -39,6 +41,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--bin_value", required=True, choices=BIN_VALUES,
                         help="binary: 1 = a peak overlaps the bin; signal: log1p of the strongest overlapping peak's signalValue")
     parser.add_argument("--output", type=Path, required=True, help="<sample>.bins.npz")
+    parser.add_argument("--summary", type=Path, help="<sample>.peaks.json: the counts of the log, for the QC report")
     parser.add_argument("--samplesheet_schema", type=Path, help="assets/schema_input.json: the sample-id rule (default: the pipeline's own)")
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
@@ -68,6 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("sample %s: %d peaks (%d on the regions' chromosomes, %d elsewhere) -> %d of %d bins open (%s)", args.sample, len(peaks),
              int(on_layout.sum()), int((~on_layout).sum()), np.count_nonzero(values), len(values), args.bin_value)
     save_sample_bins(args.output, SampleBins(args.sample, values, layout, args.bin_value))
+    if args.summary:
+        counts = (args.sample, len(peaks), int(on_layout.sum()), len(values), int(np.count_nonzero(values)))
+        with atomic_output(args.summary) as handle:
+            json.dump(dict(zip(PEAK_SUMMARY, counts, strict=True)), handle, indent=2)
+            handle.write("\n")
     return 0
 
 

@@ -6,6 +6,11 @@ writes both); each file names its sample. Bins of another layout or bin value ar
 
 Output (--output, TSV): sample, gene_id, gene_name, predicted (the model's units, log1p(TPM) by default),
 predicted_tpm (inverse transform, clipped at 0).
+
+With --links_outdir, which of each sample's open bins drove each prediction (the model's links rule applied to that
+sample alone: bin/atac2expr/modelling/predictors.py): links.tsv.gz (formats.SAMPLE_LINKS, a sample column first) and,
+per sample, <sample>.interact, <sample>.bedpe and <sample>.bw, as the links of the main run
+(bin/atac2expr/links.py).
 """
 
 from __future__ import annotations
@@ -13,12 +18,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from atac2expr import cli, dataset
+from atac2expr import cli, dataset, links
 from atac2expr.modelling import model_file, runtime
+from atac2expr.regions import read_chrom_sizes
 from atac2expr.tables import prediction_table, write_tsv
 
 log = logging.getLogger("predict")
@@ -31,6 +38,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", required=True, help="predictions TSV")
     parser.add_argument("--device", required=True, help="cpu, cuda or cuda:N")
     parser.add_argument("--threads", type=int, required=True, help="CPU threads of torch")
+    parser.add_argument("--links_outdir", type=Path, help="write each sample's links here (needs the three below)")
+    parser.add_argument("--links_top", type=int, help="links kept per sample and gene (the strongest)")
+    parser.add_argument("--links_max_distance", type=int, help="bp from the TSS within which a bin can be a link")
+    parser.add_argument("--chrom_sizes", type=Path, help="the assembly's chromosome sizes (the bigWig headers)")
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
 
@@ -39,6 +50,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
+    if args.links_outdir:
+        missing = [f"--{name}" for name in ("links_top", "links_max_distance", "chrom_sizes") if getattr(args, name) is None]
+        if missing:
+            raise cli.InputError(f"--links_outdir needs {', '.join(missing)}")
     runtime.set_threads(args.threads)
     device = runtime.resolve_device(args.device)
     predictor, train_samples = model_file.load(args.model)
@@ -53,10 +68,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         names.append(sample_bins.sample)
         rows.append(sample_bins.values)
         log.info("%s: %d of %d bins open (%s)", sample_bins.sample, np.count_nonzero(sample_bins.values), layout.n_bins, bin_value)
-    predicted = predictor.predict(np.stack(rows), device)
+    X = np.stack(rows)
+    predicted = predictor.predict(X, device)
     write_tsv(prediction_table(np.array(names), predictor.geometry.genes, predicted, predictor.settings.target_transform), args.output)
     log.info("wrote %s: %d samples x %d genes", args.output, len(names), predicted.shape[1])
+    if args.links_outdir:
+        write_sample_links(predictor, X, np.array(names), args, device)
     return 0
+
+
+def write_sample_links(predictor, X: np.ndarray, names: np.ndarray, args: argparse.Namespace, device) -> None:
+    found = predictor.links(X, args.links_max_distance, args.links_top, per_sample=True, device=device)
+    if found is None:
+        log.warning("a %s model has no links: none written", predictor.kind)
+        return
+    genes, bins = predictor.geometry.genes, predictor.geometry.bins
+    table = links.links_table(found, genes, bins, names)
+    chrom_sizes = read_chrom_sizes(args.chrom_sizes)
+    links.write_table(table, args.links_outdir / "links.tsv.gz")
+    for sample in names:
+        rows = table[table["sample"] == sample].drop(columns="sample")
+        description = f"atac2expr {predictor.kind}: the open bins that drove {sample}'s predictions (top {args.links_top} per gene)"
+        links.write_links(rows, args.links_outdir, str(sample), description, genes, chrom_sizes, with_table=False)
+        log.info("%s: %d links for %d genes", sample, len(rows), rows["gene_id"].nunique())
+    log.info("wrote %s/links.tsv.gz and each sample's .interact, .bedpe, .bw", args.links_outdir)
 
 
 if __name__ == "__main__":

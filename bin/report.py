@@ -1,5 +1,11 @@
 #!/usr/bin/env python3
-"""Figures and summary of a run: the original study's target-vs-predicted figure, loss curves, summary.json."""
+"""Figures, summary and the report page of a run.
+
+Writes the original study's target-vs-predicted figure of each trained network, their loss curves, summary.json and
+atac2expr_report.html: one self-contained page (bin/atac2expr/html_report.py) with the held-out evaluation, the
+links of the best-predicted genes of the best model with links (their browser-track figures and bins), the QC per
+sample and per gene (and a link to MultiQC's report when the run made one) and the training on all samples.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +20,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from atac2expr import cli  # noqa: E402
+from atac2expr import cli, html_report, qc  # noqa: E402
 from atac2expr.annotation import TSS_ONLY_NOTE, tss_only  # noqa: E402
 from atac2expr.cli import InputError  # noqa: E402
-from atac2expr.dataset import load_dataset  # noqa: E402
+from atac2expr.dataset import Dataset, load_dataset  # noqa: E402
 from atac2expr.files import atomic_output, atomic_path  # noqa: E402
-from atac2expr.formats import read_tsv  # noqa: E402
+from atac2expr.formats import QC_GENES, QC_SAMPLES, read_tsv  # noqa: E402
+from atac2expr.links import read_links  # noqa: E402
 
 log = logging.getLogger("report")
 
@@ -70,12 +78,109 @@ def plot_losses(losses: dict[str, pd.DataFrame], baselines: dict[str, float], pa
     plt.close(fig)
 
 
+REPORT_PAGE = "atac2expr_report.html"
+METRICS_SHOWN = {"model": "model", "mse": "MSE", "r2": "R\u00b2 vs per-gene mean", "r2_gene_median": "median per-gene R\u00b2",
+                 "fraction_genes_better_than_mean": "genes better than the mean", "pearson_gene_median": "median per-gene Pearson"}
+
+
+def evaluation_section(evaluation: Path, units: str) -> tuple[str, pd.DataFrame]:
+    metrics = pd.read_csv(evaluation / "metrics.tsv", sep="\t")
+    best = str(metrics.sort_values("r2", ascending=False)["model"].iloc[0]) if len(metrics) else ""
+    shown = metrics[[c for c in METRICS_SHOWN if c in metrics]].rename(columns=METRICS_SHOWN)
+    parts = [f"<p>Every model fitted on the training folds and scored on samples it never saw (cross-validation over samples, "
+             f"the same folds for every model), in {html_report.escape(units)}. R\u00b2 is the skill over each gene's training mean: "
+             f"0 is the mean, negative is worse. Best: <b>{html_report.escape(best)}</b>.</p>",
+             html_report.table(shown, {**{c: "{:.3f}" for c in shown.columns}, "genes better than the mean": "{:.0%}"}, highlight=best, key="model")]
+    if (evaluation / "gene_correlations.png").exists():
+        parts.append(html_report.figure(evaluation / "gene_correlations.png", "Per-gene skill of every model on held-out samples.",
+                                        "per-gene skill"))
+    scatters = [evaluation / f"scatter_{m}.png" for m in metrics["model"] if (evaluation / f"scatter_{m}.png").exists()]
+    if scatters:
+        parts.append('<div class="grid">' + "".join(html_report.figure(p, f"{p.stem.removeprefix('scatter_')}: held-out predicted vs observed",
+                                                                        p.stem) for p in scatters) + "</div>")
+    if (evaluation / "learning_curves.png").exists():
+        parts.append(html_report.figure(evaluation / "learning_curves.png", "Networks: training and inner-validation loss per fold.",
+                                        "learning curves"))
+    return "".join(parts), metrics
+
+
+def links_section(folder: Path, metrics: pd.DataFrame | None) -> str:
+    summaries = {p.name.removesuffix(".links.json"): json.loads(p.read_text()) for p in sorted(folder.glob("*.links.json"))}
+    if not summaries:
+        return "<p>No model of this run has links.</p>"
+    ranked = list(summaries)
+    if metrics is not None and len(metrics):
+        r2 = metrics.set_index("model")["r2"]
+        ranked.sort(key=lambda m: -float(r2.get(m, -np.inf)))
+    best = ranked[0]
+    rows = pd.DataFrame([{"model": m, "links": s["n_links"], "genes with links": s["n_genes_with_links"],
+                          "median |distance| (bp)": s.get("distance_quantiles_bp", {}).get("0.5", np.nan),
+                          "within 2 kb of the TSS": s.get("share_within_bp", {}).get("2000", np.nan), "rule": s["rule"]}
+                         for m, s in ((m, summaries[m]) for m in ranked)])
+    top, reach = summaries[best]["links_top"], summaries[best]["links_max_distance"]
+    parts = [f"<p>For every gene, the {top} bins within {reach:,} bp of its TSS that move its prediction most, by each model's own rule. "
+             f"Files: <code>links/&lt;model&gt;.links.tsv.gz</code> (the table), <code>.interact</code> (UCSC, IGV), <code>.bedpe</code> "
+             f"(IGV, WashU) and <code>.bw</code> (|weight| summed over genes), per-gene bigWigs in <code>links/&lt;model&gt;/tracks/</code>.</p>",
+             html_report.table(rows, {"within 2 kb of the TSS": "{:.0%}", "median |distance| (bp)": "{:,.0f}"}, highlight=best, key="model"),
+             f"<h3>Best-predicted genes of {html_report.escape(best)}</h3>"]
+    genes_file = folder / best / "best_genes.tsv"
+    chosen = pd.read_csv(genes_file, sep="\t", dtype={"gene_id": str, "gene_name": str}, keep_default_na=False) if genes_file.exists() else None
+    if chosen is None or not len(chosen):
+        return "".join(parts) + "<p>No gene of this model has links.</p>"
+    table = read_links(folder / f"{best}.links.tsv.gz")
+    for _, gene in chosen.iterrows():
+        caption = (f"{gene['gene_name']} ({gene['gene_id']}), {gene['r2_source']} R\u00b2 {gene['r2']:.2f}: genes, links (red: opening "
+                   f"the bin raises the prediction, blue: lowers it), each sample's open bins (ordered by observed expression) and "
+                   f"its observed and predicted expression.")
+        parts.append(html_report.figure(folder / gene["figure"], caption, f"browser track of {gene['gene_name']}"))
+        rows = table[table["gene_id"] == gene["gene_id"]][["rank", "chrom", "start", "end", "distance", "weight"]]
+        parts.append(html_report.table(rows, {"weight": "{:.4g}"}))
+    return "".join(parts)
+
+
+def qc_section(folder: Path, multiqc_report: str | None) -> str:
+    samples, genes = QC_SAMPLES.read(folder / "qc_samples.tsv"), QC_GENES.read(folder / "qc_genes.tsv")
+    samples = samples[["sample", *[c for c in QC_SAMPLES.columns[1:] if samples[c].notna().any()]]]
+    titles = {"sample": "Sample", "pseudoaligned": "Pseudoaligned", "pseudoaligned_percent": "% pseudoaligned",
+              **{c: header["title"] for c, header in qc.SAMPLE_HEADERS.items()}}
+    samples = samples.rename(columns=titles)
+    link = (f'<p>Full QC: <a href="{html_report.escape(multiqc_report)}">MultiQC report</a> (kallisto, reads, peaks, open bins, '
+            f"genes, held-out metrics, software versions).</p>" if multiqc_report else "")
+    return (link + "<h3>Per sample</h3>" + html_report.table(samples, {"% bins open": "{:.2f}", "% pseudoaligned": "{:.1f}",
+                                                                       **{c: "{:,.0f}" for c in ("Reads checked", "Reads < k", "Pseudoaligned")}})
+            + "<h3>Genes of the regions</h3>" + html_report.table(genes))
+
+
+def report_page(dataset: Dataset, summary: dict, args: argparse.Namespace) -> html_report.Page:
+    models = ", ".join(summary["models"]) or "none"
+    page = html_report.Page("atac2expr report", f"{summary['samples']} samples, {dataset.layout.describe()}, {summary['genes']:,} genes; "
+                                                f"trained networks: {models}")
+    units = next((m["target_transform"] for m in summary["models"].values()), "log1p(TPM)")
+    metrics = None
+    if args.evaluation:
+        body, metrics = evaluation_section(args.evaluation, units)
+        page.add("evaluation", "Held-out evaluation", body)
+    if args.links:
+        page.add("links", "Which bins drive the best-predicted genes", links_section(args.links, metrics))
+    if args.qc:
+        page.add("qc", "QC", qc_section(args.qc, args.multiqc_report))
+    training = "".join(html_report.figure(p, caption, p.stem) for p, caption in
+                       [(args.outdir / "loss_curve.png", "Training loss of the networks on all samples (dotted: the per-gene mean).")]
+                       + [(args.outdir / f"expression_fit_{m}.png", f"{m}: observed and predicted expression of four samples (in-sample).")
+                          for m in summary["models"]] if p.exists())
+    page.add("training", "Training on all samples", training or "<p>No network was trained.</p>")
+    return page
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", type=Path, required=True)
     parser.add_argument("--training", type=Path, nargs="+", required=True, help="train_model.py output folders")
     parser.add_argument("--evaluation", type=Path, help="evaluate.py output folder (metrics.tsv)")
     parser.add_argument("--expression_source", type=Path, help="expression_source.json of expression_table.py (--expression)")
+    parser.add_argument("--links", type=Path, help="links.py outputs of every model (<model>.links.json, ...)")
+    parser.add_argument("--qc", type=Path, help="qc_summary.py outputs (qc_samples.tsv, qc_genes.tsv)")
+    parser.add_argument("--multiqc_report", help="where MultiQC's report is, relative to --outdir (a link on the page)")
     parser.add_argument("--outdir", type=Path, default=Path("."))
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
@@ -117,6 +222,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary["heldout_metrics"] = metrics.set_index(metrics.columns[0]).to_dict(orient="index")
     with atomic_output(args.outdir / "summary.json") as handle:
         json.dump(summary, handle, indent=2)
+    page = report_page(dataset, summary, args)
+    with atomic_output(args.outdir / REPORT_PAGE) as handle:
+        handle.write(page.render())
     log.info("report for %d samples, %d bins, %d genes: %s", summary["samples"], summary["bins"], summary["genes"],
              ", ".join(f"{m} training MSE {v['final_training_loss']:.4f} (per-gene mean {v['mean_baseline_training_loss']:.4f})"
                        for m, v in summary["models"].items()))

@@ -12,8 +12,9 @@ process BINARIZE_PEAKS {
     path samplesheet_schema, stageAs: 'input/schema_input.json'    // the sample-id rule
 
     output:
-    tuple val(meta), path("${meta.id}.bins.npz"), emit: bins
-    path 'versions.yml'                         , emit: versions
+    tuple val(meta), path("${meta.id}.bins.npz")  , emit: bins
+    tuple val(meta), path("${meta.id}.peaks.json"), emit: summary     // peaks and open bins, for the QC report
+    path 'versions.yml'                           , emit: versions
 
     script:
     // the peaks are staged under a name the pipeline makes; the content says whether they are gzipped
@@ -26,6 +27,7 @@ process BINARIZE_PEAKS {
         --chrom_sizes ${chrom_sizes} \\
         --samplesheet_schema input/schema_input.json \\
         --output ${meta.id}.bins.npz \\
+        --summary ${meta.id}.peaks.json \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml
@@ -37,6 +39,7 @@ process BINARIZE_PEAKS {
 
     stub:
     """
+    echo '{}' > ${meta.id}.peaks.json
     touch ${meta.id}.bins.npz versions.yml
     """
 }

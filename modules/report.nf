@@ -7,24 +7,30 @@ process REPORT {
     input:
     path dataset
     path training, stageAs: 'training/*'
-    path evaluation, stageAs: 'evaluation'
+    path evaluation, stageAs: 'evaluation'     // or [] (--evaluate false)
     path expression_source, stageAs: 'expression_source.json'   // --expression: where the targets came from; or []
+    path links, stageAs: 'links/*'             // LINKS' files of every model, or [] (--skip_links)
+    path qc, stageAs: 'qc/*'                   // QC_SUMMARY's qc_samples.tsv and qc_genes.tsv
 
     output:
-    path '*.png'        , emit: figures
-    path 'summary.json' , emit: summary
-    path 'versions.yml' , emit: versions
+    path '*.png'                 , emit: figures
+    path 'summary.json'          , emit: summary
+    path 'atac2expr_report.html' , emit: html
+    path 'versions.yml'          , emit: versions
 
     script:
-    def args = task.ext.args ?: ''
+    def args = task.ext.args ?: ''    // --multiqc_report: the link to MultiQC's report, unless --skip_multiqc
     def eval = evaluation ? '--evaluation evaluation' : ''
     def source = expression_source ? '--expression_source expression_source.json' : ''
+    def linked = links ? '--links links' : ''
     """
     report.py \\
         --dataset ${dataset} \\
         --training training/* \\
         ${eval} \\
-        ${source} \\
+        ${source} \
+        ${linked} \
+        --qc qc \
         ${args}
 
     cat <<-END_VERSIONS > versions.yml
@@ -35,7 +41,7 @@ process REPORT {
 
     stub:
     """
-    touch loss_curve.png versions.yml
+    touch loss_curve.png atac2expr_report.html versions.yml
     echo '{}' > summary.json
     """
 }

@@ -60,7 +60,7 @@ from atac2expr import cli  # noqa: E402
 from atac2expr.annotation import genes_in_regions, read_gtf, strip_version  # noqa: E402
 from atac2expr.cli import InputError  # noqa: E402
 from atac2expr.files import atomic_output, atomic_path, read_text  # noqa: E402
-from atac2expr.regions import BinLayout, Region, format_regions, parse_regions, read_chrom_sizes  # noqa: E402
+from atac2expr.regions import BinLayout, Region, format_regions, parse_regions, read_chrom_sizes, ucsc_chrom  # noqa: E402
 
 log = logging.getLogger("make_test_data")
 
@@ -126,11 +126,6 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 def _tsv(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(sep="\t", index=False, lineterminator="\n", float_format="%.6g").encode()
-
-
-def _ucsc(chrom: str) -> str:
-    """ENCODE peak files name chromosomes UCSC-style."""
-    return "chrM" if chrom == "MT" else f"chr{chrom}"
 
 
 # ---------------------------------------------------------------- annotation and transcriptome
@@ -451,7 +446,7 @@ def _chrom_key(chrom: str) -> tuple[int, int, str]:
 def narrowpeak_bytes(peaks: pd.DataFrame, sample: str, rng: np.random.Generator, bed3: bool = False, track: bool = False) -> bytes:
     order = {c: i for i, c in enumerate(sorted(set(peaks["chrom"]), key=_chrom_key))}
     peaks = peaks.assign(_o=peaks["chrom"].map(order)).sort_values(["_o", "start", "end"]).reset_index(drop=True)
-    chrom = peaks["chrom"].map(_ucsc)
+    chrom = peaks["chrom"].map(ucsc_chrom)  # ENCODE peak files name chromosomes UCSC-style
     if bed3:
         frame = pd.DataFrame({"chrom": chrom, "start": peaks["start"], "end": peaks["end"]})
     else:

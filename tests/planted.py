@@ -105,3 +105,42 @@ def settings_args(**values) -> list[str]:
     if evaluation or evaluation_values:
         args += evaluation_settings(**evaluation_values).cli_args()
     return args
+
+
+# ---------------------------------------------------------------- the generator's planted truth (tests/make_test_data.py)
+
+def generated_dataset(folder: Path, region: str = "chr1:1-1000000", bin_size: int = 1000) -> tuple[dataset.Dataset, pd.DataFrame]:
+    """The Dataset the pipeline would build from make_test_data.py's output, with the true TPMs as targets (no kallisto
+    in between), and the generator's regulatory_bins.tsv: which bins drive which gene."""
+    from atac2expr.annotation import genes_in_regions, read_gtf
+    from atac2expr.peaks import bin_peaks, read_peaks
+
+    layout = layout_of(region, bin_size)
+    genes, _ = read_gtf(folder / "genes.gtf.gz")
+    genes = genes_in_regions(genes, list(layout.regions)).reset_index(drop=True)
+    sheet = pd.read_csv(folder / "samplesheet.csv")
+    X = np.stack([bin_peaks(read_peaks(folder / p), layout, "binary") for p in sheet["peaks"]]).astype(np.uint8)
+    truth = pd.read_csv(folder / "truth.tsv", sep="\t", dtype={"sample": str, "gene_id": str})
+    tpm = truth.pivot(index="sample", columns="gene_id", values="true_tpm").loc[sheet["sample"], genes["gene_id"]]
+    regulatory = pd.read_csv(folder / "regulatory_bins.tsv", sep="\t", dtype={"gene_id": str, "chrom": str})
+    return dataset.Dataset(X, tpm.to_numpy(np.float64), sheet["sample"].to_numpy(str), layout, genes), regulatory
+
+
+def link_precision(links: pd.DataFrame, regulatory: pd.DataFrame, bins: pd.DataFrame, genes: pd.DataFrame, max_distance: int) -> dict[str, float]:
+    """Precision of the links (a formats.LINKS table) against the planted regulatory bins, over the genes that have
+    one within max_distance, and what a random choice of as many bins among each gene's candidates would score."""
+    truth = set(zip(regulatory["gene_id"], regulatory["chrom"].astype(str), regulatory["bin_start"], strict=True))
+    tss = genes.set_index("gene_id")
+    chrom, start, end = bins["chrom"].to_numpy(str), bins["start"].to_numpy(), bins["end"].to_numpy()
+    hits = chance = total = 0.0
+    for gene_id, rows in links.groupby("gene_id"):
+        g = tss.loc[gene_id]
+        candidates = (chrom == str(g["chrom"])) & (end > g["tss"] - max_distance) & (start < g["tss"] + max_distance + 1)
+        true_bins = {(c, s) for gid, c, s in truth if gid == gene_id}
+        n_true = sum((c, s) in true_bins for c, s in zip(chrom[candidates], start[candidates], strict=True))
+        if n_true == 0:
+            continue
+        hits += sum((str(c), s) in true_bins for c, s in zip(rows["chrom"], rows["start"], strict=True))
+        chance += len(rows) * n_true / candidates.sum()
+        total += len(rows)
+    return {"precision": hits / total if total else float("nan"), "chance": chance / total if total else float("nan"), "links": total}

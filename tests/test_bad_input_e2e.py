@@ -142,7 +142,8 @@ def test_hostile_but_valid_file_names_run_safely(tmp_path, test_data, shared_run
     hostile[3][1] = ";".join(str(lane[0]) for lane in lanes)
     hostile[3][2] = ";".join(str(lane[1]) for lane in lanes)
     sheet = write_sheet(tmp_path / "hostile.csv", hostile)
-    params = [*run_params(test_data), "--input", str(sheet), "--model", "tss_window", "--evaluate", "false"]
+    params = [*run_params(test_data), "--input", str(sheet), "--model", "tss_window", "--evaluate", "false",
+              "--skip_links", "--skip_multiqc"]
     run = assert_success(nextflow_run(tmp_path, params))
     assert not list(tmp_path.rglob("PWNED_RAN"))
     assert {n for n in trace_names(run.trace) if n.startswith("KALLISTO_QUANT")} == {f"KALLISTO_QUANT ({r[0]})" for r in hostile[1:]}

@@ -23,7 +23,8 @@ def processes_given_device() -> set[str]:
     given = set()
     for name, body in re.findall(r"withName:\s*'([\w.*|]+)'\s*\{(.*?)\n    \}", config, flags=re.DOTALL):
         args = re.search(r"ext\.args\s*=(.*)", body)
-        if args and ("device:" in args[1] or ("MODEL_SETTINGS" in args[1] and "'device'" in model_settings)):
+        pinned_cpu = args and "[device: 'cpu']" in args[1]  # a process that always runs on the CPU, whatever --device
+        if args and not pinned_cpu and ("device:" in args[1] or ("MODEL_SETTINGS" in args[1] and "'device'" in model_settings)):
             given.add(name)
     return given
 

@@ -39,7 +39,7 @@ def test_encode_discovery_download_and_training(tmp_path_factory, encode_server,
     cache = tmp_path_factory.mktemp("download_cache")
     params = ["--encode", "--encode_url", encode_server.url, "--ensembl_url", f"{encode_server.url}/pub",
               "--download_cache", str(cache), "--encode_max_biosamples", str(MAX_BIOSAMPLES),
-              "--model", "tss_window", "--evaluate", "false"]
+              "--model", "tss_window", "--evaluate", "false", "--skip_links", "--skip_multiqc"]
 
     first = tmp_path_factory.mktemp("encode_run1")
     result = run_nextflow([*params, "--outdir", str(first / "results")], cwd=first)
@@ -86,7 +86,7 @@ def test_hostile_encode_metadata_and_filters_never_run(tmp_path, test_data):
     data.blobs[f"/storage/{fastq['accession']}/{new_name}"] = data.blobs[f"/storage/{fastq['accession']}/{old_name}"]
     with FakeServer(data) as server:
         params = ["--encode", "--encode_url", server.url, "--ensembl_url", f"{server.url}/pub", "--encode_biosamples", hostile,
-                  "--model", "tss_window", "--evaluate", "false", "--outdir", str(tmp_path / "results")]
+                  "--model", "tss_window", "--evaluate", "false", "--skip_links", "--skip_multiqc", "--outdir", str(tmp_path / "results")]
         result = run_nextflow(params, cwd=tmp_path)
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
         assert any(new_name in r.path for r in server.requests)  # the hostile file was downloaded

@@ -202,3 +202,41 @@ def test_bins_of_the_other_bin_value_are_refused(trained, trained_on_signal, tmp
     assert one_error(capsys) == (f"ERROR: {bins}: binned with --bin_value {sample_bins}, expected --bin_value {model_bins}; "
                                  f"bin the peaks again with --bin_value {model_bins}")
     assert not (tmp_path / "o.tsv").exists()
+def test_links_of_new_samples_name_their_open_bins(trained, tmp_path):
+    """--links_outdir: per sample and gene, the open bins that drove the prediction. tss_window's and local_ridge's add
+    up, with the prediction of a closed genome, to the sample's prediction (both are linear in the window's bins and
+    every bin of a gene's window is a candidate; the MLP's completeness is tests/test_links.py's)."""
+    from atac2expr import links
+    from atac2expr.formats import SAMPLE_LINKS
+
+    ds, base, model, _ = trained
+    bins = [binarize(write_peaks(tmp_path / f"{i}.bed", ds, i), str(ds.samples[i]), base / "layout.tsv", tmp_path / f"{i}.bins.npz")
+            for i in (1, 2)]
+    outdir = tmp_path / "links"
+    assert predict.main(["--model", str(model), "--bins", *map(str, bins), "--output", str(tmp_path / "p.tsv"), "--device", "cpu",
+                         "--threads", "1", "--links_outdir", str(outdir), "--links_top", "1000", "--links_max_distance", "100000000",
+                         "--chrom_sizes", str(CHROM_SIZES)]) == 0
+    table = SAMPLE_LINKS.read(outdir / "links.tsv.gz")
+    assert set(table["sample"]) == {str(ds.samples[1]), str(ds.samples[2])}
+    position = {(c, s): i for i, (c, s) in enumerate(zip(ds.bins["chrom"], ds.bins["start"], strict=True))}
+    predictor, _ = model_file.load(model)
+    closed = predictor.predict(np.zeros((1, ds.layout.n_bins), dtype=np.uint8))[0]
+    predicted = pd.read_csv(tmp_path / "p.tsv", sep="\t").set_index(["sample", "gene_id"])["predicted"]
+    for row in (1, 2):
+        sample = str(ds.samples[row])
+        own = table[table["sample"] == sample]
+        assert (ds.X[row, [position[(c, s)] for c, s in zip(own["chrom"], own["start"], strict=True)]] == 1).all()
+        for gene, weights in own.groupby("gene_id")["weight"]:
+            g = int(np.flatnonzero(ds.genes["gene_id"] == gene)[0])
+            if predictor.kind in ("tss_window", "local_ridge"):
+                assert weights.sum() == pytest.approx(predicted[(sample, gene)] - closed[g], abs=1e-3)
+        assert len(links.read_interact(outdir / f"{sample}.interact")) == len(own)
+        assert len(links.read_bedpe(outdir / f"{sample}.bedpe")) == len(own)
+        assert (outdir / f"{sample}.bw").stat().st_size > 0
+
+
+def test_links_need_their_settings(trained, tmp_path, capsys):
+    _, _, model, _ = trained
+    assert predict.main(["--model", str(model), "--bins", "x.npz", "--output", str(tmp_path / "o.tsv"), "--device", "cpu", "--threads", "1",
+                         "--links_outdir", str(tmp_path)]) == 2
+    assert one_error(capsys) == "ERROR: --links_outdir needs --links_top, --links_max_distance, --chrom_sizes"

@@ -8,6 +8,7 @@ import dataclasses
 import re
 
 import evaluate
+import links
 import pytest
 import train_model
 from planted import REPO
@@ -152,15 +153,17 @@ def script_parser(module, monkeypatch) -> argparse.ArgumentParser:
     return parsed.value.parser
 
 
-@pytest.mark.parametrize("module", [train_model, evaluate], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [train_model, evaluate, links], ids=lambda m: m.__name__)
 def test_scripts_take_every_schema_parameter_without_a_default(module, monkeypatch):
     parser = script_parser(module, monkeypatch)
     # argparse's own --help is not the pipeline's --help
     options = {a.dest: a for a in parser._actions if a.option_strings and not isinstance(a, argparse._HelpAction)}
     in_schema = sorted(name for name in options if name in PROPERTIES)
     assert set(f.name for f in dataclasses.fields(ModelSettings)) <= set(in_schema)
-    if module is evaluate:
+    if module in (evaluate, links):
         assert set(f.name for f in dataclasses.fields(EvaluationSettings)) <= set(in_schema)
+    if module is links:
+        assert {"links_top", "links_max_distance", "links_genes"} <= set(in_schema)
     for name in in_schema:
         assert options[name].default is None and options[name].required, f"{module.__name__} --{name}: a default beside the schema's"
 

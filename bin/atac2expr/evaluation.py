@@ -206,7 +206,7 @@ def plot_deviations(observed: np.ndarray, predicted: np.ndarray, train_mean: np.
 def plot_gene_correlations(per_gene: pd.DataFrame, models: list[str], path) -> None:
     """Per-gene skill of every model: Pearson and Spearman across held-out samples, and R2 over the per-gene mean."""
     plt = _plt()
-    panels = (("pearson", "per-gene Pearson r"), ("spearman", "per-gene Spearman r"), ("r2", "per-gene R2 vs training mean (clipped at -1)"))
+    panels = (("pearson", "per-gene Pearson r"), ("spearman", "per-gene Spearman r"), ("r2", "per-gene R2 vs training mean\n(clipped at -1)"))
     fig, axes = plt.subplots(1, len(panels), figsize=(3 + 2 * len(models), 4), squeeze=False)
     for ax, (metric, label) in zip(axes[0], panels, strict=True):
         data = [per_gene.loc[(per_gene["model"] == m) & per_gene[metric].notna(), metric].to_numpy() for m in models]
@@ -214,7 +214,7 @@ def plot_gene_correlations(per_gene: pd.DataFrame, models: list[str], path) -> N
         ax.boxplot([d if len(d) else [np.nan] for d in data], showfliers=True)
         ax.set_xticks(range(1, len(models) + 1), models, rotation=30)
         ax.axhline(0, color="grey", lw=0.8, ls="--")
-        ax.set_ylabel(f"{label} (held-out samples)")
+        ax.set_ylabel(f"{label}, held-out samples")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

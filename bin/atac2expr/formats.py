@@ -12,12 +12,17 @@ Readers and writers take their columns from here, so a table has one definition:
   GENE_TPM         gene_tpm.tsv: one row per (sample, gene)
   GENE_MATRIX_KEYS gene_tpm_matrix.tsv: genes x samples
   PREDICTIONS      every predictions table (train_model.py, evaluate.py, predict.py)
+  LINKS            <model>.links.tsv.gz (links.py): one row per (gene, bin) link; SAMPLE_LINKS adds the sample (predict.py)
+  PEAK_SUMMARY     <sample>.peaks.json (binarize_peaks.py): the sample's peaks and open bins
+  QC_SAMPLES       qc_samples.tsv (qc_summary.py): reads, pseudoalignment, peaks and open bins per sample
+  QC_GENES         qc_genes.tsv (qc_summary.py): the genes of the regions kept and dropped, by reason
   SAMPLE_BINS_NPZ  <sample>.bins.npz (binarize_peaks.py), arrays
   DATASET_NPZ      dataset.npz (build_matrix.py), arrays
   MODEL_META       the metadata of a model file (modelling/model_file.py)
   SAMPLESHEET      the samplesheet: assets/schema_input.json (read by samples.py)
 
-Integer columns are int64; text columns are read as text, never as missing values ('NA' is a gene name).
+Integer columns are int64; text columns are read as text, never as missing values ('NA' is a gene name); an empty
+float field is NaN.
 """
 
 from __future__ import annotations
@@ -63,7 +68,8 @@ class Table:
     def read(self, path: str | Path) -> pd.DataFrame:
         """The table at `path`, its columns checked and typed; one-line errors name the file."""
         try:
-            frame = read_tsv(path, dtype=self.dtypes, keep_default_na=False)
+            # an empty float field is a missing value (NaN); text never is
+            frame = read_tsv(path, dtype=self.dtypes, keep_default_na=False, na_values={c: [""] for c in self.of_type("float")})
         except (OSError, ValueError, pd.errors.ParserError) as err:
             raise InputError(f"{path}: not a {self.name} table ({' '.join(str(err).split())[:200]})") from None
         if list(frame.columns) != self.columns:
@@ -121,6 +127,19 @@ class PredictionsLayout:
 
 
 PREDICTIONS = PredictionsLayout()
+
+# A link: a bin that moves a gene's prediction (atac2expr/links.py says how each model weighs it). The bin is
+# [start, end) on chrom; tss is the gene's (0-based); distance is from the TSS to the bin's centre in bp, strand-aware
+# (negative upstream, positive downstream); weight is in the model's target units; rank 1 is the gene's strongest link.
+LINKS = Table("links", (("gene_id", "str"), ("gene_name", "str"), ("chrom", "str"), ("start", "int"), ("end", "int"),
+                        ("tss", "int"), ("distance", "int"), ("weight", "float"), ("rank", "int")))
+SAMPLE_LINKS = Table("sample links", (("sample", "str"), *LINKS.fields))
+
+PEAK_SUMMARY = ("sample", "peaks", "peaks_on_regions", "bins", "bins_open")
+QC_SAMPLES = Table("QC per sample", (("sample", "str"), ("reads", "float"), ("reads_shorter_than_k", "float"),
+                                     ("pseudoaligned", "float"), ("pseudoaligned_percent", "float"), ("peaks", "int"),
+                                     ("peaks_on_regions", "int"), ("bins_open", "int"), ("bins_open_percent", "float")))
+QC_GENES = Table("QC of the genes", (("status", "str"), ("reason", "str"), ("genes", "int")))
 
 # What a bin holds (--bin_value): binary, 0/1 (uint8: a peak overlaps the bin), or signal, log1p of the strongest
 # overlapping peak's narrowPeak signalValue (float32; peaks.signal_value). Files and model files record which; a file

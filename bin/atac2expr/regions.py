@@ -46,6 +46,11 @@ def normalize_chrom(name: str) -> str:
     return "MT" if name in ("M", "m") else name
 
 
+def ucsc_chrom(name: str) -> str:
+    """A normalised name as the UCSC and WashU browsers want it in track files: 1 -> chr1, MT -> chrM."""
+    return "chrM" if name == "MT" else f"chr{name}"
+
+
 def normalize_chroms(names: pd.Series) -> pd.Series:
     """Vectorised normalize_chrom for a column of names."""
     names = names.astype(str).str.strip().str.replace(r"^[cC][hH][rR]", "", regex=True)

@@ -256,6 +256,15 @@ def _overlaps(sb: _SortedBins, code: np.ndarray, start: np.ndarray, end: np.ndar
     raise InputError(f"join method '{method}': choose one of {', '.join(JOIN_METHODS)}")
 
 
+def bins_overlapping(bins: pd.DataFrame, chrom: np.ndarray, start: np.ndarray, end: np.ndarray,
+                     method: str = "numpy") -> tuple[np.ndarray, np.ndarray]:
+    """(query, bin row) of every bin overlapping the query interval [start, end) on chrom, sorted by query then
+    position: the join of the gene activity weights, for other windows (the candidate links of every model)."""
+    sb = _SortedBins.of(bins)
+    query, pos = _overlaps(sb, sb.codes_of(np.asarray(chrom)), np.asarray(start, dtype=np.int64), np.asarray(end, dtype=np.int64), method)
+    return query, sb.order[pos]
+
+
 def _bin_width(sb: _SortedBins) -> int:
     """The bins' most common width (a chromosome's last bin may be shorter)."""
     if sb.n_bins == 0:
@@ -537,3 +546,17 @@ class GeneActivityScores:
     def predict(self, X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """samples x genes predictions (target units) for the samples `rows` of X (None: all)."""
         return self.linear.predict(self.scores(X, rows))
+
+    def coefficients(self, gene: np.ndarray, bin_: np.ndarray) -> np.ndarray:
+        """slope[gene] * W[gene, bin] for each (gene, bin) pair: what opening the bin adds to the gene's prediction
+        (0 for a bin outside the gene's window). Needs a fit without scale_to, whose scores are linear in X."""
+        if self.linear.slope_ is None:
+            raise RuntimeError("GeneActivityScores.coefficients before fit")
+        if self.scale_to is not None:
+            raise InputError("with scale_to the scores are not linear in the bins: no coefficients")
+        w = self.weights
+        keys = w.gene * np.int64(w.n_bins) + w.bin  # sorted: the weights are sorted by gene then bin
+        wanted = np.asarray(gene, dtype=np.int64) * np.int64(w.n_bins) + np.asarray(bin_, dtype=np.int64)
+        found = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+        inside = (keys[found] == wanted) if len(keys) else np.zeros(len(wanted), dtype=bool)
+        return np.where(inside, self.linear.slope_[gene] * (w.weight[found] if len(keys) else 0.0), 0.0)

@@ -14,11 +14,18 @@ fit() takes the training samples and, optionally, validation samples: the MLP st
 its alpha on them; the other models add them to the training samples (tss_window, local_ridge and tss_similarity
 choose their few settings by leave-one-out over all of them). Targets are in the transformed units (log1p(TPM) by
 default) throughout. Bins are read as they are, whatever their kind (formats.BIN_VALUES: uint8 0/1, or float32 log1p
-signal): the linear models and the MLP multiply them by weights, so a signal bin counts as an open bin scaled by its
-peak's strength; the similarity kernels of tss_similarity compare which bins are open.
+signal): ridge, the MLP and tss_window multiply them by weights, so a signal bin counts as an open bin scaled by its
+peak's strength; the kernels of local_ridge and tss_similarity compare which bins are open.
 
 A saveable predictor gives its fitted state as named arrays (state) and takes it back (load_state), with the shape
 of every array known beforehand (state_shapes), so that modelling/model_file.py checks a file before using it.
+
+links() says which bins drive each gene's prediction (atac2expr/links.py writes them). A predictor that can say
+it sets `links_rule` (how a bin's weight is defined; docs/modelling.md lists them) and gives the weight of
+(gene, bin) pairs: `link_weights` for the model (its coefficients, or the MLP's attribution averaged over samples)
+and `sample_link_weights` for what each given sample's bins contribute (-entry PREDICT). Linear models define
+`coefficients` and get both; the others say None (the mean has no bins). Only bins within max_distance of a gene's
+TSS are candidates.
 """
 
 from __future__ import annotations
@@ -34,14 +41,16 @@ import torch
 
 from ..cli import InputError
 from ..dataset import Dataset
+from ..links import Links, signed_distance, top_links
 from ..regions import BinLayout
 from ..settings import EvaluationSettings, ModelSettings, check_mlp_memory
-from . import gene_activity, local_ridge, mlp, runtime, tss_similarity, tss_window
+from . import attribution, gene_activity, local_ridge, mlp, runtime, tss_similarity, tss_window
 from .training import TrainResult
 
 log = logging.getLogger(__name__)
 
 BASELINES = ("mean", "ridge", "archr", "signac")
+LINK_PAIRS = 2_000_000  # candidate (gene, bin) pairs weighed at a time
 SAVEABLE = ("mlp", "tss_window", "local_ridge", "tss_similarity")  # trained on all samples (--model) and saved
 ALL_MODELS = BASELINES + SAVEABLE
 
@@ -62,6 +71,33 @@ class Geometry:
         if "_bins" not in self.__dict__:
             self.__dict__["_bins"] = self.layout.bins()
         return self.__dict__["_bins"]
+
+
+@dataclass(frozen=True)
+class CisPairs:
+    """The candidate links: (gene row, bin row) of every bin within max_distance bp of a gene's TSS, sorted by gene
+    then bin, with the bin's |distance| to the TSS (bp, to its centre)."""
+
+    gene: np.ndarray
+    bin: np.ndarray
+    distance: np.ndarray
+
+    @classmethod
+    def of(cls, geometry: "Geometry", max_distance: int, genes: np.ndarray | None = None) -> "CisPairs":
+        """The pairs of every gene, or of the gene rows `genes` (sorted)."""
+        if max_distance < 0:
+            raise InputError(f"--links_max_distance {max_distance}: must be >= 0")
+        rows = np.arange(len(geometry.genes)) if genes is None else np.asarray(genes, dtype=np.int64)
+        table, bins = geometry.genes.iloc[rows], geometry.bins
+        tss = table["tss"].to_numpy(np.int64)
+        query, bin_ = gene_activity.bins_overlapping(bins, table["chrom"].to_numpy(str), tss - max_distance, tss + max_distance + 1)
+        gene, tss = rows[query], tss[query]
+        minus = table["strand"].to_numpy(str)[query] == "-"
+        distance = signed_distance(bins["start"].to_numpy(np.int64)[bin_], bins["end"].to_numpy(np.int64)[bin_], tss, minus)
+        return cls(gene, bin_, np.abs(distance))
+
+    def __len__(self) -> int:
+        return len(self.gene)
 
 
 @dataclass
@@ -107,6 +143,51 @@ class Predictor(ABC):
 
     def load_state(self, state: dict[str, np.ndarray], n_train: int) -> None:
         raise NotImplementedError(f"{self.kind} models are not saved")
+    # ------------------------------------------------------------ links
+
+    links_rule: ClassVar[str | None] = None  # how a bin's weight for a gene is defined; None: the model has no links
+
+    def links(self, X: np.ndarray, max_distance: int, top: int, *, per_sample: bool = False,
+              device: torch.device = torch.device("cpu")) -> Links | None:
+        """Each gene's `top` strongest bins within max_distance of its TSS (None: the model has no links).
+
+        per_sample=False: the model's links (X: the samples a network's attributions are averaged over, its training
+        samples); per_sample=True: for each sample of X, what its bins contributed to its prediction of each gene."""
+        if self.links_rule is None:
+            return None
+        self._check_bins(X)
+        parts = []
+        # genes in chunks of about LINK_PAIRS pairs: at genome scale every gene's window holds hundreds of bins
+        per_gene = 2 * max_distance // self.geometry.layout.bin_size + 2
+        n_genes = len(self.geometry.genes)
+        step = max(1, LINK_PAIRS // per_gene)
+        for first in range(0, n_genes, step):
+            pairs = CisPairs.of(self.geometry, max_distance, np.arange(first, min(first + step, n_genes)))
+            if not per_sample:
+                weight = self.link_weights(pairs, X, device)
+                keep, rank = top_links(pairs.gene, weight, pairs.distance, top)
+                parts.append(Links(pairs.gene[keep], pairs.bin[keep], weight[keep], rank))
+                continue
+            for row in range(len(X)):  # one sample at a time: samples x pairs can be large
+                weight = self.sample_link_weights(pairs, X[row : row + 1], device)[0]
+                keep, rank = top_links(pairs.gene, weight, pairs.distance, top)
+                parts.append(Links(pairs.gene[keep], pairs.bin[keep], weight[keep], rank, np.full(len(keep), row, dtype=np.int64)))
+        fields = ("gene", "bin", "weight", "rank") + (("sample",) if per_sample else ())
+        empty = {"weight": np.zeros(0)}
+        return Links(*(np.concatenate([getattr(p, f) for p in parts]) if parts else empty.get(f, np.zeros(0, dtype=np.int64))
+                       for f in fields))
+
+    def coefficients(self, pairs: CisPairs) -> np.ndarray:
+        """A linear model's coefficient of each pair: the change in the gene's prediction when the bin opens by 1."""
+        raise NotImplementedError(f"{self.kind} has no coefficients")
+
+    def link_weights(self, pairs: CisPairs, X: np.ndarray, device: torch.device = torch.device("cpu")) -> np.ndarray:
+        """The weight of each pair (linear models: their coefficient; X is not read)."""
+        return self.coefficients(pairs)
+
+    def sample_link_weights(self, pairs: CisPairs, X: np.ndarray, device: torch.device = torch.device("cpu")) -> np.ndarray:
+        """samples x pairs: what each sample's bin contributes to its prediction (linear models: coefficient x value)."""
+        return self.coefficients(pairs)[None, :] * np.asarray(X, dtype=np.float64)[:, pairs.bin]
 
 
 class MeanPredictor(Predictor):
@@ -143,6 +224,15 @@ class KernelRidge:
     def predict(self, X: np.ndarray) -> np.ndarray:
         return _centred_gram(X, self.X, self.x_mean) @ self.dual + self.y_mean
 
+    def primal_weights(self, gene: np.ndarray, bin_: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+        """W[bin, gene] of the primal solution, W = Xc' dual, for the given pairs only (W has bins x genes entries)."""
+        out = np.empty(len(gene))
+        for first in range(0, len(gene), chunk):
+            part = slice(first, first + chunk)
+            columns = self.X[:, bin_[part]].astype(np.float64) - self.x_mean[bin_[part]]
+            out[part] = np.einsum("sk,sk->k", columns, self.dual[:, gene[part]])
+        return out
+
 
 def _centred_gram(XA: np.ndarray, XB: np.ndarray, mean: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
     """(XA - mean) @ (XB - mean).T, in chunks of bins (X may be samples x millions of uint8 or float32 bins)."""
@@ -164,6 +254,10 @@ def choose_ridge_alpha(X: np.ndarray, Y: np.ndarray, X_val: np.ndarray | None, Y
 
 class RidgePredictor(Predictor):
     kind = "ridge"
+    links_rule = ("the bin's coefficient in the ridge fit on all samples (the primal weights W = Xc' dual of the kernel form): "
+                  "the change in the prediction when the bin opens. With far more bins than samples ridge spreads a gene's weight "
+                  "over every bin whose pattern across the samples resembles the gene's, so its links mark bins that are open in "
+                  "the samples expressing the gene (sample similarity), not bins shown to regulate it")
 
     def fit(self, X, Y, X_val=None, Y_val=None, device=torch.device("cpu")) -> FitReport:
         alphas = self.evaluation.alphas if self.evaluation else [1.0]
@@ -174,6 +268,9 @@ class RidgePredictor(Predictor):
     def predict(self, X, device=torch.device("cpu")) -> np.ndarray:
         self._check_bins(X)
         return self.ridge.predict(X)
+
+    def coefficients(self, pairs: CisPairs) -> np.ndarray:
+        return self.ridge.primal_weights(pairs.gene, pairs.bin)
 
 
 class GeneActivityPredictor(Predictor):
@@ -191,13 +288,25 @@ class GeneActivityPredictor(Predictor):
         self._check_bins(X)
         return self.model.predict(X)
 
+    def coefficients(self, pairs: CisPairs) -> np.ndarray:
+        return self.model.coefficients(pairs.gene, pairs.bin)
+
 
 class ArchRPredictor(GeneActivityPredictor):
     kind = "archr"
+    links_rule = ("the gene's fitted slope times the bin's ArchR gene-score weight (distance-weighted, gene body and up to "
+                  "100 kb around it): the change in the prediction when the bin opens")
 
 
 class SignacPredictor(GeneActivityPredictor):
     kind = "signac"
+    links_rule = ("the gene's fitted slope for every bin in its body and 2 kb upstream (Signac's gene activity counts them "
+                  "alike, so they tie and the bins nearer the TSS rank first)")
+
+
+_NETWORK_RULE = ("integrated gradients from every bin closed to each training sample ({what}), exact for the one-hidden-layer "
+                 "ReLU network, averaged over the training samples: what the bin's openness adds to the gene's prediction "
+                 "on average; for one sample (-entry PREDICT), that sample's own attribution")
 
 
 class MLPPredictor(Predictor):
@@ -225,6 +334,27 @@ class MLPPredictor(Predictor):
 
     def state(self) -> dict[str, Any]:
         return {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+    links_rule = _NETWORK_RULE.format(what="the bins -> hidden -> genes network")
+
+    def _layers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        first, last = self.model.net[0], self.model.net[-1]
+        return (first.weight.detach().cpu().double().numpy(), first.bias.detach().cpu().double().numpy(),
+                last.weight.detach().cpu().double().numpy())
+
+    def link_weights(self, pairs, X, device=torch.device("cpu")) -> np.ndarray:
+        # the mean over samples of x_sb * sum_h W1[h,b] phi_sh W2[g,h] is sum_h (W1' * X'phi / n)[b,h] W2[g,h]
+        W1, b1, W2 = self._layers()
+        X = np.asarray(X, dtype=np.float64)
+        phi = attribution.path_weights(X, W1, b1)
+        per_bin = W1.T * (X.T @ phi) / max(len(X), 1)
+        return attribution.pair_sums(per_bin, W2, pairs.bin, pairs.gene)
+
+    def sample_link_weights(self, pairs, X, device=torch.device("cpu")) -> np.ndarray:
+        W1, b1, W2 = self._layers()
+        X = np.asarray(X, dtype=np.float64)
+        phi = attribution.path_weights(X, W1, b1)
+        return np.stack([attribution.pair_sums(W1.T * np.outer(x, p), W2, pairs.bin, pairs.gene) for x, p in zip(X, phi, strict=True)])
+
 
     def state_shapes(self, n_train: int) -> dict[str, tuple[int, ...]]:
         with torch.device("meta"):  # shapes without allocating: crafted metadata cannot claim gigabytes here
@@ -275,11 +405,39 @@ class _WindowPredictor(Predictor):
         self._check_bins(X)
         return self.model.predict(X)
 
+    # links: each model is linear in its window's bins (tss_similarity in its rule part), so a bin's weight for a gene is
+    # exact: the weight of the window slot that reads the bin
+    def slot_weights(self) -> np.ndarray:
+        """(genes, W) each window slot's weight in the gene's prediction."""
+        return self.model.slot_weights()
+
+    def _slots_of(self, pairs: CisPairs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(the positions among the pairs whose bin is in its gene's window, and for those the gene and the window slot)."""
+        index, mask = self.window_index
+        genes = np.unique(pairs.gene)
+        key_of = lambda gene, bin_: gene * np.int64(self.geometry.layout.n_bins + 1) + bin_  # noqa: E731
+        local, slot = np.nonzero(mask[genes])
+        keys = key_of(genes[local], index[genes[local], slot])
+        order = np.argsort(keys, kind="stable")
+        keys, local, slot = keys[order], local[order], slot[order]
+        wanted = key_of(pairs.gene, pairs.bin)
+        found = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+        hit = np.flatnonzero(keys[found] == wanted) if len(keys) else np.zeros(0, dtype=np.int64)
+        return hit, genes[local[found[hit]]], slot[found[hit]]
+
+    def coefficients(self, pairs: CisPairs) -> np.ndarray:
+        hit, gene, slot = self._slots_of(pairs)
+        out = np.zeros(len(pairs))
+        out[hit] = self.slot_weights()[gene, slot]
+        return out
+
 
 class TSSWindowPredictor(_WindowPredictor):
     kind = "tss_window"
     saveable = True
     gene_local = True
+    links_rule = ("kappa x the gene's training sd x the weight of the bin's distance class from the TSS (the prediction "
+                  "is linear in the window's bins, so this is exact)")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -290,6 +448,12 @@ class LocalRidgePredictor(_WindowPredictor):
     kind = "local_ridge"
     saveable = True
     gene_local = True
+    links_rule = ("the bin's primal weight in the gene's kernel ridge fit on its window (a linear kernel on open bins: "
+                  "exact; the change in the prediction when the bin opens)")
+
+    def sample_link_weights(self, pairs, X, device=torch.device("cpu")) -> np.ndarray:
+        # the kernel reads which bins are open, not their signal
+        return self.coefficients(pairs)[None, :] * (np.asarray(X)[:, pairs.bin] != 0)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -299,6 +463,12 @@ class LocalRidgePredictor(_WindowPredictor):
 class TSSSimilarityPredictor(_WindowPredictor):
     kind = "tss_similarity"
     saveable = True
+    links_rule = ("the weight of its tss_window rule for the bin (kappa x the gene's training sd x the weight of the bin's "
+                  "distance class); the per-gene term on the similarity of whole samples has no single bins and is not in "
+                  "the links")
+
+    def slot_weights(self) -> np.ndarray:
+        return self.model.rule.slot_weights()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -1,0 +1,275 @@
+"""Gene-to-bin links: which bins drive each gene's predicted expression, as tables and genome-browser files.
+
+A link is a (gene, bin) pair with a weight: how much the bin's accessibility moves the gene's prediction, in the
+model's target units (log1p(TPM) by default). Each model says how it weighs a bin (`links_rule` of its predictor
+in modelling/predictors.py; docs/modelling.md lists the rules). Links are kept only for bins within
+--links_max_distance bp of the gene's TSS on its chromosome, and only each gene's --links_top strongest by
+|weight| (ties: the bin nearer the TSS first); a weight of 0 is no link.
+
+Files of a set of links (a model's, or one new sample's in -entry PREDICT), named <name>.<suffix>:
+  links.tsv.gz  formats.LINKS (SAMPLE_LINKS with a sample column): gene_id, gene_name, chrom, start, end (the bin,
+                0-based half-open), tss, distance (TSS to the bin's centre, bp, negative upstream on the gene's
+                strand), weight, rank (1 = the gene's strongest)
+  interact      UCSC interact text (BED5+13 under a `track type=interact` line): source = the bin, target = the
+                gene's TSS (1 bp), value = weight, score = |weight| scaled to 0-1000 over the file, red for positive
+                and blue for negative weights. UCSC and IGV open it; bedToBigBed -as=interact.as -type=bed5+13
+                makes the bigInteract that track hubs and the WashU browser read
+  bedpe         BEDPE (chrom1 start1 end1 = the bin, chrom2 start2 end2 = the TSS, name = gene, score = weight,
+                strand1 ., strand2 = the gene's strand): IGV and the WashU browser open it
+  bw            bigWig: per bin, the sum over genes of |weight| of the links in the table (where the model's
+                attention lies); per-gene bigWigs (signed weights) go beside it for the genes the caller chooses
+Browser files name chromosomes UCSC-style (chr1, chrM; IGV maps them to Ensembl names); the tables keep the
+pipeline's Ensembl-style names.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .cli import InputError
+from .files import atomic_output, atomic_path
+from .formats import LINKS, SAMPLE_LINKS
+from .regions import ucsc_chrom
+
+log = logging.getLogger(__name__)
+
+INTERACT_COLUMNS = ("chrom", "chromStart", "chromEnd", "name", "score", "value", "exp", "color", "sourceChrom", "sourceStart",
+                    "sourceEnd", "sourceName", "sourceStrand", "targetChrom", "targetStart", "targetEnd", "targetName", "targetStrand")
+BEDPE_COLUMNS = ("chrom1", "start1", "end1", "chrom2", "start2", "end2", "name", "score", "strand1", "strand2")
+POSITIVE, NEGATIVE = "#B2182B", "#2166AC"  # red: opening the bin raises the prediction; blue: lowers it
+
+
+@dataclass(frozen=True)
+class Links:
+    """Links as parallel arrays: rows of the model's genes and bins, the weight, the rank within the gene (and sample).
+    sample: row of the samples for per-sample links (-entry PREDICT), else None."""
+
+    gene: np.ndarray
+    bin: np.ndarray
+    weight: np.ndarray
+    rank: np.ndarray
+    sample: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.weight)
+
+
+def signed_distance(bin_start: np.ndarray, bin_end: np.ndarray, tss: np.ndarray, minus: np.ndarray) -> np.ndarray:
+    """bp from the TSS to the bin's centre, negative upstream of the gene's transcription (strand-aware)."""
+    offset = (np.asarray(bin_start, dtype=np.int64) + np.asarray(bin_end, dtype=np.int64)) // 2 - np.asarray(tss, dtype=np.int64)
+    return np.where(minus, -offset, offset)
+
+
+def top_links(group: np.ndarray, weight: np.ndarray, tie_break: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray]:
+    """(positions kept, their rank) of the `top` largest |weight| of each group (a gene, or a sample x gene), ties broken
+    by the smaller tie_break (|distance| to the TSS); zero and non-finite weights are never kept."""
+    if top < 1:
+        raise InputError(f"--links_top {top}: must be at least 1")
+    weight = np.asarray(weight, dtype=np.float64)
+    candidates = np.flatnonzero(np.isfinite(weight) & (weight != 0))
+    if not len(candidates):
+        return candidates, np.zeros(0, dtype=np.int64)
+    g = np.asarray(group)[candidates]
+    order = candidates[np.lexsort((np.asarray(tie_break)[candidates], -np.abs(weight[candidates]), g))]
+    g = np.asarray(group)[order]
+    first = np.r_[True, g[1:] != g[:-1]]
+    starts = np.flatnonzero(first)
+    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)])) + 1
+    keep = rank <= top
+    return order[keep], rank[keep].astype(np.int64)
+
+
+def links_table(links: Links, genes: pd.DataFrame, bins: pd.DataFrame, samples: np.ndarray | None = None) -> pd.DataFrame:
+    """formats.LINKS rows (SAMPLE_LINKS when the links are per sample), sorted by [sample,] gene order and rank."""
+    g = genes.iloc[links.gene]
+    b = bins.iloc[links.bin]
+    minus = g["strand"].to_numpy(str) == "-"
+    frame = pd.DataFrame({
+        "gene_id": g["gene_id"].to_numpy(str), "gene_name": g["gene_name"].to_numpy(str), "chrom": b["chrom"].to_numpy(str),
+        "start": b["start"].to_numpy(np.int64), "end": b["end"].to_numpy(np.int64), "tss": g["tss"].to_numpy(np.int64),
+        "distance": signed_distance(b["start"].to_numpy(), b["end"].to_numpy(), g["tss"].to_numpy(), minus),
+        "weight": np.asarray(links.weight, dtype=np.float64), "rank": np.asarray(links.rank, dtype=np.int64),
+    })
+    keys = [links.gene, links.rank]
+    if links.sample is not None:
+        if samples is None:
+            raise ValueError("per-sample links need the sample names")
+        frame.insert(0, "sample", np.asarray(samples).astype(str)[links.sample])
+        keys = [links.sample, *keys]
+    order = np.lexsort(tuple(reversed(keys)))
+    table = SAMPLE_LINKS if links.sample is not None else LINKS
+    return table.frame(frame.iloc[order].reset_index(drop=True))
+
+
+def read_links(path: str | Path) -> pd.DataFrame:
+    """A links.tsv.gz (with or without the sample column), checked against its format."""
+    with gzip.open(path, "rt") as handle:
+        header = handle.readline().rstrip("\n").split("\t")
+    return (SAMPLE_LINKS if header[:1] == ["sample"] else LINKS).read(path)
+
+
+# ---------------------------------------------------------------- browser files
+
+def interact_frame(table: pd.DataFrame, experiment: str, strands: pd.Series | None = None) -> pd.DataFrame:
+    """UCSC interact rows of a links table: source = the bin, target = the gene's TSS (strand: the gene's, or '.')."""
+    tss_end = table["tss"] + 1
+    chrom = table["chrom"].map(ucsc_chrom)
+    scale = float(table["weight"].abs().max()) if len(table) else 1.0
+    return pd.DataFrame({
+        "chrom": chrom, "chromStart": np.minimum(table["start"], table["tss"]), "chromEnd": np.maximum(table["end"], tss_end),
+        "name": table["gene_name"], "score": np.round(1000 * table["weight"].abs() / (scale or 1.0)).astype(np.int64),
+        "value": table["weight"], "exp": experiment, "color": np.where(table["weight"] > 0, POSITIVE, NEGATIVE),
+        "sourceChrom": chrom, "sourceStart": table["start"], "sourceEnd": table["end"],
+        "sourceName": chrom + ":" + (table["start"] + 1).astype(str) + "-" + table["end"].astype(str), "sourceStrand": ".",
+        "targetChrom": chrom, "targetStart": table["tss"], "targetEnd": tss_end, "targetName": table["gene_name"],
+        "targetStrand": strands if strands is not None else ".",
+    })[list(INTERACT_COLUMNS)]
+
+
+def write_interact(table: pd.DataFrame, path: str | Path, name: str, description: str, strands: pd.Series | None = None) -> None:
+    frame = interact_frame(table, name, strands)
+    frame = frame.sort_values(["chrom", "chromStart", "chromEnd"], kind="stable")
+    track = (f'track type=interact name="{_quoted(name)}" description="{_quoted(description)}" interactDirectional=true '
+             f"maxHeightPixels=200:100:50 visibility=full")
+    with atomic_output(path) as handle:
+        handle.write(track + "\n")
+        frame.to_csv(handle, sep="\t", index=False, header=False, lineterminator="\n")
+
+
+def write_bedpe(table: pd.DataFrame, path: str | Path, strands: pd.Series | None = None) -> None:
+    chrom = table["chrom"].map(ucsc_chrom)
+    frame = pd.DataFrame({
+        "chrom1": chrom, "start1": table["start"], "end1": table["end"], "chrom2": chrom, "start2": table["tss"],
+        "end2": table["tss"] + 1, "name": table["gene_name"], "score": table["weight"], "strand1": ".",
+        "strand2": strands if strands is not None else ".",
+    })[list(BEDPE_COLUMNS)]
+    with atomic_output(path) as handle:
+        handle.write("#" + "\t".join(BEDPE_COLUMNS) + "\n")
+        frame.to_csv(handle, sep="\t", index=False, header=False, lineterminator="\n")
+
+
+def _quoted(text: str) -> str:
+    return str(text).replace('"', "'").replace("\n", " ")
+
+
+def read_interact(path: str | Path) -> pd.DataFrame:
+    """The rows of an interact file, each field checked against the format (for tests and users' own checks)."""
+    lines = Path(path).read_text().splitlines()
+    if not lines or not lines[0].startswith("track ") or "type=interact" not in lines[0]:
+        raise InputError(f"{path}: no 'track type=interact' line first")
+    rows = [line.split("\t") for line in lines[1:] if line and not line.startswith("#")]
+    bad = next((i for i, row in enumerate(rows, start=2) if len(row) != len(INTERACT_COLUMNS)), None)
+    if bad is not None:
+        raise InputError(f"{path} line {bad}: {len(rows[bad - 2])} fields, interact has {len(INTERACT_COLUMNS)}")
+    frame = pd.DataFrame(rows, columns=list(INTERACT_COLUMNS))
+    ints = ["chromStart", "chromEnd", "score", "sourceStart", "sourceEnd", "targetStart", "targetEnd"]
+    try:
+        frame[ints] = frame[ints].astype(np.int64)
+        frame["value"] = frame["value"].astype(np.float64)
+    except ValueError as err:
+        raise InputError(f"{path}: a coordinate, score or value is not a number ({err})") from None
+    problems = []
+    if ((frame["score"] < 0) | (frame["score"] > 1000)).any():
+        problems.append("score outside 0-1000")
+    if ((frame["chromStart"] > frame[["sourceStart", "targetStart"]].min(axis=1))
+            | (frame["chromEnd"] < frame[["sourceEnd", "targetEnd"]].max(axis=1))).any():
+        problems.append("chromStart-chromEnd does not span both regions")
+    if ((frame["sourceEnd"] <= frame["sourceStart"]) | (frame["targetEnd"] <= frame["targetStart"])).any():
+        problems.append("a region with end <= start")
+    if not frame["sourceStrand"].isin(["+", "-", "."]).all() or not frame["targetStrand"].isin(["+", "-", "."]).all():
+        problems.append("a strand other than +, - or .")
+    if problems:
+        raise InputError(f"{path}: not valid interact: {'; '.join(problems)}")
+    return frame
+
+
+def read_bedpe(path: str | Path) -> pd.DataFrame:
+    rows = [line.split("\t") for line in Path(path).read_text().splitlines() if line and not line.startswith(("#", "track"))]
+    if any(len(row) < len(BEDPE_COLUMNS) for row in rows):
+        raise InputError(f"{path}: a line with fewer than {len(BEDPE_COLUMNS)} fields")
+    frame = pd.DataFrame([row[: len(BEDPE_COLUMNS)] for row in rows], columns=list(BEDPE_COLUMNS))
+    ints = ["start1", "end1", "start2", "end2"]
+    try:
+        frame[ints] = frame[ints].astype(np.int64)
+        frame["score"] = frame["score"].astype(np.float64)
+    except ValueError as err:
+        raise InputError(f"{path}: a coordinate or score is not a number ({err})") from None
+    if ((frame["end1"] <= frame["start1"]) | (frame["end2"] <= frame["start2"])).any():
+        raise InputError(f"{path}: a region with end <= start")
+    return frame
+
+
+def bin_track(table: pd.DataFrame, signed: bool) -> pd.DataFrame:
+    """chrom, start, end, value per linked bin: the sum of the links' |weight| (signed=False) or weight (signed=True)."""
+    values = table["weight"] if signed else table["weight"].abs()
+    return (table.assign(value=values).groupby(["chrom", "start", "end"], sort=False, as_index=False)["value"].sum())
+
+
+def write_bigwig(track: pd.DataFrame, chrom_sizes: dict[str, int], path: str | Path) -> None:
+    """A bigWig of chrom, start, end, value rows (non-overlapping), chromosomes UCSC-style, in chrom_sizes' order."""
+    import pyBigWig  # the links' environment has it; importing it here keeps the tables usable without it
+
+    chroms = [c for c in chrom_sizes if c in set(track["chrom"])]
+    missing = sorted(set(track["chrom"]) - set(chrom_sizes))
+    if missing:
+        raise InputError(f"chromosome(s) {', '.join(missing[:5])} of the links are not in --chrom_sizes")
+    order = {c: i for i, c in enumerate(chroms)}
+    track = track.assign(_o=track["chrom"].map(order)).sort_values(["_o", "start"], kind="stable")
+    with atomic_path(path) as tmp:
+        handle = pyBigWig.open(str(tmp), "w")
+        try:
+            # a header needs one chromosome at least: an empty track still opens in a browser
+            header = [(ucsc_chrom(c), int(chrom_sizes[c])) for c in chroms] or [(ucsc_chrom(c), int(s)) for c, s in list(chrom_sizes.items())[:1]]
+            handle.addHeader(header, maxZooms=10)
+            if len(track):
+                handle.addEntries([ucsc_chrom(c) for c in track["chrom"]], track["start"].astype(np.int64).tolist(),
+                                  ends=track["end"].astype(np.int64).tolist(), values=track["value"].astype(np.float64).tolist())
+        finally:
+            handle.close()
+
+
+def write_table(table: pd.DataFrame, path: str | Path) -> None:
+    """A links table as gzipped TSV (mtime 0: the same links give the same bytes)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as handle:
+        handle.write(table.to_csv(sep="\t", index=False, lineterminator="\n").encode())
+
+
+def write_links(table: pd.DataFrame, outdir: str | Path, name: str, description: str, genes: pd.DataFrame,
+                chrom_sizes: dict[str, int], with_table: bool = True) -> dict[str, Path]:
+    """<name>.links.tsv.gz (unless with_table=False), .interact, .bedpe and .bw of one links table; the paths by kind."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    strands = table["gene_id"].map(genes.set_index("gene_id")["strand"]).fillna(".")
+    paths = {kind: outdir / f"{name}.{kind}" for kind in ("links.tsv.gz", "interact", "bedpe", "bw")}
+    if with_table:
+        write_table(table, paths["links.tsv.gz"])
+    else:
+        del paths["links.tsv.gz"]
+    write_interact(table, paths["interact"], name, description, strands)
+    write_bedpe(table, paths["bedpe"], strands)
+    write_bigwig(bin_track(table, signed=False), chrom_sizes, paths["bw"])
+    return paths
+
+
+def write_gene_tracks(table: pd.DataFrame, gene_ids: list[str], outdir: str | Path, chrom_sizes: dict[str, int]) -> list[Path]:
+    """One bigWig of signed link weights per gene, <outdir>/<gene_id>.bw (gene ids are Ensembl-style or plain names)."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for gene_id in gene_ids:
+        path = outdir / f"{_file_name(gene_id)}.bw"
+        write_bigwig(bin_track(table[table["gene_id"] == gene_id], signed=True), chrom_sizes, path)
+        paths.append(path)
+    return paths
+
+
+def _file_name(text: str) -> str:
+    """A gene id as a file name: only letters, digits, '.', '_' and '-' (anything else becomes '_')."""
+    cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in str(text)).lstrip(".")
+    return cleaned or "gene"

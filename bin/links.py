@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""Gene-to-bin links of one model: which bins drive each gene's predicted expression, as tables and browser tracks.
+
+A network is read from its model file (--network_file) (trained on all samples by train_model.py); a baseline (ridge, archr, signac)
+is fitted here on all samples of the dataset, ridge choosing its alpha on the inner validation split as evaluate.py
+does. How each model weighs a bin is its `links_rule` (bin/atac2expr/modelling/predictors.py, docs/modelling.md);
+only bins within --links_max_distance of a gene's TSS count, and each gene keeps its --links_top strongest.
+
+Outputs in --outdir (bin/atac2expr/links.py describes the formats):
+  <model>.links.tsv.gz, <model>.interact, <model>.bedpe, <model>.bw   the links; the bigWig sums |weight| over genes
+  <model>.links.json                                                   the rule, counts and distances to the TSS
+  <model>/best_genes.tsv     the --links_genes best-predicted genes that have links (held-out R2 of evaluate.py when
+                             the model was evaluated, else the in-sample fit's), with their figure and track
+  <model>/tracks/<gene_id>.bw, <model>/figures/<gene_id>.png   their signed links and browser-track figures
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from atac2expr import cli, dataset, files, links, targets, tracks
+from atac2expr.modelling import cross_validation, model_file, predictors, runtime
+from atac2expr.regions import read_chrom_sizes
+from atac2expr.settings import EvaluationSettings, ModelSettings
+
+log = logging.getLogger("links")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", type=Path, required=True, help="dataset.npz written by build_matrix.py")
+    parser.add_argument("--model", required=True, choices=[k for k, c in predictors.PREDICTORS.items() if c.links_rule],
+                        help="the model whose links are written")
+    parser.add_argument("--network_file", type=Path, help="a network's model.pt of train_model.py (baselines are fitted here)")
+    parser.add_argument("--evaluation", type=Path, help="evaluate.py's folder: held-out R2 and predictions choose and draw the best genes")
+    parser.add_argument("--chrom_sizes", type=Path, required=True, help="the assembly's chromosome sizes (the bigWig headers)")
+    parser.add_argument("--outdir", type=Path, required=True)
+    parser.add_argument("--links_top", type=int, required=True, help="links kept per gene (the strongest)")
+    parser.add_argument("--links_max_distance", type=int, required=True, help="bp from the TSS within which a bin can be a link")
+    parser.add_argument("--links_genes", type=int, required=True, help="best-predicted genes that get a figure and a bigWig each")
+    parser.add_argument("--threads", type=int, required=True, help="CPU threads of torch (the task's CPUs)")
+    ModelSettings.add_arguments(parser)
+    EvaluationSettings.add_arguments(parser)
+    parser.add_argument("--verbose", action="store_true")
+    return parser.parse_args(argv)
+
+
+def fitted_predictor(args: argparse.Namespace, ds: dataset.Dataset, Y: np.ndarray, settings: ModelSettings,
+                     evaluation: EvaluationSettings, device) -> predictors.Predictor:
+    """The network of --network_file (checked against the dataset), or the baseline fitted on every sample."""
+    if args.network_file is not None:
+        predictor, _ = model_file.load(args.network_file)
+        if predictor.kind != args.model:
+            raise cli.InputError(f"--network_file {args.network_file}: a {predictor.kind} model, not {args.model}")
+        if predictor.geometry.layout != ds.layout or list(predictor.geometry.genes["gene_id"]) != list(ds.genes["gene_id"]):
+            raise cli.InputError(f"--network_file {args.network_file}: trained on other bins or genes than {args.dataset}")
+        return predictor
+    if predictors.PREDICTORS[args.model].saveable:
+        raise cli.InputError(f"--model {args.model}: a network's links need its --network_file")
+    predictor = predictors.make(args.model, settings, predictors.Geometry.of(ds), evaluation)
+    inner, validation = cross_validation.inner_split(np.arange(len(ds.samples)), evaluation.val_fraction, settings.seed)
+    report = predictor.fit(ds.X[inner], Y[inner], ds.X[validation] if len(validation) else None, Y[validation] if len(validation) else None, device)
+    if report.info:
+        log.info("%s fitted on all %d samples: %s", args.model, len(ds.samples), {k: v for k, v in report.info.items() if not isinstance(v, dict)})
+    return predictor
+
+
+def best_genes(args: argparse.Namespace, table: pd.DataFrame, ds: dataset.Dataset, Y: np.ndarray, in_sample: np.ndarray) -> pd.DataFrame:
+    """gene_id, gene_name, r2, r2_source of the --links_genes best-predicted genes with links: held out when evaluate.py
+    scored the model, else in-sample."""
+    linked = set(table["gene_id"])
+    per_gene = args.evaluation / "per_gene_metrics.tsv" if args.evaluation else None
+    scores = None
+    if per_gene is not None and per_gene.exists():
+        metrics = pd.read_csv(per_gene, sep="\t", dtype={"gene_id": str, "gene_name": str}, keep_default_na=False, na_values=[""])
+        metrics = metrics[metrics["model"] == args.model]
+        if len(metrics):
+            scores = metrics[["gene_id", "gene_name", "r2"]].assign(r2_source="held-out")
+    if scores is None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r2 = 1 - ((in_sample - Y) ** 2).sum(axis=0) / ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+        scores = ds.genes[["gene_id", "gene_name"]].assign(r2=r2, r2_source="in-sample")
+    scores = scores[scores["gene_id"].isin(linked) & np.isfinite(scores["r2"].astype(float))]
+    return scores.sort_values(["r2", "gene_id"], ascending=[False, True]).head(args.links_genes).reset_index(drop=True)
+
+
+def heldout_of(evaluation: Path | None, model: str, gene_ids: set[str]) -> pd.DataFrame | None:
+    """sample, gene_id, predicted (held out) of the chosen genes, read in chunks: the table holds every model x sample x gene."""
+    path = evaluation / "heldout_predictions.tsv" if evaluation else None
+    if path is None or not path.exists():
+        return None
+    parts = [chunk[(chunk["model"] == model) & chunk["gene_id"].isin(gene_ids)]
+             for chunk in pd.read_csv(path, sep="\t", usecols=["model", "sample", "gene_id", "predicted"], dtype={"sample": str, "gene_id": str},
+                                      chunksize=1_000_000)]
+    found = pd.concat(parts, ignore_index=True)
+    return found if len(found) else None
+
+
+def summary(table: pd.DataFrame, rule: str, n_genes: int, args: argparse.Namespace) -> dict:
+    distance = table["distance"].abs()
+    return {
+        "model": args.model, "rule": rule, "links_top": args.links_top, "links_max_distance": args.links_max_distance,
+        "n_links": len(table), "n_genes": n_genes, "n_genes_with_links": int(table["gene_id"].nunique()),
+        "n_positive": int((table["weight"] > 0).sum()), "n_negative": int((table["weight"] < 0).sum()),
+        "distance_quantiles_bp": {str(q): float(distance.quantile(q)) for q in (0.1, 0.25, 0.5, 0.75, 0.9)} if len(table) else {},
+        "share_within_bp": {str(d): float((distance <= d).mean()) for d in (1000, 2000, 10_000, 50_000)} if len(table) else {},
+    }
+
+
+@cli.entrypoint
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    cli.setup_logging(args.verbose)
+    for name in ("links_top", "links_genes"):
+        if getattr(args, name) < (1 if name == "links_top" else 0):
+            raise cli.InputError(f"--{name} {getattr(args, name)}: must be at least {1 if name == 'links_top' else 0}")
+    settings, evaluation = ModelSettings.from_args(args), EvaluationSettings.from_args(args)
+    runtime.set_threads(args.threads)
+    device = runtime.resolve_device(settings.device)
+    chrom_sizes = read_chrom_sizes(args.chrom_sizes)
+    ds = dataset.load_dataset(args.dataset)
+    Y = targets.transform_targets(ds.Y, settings.target_transform)
+    predictor = fitted_predictor(args, ds, Y, settings, evaluation, device)
+    found = predictor.links(ds.X, args.links_max_distance, args.links_top, device=device)
+    table = links.links_table(found, ds.genes, ds.bins)
+    log.info("%s: %d links for %d of %d genes (up to %d per gene, bins within %d bp of the TSS); rule: %s", args.model, len(table),
+             table["gene_id"].nunique(), len(ds.genes), args.links_top, args.links_max_distance, predictor.links_rule)
+    if table["gene_id"].nunique() < len(ds.genes):
+        log.info("%d genes have no link: no bin within %d bp of their TSS, or every such bin weighs 0 in this model",
+                 len(ds.genes) - table["gene_id"].nunique(), args.links_max_distance)
+
+    outdir = args.outdir
+    description = f"atac2expr {args.model} links: top {args.links_top} bins per gene within {args.links_max_distance:,} bp of its TSS"
+    links.write_links(table, outdir, args.model, description, ds.genes, chrom_sizes)
+    with files.atomic_output(outdir / f"{args.model}.links.json") as handle:
+        json.dump(summary(table, predictor.links_rule, len(ds.genes), args), handle, indent=2)
+        handle.write("\n")
+
+    in_sample = predictor.predict(ds.X, device)
+    chosen = best_genes(args, table, ds, Y, in_sample)
+    heldout = heldout_of(args.evaluation, args.model, set(chosen["gene_id"]))
+    model_dir = outdir / args.model
+    track_paths = links.write_gene_tracks(table, list(chosen["gene_id"]), model_dir / "tracks", chrom_sizes)
+    figures = []
+    column = {g: i for i, g in enumerate(ds.genes["gene_id"])}
+    for (_, gene_row), track in zip(chosen.iterrows(), track_paths, strict=True):
+        g = column[gene_row["gene_id"]]
+        if heldout is not None and gene_row["r2_source"] == "held-out":
+            rows = heldout[heldout["gene_id"] == gene_row["gene_id"]].set_index("sample")["predicted"]
+            predicted, label = rows.reindex(ds.samples.astype(str)).to_numpy(np.float64), "predicted (held out)"
+        else:
+            predicted, label = in_sample[:, g], "predicted (in-sample)"
+        figure = model_dir / "figures" / f"{track.stem}.png"
+        figure.parent.mkdir(parents=True, exist_ok=True)
+        title = f"{gene_row['gene_name']} ({gene_row['gene_id']}): {args.model} links, {gene_row['r2_source']} R\u00b2 {gene_row['r2']:.2f}"
+        tracks.plot_browser_track(ds.genes.iloc[g], ds.genes, ds.bins, ds.X, ds.samples, table[table["gene_id"] == gene_row["gene_id"]],
+                                  Y[:, g], predicted, settings.units, title, label, figure)
+        figures.append(figure)
+    chosen = chosen.assign(model=args.model, n_links=chosen["gene_id"].map(table["gene_id"].value_counts()).astype(int),
+                           figure=[str(p.relative_to(outdir)) for p in figures], track=[str(p.relative_to(outdir)) for p in track_paths])
+    model_dir.mkdir(parents=True, exist_ok=True)
+    chosen[["model", "gene_id", "gene_name", "r2", "r2_source", "n_links", "figure", "track"]].to_csv(
+        model_dir / "best_genes.tsv", sep="\t", index=False)
+    log.info("wrote %s/%s.{links.tsv.gz,interact,bedpe,bw,links.json} and %d best genes' figures and tracks", outdir, args.model, len(chosen))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+process LINKS {
+    tag "${model}"
+    label 'process_single'
+
+    conda "${moduleDir}/../envs/torch.yml"
+    container "${params.container}"
+
+    input:
+    tuple val(model), path(model_file, stageAs: 'input/model.pt')   // a network's model file; [] for a baseline (fitted here)
+    path dataset
+    path evaluation, stageAs: 'evaluation'                          // EVALUATE's folder, or [] (--evaluate false)
+    path chrom_sizes
+
+    output:
+    path "${model}.*"   , emit: links       // <model>.links.tsv.gz, .interact, .bedpe, .bw, .links.json
+    path "${model}"     , emit: genes       // best_genes.tsv, tracks/<gene_id>.bw, figures/<gene_id>.png
+    path 'versions.yml' , emit: versions
+
+    script:
+    def args = task.ext.args ?: ''    // --links_*, the model and evaluation settings (conf/modules.config)
+    def network = model_file ? '--network_file input/model.pt' : ''
+    def heldout = evaluation ? '--evaluation evaluation' : ''
+    """
+    links.py \\
+        --dataset ${dataset} \\
+        --model ${model} \\
+        ${network} \\
+        ${heldout} \\
+        --chrom_sizes ${chrom_sizes} \\
+        --outdir . \\
+        --threads ${task.cpus} \\
+        ${args}
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        numpy: \$(python3 -c 'import numpy; print(numpy.__version__)')
+        pyBigWig: \$(python3 -c 'import pyBigWig; print(pyBigWig.__version__)' 2>/dev/null || python3 -c 'import importlib.metadata as m; print(m.version("pyBigWig"))')
+    END_VERSIONS
+    """
+
+    stub:
+    """
+    mkdir -p ${model}
+    touch ${model}.links.tsv.gz ${model}.interact ${model}.bedpe ${model}.bw ${model}/best_genes.tsv versions.yml
+    echo '{}' > ${model}.links.json
+    """
+}
