@@ -102,7 +102,8 @@ def sampleFile(Map row, String column, String path) {
     def found = file(path)
     if (!found.exists()) {
         // CHECK_INPUTS names a file whose name holds ';' where its task sees the file; here it cannot be told from two lanes
-        def hint = row[column].tokenize(';').size() > 1 ? " (';' joins lanes: a file whose name holds ';' must be renamed)" : ''
+        def lanes = row[column] instanceof List ? row[column].size() : 1
+        def hint = lanes > 1 ? " (';' joins lanes: a file whose name holds ';' must be renamed)" : ''
         error "ERROR: ${where}: file not found: ${path}${hint}"
     }
     if (found.isDirectory()) {
@@ -111,8 +112,9 @@ def sampleFile(Map row, String column, String path) {
     return found
 }
 
-// baselines fitted on all samples for their links (the networks' links come from their model files; the mean has none)
-LINKED_BASELINES = ['ridge', 'archr', 'signac']
+// evaluated models fitted on all samples for their links when --model does not train them (a trained model's links
+// come from its model file; the mean has none, and the MLP's only from training)
+LINKED_BASELINES = ['ridge', 'archr', 'signac', 'tss_window', 'local_ridge', 'tss_similarity']
 
 // Every process's versions.yml, each distinct text once, in one file: by content, so a resumed run finds it cached
 def softwareVersions(versions) {
@@ -207,7 +209,8 @@ workflow ATAC2EXPR {
     // links: which bins drive each gene, for every trained model and every evaluated baseline that can say it
     links = Channel.value([])
     if (!params.skip_links) {
-        baselines = params.evaluate ? params.eval_models.tokenize(',')*.trim().unique().findAll { it in LINKED_BASELINES } : []
+        trained = params.model.tokenize(',')*.trim()
+        baselines = params.evaluate ? params.eval_models.tokenize(',')*.trim().unique().findAll { it in LINKED_BASELINES && !(it in trained) } : []
         models = TRAIN_MODEL.out.model.map { model_file -> [model_file.parent.name, model_file] }
             .mix(Channel.fromList(baselines).map { name -> [name, []] })
         LINKS(models, dataset, evaluation, chrom_sizes)

@@ -6,7 +6,7 @@ symbol, RefSeq TSSs, hg19). The script builds the pipeline's dataset from them w
 file is converted by hand): bins of --bin_size over --chroms (peaks binarised by atac2expr.peaks), genes = RefSeq
 symbols with one TSS per symbol (the most upstream of its transcripts on its strand; symbols on several chromosomes
 or with several rows of counts are left out), expression = CPM of the counts (no gene lengths: TPM cannot be computed). Then each model of --models
-is fitted on all samples (the networks with the pipeline's training, --tss_epochs) and its links are taken as the
+is fitted on all samples (as TRAIN_MODEL fits the saved models) and its links are taken as the
 pipeline takes them (--links_top bins per gene within --links_max_distance of the TSS).
 
 For each model it prints: links and genes with links, the |distance| from the TSS to the linked bin's centre
@@ -14,7 +14,7 @@ For each model it prints: links and genes with links, the |distance| from the TS
 shares for each gene's strongest link, and what random bins of the same windows would give. Without signal in the
 links, their distances would follow the windows' (about uniform over +/- --links_max_distance).
 
-  benchmarks/bench_links_real.py                                  # chr19 (2,694 RefSeq TSSs), ridge archr signac tss_window
+  benchmarks/bench_links_real.py                                  # chr19 (2,694 RefSeq TSSs), every model with links but the MLP
   benchmarks/bench_links_real.py --chroms chr19,chr17 --models ridge
   benchmarks/bench_links_real.py --links results/links/ridge.links.tsv.gz --dataset results/dataset/dataset.npz
                                                                   # the links of a pipeline run
@@ -44,9 +44,9 @@ from atac2expr.settings import EvaluationSettings, ModelSettings  # noqa: E402
 DATA = next((p / "shared" / "data" / "heme_hg19" for p in (REPO.parent, REPO.parent.parent) if (p / "shared" / "data" / "heme_hg19").exists()),
             REPO.parent / "shared" / "data" / "heme_hg19")
 PROMOTER = 1000  # bp either side of the TSS
-# the pipeline's defaults (nextflow_schema.json), but for fewer TSS-window epochs: the benchmark's runs stay minutes
-SETTINGS = dict(hidden=500, tss_hidden=64, epochs=1000, tss_epochs=30, lr=0.001, weight_decay=0.0, dropout=0.0, window=50000,
-                batch_size=8192, patience=50, target_transform="log1p", seed=1, device="cpu")
+# the pipeline's defaults (nextflow_schema.json)
+SETTINGS = dict(hidden=500, epochs=1000, lr=0.001, weight_decay=0.0, dropout=0.0, window=50000, patience=50, target_transform="log1p",
+                seed=1, device="cpu")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -54,10 +54,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, default=DATA, help=f"the heme_hg19 folder (default {DATA})")
     parser.add_argument("--chroms", default="chr19", help="comma-separated chromosomes whose bins and genes are used (default chr19)")
     parser.add_argument("--bin_size", type=int, default=1000)
-    parser.add_argument("--models", default="ridge,archr,signac,tss_window")
+    parser.add_argument("--models", default="ridge,archr,signac,tss_window,local_ridge,tss_similarity")
     parser.add_argument("--links_top", type=int, default=10)
     parser.add_argument("--links_max_distance", type=int, default=250_000)
-    parser.add_argument("--tss_epochs", type=int, default=SETTINGS["tss_epochs"])
     parser.add_argument("--links", type=Path, nargs="*", help="summarise these links tables instead (needs --dataset)")
     parser.add_argument("--dataset", type=Path, help="the dataset.npz of the --links tables")
     parser.add_argument("--output", type=Path, help="write the summary table here too (TSV)")
@@ -96,13 +95,13 @@ def build_dataset(data: Path, chroms_text: str, bin_size: int) -> dataset.Datase
 
 
 def fitted_links(ds: dataset.Dataset, kind: str, args: argparse.Namespace) -> tuple[pd.DataFrame, float]:
-    settings = ModelSettings(**{**SETTINGS, "tss_epochs": args.tss_epochs})
+    settings = ModelSettings(**SETTINGS)
     evaluation = EvaluationSettings(folds=5, val_fraction=0.2, ridge_alpha="0.1,1,10,100,1000")
     Y = targets.transform_targets(ds.Y, settings.target_transform)
     started = time.perf_counter()
     predictor = predictors.make(kind, settings, predictors.Geometry.of(ds), evaluation)
     inner, validation = cross_validation.inner_split(np.arange(len(ds.samples)), evaluation.val_fraction, settings.seed)
-    if predictor.saveable:  # a network trains on every sample, as TRAIN_MODEL does
+    if predictor.saveable:  # trained on every sample, as TRAIN_MODEL does
         predictor.fit(ds.X, Y)
     else:
         predictor.fit(ds.X[inner], Y[inner], ds.X[validation], Y[validation])
@@ -143,6 +142,28 @@ def summarise(name: str, table: pd.DataFrame, n_genes: int, seconds: float | Non
     }
 
 
+def summary_table(ds: dataset.Dataset, tables: dict[str, tuple[pd.DataFrame, float | None]], reach: int) -> pd.DataFrame:
+    """One row per model (where its links fall), and the row random bins of the same windows would give."""
+    rows = [summarise(name, table, len(ds.genes), seconds) for name, (table, seconds) in tables.items()]
+    chance = random_shares(ds, reach)
+    rows.append({"model": "random bins in the windows", "|distance| p10": np.nan, "median": chance["median |distance| (bp)"],
+                 "at promoter": chance["promoter"], "within 10 kb": chance["within_10kb"], "within 50 kb": chance["within_50kb"],
+                 "strongest at promoter": chance["promoter"]})
+    return pd.DataFrame(rows)
+
+
+def summarise_run(paths: list[Path], dataset_path: Path) -> tuple[pd.DataFrame, int]:
+    """The summary of a pipeline run's links tables (links/<model>.links.tsv.gz) and the reach they were taken within."""
+    ds = dataset.load_dataset(dataset_path)
+    tables = {p.name.removesuffix(".links.tsv.gz"): (links.read_links(p), None) for p in paths}
+    reach = max((int(t["distance"].abs().max()) for t, _ in tables.values() if len(t)), default=0)
+    return summary_table(ds, tables, reach), reach
+
+
+def format_table(result: pd.DataFrame) -> str:
+    return result.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.3f}" if abs(v) < 10 else f"{v:,.0f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     runtime.set_threads(2)
@@ -150,24 +171,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.links:
         if args.dataset is None:
             sys.exit("--links needs --dataset (the run's dataset.npz)")
-        ds = dataset.load_dataset(args.dataset)
-        tables = {p.name.removesuffix(".links.tsv.gz"): (links.read_links(p), None) for p in args.links}
-        reach = int(tables[next(iter(tables))][0]["distance"].abs().max()) if tables else args.links_max_distance
+        result, reach = summarise_run(args.links, args.dataset)
     else:
         ds = build_dataset(args.data, args.chroms, args.bin_size)
         reach = args.links_max_distance
         print(f"dataset: {len(ds.samples)} samples ({', '.join(ds.samples)}), {ds.layout.describe()} ({ds.X.mean():.1%} of bins open), "
               f"{len(ds.genes):,} genes (CPM), built in {time.perf_counter() - started:.0f} s")
         tables = {kind: fitted_links(ds, kind, args) for kind in [m.strip() for m in args.models.split(",") if m.strip()]}
-    rows = [summarise(name, table, len(ds.genes), seconds) for name, (table, seconds) in tables.items()]
-    chance = random_shares(ds, reach)
-    rows.append({"model": "random bins in the windows", "|distance| p10": np.nan, "median": chance["median |distance| (bp)"],
-                 "at promoter": chance["promoter"], "within 10 kb": chance["within_10kb"], "within 50 kb": chance["within_50kb"],
-                 "strongest at promoter": chance["promoter"]})
-    result = pd.DataFrame(rows)
+        result = summary_table(ds, tables, reach)
     print(f"\nlinks: top {args.links_top} bins per gene within {reach:,} bp of the TSS; distance from the TSS to the bin's centre; "
           f"promoter: the bin overlaps TSS +/- {PROMOTER} bp\n")
-    print(result.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.3f}" if abs(v) < 10 else f"{v:,.0f}"))
+    print(format_table(result))
     if args.output:
         result.to_csv(args.output, sep="\t", index=False)
     print(f"\n{time.perf_counter() - started:.0f} s in all")

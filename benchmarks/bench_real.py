@@ -11,7 +11,9 @@ samplesheet (sample,peaks: one row per peak file, the sample named after it) in 
       --chromosomes chr2,chr11,chr19 --models mean,ridge,archr,signac,tss_window,local_ridge,tss_similarity [-- extra nextflow arguments]
 
 --models is passed as --eval_models, so a model the pipeline learns is benchmarked by its name alone. The report
-(markdown) is printed and written to <workdir>/report.md.
+(markdown) is printed and written to <workdir>/report.md: the held-out table, and where each model's links (the run's
+links/) fall relative to the TSSs (benchmarks/bench_links_real.py's summary: distance quantiles, the share at the
+promoter, beside random bins of the same windows).
 """
 
 from __future__ import annotations
@@ -67,6 +69,19 @@ def run_chromosome(args: argparse.Namespace, chromosome: str, sheet: Path, extra
     return table.reset_index(), seconds
 
 
+def links_summary(outdir: Path) -> str:
+    """Where the run's links fall relative to the TSSs, as bench_links_real.py summarises them; '' without links/."""
+    paths = sorted((outdir / "links").glob("*.links.tsv.gz"))
+    if not paths:
+        return ""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import bench_links_real
+
+    result, reach = bench_links_real.summarise_run(paths, outdir / "dataset" / "dataset.npz")
+    return (f"links within {reach:,} bp of the TSS; promoter: the bin overlaps TSS +/- {bench_links_real.PROMOTER} bp\n\n"
+            + bench_links_real.format_table(result))
+
+
 def markdown(table: pd.DataFrame) -> str:
     lines = ["| chromosome | bins | genes | model | MSE, log1p(TPM) | R² vs per-gene mean | median per-gene R² | genes better than the mean | "
              "median per-gene Pearson | seconds per fit |", "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
@@ -82,7 +97,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     parser.add_argument("--workdir", type=Path, required=True, help="where the runs go (work/, results_<chromosome>/, report.md)")
     parser.add_argument("--chromosomes", default="chr2,chr11,chr19", help="whole chromosomes, one run each")
     parser.add_argument("--models", default="mean,ridge,archr,signac,tss_window,local_ridge,tss_similarity", help="--eval_models of each run")
-    parser.add_argument("--train", default="tss_similarity", help="--model of each run (trained on all samples and saved)")
+    parser.add_argument("--train", default="tss_window,local_ridge,tss_similarity", help="--model of each run (trained on all samples and saved)")
     parser.add_argument("--max_memory", default="12.GB")
     parser.add_argument("--max_cpus", type=int, default=2)
     args, extra = parser.parse_known_args(argv)
@@ -96,11 +111,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.data, args.workdir = args.data.resolve(), args.workdir.resolve()
     sheet = args.workdir / "samplesheet.csv"
     samples = write_samplesheet(args.data, sheet)
-    tables, walls = [], {}
+    tables, walls, placed = [], {}, []
     for chromosome in [c.strip() for c in args.chromosomes.split(",") if c.strip()]:
         table, walls[chromosome] = run_chromosome(args, chromosome, sheet, extra)
         tables.append(table)
         print(markdown(table), flush=True)
+        summary = links_summary(args.workdir / f"results_{chromosome}")
+        if summary:
+            placed.append(f"{chromosome}: {summary}")
+            print(placed[-1], flush=True)
     table = pd.concat(tables, ignore_index=True)
     report = (f"Real data: {len(samples)} blood cell types ({args.data}), real ATAC-seq peaks and RNA-seq read counts (CPM: the "
               f"annotation has TSSs only), --genome GRCh37, whole chromosomes in 1 kb bins; --eval_models {args.models}, "

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Gene-to-bin links of one model: which bins drive each gene's predicted expression, as tables and browser tracks.
 
-A network is read from its model file (--network_file) (trained on all samples by train_model.py); a baseline (ridge, archr, signac)
-is fitted here on all samples of the dataset, ridge choosing its alpha on the inner validation split as evaluate.py
-does. How each model weighs a bin is its `links_rule` (bin/atac2expr/modelling/predictors.py, docs/modelling.md);
-only bins within --links_max_distance of a gene's TSS count, and each gene keeps its --links_top strongest.
+A model trained by train_model.py (on all samples) is read from its --saved_model; another (ridge, archr, signac,
+tss_window, local_ridge, tss_similarity) is fitted here on all samples of the dataset, ridge choosing its alpha
+on the inner validation split as evaluate.py does; the MLP's links need its model file. How each model weighs a
+bin is its `links_rule` (bin/atac2expr/modelling/predictors.py, docs/modelling.md); only bins within
+--links_max_distance of a gene's TSS count, and each gene keeps its --links_top strongest.
 
 Outputs in --outdir (bin/atac2expr/links.py describes the formats):
   <model>.links.tsv.gz, <model>.interact, <model>.bedpe, <model>.bw   the links; the bigWig sums |weight| over genes
@@ -39,7 +40,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--dataset", type=Path, required=True, help="dataset.npz written by build_matrix.py")
     parser.add_argument("--model", required=True, choices=[k for k, c in predictors.PREDICTORS.items() if c.links_rule],
                         help="the model whose links are written")
-    parser.add_argument("--network_file", type=Path, help="a network's model.pt of train_model.py (baselines are fitted here)")
+    parser.add_argument("--saved_model", type=Path, help="a trained model's model.pt of train_model.py (other models are fitted here)")
     parser.add_argument("--evaluation", type=Path, help="evaluate.py's folder: held-out R2 and predictions choose and draw the best genes")
     parser.add_argument("--chrom_sizes", type=Path, required=True, help="the assembly's chromosome sizes (the bigWig headers)")
     parser.add_argument("--outdir", type=Path, required=True)
@@ -55,16 +56,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def fitted_predictor(args: argparse.Namespace, ds: dataset.Dataset, Y: np.ndarray, settings: ModelSettings,
                      evaluation: EvaluationSettings, device) -> predictors.Predictor:
-    """The network of --network_file (checked against the dataset), or the baseline fitted on every sample."""
-    if args.network_file is not None:
-        predictor, _ = model_file.load(args.network_file)
+    """The model of --saved_model (checked against the dataset), or the model fitted here on every sample."""
+    if args.saved_model is not None:
+        predictor, _ = model_file.load(args.saved_model)
         if predictor.kind != args.model:
-            raise cli.InputError(f"--network_file {args.network_file}: a {predictor.kind} model, not {args.model}")
+            raise cli.InputError(f"--saved_model {args.saved_model}: a {predictor.kind} model, not {args.model}")
         if predictor.geometry.layout != ds.layout or list(predictor.geometry.genes["gene_id"]) != list(ds.genes["gene_id"]):
-            raise cli.InputError(f"--network_file {args.network_file}: trained on other bins or genes than {args.dataset}")
+            raise cli.InputError(f"--saved_model {args.saved_model}: trained on other bins or genes than {args.dataset}")
         return predictor
-    if predictors.PREDICTORS[args.model].saveable:
-        raise cli.InputError(f"--model {args.model}: a network's links need its --network_file")
+    if args.model == "mlp":  # its training is TRAIN_MODEL's, with early stopping and memory checks
+        raise cli.InputError("--model mlp: the MLP's links need its --saved_model")
     predictor = predictors.make(args.model, settings, predictors.Geometry.of(ds), evaluation)
     inner, validation = cross_validation.inner_split(np.arange(len(ds.samples)), evaluation.val_fraction, settings.seed)
     report = predictor.fit(ds.X[inner], Y[inner], ds.X[validation] if len(validation) else None, Y[validation] if len(validation) else None, device)

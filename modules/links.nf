@@ -6,7 +6,7 @@ process LINKS {
     container "${params.container}"
 
     input:
-    tuple val(model), path(model_file, stageAs: 'input/model.pt')   // a network's model file; [] for a baseline (fitted here)
+    tuple val(model), path(model_file, stageAs: 'input/model.pt')   // a trained model's file; [] for a model fitted here
     path dataset
     path evaluation, stageAs: 'evaluation'                          // EVALUATE's folder, or [] (--evaluate false)
     path chrom_sizes
@@ -18,13 +18,13 @@ process LINKS {
 
     script:
     def args = task.ext.args ?: ''    // --links_*, the model and evaluation settings (conf/modules.config)
-    def network = model_file ? '--network_file input/model.pt' : ''
+    def saved = model_file ? '--saved_model input/model.pt' : ''
     def heldout = evaluation ? '--evaluation evaluation' : ''
     """
     links.py \\
         --dataset ${dataset} \\
         --model ${model} \\
-        ${network} \\
+        ${saved} \\
         ${heldout} \\
         --chrom_sizes ${chrom_sizes} \\
         --outdir . \\

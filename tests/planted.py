@@ -144,3 +144,12 @@ def link_precision(links: pd.DataFrame, regulatory: pd.DataFrame, bins: pd.DataF
         chance += len(rows) * n_true / candidates.sum()
         total += len(rows)
     return {"precision": hits / total if total else float("nan"), "chance": chance / total if total else float("nan"), "links": total}
+
+
+def derangement(n: int, seed: int) -> np.ndarray:
+    """A permutation that moves every sample: no sample keeps its own expression (the shuffled-label controls)."""
+    rng = np.random.default_rng(seed)
+    while True:
+        order = rng.permutation(n)
+        if (order != np.arange(n)).all():
+            return order

@@ -289,15 +289,6 @@ def generated(tmp_path_factory):
     return planted.generated_dataset(folder)
 
 
-def derangement(n: int, seed: int) -> np.ndarray:
-    """A permutation that moves every sample: no sample keeps its own expression."""
-    rng = np.random.default_rng(seed)
-    while True:
-        order = rng.permutation(n)
-        if (order != np.arange(n)).all():
-            return order
-
-
 def nearest_bins(ds, reach: int, top: int) -> pd.DataFrame:
     """The links of a distance-only rule: each gene's bins nearest its TSS (what position alone finds)."""
     pairs = predictors.CisPairs.of(predictors.Geometry.of(ds), reach)
@@ -311,7 +302,7 @@ def test_links_find_the_planted_regulatory_bins_and_shuffled_labels_do_not(gener
     scores when each sample is given another sample's expression (the shuffled-label control)."""
     ds, regulatory = generated
     reach = 250_000
-    shuffled = ds.Y[derangement(len(ds.Y), seed=0)]
+    shuffled = ds.Y[planted.derangement(len(ds.Y), seed=0)]
     tables = {("nearest bins", "planted"): nearest_bins(ds, reach, 3)}
     # the networks' links are scored on the shared end-to-end run (tests/test_pipeline.py): training them here is slow
     for kind in ("ridge", "archr", "signac"):

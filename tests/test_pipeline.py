@@ -26,7 +26,7 @@ from atac2expr import links
 from atac2expr.annotation import genes_in_regions, read_gtf
 from atac2expr.dataset import load_dataset, load_sample_bins
 from atac2expr.formats import LINKS, QC_GENES, QC_SAMPLES, SAMPLE_LINKS
-from atac2expr.modelling import model_file
+from atac2expr.modelling import model_file, predictors
 from atac2expr.peaks import bin_peaks, read_peaks
 from atac2expr.regions import BinLayout, parse_regions, read_chrom_sizes
 from conftest import (
@@ -51,7 +51,7 @@ LAYOUT = BinLayout.of(parse_regions("chr1:1-1000000", SIZES), 1000)
 EVERY_PROCESS = {"CHECK_PARAMS", "DEFINE_BINS", "CHECK_INPUTS", "BINARIZE_PEAKS", "GENE_ANNOTATION", "CHECK_FASTQ", "KALLISTO_INDEX",
                  "KALLISTO_QUANT", "GENE_TPM", "BUILD_MATRIX", "TRAIN_MODEL", "EVALUATE", "LINKS", "QC_SUMMARY", "REPORT",
                  "SOFTWARE_VERSIONS", "MULTIQC"}
-LINKED_MODELS = ("ridge", "archr", "signac", "mlp", "tss_window")
+LINKED_MODELS = ("ridge", "archr", "signac", "mlp", "tss_window", "local_ridge", "tss_similarity")
 # quicker runs for tests that read neither links nor MultiQC
 NO_REPORTS = ["--skip_links", "--skip_multiqc"]
 
@@ -150,8 +150,8 @@ def test_resume_caches_everything_then_reruns_only_training(shared_run: Run, tes
     assert again.trace and {r["status"] for r in again.trace} == {"CACHED"}, [(r["name"], r["status"]) for r in again.trace]
     changed = assert_success(nextflow_run(shared_run.launch, [*run_params(test_data), "--epochs", "60", *NO_REPORTS, "-resume"],
                                           shared_run.launch / "results_epochs", name="epochs"))
-    # SOFTWARE_VERSIONS comes from the cache: the versions did not change
-    assert trace_processes(changed.trace, "COMPLETED") == {"CHECK_PARAMS", "TRAIN_MODEL", "EVALUATE", "QC_SUMMARY", "REPORT"}
+    # SOFTWARE_VERSIONS runs again only because this run leaves out LINKS and MULTIQC, and so their versions
+    assert trace_processes(changed.trace, "COMPLETED") == {"CHECK_PARAMS", "TRAIN_MODEL", "EVALUATE", "QC_SUMMARY", "REPORT", "SOFTWARE_VERSIONS"}
     assert json.loads((changed.outdir / "report" / "summary.json").read_text())["models"]["mlp"]["epochs"] == 60
 
 
@@ -220,7 +220,7 @@ def test_predict_entry_reproduces_in_sample_predictions(shared_run: Run, test_da
         assert set(table["sample"]) == {r[0] for r in rows[1:3]} and (table["rank"] <= 10).all()
         bins = load_dataset(shared_run.outdir / "dataset" / "dataset.npz").bins.reset_index().set_index(["chrom", "start"])["index"]
         for sample, own in table.groupby("sample"):
-            values = load_sample_bins(run.outdir / "bins" / f"{sample}.bins.npz").values
+            values = load_sample_bins(run.outdir / "predict" / "bins" / f"{sample}.bins.npz").values
             assert (values[bins.loc[list(zip(own["chrom"], own["start"], strict=True))].to_numpy()] == 1).all()  # open bins only
             assert len(links.read_interact(run.outdir / "predict" / "links" / f"{sample}.interact")) == len(own)
             assert len(links.read_bedpe(run.outdir / "predict" / "links" / f"{sample}.bedpe")) == len(own)
@@ -269,8 +269,9 @@ def test_links_of_every_model_open_in_a_browser_and_find_the_planted_bins(shared
     print("\nprecision of the shared run's links against the planted regulatory bins (kallisto TPMs; chance: random bins "
           "within 250 kb)\n" + result.to_string(index=False, float_format="{:.3f}".format))
     at = result.set_index(["model", "top"])
-    for model in ("ridge", "tss_window", "archr", "signac"):
+    for model in ("ridge", "tss_window", "local_ridge", "archr", "signac"):
         assert at.loc[(model, 3), "precision"] > 10 * at.loc[(model, 3), "chance"], model
+    assert at.loc[("local_ridge", 1), "precision"] > at.loc[("ridge", 1), "precision"]
 
 
 def test_multiqc_report_reads_kallisto_and_the_pipelines_tables(shared_run: Run, tmp_path):
@@ -283,7 +284,7 @@ def test_multiqc_report_reads_kallisto_and_the_pipelines_tables(shared_run: Run,
     for table in ("samples_table", "open_bins_plot", "genes_table", "heldout_metrics_table", "r2_distribution_plot"):
         assert (data / f"multiqc_atac2expr_{table}.txt").stat().st_size > 0, table
     metrics = pd.read_csv(data / "multiqc_atac2expr_heldout_metrics_table.txt", sep="\t").set_index("Sample")
-    assert set(metrics.index) == {"mean", "ridge", "archr", "signac", "mlp", "tss_window"}
+    assert set(metrics.index) == set(predictors.ALL_MODELS)
     assert metrics.loc["ridge", "r2"] == pytest.approx(pd.read_csv(shared_run.outdir / "evaluation" / "metrics.tsv", sep="\t")
                                                        .set_index("model").loc["ridge", "r2"])
     general = pd.read_csv(data / "multiqc_general_stats.txt", sep="\t", dtype={"Sample": str}).set_index("Sample")
@@ -335,8 +336,9 @@ def test_run_record_knows_the_outputs_the_inputs_and_what_is_computed(shared_run
     sheet = test_data / "samplesheet.csv"
     assert record["inputs"]["input"] == {"path": str(sheet), "size": sheet.stat().st_size, "mtime": sheet.stat().st_mtime_ns // 1_000_000,
                                          "sha256": hashlib.sha256(sheet.read_bytes()).hexdigest()}
-    samples = [row[0] for row in sheet_rows(test_data)[1:]]
-    assert {key for key in record["inputs"] if key.startswith("sample ")} == {f"sample {s} {c}" for s in samples for c in ("fastq_1", "fastq_2", "peaks")}
+    named = {f"sample {row[0]} {column}" for row in sheet_rows(test_data)[1:] for column, value in zip(("fastq_1", "fastq_2", "peaks"), row[1:], strict=True)
+             if value}  # single-end samples name no fastq_2
+    assert {key for key in record["inputs"] if key.startswith("sample ")} == named
     assert record["inputs"]["sample S01 peaks"]["path"] == str(test_data / "peaks" / "S01.narrowPeak.gz")
     assert not (outdir / "pipeline_info" / "run_main.pending.json").exists() and not (outdir / ".atac2expr-replaced").exists()
 
@@ -441,7 +443,7 @@ def test_edited_samplesheet_is_another_configuration_and_overwrite_never_follows
     assert "link(s) annotation are removed" in replaced.result.stdout + replaced.result.stderr
     assert [p.name for p in shared.iterdir()] == ["genes.tsv"] and (shared / "genes.tsv").read_text() == "a file of someone else's\n"
     assert (outdir / "annotation").is_dir() and not (outdir / "annotation").is_symlink()
-    assert sorted(p.name for p in (outdir / "bins").iterdir()) == ["S01.bins.npz", "S02.bins.npz", "S03.bins.npz"]
+    assert {p.name for p in (outdir / "bins").iterdir()} == {f"S0{n}.{kind}" for n in (1, 2, 3) for kind in ("bins.npz", "peaks.json")}
     left = [str(p.relative_to(outdir)) for p in outdir.rglob("*") if "S04" in p.name or "S05" in p.name]
     assert left == [], left
     record = json.loads((outdir / "pipeline_info" / "run_main.json").read_text())
