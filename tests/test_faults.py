@@ -20,7 +20,10 @@ from pathlib import Path
 import pytest
 
 from conftest import (
+    NEXTFLOW_ENV,
+    NO_REPORTS,
     REPO,
+    REPORT_FOLDERS,
     Run,
     assert_no_partial_files,
     assert_published_files_whole,
@@ -77,7 +80,7 @@ def launch(tmp_path_factory, test_data) -> dict:
             peaks = launch / Path(row[3]).name
             peaks.write_bytes(Path(row[3]).read_bytes())
             row[3] = str(peaks)
-    params = [*run_params(test_data), "--input", str(write_sheet(launch / "samplesheet.csv", rows))]
+    params = [*run_params(test_data), *NO_REPORTS, "--input", str(write_sheet(launch / "samplesheet.csv", rows))]
     return {"dir": launch, "outdir": launch / "results", "params": [*params, "--outdir", str(launch / "results")], "peaks": peaks}
 
 
@@ -85,7 +88,7 @@ def launch(tmp_path_factory, test_data) -> dict:
 def killed_and_resumed(launch, shared_run: Run) -> dict:
     folder, outdir = launch["dir"], launch["outdir"]
     log = open(folder / "killed.out", "w")
-    env = {**os.environ, "NXF_ANSI_LOG": "false"}
+    env = {**os.environ, **NEXTFLOW_ENV}
     started = time.monotonic()
     proc = subprocess.Popen(["nextflow", "run", str(REPO / "main.nf"), *launch["params"], "-with-trace", str(folder / "trace_killed.txt")],
                             cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -115,7 +118,7 @@ def killed_and_resumed(launch, shared_run: Run) -> dict:
     killed_at = time.monotonic() - started
     after_kill = {"returncode": proc.returncode, "files": sorted(p.name for p in outdir.rglob("*") if p.is_file())}
     assert_no_partial_files(outdir)  # whole or not at all, even right after the kill
-    assert_published_files_whole(outdir, shared_run.outdir, all_present=False)
+    assert_published_files_whole(outdir, shared_run.outdir, all_present=False, skipped=REPORT_FOLDERS)
 
     resumed = run_nextflow([*launch["params"], "-resume", "-with-trace", str(folder / "trace_resumed.txt")], cwd=folder)
     return {"completed": completed, "after_kill": after_kill, "resumed": resumed, "killed_at": killed_at,
@@ -138,7 +141,7 @@ def test_kill_mid_graph_then_resume(launch, killed_and_resumed, shared_run: Run)
     assert len(cached) + len(ran) == len(trace) and not cached & ran
 
     assert_same_results(launch["outdir"], shared_run.outdir)
-    assert_published_files_whole(launch["outdir"], shared_run.outdir)
+    assert_published_files_whole(launch["outdir"], shared_run.outdir, skipped=REPORT_FOLDERS)
     assert_no_partial_files(launch["outdir"])
 
 
@@ -180,5 +183,5 @@ def test_failing_task_named_then_fixed_input_resumes_only_its_dependants(launch,
     assert {"BUILD_MATRIX", "TRAIN_MODEL", "REPORT"} <= {row["process"].split(":")[-1] for row in trace if row["status"] == "COMPLETED"}
 
     assert_same_results(launch["outdir"], shared_run.outdir)
-    assert_published_files_whole(launch["outdir"], shared_run.outdir)
+    assert_published_files_whole(launch["outdir"], shared_run.outdir, skipped=REPORT_FOLDERS)
     assert_no_partial_files(launch["outdir"])

@@ -30,6 +30,7 @@ from atac2expr.modelling import model_file, predictors
 from atac2expr.peaks import bin_peaks, read_peaks
 from atac2expr.regions import BinLayout, parse_regions, read_chrom_sizes
 from conftest import (
+    NO_REPORTS,
     REPO,
     Run,
     assert_success,
@@ -52,8 +53,6 @@ EVERY_PROCESS = {"CHECK_PARAMS", "DEFINE_BINS", "CHECK_INPUTS", "BINARIZE_PEAKS"
                  "KALLISTO_QUANT", "GENE_TPM", "BUILD_MATRIX", "TRAIN_MODEL", "EVALUATE", "LINKS", "QC_SUMMARY", "REPORT",
                  "SOFTWARE_VERSIONS", "MULTIQC"}
 LINKED_MODELS = ("ridge", "archr", "signac", "mlp", "tss_window", "local_ridge", "tss_similarity")
-# quicker runs for tests that read neither links nor MultiQC
-NO_REPORTS = ["--skip_links", "--skip_multiqc"]
 
 
 def test_stub_run_walks_the_whole_graph(stub_run: Run):
@@ -492,7 +491,7 @@ def test_expression_table_in_nfcore_layout_gives_the_reads_route_dataset(tmp_pat
     table.to_csv(tmp_path / "salmon.merged.gene_tpm.tsv", sep="\t", index=False)
     sheet = write_sheet(tmp_path / "peaks.csv", [["sample", "peaks"]] + [[row[0], row[3]] for row in sheet_rows(test_data)[1:]])
     params = [*run_params(test_data), "--input", str(sheet), "--expression", str(tmp_path / "salmon.merged.gene_tpm.tsv"),
-              "--model", "tss_window", "--evaluate", "false", "-resume"]
+              "--model", "tss_window", "--evaluate", "false", *NO_REPORTS, "-resume"]
     # from the shared run's launch folder: its peaks binned with the same layout come from the cache
     run = assert_success(nextflow_run(shared_run.launch, params, outdir=tmp_path / "results", name="trace_table"))
     assert not trace_processes(run.trace) & {"CHECK_FASTQ", "KALLISTO_INDEX", "KALLISTO_QUANT", "GENE_TPM"}
