@@ -35,11 +35,12 @@ demo: test-data
 lint:
 	$(WITH_ENV) ruff check bin tests benchmarks
 
-# unit tests first (they fail in seconds), then the end-to-end layer; the report pages are checked in headless
-# Chromium, which setup/chromium.sh installs (Debian's package) when missing and root, else the browser checks skip
+# the layers side by side (tests/run_layers.sh): the end-to-end tests that share runs in one session, the unit tests
+# and then the ENCODE runs beside it; every layer runs to its end, and any failure fails the target. The report pages
+# are checked in headless Chromium, which setup/chromium.sh installs (Debian's package) when missing and root, else
+# the browser checks skip
 test: lint chromium
-	$(WITH_ENV) python -m pytest tests -m "not e2e and not slurm and not container" $(PYTEST_ARGS)
-	$(WITH_ENV) python -m pytest tests -m "e2e and not slurm and not container" $(PYTEST_ARGS)
+	$(WITH_ENV) bash tests/run_layers.sh $(PYTEST_ARGS)
 
 chromium:
 	@bash setup/chromium.sh >/dev/null || echo "no headless Chromium here: the browser checks of the reports will skip, saying why"
