@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from atac2expr import cli, html_report, qc  # noqa: E402
+from atac2expr import evaluation as evaluation_lib  # noqa: E402
 from atac2expr.annotation import TSS_ONLY_NOTE, tss_only  # noqa: E402
 from atac2expr.cli import InputError  # noqa: E402
 from atac2expr.dataset import Dataset, load_dataset  # noqa: E402
@@ -80,7 +81,8 @@ def plot_losses(losses: dict[str, pd.DataFrame], baselines: dict[str, float], pa
 
 REPORT_PAGE = "atac2expr_report.html"
 METRICS_SHOWN = {"model": "model", "mse": "MSE", "r2": "R\u00b2 vs per-gene mean", "r2_gene_median": "median per-gene R\u00b2",
-                 "fraction_genes_better_than_mean": "genes better than the mean", "pearson_gene_median": "median per-gene Pearson"}
+                 "fraction_genes_better_than_mean": "genes better than the mean", "r2_gene_median_variable": "median per-gene R\u00b2, variable genes",
+                 "fraction_genes_better_than_mean_variable": "variable genes better than the mean", "pearson_gene_median": "median per-gene Pearson"}
 
 
 def evaluation_section(evaluation: Path, units: str) -> tuple[str, pd.DataFrame]:
@@ -90,16 +92,24 @@ def evaluation_section(evaluation: Path, units: str) -> tuple[str, pd.DataFrame]
     parts = [f"<p>Every model fitted on the training folds and scored on samples it never saw (cross-validation over samples, "
              f"the same folds for every model), in {html_report.escape(units)}. R\u00b2 is the skill over each gene's training mean: "
              f"0 is the mean, negative is worse. Best: <b>{html_report.escape(best)}</b>.</p>",
-             html_report.table(shown, {**{c: "{:.3f}" for c in shown.columns}, "genes better than the mean": "{:.0%}"}, highlight=best, key="model")]
+             html_report.table(shown, {**{c: "{:.3f}" for c in shown.columns}, "genes better than the mean": "{:.0%}",
+                                       "variable genes better than the mean": "{:.0%}"}, highlight=best, key="model"),
+             "<p>Which models beat the per-gene mean (R\u00b2 and median per-gene R\u00b2 above 0) and ridge on all bins (higher R\u00b2, "
+             "median per-gene R\u00b2 and share of genes better than the mean), on these held-out samples:</p>",
+             html_report.table(evaluation_lib.verdicts(metrics.set_index("model")), {"fit s per fold": "{:.2f}"})]
     if (evaluation / "gene_correlations.png").exists():
         parts.append(html_report.figure(evaluation / "gene_correlations.png", "Per-gene skill of every model on held-out samples.",
                                         "per-gene skill"))
-    scatters = [evaluation / f"scatter_{m}.png" for m in metrics["model"] if (evaluation / f"scatter_{m}.png").exists()]
-    if scatters:
-        parts.append('<div class="grid">' + "".join(html_report.figure(p, f"{p.stem.removeprefix('scatter_')}: held-out predicted vs observed",
-                                                                        p.stem) for p in scatters) + "</div>")
+    # the headline: deviations from each gene's training mean, what R\u00b2 measures; the pooled scatter is secondary (the
+    # spread between genes makes a model worse than the mean look good there)
+    for prefix, what in (("deviations_", "held-out observed and predicted minus each gene's training mean (what R\u00b2 measures)"),
+                         ("scatter_", "held-out predicted vs observed, pooled over genes (secondary: the spread between genes dominates it)")):
+        shown_figures = [evaluation / f"{prefix}{m}.png" for m in metrics["model"] if (evaluation / f"{prefix}{m}.png").exists()]
+        if shown_figures:
+            parts.append('<div class="grid">' + "".join(html_report.figure(p, f"{p.stem.removeprefix(prefix)}: {what}", p.stem)
+                                                        for p in shown_figures) + "</div>")
     if (evaluation / "learning_curves.png").exists():
-        parts.append(html_report.figure(evaluation / "learning_curves.png", "Networks: training and inner-validation loss per fold.",
+        parts.append(html_report.figure(evaluation / "learning_curves.png", "MLP: training and inner-validation loss per fold.",
                                         "learning curves"))
     return "".join(parts), metrics
 
@@ -154,7 +164,7 @@ def qc_section(folder: Path, multiqc_report: str | None) -> str:
 def report_page(dataset: Dataset, summary: dict, args: argparse.Namespace) -> html_report.Page:
     models = ", ".join(summary["models"]) or "none"
     page = html_report.Page("atac2expr report", f"{summary['samples']} samples, {dataset.layout.describe()}, {summary['genes']:,} genes; "
-                                                f"trained networks: {models}")
+                                                f"trained models: {models}")
     units = next((m["target_transform"] for m in summary["models"].values()), "log1p(TPM)")
     metrics = None
     if args.evaluation:
@@ -165,10 +175,10 @@ def report_page(dataset: Dataset, summary: dict, args: argparse.Namespace) -> ht
     if args.qc:
         page.add("qc", "QC", qc_section(args.qc, args.multiqc_report))
     training = "".join(html_report.figure(p, caption, p.stem) for p, caption in
-                       [(args.outdir / "loss_curve.png", "Training loss of the networks on all samples (dotted: the per-gene mean).")]
+                       [(args.outdir / "loss_curve.png", "Training loss of the MLP on all samples (dotted: the per-gene mean).")]
                        + [(args.outdir / f"expression_fit_{m}.png", f"{m}: observed and predicted expression of four samples (in-sample).")
                           for m in summary["models"]] if p.exists())
-    page.add("training", "Training on all samples", training or "<p>No network was trained.</p>")
+    page.add("training", "Training on all samples", training or "<p>No model was trained.</p>")
     return page
 
 

@@ -51,6 +51,23 @@ def pytest_configure(config):
                                        "(root; `make test-container`; excluded from `make test`)")
 
 
+# tests/run_layers.sh runs the end-to-end tests in two sessions side by side: those that read the session's shared runs
+# (these fixtures, directly or through another fixture) in one, the others in the other
+SHARED_RUNS = {"shared_run", "stub_run"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """ATAC2EXPR_E2E_LAYER=shared keeps the tests that use a shared run, =independent the others (unset: all)."""
+    layer = os.environ.get("ATAC2EXPR_E2E_LAYER")
+    if layer not in ("shared", "independent"):
+        return
+    kept = [item for item in items if bool(SHARED_RUNS & set(getattr(item, "fixturenames", ()))) == (layer == "shared")]
+    dropped = [item for item in items if item not in kept]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 def run_nextflow(args: list[str], cwd: Path, timeout: int = 900, env: dict[str, str] | None = None,
                  script: bool = True) -> subprocess.CompletedProcess:
     """`nextflow run main.nf ARGS` launched from `cwd` (its work/ and .nextflow/ stay there); `script=False`: ARGS name
