@@ -17,6 +17,7 @@ help:
 	@echo "make bench      benchmarks (print figures; not tests)"
 	@echo "make bench-links-real where each model's links fall on the real data (../shared/data/heme_hg19; not a test)"
 	@echo "make bench-links-planted every model's links against the planted truth, with the shuffled-label control"
+	@echo "make bench-real-cv every model on every chromosome of the real data, beside ridge (../shared/data/heme_hg19; not a test)"
 	@echo "make bench-scale the pipeline on generated real-size inputs (SCALE_DIR=$(SCALE_DIR), SCALE=$(SCALE); long; not a test)"
 	@echo "make bench-real the pipeline on the real heme_hg19 data, whole chromosomes (BENCH_REAL_CHROMS=$(BENCH_REAL_CHROMS); long; not a test)"
 	@echo "make setup      install Nextflow, kallisto and the Python packages only"
@@ -79,7 +80,10 @@ bench:
 # Where each model's links fall relative to the TSSs on the real development data (chr19 of ../shared/data/heme_hg19 by
 # default; BENCH_LINKS_ARGS="--chroms chr17,chr19 --models ridge" for others)
 BENCH_LINKS_ARGS ?=
-.PHONY: bench-links-real bench-links-planted
+.PHONY: bench-links-real bench-links-planted bench-real-cv
+bench-real-cv:
+	$(WITH_ENV) python benchmarks/bench_real_cv.py $(BENCH_REAL_CV_ARGS)
+
 bench-links-real:
 	$(WITH_ENV) python benchmarks/bench_links_real.py $(BENCH_LINKS_ARGS)
 
