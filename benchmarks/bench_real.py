@@ -87,7 +87,7 @@ def markdown(table: pd.DataFrame) -> str:
              "median per-gene Pearson | seconds per fit |", "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
     for row in table.itertuples(index=False):
         lines.append(f"| {row.chromosome} | {row.bins:,} | {row.genes:,} | {row.model} | {row.mse:.3f} | {row.r2:.3f} | {row.r2_gene_median:.3f} | "
-                     f"{100 * row.fraction_genes_better_than_mean:.0f}% | {row.pearson_gene_median:.3f} | {row.seconds_per_fit:.1f} |")
+                     f"{100 * row.fraction_genes_better_than_mean:.0f}% | {row.pearson_gene_median:.3f} | {row.seconds_per_fit:.2f} |")
     return "\n".join(lines)
 
 
