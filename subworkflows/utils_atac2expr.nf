@@ -610,10 +610,17 @@ def replaceOutputs(outdir, String entry) {
     if (!state?.replace) {
         return
     }
+    if (Files.isSymbolicLink(asideFolder(root))) {
+        Files.delete(asideFolder(root))  // the pipeline's own folder name: a link there would carry the outputs elsewhere
+    }
     def aside = asideFolder(root).resolve(state.run)
+    def real = root.toRealPath()
+    // a path is moved only when no folder on its way is a link: a record's path under a folder since replaced by a
+    // link to elsewhere would otherwise move a file from outside --outdir
+    def linkFree = { Path parent -> Files.isDirectory(parent, LinkOption.NOFOLLOW_LINKS) && parent.toRealPath() == real.resolve(root.relativize(parent)) }
     state.replace.each { String rel ->
         def from = root.resolve(rel).normalize()
-        if (from.startsWith(root) && from != root && Files.exists(from, LinkOption.NOFOLLOW_LINKS)) {
+        if (from.startsWith(root) && from != root && linkFree(from.parent) && Files.exists(from, LinkOption.NOFOLLOW_LINKS)) {
             def to = aside.resolve(rel)
             Files.createDirectories(to.parent)
             Files.move(from, to, LinkOption.NOFOLLOW_LINKS)
