@@ -158,12 +158,19 @@ def _plt():
     return plt
 
 
+def _sample_points(obs: np.ndarray, pred: np.ndarray, max_points: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most max_points (observed, predicted) pairs, the same random ones of both: a figure of millions of points
+    shows no more."""
+    if len(obs) <= max_points:
+        return obs, pred
+    pick = np.random.default_rng(seed).choice(len(obs), max_points, replace=False)
+    return obs[pick], pred[pick]
+
+
 def plot_scatter(observed: np.ndarray, predicted: np.ndarray, model: str, units: str, path, max_points: int = 50_000, seed: int = 0) -> None:
     plt = _plt()
     obs, pred = np.asarray(observed).reshape(-1), np.asarray(predicted).reshape(-1)
-    if len(obs) > max_points:
-        pick = np.random.default_rng(seed).choice(len(obs), max_points, replace=False)
-        obs, pred = obs[pick], pred[pick]
+    obs, pred = _sample_points(obs, pred, max_points, seed)
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.scatter(obs, pred, s=4, alpha=0.3, linewidths=0)
     if len(obs):
@@ -185,9 +192,7 @@ def plot_deviations(observed: np.ndarray, predicted: np.ndarray, train_mean: np.
     plt = _plt()
     obs = (np.asarray(observed, dtype=np.float64) - train_mean).reshape(-1)
     pred = (np.asarray(predicted, dtype=np.float64) - train_mean).reshape(-1)
-    if len(obs) > max_points:
-        pick = np.random.default_rng(seed).choice(len(obs), max_points, replace=False)
-        obs, pred = obs[pick], pred[pick]
+    obs, pred = _sample_points(obs, pred, max_points, seed)
     fig, ax = plt.subplots(figsize=(4.8, 4.8))
     ax.scatter(obs, pred, s=4, alpha=0.3, linewidths=0)
     if len(obs):
