@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """One sample's ATAC-seq peaks -> one value per bin: --bin_value binary, 1 where a peak overlaps the bin, else 0;
 --bin_value signal, log1p of the largest narrowPeak signalValue (column 7) among the peaks overlapping the bin, else 0
-(peaks without a numeric column 7, such as BED3, are refused).
+(the signalValue column of the detected format: narrowPeak, broadPeak or gappedPeak; BED3-BED12 have none and are
+refused). Every bin's activity (the strongest overlapping peak's signalValue, or 1 per overlapped bin when the peaks
+have no signal: the log says so) is written beside the bins, whatever --bin_value says.
 
 The peaks' assembly is checked first: peaks past the end of a chromosome of --chrom_sizes, or on contigs of
 another assembly than --genome, stop the run with the count and a hint to lift them over. Peaks on sequences outside the
@@ -24,7 +26,7 @@ from atac2expr import cli, genomes
 from atac2expr.dataset import SampleBins, save_sample_bins
 from atac2expr.files import atomic_output, staged_source
 from atac2expr.formats import BIN_VALUES, PEAK_SUMMARY, use_samplesheet_schema
-from atac2expr.peaks import bin_peaks, check_assembly, read_peaks
+from atac2expr.peaks import bin_activity, bin_peaks, check_assembly, read_peaks
 from atac2expr.regions import BinLayout, read_chrom_sizes
 from atac2expr.samples import sample_id_problem
 
@@ -33,7 +35,7 @@ log = logging.getLogger("binarize_peaks")
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--peaks", type=Path, required=True, help="BED3+ or narrowPeak, gz or plain")
+    parser.add_argument("--peaks", type=Path, required=True, help="BED3-BED12, narrowPeak, broadPeak or gappedPeak, gz or plain")
     parser.add_argument("--sample", required=True)
     parser.add_argument("--layout", type=Path, required=True, help="the bin layout (define_bins.py, or a model's)")
     parser.add_argument("--chrom_sizes", type=Path, required=True, help="the assembly's chromosome sizes")
@@ -59,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     layout = BinLayout.read(args.layout)
     source = staged_source(args.peaks)
     try:
-        peaks = read_peaks(source, signal=args.bin_value == "signal")
+        peaks = read_peaks(source, signal=args.bin_value == "signal", activity=True)
         check_assembly(source, peaks, read_chrom_sizes(args.chrom_sizes), genome=genomes.resolve(args.genome))
     except cli.InputError as err:
         raise cli.InputError(f"sample {args.sample}: {err}") from None
@@ -68,9 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.warning("sample %s: none of its %d peaks is on a chromosome of the regions (%s; the file has %s); every bin is 0",
                     args.sample, len(peaks), ", ".join(layout.chroms[:5]), ", ".join(sorted(map(str, peaks["chrom"].unique()))[:5]))
     values = bin_peaks(peaks, layout, args.bin_value)
-    log.info("sample %s: %d peaks (%d on the regions' chromosomes, %d elsewhere) -> %d of %d bins open (%s)", args.sample, len(peaks),
-             int(on_layout.sum()), int((~on_layout).sum()), np.count_nonzero(values), len(values), args.bin_value)
-    save_sample_bins(args.output, SampleBins(args.sample, values, layout, args.bin_value))
+    activity, activity_kind = bin_activity(peaks, layout)
+    log.info("sample %s: %d %s peaks (%d on the regions' chromosomes, %d elsewhere) -> %d of %d bins open (%s); activity: %s",
+             args.sample, len(peaks), peaks.attrs.get("format", "BED"), int(on_layout.sum()), int((~on_layout).sum()),
+             np.count_nonzero(values), len(values), args.bin_value,
+             "the peaks' signalValue" if activity_kind == "signal" else "open/closed (the peaks have no signalValue)")
+    save_sample_bins(args.output, SampleBins(args.sample, values, layout, args.bin_value, activity, activity_kind))
     if args.summary:
         counts = (args.sample, len(peaks), int(on_layout.sum()), len(values), int(np.count_nonzero(values)))
         with atomic_output(args.summary) as handle:

@@ -73,8 +73,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     samples = np.array(sorted(target_samples))
     X = np.empty((len(samples), layout.n_bins), dtype=BIN_DTYPES[bin_value])
+    activity = np.empty((len(samples), layout.n_bins), dtype=np.float32)
+    activity_kind = np.empty(len(samples), dtype=object)
     for row, sample in enumerate(samples):
-        X[row] = load_sample_bins(by_sample[sample], layout, bin_value).values
+        sample_bins = load_sample_bins(by_sample[sample], layout, bin_value)
+        X[row], activity[row], activity_kind[row] = sample_bins.values, sample_bins.activity, sample_bins.activity_kind
+    binary_activity = [str(s) for s in samples[activity_kind == "binary"]]
+    if binary_activity:
+        log.warning("%d of %d samples have peaks without signalValue: their activity is open/closed (%s)", len(binary_activity),
+                    len(samples), ", ".join(binary_activity[:10]))
     Y = matrix[list(samples)].to_numpy(dtype=np.float64).T
     if not X.any():
         raise InputError(f"no sample has a peak in {layout.describe()}: nothing to learn from (are the peaks of this region?)")
@@ -83,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     silent = int((Y.max(axis=0) == 0).sum())
     if silent:
         log.warning("%d of %d genes have TPM 0 in every sample; kept (a constant target)", silent, Y.shape[1])
-    dataset = Dataset(X, Y, samples, layout, genes, bin_value)
+    dataset = Dataset(X, Y, samples, layout, genes, bin_value, activity_kind.astype(str), activity)
     save_dataset(dataset, args.output)
     if args.bins_table:
         # mtime 0 and no file name in the gzip header: the same bins give the same bytes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import binarize_peaks
@@ -13,7 +14,7 @@ from planted import CHROM_SIZES, SIZES, layout_of
 
 from atac2expr.cli import InputError
 from atac2expr.dataset import load_sample_bins
-from atac2expr.peaks import bin_peaks, check_assembly, read_peaks
+from atac2expr.peaks import bin_activity, bin_peaks, check_assembly, peak_format, read_peaks
 from atac2expr.regions import BinLayout, Region
 
 LAYOUT = layout_of("chr1:1-10000")  # [0, 10000): 10 bins of 1 kb
@@ -285,8 +286,9 @@ def test_read_peaks_keeps_the_signal_when_asked(tmp_path, header, compress):
 
 
 @pytest.mark.parametrize("content, message", [
-    ("chr1\t1\t100\nchr1\t200\t300\n", "line 1: 3 columns, no signalValue (column 7 of narrowPeak): --bin_value signal needs narrowPeak"),
-    ("track x\nchr1\t1\t100\tp\t0\t+\n", "line 2: 6 columns, no signalValue"),
+    ("chr1\t1\t100\nchr1\t200\t300\n", "BED3 (3 columns) peaks hold no signalValue: --bin_value signal needs narrowPeak, "
+                                      "broadPeak or gappedPeak peaks"),
+    ("track x\nchr1\t1\t100\tp\t0\t+\n", "BED6 (6 columns) peaks hold no signalValue"),
     ("chr1\t1\t100\tp\t0\t.\t4\t1\t1\t5\nchr1\t200\t300\n", "line 2: 3 columns, no signalValue"),
     ("chr1\t1\t100\tp\t0\t.\thigh\t1\t1\t5\n", "line 1, column 7 (signalValue): 'high' is not a number"),
     ("chr1\t1\t100\tp\t0\t.\t.\t1\t1\t5\n", "line 1, column 7 (signalValue): '.' is not a number"),
@@ -301,8 +303,56 @@ def test_peaks_without_a_numeric_signal_refused_naming_the_line(tmp_path, conten
     with pytest.raises(InputError) as err:
         read_peaks(path, signal=True)
     text = str(err.value)
-    assert text.startswith(f"{path} ") and message in text and "\n" not in text
+    assert text.startswith((f"{path} ", f"{path}: ")) and message in text and "\n" not in text
     read_peaks(path)  # binary bins read the same file
+
+
+@pytest.mark.parametrize("line, name, signal_column", [
+    ("chr1\t1\t100", "BED3", None),
+    ("chr1\t1\t100\tpeak1\t0\t+", "BED6", None),
+    ("chr1\t1\t100\tpeak1\t0\t+\t20\t80\t255,0,0", "BED9", None),  # thickStart, not a signal
+    ("chr1\t1\t100\tpeak1\t0\t+\t1\t100\t0", "BED9", None),
+    ("chr1\t1\t100\tpeak1\t0\t.\t4.5\t3.2\t1.1", "broadPeak", 6),
+    ("chr1\t1\t100\tpeak1\t0\t.\t7\t-1\t-1\t-1", "narrowPeak", 6),
+    ("chr1\t1\t100\tpeak1\t0\t+\t1\t100\t0\t2\t10,20\t0,80", "BED12", None),
+    ("chr1\t1\t100\tpeak1\t0\t+\t1\t100\t0\t2\t10,20\t0,80\t6.5\t3\t2", "gappedPeak", 12),
+    ("chr1\t1\t100\tpeak1\t0\t+\t8.5", "BED6+1", None),
+])
+def test_peak_format_detected_from_the_columns(tmp_path, line, name, signal_column):
+    """The signal comes from the format's own column: a BED9's thickStart or a gappedPeak's blocks are never read as one."""
+    path = write(tmp_path / "peaks.txt", f"track name=x\n{line}\n{line}\n")
+    fmt = peak_format(path)
+    assert (fmt.name, fmt.signal_column) == (name, signal_column)
+    frame = read_peaks(path, activity=True)
+    assert frame.attrs["format"] == name and ("signal" in frame) == (signal_column is not None)
+    if signal_column is not None:
+        assert frame["signal"].tolist() == [float(line.split("\t")[signal_column])] * 2
+    else:
+        with pytest.raises(InputError, match=re.escape(f"{name} ({len(line.split())} columns) peaks hold no signalValue")):
+            read_peaks(path, signal=True)
+
+
+def test_broadpeak_extension_decides_a_line_bed9_could_also_be(tmp_path):
+    line = "chr1\t1\t100\tpeak1\t0\t+\t5\t50\t0\n"
+    assert peak_format(write(tmp_path / "p.bed", line)).name == "BED9"
+    assert peak_format(write(tmp_path / "p.broadPeak.gz", line, True)).name == "broadPeak"
+
+
+def test_activity_is_the_strongest_signal_whatever_the_bin_value(tmp_path, caplog):
+    narrow = write(tmp_path / "p.narrowPeak", "chr1\t999\t1001\tp\t0\t.\t12.5\t1\t1\t5\nchr1\t900\t950\tq\t0\t.\t40\t1\t1\t5\n")
+    activity, kind = bin_activity(read_peaks(narrow, activity=True), LAYOUT)
+    assert kind == "signal" and activity.dtype == np.float32 and activity[:3].tolist() == [40.0, 12.5, 0.0]
+    bed = write(tmp_path / "p.bed", "chr1\t999\t1001\n")
+    with caplog.at_level("WARNING"):
+        activity, kind = bin_activity(read_peaks(bed, activity=True), LAYOUT)
+    assert kind == "binary" and activity[:3].tolist() == [1.0, 1.0, 0.0]
+    assert "BED3 (3 columns) peaks hold no signalValue; their activity is open/closed" in caplog.text
+    # a narrowPeak with a line of no signal: binary bins and open/closed activity, the line named
+    broken = write(tmp_path / "q.narrowPeak", "chr1\t999\t1001\tp\t0\t.\t12.5\t1\t1\t5\nchr1\t900\t950\tq\t0\t.\tNA\t1\t1\t5\n")
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        activity, kind = bin_activity(read_peaks(broken, activity=True), LAYOUT)
+    assert kind == "binary" and "line 2, column 7 (signalValue): 'NA' is not a number" in caplog.text
 
 
 def test_non_utf8_peak_file_refused(tmp_path):
@@ -410,7 +460,9 @@ def test_script_writes_the_sample_bins(tmp_path, layout_file, capsys):
     bins = load_sample_bins(out, LAYOUT)
     assert bins.sample == "K562_rep1" and bins.layout == LAYOUT
     assert np.flatnonzero(bins.values).tolist() == [0, 1, 9]
-    assert "3 peaks (2 on the regions' chromosomes, 1 elsewhere) -> 3 of 10 bins open" in capsys.readouterr().err
+    assert bins.activity_kind == "binary" and np.array_equal(bins.activity, bins.values.astype(np.float32))
+    err = capsys.readouterr().err
+    assert "3 BED6 peaks (2 on the regions' chromosomes, 1 elsewhere) -> 3 of 10 bins open (binary); activity: open/closed" in err
 
 
 def test_empty_peak_file_gives_all_zero_bins(tmp_path, layout_file):
@@ -449,6 +501,11 @@ def test_script_writes_signal_bins(tmp_path, layout_file, capsys):
     bins = load_sample_bins(out, LAYOUT, "signal")
     assert bins.bin_value == "signal" and bins.values.dtype == np.float32
     assert np.array_equal(bins.values, np.log1p([40.0, 12.5, 0, 0, 0, 0, 0, 0, 0, 0]).astype(np.float32))
+    assert bins.activity_kind == "signal" and bins.activity.tolist() == [40.0, 12.5, 0, 0, 0, 0, 0, 0, 0, 0]
+    # binary bins of the same peaks keep the signal as their activity
+    code, out = run_script(tmp_path, layout_file, path, bin_value="binary")
+    bins = load_sample_bins(out, LAYOUT, "binary")
+    assert code == 0 and bins.values.tolist()[:3] == [1, 1, 0] and bins.activity.tolist()[:3] == [40.0, 12.5, 0.0]
     assert "-> 2 of 10 bins open (signal)" in capsys.readouterr().err
 
 
@@ -457,8 +514,8 @@ def test_script_refuses_bed3_peaks_with_signal_bins(tmp_path, layout_file, capsy
     path = write(tmp_path / "K562.bed", "chr1\t999\t1001\nchr1\t5000\t6000\n")
     code, out = run_script(tmp_path, layout_file, path, sample="K562", bin_value="signal")
     message = one_error(capsys)
-    assert code == 2 and message.startswith(f"ERROR: sample K562: {path} line 1: 3 columns, no signalValue")
-    assert "--bin_value signal needs narrowPeak peaks; peaks without one (BED3, BED6) can only be binned with --bin_value binary" in message
+    assert code == 2 and message.startswith(f"ERROR: sample K562: {path}: BED3 (3 columns) peaks hold no signalValue")
+    assert "give those, or bin these with --bin_value binary" in message
     assert not out.exists()
     code, out = run_script(tmp_path, layout_file, path, sample="K562", bin_value="binary")
     assert code == 0 and load_sample_bins(out, LAYOUT, "binary").values.tolist() == [1, 1, 0, 0, 0, 1, 0, 0, 0, 0]

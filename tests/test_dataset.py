@@ -221,3 +221,49 @@ def test_damaged_dataset_refused(tmp_path):
     np.savez(tmp_path / "short_y.npz", **{**arrays, "Y": arrays["Y"][:2]})
     with pytest.raises(InputError, match="inconsistent dataset shapes"):
         load_dataset(tmp_path / "short_y.npz")
+
+
+def test_activity_round_trips_beside_binary_bins_and_is_read_only_when_asked_for(tmp_path):
+    """Binary bins keep each sample's peak signal as its activity; the dataset reads it from the file on first use."""
+    ds = make_planted(n_samples=4, n_genes=2, region="chr1:1-9000")
+    rng = np.random.default_rng(3)
+    activity = (ds.X * rng.uniform(1, 50, ds.X.shape)).astype(np.float32)
+    kinds = np.array(["signal", "signal", "binary", "signal"])
+    activity[2] = ds.X[2]
+    with_activity = Dataset(ds.X, ds.Y, ds.samples, ds.layout, ds.genes, "binary", kinds, activity)
+    save_dataset(with_activity, tmp_path / "dataset.npz")
+    back = load_dataset(tmp_path / "dataset.npz")
+    assert not isinstance(back._activity, np.ndarray)  # not read yet
+    assert back.activity_kind.tolist() == kinds.tolist() and np.array_equal(back.activity, activity)
+    assert back.activity.dtype == np.float32 and np.array_equal(back.X, ds.X)
+
+    one = SampleBins("s", ds.X[0], ds.layout, "binary", activity[0], "signal")
+    save_sample_bins(tmp_path / "s.bins.npz", one)
+    read = load_sample_bins(tmp_path / "s.bins.npz", ds.layout, "binary")
+    assert read.activity_kind == "signal" and np.array_equal(read.activity, activity[0])
+
+
+def test_files_without_activity_have_what_their_bins_imply(tmp_path):
+    ds = make_planted(n_samples=3, n_genes=2, region="chr1:1-9000", bin_value="signal")
+    save_dataset(ds, tmp_path / "dataset.npz")
+    with np.load(tmp_path / "dataset.npz") as npz:
+        arrays = {k: npz[k] for k in npz.files if k not in ("A_bits", "A_values", "activity_kind")}
+    np.savez(tmp_path / "old.npz", **arrays)
+    back = load_dataset(tmp_path / "old.npz")
+    assert back.activity_kind.tolist() == ["signal"] * 3
+    np.testing.assert_allclose(back.activity, np.expm1(ds.X.astype(np.float64)), rtol=1e-6)
+    binary = make_planted(n_samples=3, n_genes=2, region="chr1:1-9000")
+    assert np.array_equal(binary.activity, binary.X.astype(np.float32)) and binary.activity_kind.tolist() == ["binary"] * 3
+
+
+def test_damaged_activity_refused_in_one_line(tmp_path):
+    ds = make_planted(n_samples=3, n_genes=2, region="chr1:1-9000")
+    save_dataset(ds, tmp_path / "dataset.npz")
+    with np.load(tmp_path / "dataset.npz") as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    np.savez(tmp_path / "short.npz", **{**arrays, "A_values": arrays["A_values"][:-1]})
+    with pytest.raises(InputError, match="its activity: A_values holds"):
+        _ = load_dataset(tmp_path / "short.npz").activity
+    np.savez(tmp_path / "kind.npz", **{**arrays, "activity_kind": np.array(["signal", "bright", "binary"])})
+    with pytest.raises(InputError, match="activity kind 'bright' is not one of signal, binary"):
+        load_dataset(tmp_path / "kind.npz")

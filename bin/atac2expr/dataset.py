@@ -5,11 +5,20 @@ pandas and torch read them without parsing text. Which bins are nonzero is bit-p
 (np.packbits: 8 bins per byte; a genome of 3.1 M bins is 386 kB per sample); that is the whole of binary
 (0/1) bins, and signal bins add their nonzero values (formats.BIN_VALUES says what each kind holds).
 
+Every file also holds each bin's activity, whatever the bin value (peaks.bin_activity: the strongest overlapping
+peak's signalValue as the file gives it, or 1 per overlapped bin when the peaks have no signal; activity_kind says
+which), stored the same way: the packed mask of nonzero activity and its values. The models read the bins; what reads
+one sample's own chromatin (links' activity-by-contact, promoter signal) reads the activity. A file without it (written
+before activity existed) has the activity its bins imply: 1 per open binary bin, expm1 of a signal bin.
+
 Sample bins (<sample>.bins.npz, written by binarize_peaks.py):
   sample       str     the sample id
   bin_value    str     binary or signal (absent: binary)
   open_bits    uint8   packed, 1 per nonzero bin (binary: an ATAC peak overlaps the bin)
   signal       float32 signal bins only: the nonzero bins' values, in bin order
+  activity_kind  str   signal or binary
+  activity_bits  uint8 packed, 1 per bin of nonzero activity
+  activity     float32 the nonzero activities, in bin order
   n_bins       int
   region_chrom, region_start, region_end, bin_size    the bin layout (regions.BinLayout)
 
@@ -17,28 +26,33 @@ Dataset (dataset.npz, written by build_matrix.py):
   X_bits       uint8   samples x ceil(bins / 8), packed, 1 per nonzero bin
   X_signal     float32 signal bins only: the nonzero values of X, row-major
   bin_value    str     binary or signal (absent: binary)
+  activity_kind  str   per sample: signal or binary
+  A_bits       uint8   samples x ceil(bins / 8), packed, 1 per bin of nonzero activity
+  A_values     float32 the nonzero activities, row-major
   n_bins       int
   Y            float64 samples x genes, TPM (not transformed, full precision)
   samples      str     sample ids, row order of X and Y
   region_chrom, region_start, region_end, bin_size    the bin layout; bins are derived from it
   gene_id, gene_name, gene_biotype, gene_chrom, gene_start, gene_end, gene_strand, gene_tss
 
-In memory, X is uint8 0/1 (binary) or float32 (signal): formats.BIN_DTYPES.
+In memory, X is uint8 0/1 (binary) or float32 (signal): formats.BIN_DTYPES; activity is float32, read from the
+file only when asked for (Dataset.activity).
 """
 
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from .cli import InputError
 from .files import atomic_path
-from .formats import BIN_DTYPES, BIN_VALUES, GENES, gene_array_name
+from .formats import ACTIVITY_KINDS, BIN_DTYPES, BIN_VALUES, GENES, gene_array_name
 from .regions import BinLayout
 
 
@@ -101,21 +115,59 @@ def _bin_values(data: dict[str, np.ndarray], bin_value: str, bits: str, signal: 
     return out
 
 
+def implied_activity(values: np.ndarray, bin_value: str) -> tuple[np.ndarray, str]:
+    """(activity, kind) that bins imply when no activity was recorded: 1 per open binary bin, or the signalValue of a
+    signal bin (the inverse of peaks.signal_value)."""
+    if bin_value == "signal":
+        return np.expm1(np.asarray(values, dtype=np.float64)).astype(np.float32), "signal"
+    return np.asarray(values != 0, dtype=np.float32), "binary"
+
+
+def _activity_arrays(activity: np.ndarray, kind: str | np.ndarray, bits: str, values: str) -> dict[str, np.ndarray]:
+    activity = np.asarray(activity, dtype=np.float32)
+    return {"activity_kind": np.asarray(kind).astype(str), bits: pack_bits(activity), values: activity[activity != 0]}
+
+
+def _activity_of(data: dict[str, np.ndarray], bits: str, values: str, shape: tuple[int, ...]) -> np.ndarray:
+    """The stored activity (module docstring); the nonzero values must fill the mask exactly."""
+    mask = unpack_bits(data[bits], shape[-1]).astype(bool)
+    nonzero = np.asarray(data[values])
+    if mask.shape != shape or nonzero.dtype != np.float32 or nonzero.ndim != 1 or len(nonzero) != np.count_nonzero(mask):
+        raise ValueError(f"{values} holds {nonzero.size} {nonzero.dtype} values for {np.count_nonzero(mask)} bins of nonzero activity")
+    out = np.zeros(shape, dtype=np.float32)
+    out[mask] = nonzero
+    return out
+
+
+def _check_activity_kinds(kinds: np.ndarray) -> None:
+    wrong = sorted(set(np.asarray(kinds).astype(str).ravel()) - set(ACTIVITY_KINDS))
+    if wrong:
+        raise ValueError(f"activity kind {wrong[0][:40]!r} is not one of {', '.join(ACTIVITY_KINDS)}")
+
+
 @dataclass
 class SampleBins:
     sample: str
     values: np.ndarray  # per bin: uint8 0/1 (binary) or float32 (signal)
     layout: BinLayout
     bin_value: str = "binary"
+    activity: np.ndarray | None = None  # per bin, float32 (module docstring); None: the activity the bins imply
+    activity_kind: str = "binary"
 
     def __post_init__(self) -> None:
         check_bin_values(self.values, self.bin_value)
+        if self.activity is None:
+            self.activity, self.activity_kind = implied_activity(self.values, self.bin_value)
+        if self.activity.shape != self.values.shape or self.activity.dtype != np.float32:
+            raise ValueError(f"activity of {self.activity.shape} {self.activity.dtype} for {self.values.shape} bins: float32, one per bin")
+        _check_activity_kinds(np.array(self.activity_kind))
 
 
 def save_sample_bins(path: str | Path, bins: SampleBins) -> None:
     if len(bins.values) != bins.layout.n_bins:
         raise ValueError(f"{len(bins.values)} values for {bins.layout.n_bins} bins")
     _save_npz(path, {"sample": np.array(bins.sample), **_bin_arrays(bins.values, bins.bin_value, "open_bits", "signal"),
+                     **_activity_arrays(bins.activity, bins.activity_kind, "activity_bits", "activity"),
                      "n_bins": np.array(bins.layout.n_bins, dtype=np.int64), **bins.layout.to_arrays()})
 
 
@@ -128,6 +180,10 @@ def load_sample_bins(path: str | Path, layout: BinLayout | None = None, bin_valu
         file_bin_value = _file_bin_value(data)
         values = _bin_values(data, file_bin_value, "open_bits", "signal", n_bins)
         sample = str(data["sample"])
+        if "activity_bits" in data:
+            activity, activity_kind = _activity_of(data, "activity_bits", "activity", (n_bins,)), str(data["activity_kind"])
+        else:
+            activity, activity_kind = implied_activity(values, file_bin_value)
     except (KeyError, ValueError, InputError) as err:
         raise InputError(f"{path}: not a sample bins file written by binarize_peaks.py ({err})") from None
     if n_bins != file_layout.n_bins:
@@ -137,7 +193,10 @@ def load_sample_bins(path: str | Path, layout: BinLayout | None = None, bin_valu
     if bin_value is not None and file_bin_value != bin_value:
         raise InputError(f"{path}: binned with --bin_value {file_bin_value}, expected --bin_value {bin_value}; "
                          f"bin the peaks again with --bin_value {bin_value}")
-    return SampleBins(sample, values, file_layout, file_bin_value)
+    try:
+        return SampleBins(sample, values, file_layout, file_bin_value, activity, activity_kind)
+    except ValueError as err:
+        raise InputError(f"{path}: not a sample bins file written by binarize_peaks.py ({err})") from None
 
 
 @dataclass
@@ -148,6 +207,9 @@ class Dataset:
     layout: BinLayout
     genes: pd.DataFrame  # formats.GENES
     bin_value: str = "binary"
+    activity_kind: np.ndarray | None = None  # per sample, signal or binary; None: what the bins imply
+    # samples x bins float32, or what reads it from the file (loaded when first asked for); None: what the bins imply
+    _activity: np.ndarray | Callable[[], np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         n = len(self.samples)
@@ -155,6 +217,23 @@ class Dataset:
             raise ValueError(f"inconsistent dataset shapes X{self.X.shape} Y{self.Y.shape} for {n} samples, "
                              f"{self.layout.n_bins} bins, {len(self.genes)} genes")
         check_bin_values(self.X, self.bin_value)
+        if self.activity_kind is None:
+            self.activity_kind = np.full(n, "signal" if self.bin_value == "signal" else "binary")
+        self.activity_kind = np.asarray(self.activity_kind).astype(str)
+        if self.activity_kind.shape != (n,):
+            raise ValueError(f"{self.activity_kind.size} activity kinds for {n} samples")
+        _check_activity_kinds(self.activity_kind)
+
+    @property
+    def activity(self) -> np.ndarray:
+        """samples x bins, float32: each bin's activity in each sample (module docstring)."""
+        if callable(self._activity):
+            self._activity = self._activity()
+        if self._activity is None:
+            self._activity = implied_activity(self.X, self.bin_value)[0]
+        if self._activity.shape != self.X.shape or self._activity.dtype != np.float32:
+            raise ValueError(f"activity of {self._activity.shape} {self._activity.dtype} for X of {self.X.shape}")
+        return self._activity
 
     @cached_property
     def bins(self) -> pd.DataFrame:
@@ -183,6 +262,7 @@ def genes_from_arrays(arrays) -> pd.DataFrame:
 def save_dataset(ds: Dataset, path: str | Path) -> None:
     arrays = {
         **_bin_arrays(ds.X, ds.bin_value, "X_bits", "X_signal"), "n_bins": np.array(ds.layout.n_bins, dtype=np.int64),
+        **_activity_arrays(ds.activity, ds.activity_kind, "A_bits", "A_values"),
         "Y": np.asarray(ds.Y, dtype=np.float64), "samples": ds.samples.astype(str),
         **ds.layout.to_arrays(), **genes_to_arrays(ds.genes),
     }
@@ -195,6 +275,18 @@ def load_dataset(path: str | Path) -> Dataset:
         layout = BinLayout.from_arrays(data)
         bin_value = _file_bin_value(data)
         X = _bin_values(data, bin_value, "X_bits", "X_signal", int(data["n_bins"]))
-        return Dataset(X, data["Y"], data["samples"], layout, genes_from_arrays(data), bin_value)
+        activity, kinds = None, None
+        if "A_bits" in data:
+            kinds = data["activity_kind"]
+            activity = lambda: _load_activity(path, X.shape)  # noqa: E731 - read only by the steps that use it
+        return Dataset(X, data["Y"], data["samples"], layout, genes_from_arrays(data), bin_value, kinds, activity)
     except (KeyError, ValueError, InputError) as err:
         raise InputError(f"{path}: not a dataset .npz written by build_matrix.py ({err})") from None
+
+
+def _load_activity(path: str | Path, shape: tuple[int, int]) -> np.ndarray:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return _activity_of({key: npz[key] for key in ("A_bits", "A_values")}, "A_bits", "A_values", shape)
+    except (KeyError, OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise InputError(f"{path}: not a dataset .npz written by build_matrix.py (its activity: {err})") from None

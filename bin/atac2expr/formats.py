@@ -146,15 +146,18 @@ QC_GENES = Table("QC of the genes", (("status", "str"), ("reason", "str"), ("gen
 # without the record holds binary bins (files written before signal bins existed).
 BIN_VALUES = ("binary", "signal")
 BIN_DTYPES = {"binary": np.uint8, "signal": np.float32}
+# What a bin's activity is (dataset.py; peaks.bin_activity): the strongest overlapping peak's signalValue (signal), or
+# 1 per overlapped bin when the peaks have no signal column (binary)
+ACTIVITY_KINDS = ("signal", "binary")
 
 # .npz layouts: array names (strings are fixed-width unicode arrays, never pickled objects). Bins are stored as the
 # bit-packed mask of nonzero values (open_bits, X_bits) plus, for signal bins, the nonzero values in row-major order
 # (signal, X_signal: float32), so that mostly closed bins cost a bit each in either kind.
 REGION_PREFIX = "region_"
 LAYOUT_ARRAYS = ("region_chrom", "region_start", "region_end", "bin_size")
-SAMPLE_BINS_NPZ = ("sample", "bin_value", "open_bits", "signal", "n_bins", *LAYOUT_ARRAYS)
+SAMPLE_BINS_NPZ = ("sample", "bin_value", "open_bits", "signal", "activity_kind", "activity_bits", "activity", "n_bins", *LAYOUT_ARRAYS)
 GENE_ARRAY_PREFIX = "gene_"
-DATASET_NPZ = ("X_bits", "X_signal", "bin_value", "n_bins", "Y", "samples", *LAYOUT_ARRAYS,
+DATASET_NPZ = ("X_bits", "X_signal", "bin_value", "activity_kind", "A_bits", "A_values", "n_bins", "Y", "samples", *LAYOUT_ARRAYS,
                *(name if name.startswith(GENE_ARRAY_PREFIX) else GENE_ARRAY_PREFIX + name for name in GENES.columns))
 
 # a model file: torch.save of {"format": MODEL_FORMAT, "meta": {MODEL_META...}, "state_dict": {name: tensor}}

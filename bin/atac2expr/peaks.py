@@ -1,9 +1,14 @@
-"""ATAC-seq peak files -> one value per bin: open/closed (binary) or the strongest peak's signal (signal)."""
+"""ATAC-seq peak files -> one value per bin: open/closed (binary) or the strongest peak's signal (signal), and each
+bin's activity (the strongest overlapping peak's signalValue, whatever --bin_value says).
+
+The format of a peak file is read from its columns (peak_format): narrowPeak, broadPeak and gappedPeak carry a
+signalValue (columns 7, 7 and 13); BED3-BED12 carry none, so their activity is open/closed."""
 
 from __future__ import annotations
 
 import logging
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +64,71 @@ def _binary_format(path: Path) -> tuple[str, str] | None:
 SIGNAL_COLUMN = 6  # narrowPeak's (and broadPeak's) signalValue, 0-based: the 7th column
 
 
+@dataclass(frozen=True)
+class PeakFormat:
+    """What a peak file's columns hold, detected from its content (peak_format): the name, the 0-based column of each
+    peak's signalValue (None: the format has none) and of its summit offset (narrowPeak's column 10)."""
+
+    name: str
+    columns: int
+    signal_column: int | None = None
+    summit_column: int | None = None
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.columns} columns)"
+
+
+# the formats with a signal: ENCODE's narrowPeak (BED6+4), broadPeak (BED6+3) and gappedPeak (BED12+3)
+NARROWPEAK = PeakFormat("narrowPeak", 10, SIGNAL_COLUMN, 9)
+BROADPEAK = PeakFormat("broadPeak", 9, SIGNAL_COLUMN)
+GAPPEDPEAK = PeakFormat("gappedPeak", 15, 12)
+_SIGNAL_FORMATS = "narrowPeak, broadPeak or gappedPeak"
+
+
+def _is_int(value: str) -> bool:
+    return value.lstrip("-").isdigit()
+
+
+def _is_rgb(value: str) -> bool:
+    parts = value.split(",")
+    return len(parts) in (1, 3) and all(p.strip().isdigit() for p in parts)
+
+
+def _classify(fields: list[str], extension: str) -> PeakFormat:
+    """The format of a data line: its column count, and for 9 columns what they hold (broadPeak's signal, p and q
+    against BED9's thick span and itemRgb; the file's extension .broadPeak decides only what the columns allow
+    either way). 10 columns are narrowPeak (BED6+4) and 15 gappedPeak (BED12+3): the readers check their values."""
+    n = len(fields)
+    if n == 10:
+        return NARROWPEAK
+    if n == 15:
+        return GAPPEDPEAK
+    if n == 9:
+        bed9 = (_is_int(fields[6]) and _is_int(fields[7]) and _is_rgb(fields[8]) and fields[1].isdigit() and fields[2].isdigit()
+                and int(fields[1]) <= int(fields[6]) <= int(fields[7]) <= int(fields[2]))
+        if bed9 and extension != "broadpeak":
+            return PeakFormat("BED9", 9)
+        return BROADPEAK
+    if n in (3, 4, 5, 6, 12):
+        return PeakFormat(f"BED{n}", n)
+    return PeakFormat(f"BED12+{n - 12}" if n > 12 else f"BED6+{n - 6}" if n > 6 else "BED", n)
+
+
+def peak_format(path: str | Path) -> PeakFormat:
+    """The format of a peak file, from its first data line (_classify); the readers check every line."""
+    path = Path(path)
+    extension = path.name.lower().removesuffix(".gz").rsplit(".", 1)[-1]
+    try:
+        with open_binary(path) as handle:
+            for raw in handle:
+                line = raw.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
+                if line.strip() and not line.startswith(_HEADER_PREFIXES):
+                    return _classify(line.split("\t"), extension)
+    except (EOFError, OSError, zlib.error) as err:
+        raise InputError(f"{path}: gzip file is truncated or corrupt ({err})") from None
+    return PeakFormat("BED3", 3)
+
+
 def _empty(signal: bool) -> pd.DataFrame:
     frame = pd.DataFrame({"chrom": pd.Categorical([]), "start": pd.Series(dtype=np.int64), "end": pd.Series(dtype=np.int64)})
     return frame.assign(signal=pd.Series(dtype=np.float64)) if signal else frame
@@ -79,10 +149,10 @@ def _header_lines(path: Path) -> int:
     return count
 
 
-def _read_fast(path: Path, signal: bool) -> pd.DataFrame:
+def _read_fast(path: Path, signal_column: int | None) -> pd.DataFrame:
     columns = {0: ("chrom", "category"), 1: ("start", np.int64), 2: ("end", np.int64)}
-    if signal:
-        columns[SIGNAL_COLUMN] = ("signal", np.float64)
+    if signal_column is not None:
+        columns[signal_column] = ("signal", np.float64)
     return pd.read_csv(
         path, sep="\t", header=None, usecols=list(columns), names=[name for name, _ in columns.values()], skiprows=_header_lines(path),
         compression="gzip" if is_gzip(path) else None, dtype=dict(columns.values()),
@@ -91,7 +161,7 @@ def _read_fast(path: Path, signal: bool) -> pd.DataFrame:
 
 
 def _signal_problem(value: str) -> str | None:
-    """Why column 7 cannot be a peak's signalValue, or None."""
+    """Why a value cannot be a peak's signalValue, or None."""
     try:
         number = float(value)
     except ValueError:
@@ -101,9 +171,11 @@ def _signal_problem(value: str) -> str | None:
     return None
 
 
-def _read_checked(path: Path, signal: bool) -> pd.DataFrame:
-    """The slow path: every line looked at, so that the error names the line and column."""
+def _read_checked(path: Path, fmt: PeakFormat | None) -> pd.DataFrame:
+    """The slow path: every line looked at, so that the error names the line and column. fmt: read its signal column
+    (every line must hold a valid one), or None for coordinates only."""
     text = read_text(path).lstrip("\ufeff")
+    column = fmt.signal_column if fmt is not None else None
     chroms, starts, ends, signals = [], [], [], []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.startswith(_HEADER_PREFIXES):
@@ -111,33 +183,38 @@ def _read_checked(path: Path, signal: bool) -> pd.DataFrame:
         fields = line.rstrip("\r").split("\t")
         if len(fields) < 3:
             raise InputError(f"{path} line {number}: fewer than 3 tab-separated columns (chrom, start, end)")
-        for column, value in (("start", fields[1]), ("end", fields[2])):
+        for name, value in (("start", fields[1]), ("end", fields[2])):
             if not value.strip().isdigit():
-                raise InputError(f"{path} line {number}, column {column}: '{value[:40]}' is not a whole non-negative number")
+                raise InputError(f"{path} line {number}, column {name}: '{value[:40]}' is not a whole non-negative number")
             if int(value) >= int(_POS_SPAN):
-                raise InputError(f"{path} line {number}, column {column}: {value[:40]} is larger than any chromosome")
-        if signal:
-            if len(fields) <= SIGNAL_COLUMN:
-                raise InputError(f"{path} line {number}: {len(fields)} columns, no signalValue (column 7 of narrowPeak): "
-                                 f"--bin_value signal needs narrowPeak peaks; peaks without one (BED3, BED6) can only be binned with --bin_value binary")
-            problem = _signal_problem(fields[SIGNAL_COLUMN])
+                raise InputError(f"{path} line {number}, column {name}: {value[:40]} is larger than any chromosome")
+        if column is not None:
+            if len(fields) <= column:
+                raise InputError(f"{path} line {number}: {len(fields)} columns, no signalValue (column {column + 1} of {fmt.name}, "
+                                 f"the format of the file's first line)")
+            problem = _signal_problem(fields[column])
             if problem:
-                raise InputError(f"{path} line {number}, column 7 (signalValue): {problem}; --bin_value signal needs narrowPeak peaks "
-                                 f"with a signalValue on every line")
-            signals.append(float(fields[SIGNAL_COLUMN]))
+                raise InputError(f"{path} line {number}, column {column + 1} (signalValue): {problem} ({fmt.name}: a signalValue "
+                                 f"on every line)")
+            signals.append(float(fields[column]))
         chroms.append(fields[0])
         starts.append(int(fields[1]))
         ends.append(int(fields[2]))
     frame = pd.DataFrame({"chrom": pd.Categorical(chroms), "start": np.array(starts, dtype=np.int64), "end": np.array(ends, dtype=np.int64)})
-    return frame.assign(signal=np.array(signals, dtype=np.float64)) if signal else frame
+    return frame.assign(signal=np.array(signals, dtype=np.float64)) if column is not None else frame
 
 
-def read_peaks(path: str | Path, signal: bool = False) -> pd.DataFrame:
-    """Peaks of a BED3+ or narrowPeak file (gz or plain; track/browser/# lines and a UTF-8 BOM skipped).
+def read_peaks(path: str | Path, signal: bool = False, activity: bool = False) -> pd.DataFrame:
+    """Peaks of a BED3-BED12, narrowPeak, broadPeak or gappedPeak file (gz or plain; track/browser/# lines and a
+    UTF-8 BOM skipped), its format detected from its columns (peak_format, in frame.attrs["format"]).
 
     Returns columns chrom (normalised, categorical: the name checks and lookups run once per chromosome,
-    not once per peak), start, end (0-based half-open, as in BED) and, with `signal`, signal: column 7, the
-    narrowPeak signalValue (a finite number >= 0 on every line, else the file is refused naming the line).
+    not once per peak), start, end (0-based half-open, as in BED) and, with `signal` or `activity`, signal: the
+    format's signalValue column.
+      signal=True:   the format must have one, a finite number >= 0 on every line; else the file is refused naming
+                     the format, or the line.
+      activity=True: the signal when the format has a valid one on every line; else no signal column, and a warning
+                     says why the peaks' activity is open/closed.
     pandas parses the file; when it cannot, every line is checked to name the one that is wrong.
     """
     path = Path(path)
@@ -146,17 +223,33 @@ def read_peaks(path: str | Path, signal: bool = False) -> pd.DataFrame:
     binary = _binary_format(path)
     if binary:
         raise InputError(f"{path}: a {binary[0]} file, not BED/narrowPeak text (gz or plain); {binary[1]}")
+    fmt = peak_format(path)
+    if signal and fmt.signal_column is None:
+        raise InputError(f"{path}: {fmt.describe()} peaks hold no signalValue: --bin_value signal needs {_SIGNAL_FORMATS} peaks "
+                         f"(the signalValue is column 7, 7 and 13); give those, or bin these with --bin_value binary")
+    wanted = fmt if (signal or activity) and fmt.signal_column is not None else None
     try:
-        frame = _read_fast(path, signal)
-        if signal and not (np.isfinite(frame["signal"].to_numpy()) & (frame["signal"].to_numpy() >= 0)).all():
-            frame = _read_checked(path, signal)  # a short line, 'NA' or a negative signal: the slow path names the line
+        frame = _read_fast(path, wanted.signal_column if wanted else None)
+        if wanted and not (np.isfinite(frame["signal"].to_numpy()) & (frame["signal"].to_numpy() >= 0)).all():
+            raise ValueError("a signalValue is not a finite number >= 0")
     except pd.errors.EmptyDataError:
-        frame = _empty(signal)
+        frame = _empty(wanted is not None)
     except (ValueError, OverflowError, UnicodeDecodeError, pd.errors.ParserError, EOFError, OSError, zlib.error):
-        frame = _read_checked(path, signal)
+        try:
+            frame = _read_checked(path, wanted)
+        except InputError as err:
+            if signal or wanted is None:
+                raise
+            # the coordinates may be fine: only the activity falls back, saying why
+            frame = _read_checked(path, None)
+            log.warning("%s: %s; the peaks' activity is open/closed (1 per overlapped bin)", path, err)
+    if activity and "signal" not in frame and fmt.signal_column is None:
+        log.warning("%s: %s peaks hold no signalValue; their activity is open/closed (1 per overlapped bin)", path, fmt.describe())
     if frame.empty:
         log.warning("%s: no peaks; every bin will be 0", path)
-        return _empty(signal)
+        frame = _empty("signal" in frame)
+        frame.attrs["format"] = fmt.name
+        return frame
     bad = np.flatnonzero((frame["start"].to_numpy() < 0) | (frame["end"].to_numpy() <= frame["start"].to_numpy())
                          | (frame["end"].to_numpy() >= _POS_SPAN))
     if len(bad):
@@ -170,6 +263,7 @@ def read_peaks(path: str | Path, signal: bool = False) -> pd.DataFrame:
         raise InputError(f"{path}: mixes chromosome names with and without 'chr' (e.g. {raw[has_chr].iloc[0]} and {raw[~has_chr].iloc[0]})")
     names, codes = np.unique(normalize_chroms(raw).to_numpy(str), return_inverse=True)  # chrM and M both become MT
     frame["chrom"] = pd.Categorical.from_codes(codes[chrom.cat.codes.to_numpy()], categories=names)
+    frame.attrs["format"] = fmt.name
     return frame
 
 
@@ -250,6 +344,18 @@ def signal_value(strongest: np.ndarray) -> np.ndarray:
     return np.log1p(np.asarray(strongest, dtype=np.float64)).astype(np.float32)
 
 
+def _strongest(peaks: pd.DataFrame, layout: BinLayout, values: np.ndarray | None) -> np.ndarray:
+    """Per bin of the layout, the largest of `values` (one per peak) among the peaks overlapping it, 0 where none does;
+    values None: 1 for every overlapped bin."""
+    covered, peak = _covered_bins(peaks, layout) if len(peaks) else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    strongest = np.zeros(layout.n_bins, dtype=np.float64)
+    if values is None:
+        strongest[covered] = 1.0
+    else:
+        np.maximum.at(strongest, covered, np.asarray(values, dtype=np.float64)[peak])  # repeated bins keep their largest
+    return strongest
+
+
 def bin_peaks(peaks: pd.DataFrame, layout: BinLayout, bin_value: str) -> np.ndarray:
     """One value per bin of the layout, in one vectorised pass over the peaks.
 
@@ -259,12 +365,16 @@ def bin_peaks(peaks: pd.DataFrame, layout: BinLayout, bin_value: str) -> np.ndar
     """
     if bin_value not in BIN_VALUES:
         raise InputError(f"--bin_value {bin_value}: choose one of {', '.join(BIN_VALUES)}")
-    n_bins = layout.n_bins
-    covered, peak = _covered_bins(peaks, layout) if len(peaks) else (np.zeros(0, np.int64), np.zeros(0, np.int64))
     if bin_value == "binary":
-        values = np.zeros(n_bins, dtype=np.uint8)
-        values[covered] = 1
-        return values
-    strongest = np.zeros(n_bins, dtype=np.float64)
-    np.maximum.at(strongest, covered, peaks["signal"].to_numpy(np.float64)[peak])  # repeated bins keep their largest
-    return signal_value(strongest)
+        return _strongest(peaks, layout, None).astype(np.uint8)
+    return signal_value(_strongest(peaks, layout, peaks["signal"].to_numpy(np.float64)))
+
+
+def bin_activity(peaks: pd.DataFrame, layout: BinLayout) -> tuple[np.ndarray, str]:
+    """(activity, kind) per bin of the layout, whatever --bin_value says: the largest signalValue among the peaks
+    overlapping the bin (kind 'signal', float32, as the file gives it: scales differ between callers and assays, so
+    whoever compares samples normalises it), or 1 for every overlapped bin when the peaks have no signal column
+    (kind 'binary'); 0 where no peak overlaps."""
+    if "signal" in peaks:
+        return _strongest(peaks, layout, peaks["signal"].to_numpy(np.float64)).astype(np.float32), "signal"
+    return _strongest(peaks, layout, None).astype(np.float32), "binary"
