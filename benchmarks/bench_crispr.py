@@ -14,7 +14,7 @@ same pairs:
                the TSS (Fulco et al. 2019, Nasser et al. 2021)
 
   benchmarks/bench_crispr.py --run results_k562            # -entry PREDICT's predict/links/links.tsv.gz (one sample)
-  benchmarks/bench_crispr.py --run results_genome          # a main run: links/samples/links.tsv.gz and links/<model>.links.tsv.gz
+  benchmarks/bench_crispr.py --run results_genome          # a main run: sample_links/links.tsv.gz and links/<model>.links.tsv.gz
   benchmarks/bench_crispr.py --links some.links.tsv.gz --genes genes.tsv
 
 Scores whose combiner was fitted on these pairs are only fair when every pair is scored by the model fitted without
@@ -201,7 +201,7 @@ def run_tables(run: Path) -> dict[str, Path]:
     predict = run / "predict" / "links" / "links.tsv.gz"
     if predict.exists():
         found["predict"] = predict
-    samples = run / "links" / "samples" / "links.tsv.gz"
+    samples = run / "sample_links" / "links.tsv.gz"
     if samples.exists():
         found["training samples"] = samples
     for path in sorted((run / "links").glob("*.links.tsv.gz")):
@@ -228,7 +228,7 @@ def format_rows(rows: list[dict]) -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DATA, help=f"the crispr_k562 folder (default {DATA})")
-    parser.add_argument("--run", type=Path, help="a results folder: its predict/links/links.tsv.gz, links/samples/links.tsv.gz and links/*.links.tsv.gz")
+    parser.add_argument("--run", type=Path, help="a results folder: its predict/links/links.tsv.gz, sample_links/links.tsv.gz and links/*.links.tsv.gz")
     parser.add_argument("--links", type=Path, nargs="*", default=[], help="links tables to score (with --genes)")
     parser.add_argument("--genes", type=Path, help="the genes the --links tables' run models (a table with gene_id, gene_name)")
     parser.add_argument("--sample", help="the sample of tables with a sample column (default: their only sample)")

@@ -43,7 +43,7 @@ import bench_crispr  # noqa: E402
 from atac2expr import link_scores  # noqa: E402
 from atac2expr.annotation import read_gene_bed  # noqa: E402
 from atac2expr.genomes import resolve  # noqa: E402
-from atac2expr.peaks import _covered_bins, read_peaks  # noqa: E402
+from atac2expr.peaks import bin_activity, read_peaks  # noqa: E402
 from atac2expr.regions import BinLayout, parse_regions, read_chrom_sizes  # noqa: E402
 
 HEME = next((p / "shared" / "data" / "heme_hg19" for p in (REPO.parent, REPO.parent.parent) if (p / "shared" / "data" / "heme_hg19").exists()),
@@ -60,12 +60,11 @@ def schema_default(name: str):
 
 
 def activity_of(path: Path, layout: BinLayout) -> np.ndarray:
-    """Per bin, the strongest overlapping peak's signalValue (0 where none)."""
-    peaks = read_peaks(path, signal=True)
-    covered, peak = _covered_bins(peaks, layout)
-    activity = np.zeros(layout.n_bins)
-    np.maximum.at(activity, covered, peaks["signal"].to_numpy(np.float64)[peak])
-    return activity.astype(np.float32)
+    """Per bin, the activity BINARIZE_PEAKS records: the strongest overlapping peak's signalValue (0 where none)."""
+    activity, kind = bin_activity(read_peaks(path, activity=True), layout)
+    if kind != "signal":
+        sys.exit(f"{path}: no signalValue")
+    return activity
 
 
 def heme_training(data: Path, layout: BinLayout) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str]]:

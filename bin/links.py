@@ -5,7 +5,11 @@ A model trained by train_model.py (on all samples) is read from its --saved_mode
 tss_window, local_ridge, tss_similarity) is fitted here on all samples of the dataset, ridge choosing its alpha
 on the inner validation split as evaluate.py does; the MLP's links need its model file. How each model weighs a
 bin is its `links_rule` (bin/atac2expr/modelling/predictors.py, docs/modelling.md); only bins within
---links_max_distance of a gene's TSS count, and each gene keeps its --links_top strongest.
+--links_max_distance of a gene's TSS count, and each gene keeps its --links_top strongest by |weight| (0: every bin of
+non-zero weight, and every open bin with a score). Each link also gets the regulatory score of the training samples
+together (bin/atac2expr/link_scores.py on their mean activity, with the model file's cross-sample evidence, or the
+dataset's for a model fitted here); --links_fdr keeps only links whose evidence's FDR is at most that. Each training
+sample's own scores are link_scores.py's (sample_links/).
 
 Outputs in --outdir (bin/atac2expr/links.py describes the formats):
   <model>.links.tsv.gz, <model>.interact, <model>.bedpe, <model>.bw   the links; the bigWig sums |weight| over genes
@@ -27,10 +31,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from atac2expr import cli, dataset, files, links, targets, tracks
+from atac2expr import cli, dataset, files, link_scores, links, targets, tracks
 from atac2expr.modelling import cross_validation, model_file, predictors, runtime
 from atac2expr.regions import read_chrom_sizes
-from atac2expr.settings import EvaluationSettings, ModelSettings
+from atac2expr.settings import EvaluationSettings, LinkSettings, ModelSettings
 
 log = logging.getLogger("links")
 
@@ -43,10 +47,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--saved_model", type=Path, help="a trained model's model.pt of train_model.py (other models are fitted here)")
     parser.add_argument("--evaluation", type=Path, help="evaluate.py's folder: held-out R2 and predictions choose and draw the best genes")
     parser.add_argument("--chrom_sizes", type=Path, required=True, help="the assembly's chromosome sizes (the bigWig headers)")
+    parser.add_argument("--link_combiner", type=Path, required=True, help="the links' score combiner (assets/link_combiner.json)")
     parser.add_argument("--outdir", type=Path, required=True)
-    parser.add_argument("--links_top", type=int, required=True, help="links kept per gene (the strongest)")
-    parser.add_argument("--links_max_distance", type=int, required=True, help="bp from the TSS within which a bin can be a link")
     parser.add_argument("--links_genes", type=int, required=True, help="best-predicted genes that get a figure and a bigWig each")
+    parser.add_argument("--heldout_combiners", action="store_true",
+                        help="benchmarks: score each bin with the combiner fitted without its chromosome's CRISPRi pairs")
+    LinkSettings.add_arguments(parser)
     parser.add_argument("--threads", type=int, required=True, help="CPU threads of torch (the task's CPUs)")
     ModelSettings.add_arguments(parser)
     EvaluationSettings.add_arguments(parser)
@@ -105,10 +111,42 @@ def heldout_of(evaluation: Path | None, model: str, gene_ids: set[str]) -> pd.Da
     return found if len(found) else None
 
 
-def summary(table: pd.DataFrame, rule: str, n_genes: int, args: argparse.Namespace) -> dict:
+def scored_model_links(predictor: predictors.Predictor, ds: dataset.Dataset, settings: LinkSettings, evidence: link_scores.Evidence,
+                       combiner: link_scores.Combiner, heldout: bool, device) -> links.Links:
+    """The model's links (each gene's top by |weight|, or every one) with the score of the training samples together;
+    with --links_top 0 also every open bin's score of zero weight; only links whose FDR is at most --links_fdr."""
+    filtered = settings.links_fdr < 1
+    found = predictor.links(ds.X, settings.links_max_distance, 0 if filtered else settings.links_top, device=device)
+    pooled = ds.activity.astype(np.float64).mean(axis=0) if len(ds.samples) else np.zeros(ds.layout.n_bins)
+    pairs = link_scores.score_sample(pooled, link_scores.Positions(ds.bins, ds.genes), link_scores.ContactModel.of(settings),
+                                     settings.links_max_distance, evidence, combiner, heldout)
+    scores = link_scores.lookup(pairs, found.gene, found.bin, ds.layout.n_bins)
+    gene, bin_, weight = found.gene, found.bin, found.weight
+    if settings.links_top == 0:  # every open bin's score too
+        key = lambda g, b: np.asarray(g, dtype=np.int64) * (ds.layout.n_bins + 1) + b  # noqa: E731
+        extra = np.flatnonzero(~np.isin(key(pairs.gene, pairs.bin), key(found.gene, found.bin)))
+        gene, bin_ = np.r_[gene, pairs.gene[extra]].astype(np.int64), np.r_[bin_, pairs.bin[extra]].astype(np.int64)
+        weight = np.r_[weight, np.zeros(len(extra))]
+        scores = {c: np.r_[scores[c], link_scores.columns_of(pairs, extra)[c]] for c in links.SCORE_COLUMNS}
+    allowed = np.flatnonzero(scores["fdr"] <= settings.links_fdr)
+    centre = (ds.bins["start"].to_numpy(np.int64)[bin_] + ds.bins["end"].to_numpy(np.int64)[bin_]) // 2
+    distance = np.abs(centre - ds.genes["tss"].to_numpy(np.int64)[gene])
+    # each gene's links by |weight|, then score (the zero-weight bins of --links_top 0), then nearness
+    order = allowed[np.lexsort((distance[allowed], -scores["score"][allowed], -np.abs(weight[allowed]), gene[allowed]))]
+    g = gene[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if len(g) else np.zeros(0, dtype=np.int64)
+    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)])) + 1
+    keep = rank <= settings.links_top if settings.links_top else np.ones(len(order), dtype=bool)
+    order, rank = order[keep], rank[keep]
+    return links.Links(gene[order], bin_[order], weight[order], rank.astype(np.int64), None, {c: scores[c][order] for c in links.SCORE_COLUMNS})
+
+
+def summary(table: pd.DataFrame, rule: str, n_genes: int, args: argparse.Namespace, evidence: link_scores.Evidence) -> dict:
     distance = table["distance"].abs()
     return {
         "model": args.model, "rule": rule, "links_top": args.links_top, "links_max_distance": args.links_max_distance,
+        "links_fdr": args.links_fdr, "score": "the regulatory score of the training samples together (their mean activity): "
+                                             "bin/atac2expr/link_scores.py", "evidence": evidence.summary(),
         "n_links": len(table), "n_genes": n_genes, "n_genes_with_links": int(table["gene_id"].nunique()),
         "n_positive": int((table["weight"] > 0).sum()), "n_negative": int((table["weight"] < 0).sum()),
         "distance_quantiles_bp": {str(q): float(distance.quantile(q)) for q in (0.1, 0.25, 0.5, 0.75, 0.9)} if len(table) else {},
@@ -120,29 +158,36 @@ def summary(table: pd.DataFrame, rule: str, n_genes: int, args: argparse.Namespa
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
-    for name in ("links_top", "links_genes"):
-        if getattr(args, name) < (1 if name == "links_top" else 0):
-            raise cli.InputError(f"--{name} {getattr(args, name)}: must be at least {1 if name == 'links_top' else 0}")
-    settings, evaluation = ModelSettings.from_args(args), EvaluationSettings.from_args(args)
+    if args.links_genes < 0:
+        raise cli.InputError(f"--links_genes {args.links_genes}: must be at least 0")
+    settings, evaluation, link_settings = ModelSettings.from_args(args), EvaluationSettings.from_args(args), LinkSettings.from_args(args)
     runtime.set_threads(args.threads)
     device = runtime.resolve_device(settings.device)
     chrom_sizes = read_chrom_sizes(args.chrom_sizes)
     ds = dataset.load_dataset(args.dataset)
     Y = targets.transform_targets(ds.Y, settings.target_transform)
     predictor = fitted_predictor(args, ds, Y, settings, evaluation, device)
-    found = predictor.links(ds.X, args.links_max_distance, args.links_top, device=device)
+    evidence = predictor.evidence
+    if evidence is None:  # a model fitted here: the evidence a model file of these samples keeps
+        evidence = link_scores.compute_evidence(ds.activity, ds.Y, ds.bins, ds.genes, args.links_max_distance, settings.seed)
+    kinds = pd.Series(ds.activity_kind).value_counts().to_dict()
+    log.info("the training samples' activity: %s", ", ".join(f"{n} {link_scores.activity_note(k)}" for k, n in kinds.items()))
+    combiner = link_scores.Combiner.read(args.link_combiner)
+    combiner.check_contact(link_scores.ContactModel.of(link_settings))
+    found = scored_model_links(predictor, ds, link_settings, evidence, combiner, args.heldout_combiners, device)
     table = links.links_table(found, ds.genes, ds.bins)
-    log.info("%s: %d links for %d of %d genes (up to %d per gene, bins within %d bp of the TSS); rule: %s", args.model, len(table),
-             table["gene_id"].nunique(), len(ds.genes), args.links_top, args.links_max_distance, predictor.links_rule)
+    log.info("%s: %d links for %d of %d genes (up to %s per gene, bins within %d bp of the TSS, FDR <= %g); rule: %s", args.model,
+             len(table), table["gene_id"].nunique(), len(ds.genes), args.links_top or "all", args.links_max_distance, args.links_fdr,
+             predictor.links_rule)
     if table["gene_id"].nunique() < len(ds.genes):
-        log.info("%d genes have no link: no bin within %d bp of their TSS, or every such bin weighs 0 in this model",
+        log.info("%d genes have no link: no bin within %d bp of their TSS, or every such bin weighs 0 in this model (or fails --links_fdr)",
                  len(ds.genes) - table["gene_id"].nunique(), args.links_max_distance)
 
     outdir = args.outdir
     description = f"atac2expr {args.model} links: top {args.links_top} bins per gene within {args.links_max_distance:,} bp of its TSS"
     links.write_links(table, outdir, args.model, description, ds.genes, chrom_sizes)
     with files.atomic_output(outdir / f"{args.model}.links.json") as handle:
-        json.dump(summary(table, predictor.links_rule, len(ds.genes), args), handle, indent=2)
+        json.dump(summary(table, predictor.links_rule, len(ds.genes), args, evidence), handle, indent=2)
         handle.write("\n")
 
     in_sample = predictor.predict(ds.X, device)

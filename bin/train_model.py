@@ -3,12 +3,15 @@
 
 Inputs: dataset.npz from build_matrix.py (X samples x bins, 0/1 or signal; Y samples x genes TPM).
 Outputs in --outdir (each written atomically):
-  model.pt          the fitted state + metadata (settings, bin layout, genes); load with torch.load(weights_only=True)
+  model.pt          the fitted state + metadata (settings, bin layout, genes) and the training samples' cross-sample
+                    evidence of the links' score (atac2expr/link_scores.py: the correlation of each bin's activity
+                    with each gene's expression within --links_max_distance, its FDR, each gene's expression
+                    statistics), whatever the model; load with torch.load(weights_only=True)
   loss.tsv          epoch, train_loss (MSE in the target's units, per epoch; the MLP's training; one row, the
                     in-sample MSE, for the closed-form models)
   predictions.tsv   in-sample predictions: sample, gene_id, gene_name, observed, predicted (target units),
                     observed_tpm, predicted_tpm (inverse transform, clipped at 0)
-  training.json     settings, sizes, final and baseline losses, device, seed, software versions
+  training.json     settings, sizes, final and baseline losses, the evidence's summary, device, seed, software versions
 
 How well the model predicts samples it has not seen is evaluate.py's job (cross-validation); the losses
 here are in-sample.
@@ -25,7 +28,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from atac2expr import cli, dataset, files, targets
+from atac2expr import cli, dataset, files, link_scores, targets
 from atac2expr.modelling import model_file, predictors, runtime
 from atac2expr.settings import ModelSettings
 from atac2expr.tables import prediction_table, write_tsv
@@ -43,6 +46,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                              "per-gene kernel ridge on the similarity of samples")
     parser.add_argument("--threads", type=int, required=True, help="CPU threads of torch (the task's CPUs)")
     parser.add_argument("--max_memory", type=int, required=True, help="the task's memory in bytes: an MLP that needs more is refused (0: no limit)")
+    parser.add_argument("--links_max_distance", type=int, required=True, help="bp from the TSS: the cross-sample evidence's reach")
     ModelSettings.add_arguments(parser)
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
@@ -53,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
     settings = ModelSettings.from_args(args)
+    if args.links_max_distance < 0:
+        raise cli.InputError(f"--links_max_distance {args.links_max_distance}: must be >= 0")
     runtime.set_threads(args.threads)
     device = runtime.resolve_device(settings.device)
     ds = dataset.load_dataset(args.dataset)
@@ -76,8 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("final training MSE %.5f (in-sample MSE after training %.5f); per-gene mean baseline %.5f (%s)",
              final_loss, in_sample_mse, baseline, settings.units)
 
+    evidence = link_scores.compute_evidence(ds.activity, ds.Y, ds.bins, ds.genes, args.links_max_distance, settings.seed)
     outdir = args.outdir
-    model_file.save(f"{outdir}/model.pt", predictor, list(ds.samples.astype(str)))
+    model_file.save(f"{outdir}/model.pt", predictor, list(ds.samples.astype(str)), evidence)
     write_tsv(pd.DataFrame({"epoch": np.arange(1, len(losses) + 1), "train_loss": losses}), f"{outdir}/loss.tsv")
     write_tsv(prediction_table(ds.samples, ds.genes, predicted, settings.target_transform, observed=Y, observed_tpm=ds.Y),
               f"{outdir}/predictions.tsv")
@@ -100,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "in_sample_mse": in_sample_mse,
         "mean_baseline_loss": baseline,
         "mean_baseline": "MSE of predicting each gene's mean over the same samples, same units",
+        "links_evidence": evidence.summary(),
         "n_constant_genes": len(constant),
         "constant_genes": constant,
         "device": str(device),

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from atac2expr import dataset, regions
-from atac2expr.settings import EvaluationSettings, ModelSettings
+from atac2expr import dataset, link_scores, regions
+from atac2expr.settings import EvaluationSettings, LinkSettings, ModelSettings
 
 # The test networks are tiny: one thread is several times faster than two threads on shared cores.
 torch.set_num_threads(1)
@@ -91,6 +91,24 @@ def model_settings(**values) -> ModelSettings:
 
 def evaluation_settings(**values) -> EvaluationSettings:
     return EvaluationSettings(**{**TEST_EVALUATION_SETTINGS, **values})
+
+
+TEST_LINK_SETTINGS = dict(links_top=10, links_max_distance=250_000, links_fdr=1.0, abc_gamma=0.87, abc_min_distance=5000,
+                         abc_max_distance=5_000_000)
+
+
+def link_settings(**values) -> LinkSettings:
+    return LinkSettings(**{**TEST_LINK_SETTINGS, **values})
+
+
+def link_args(**values) -> list[str]:
+    """Every LinkSettings argument and --link_combiner (the shipped one): links.py, sample_links.py and predict.py's links."""
+    return [*link_settings(**values).cli_args(), "--link_combiner", str(link_scores.COMBINER)]
+
+
+def evidence_of(ds: dataset.Dataset, reach: int = 250_000, seed: int = 1) -> link_scores.Evidence:
+    """The cross-sample evidence a model file of `ds` keeps (train_model.py computes it the same way)."""
+    return link_scores.compute_evidence(ds.activity, ds.Y, ds.bins, ds.genes, reach, seed)
 
 
 def settings_args(**values) -> list[str]:

@@ -43,8 +43,10 @@ def test_top_links_keeps_the_strongest_per_group_ties_to_the_nearer_bin():
     distance = np.array([30, 10, 20, 0, 5, 1, 0])
     keep, rank = links.top_links(group, weight, distance, top=2)
     assert list(keep) == [1, 2, 4] and list(rank) == [1, 2, 1]  # |-2| first; of the tied 0.5s the nearer; no zero or NaN
-    with pytest.raises(InputError, match="--links_top 0: must be at least 1"):
-        links.top_links(group, weight, distance, top=0)
+    keep, rank = links.top_links(group, weight, distance, top=0)  # every non-zero, finite weight, ranked
+    assert list(keep) == [1, 2, 0, 4] and list(rank) == [1, 2, 3, 1]
+    with pytest.raises(InputError, match="--links_top -1: must be at least 0"):
+        links.top_links(group, weight, distance, top=-1)
 
 
 def test_signed_distance_is_strand_aware():

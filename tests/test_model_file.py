@@ -15,7 +15,7 @@ import check_model
 import numpy as np
 import pytest
 import torch
-from planted import CHROM_SIZES, make_planted, model_settings
+from planted import CHROM_SIZES, evidence_of, make_planted, model_settings
 
 from atac2expr import formats, targets
 from atac2expr.cli import InputError
@@ -36,7 +36,7 @@ def saved(request, planted, tmp_path_factory):
     Y = targets.transform_targets(planted.Y, "none")
     predictor.fit(planted.X, Y)
     path = tmp_path_factory.mktemp(f"model_{request.param}") / "model.pt"
-    model_file.save(path, predictor, list(planted.samples))
+    model_file.save(path, predictor, list(planted.samples), evidence_of(planted))
     return predictor, path
 
 
@@ -71,7 +71,7 @@ def test_the_file_records_the_bin_value(saved, planted, tmp_path):
     signal = make_planted(n_samples=8, n_genes=5, region="chr1:1-12500,chr2:1-6000", bin_value="signal")
     trained = predictors.make(predictor.kind, predictor.settings, predictors.Geometry.of(signal))
     trained.fit(signal.X, targets.transform_targets(signal.Y, "none"))
-    model_file.save(tmp_path / "signal.pt", trained, list(signal.samples))
+    model_file.save(tmp_path / "signal.pt", trained, list(signal.samples), evidence_of(signal))
     assert payload_of(tmp_path / "signal.pt")["meta"]["bin_value"] == "signal"
     loaded, _ = model_file.load(tmp_path / "signal.pt")
     assert loaded.geometry.bin_value == "signal" and "(signal bins)" in model_file.describe(loaded, [])
@@ -84,7 +84,7 @@ def test_the_file_records_the_bin_value(saved, planted, tmp_path):
 def test_baselines_are_not_saved(planted, tmp_path):
     predictor = predictors.make("mean", model_settings(), predictors.Geometry.of(planted))
     with pytest.raises(ValueError, match="mean models are not saved"):
-        model_file.save(tmp_path / "m.pt", predictor, [])
+        model_file.save(tmp_path / "m.pt", predictor, [], evidence_of(planted))
     assert not (tmp_path / "m.pt").exists()
 
 
@@ -228,7 +228,7 @@ def test_missing_and_extra_weights(saved, tmp_path):
 def test_format_marker(saved, tmp_path):
     def change(payload):
         payload["format"] = "atac2expr-model/1"
-    assert "written by an earlier atac2expr (format atac2expr-model/1; this one reads atac2expr-model/3): train the model again" in crafted(
+    assert "written by an earlier atac2expr (format atac2expr-model/1; this one reads atac2expr-model/4): train the model again" in crafted(
         saved, tmp_path, change)
     assert "format marker missing" in refusal(write_payload(tmp_path, {"weights": torch.zeros(2)}))
 

@@ -12,7 +12,7 @@ import pandas as pd
 import predict
 import pytest
 import train_model
-from planted import CHROM_SIZES, layout_of, settings_args, write_planted
+from planted import CHROM_SIZES, layout_of, link_args, settings_args, write_planted
 
 from atac2expr.modelling import model_file, predictors
 
@@ -40,7 +40,8 @@ def write_peaks(path, ds, row, chrom_prefix="chr", extra=""):
 def train(base, model, bin_value):
     ds = write_planted(base / "dataset.npz", n_samples=10, n_genes=6, region=REGION, bin_value=bin_value)
     assert train_model.main(["--dataset", str(base / "dataset.npz"), "--outdir", str(base / "model"), "--model", model,
-                             "--threads", "1", "--max_memory", "0", *settings_args(epochs=20, hidden=16)]) == 0
+                             "--threads", "1", "--max_memory", "0", "--links_max_distance", "250000",
+                             *settings_args(epochs=20, hidden=16)]) == 0
     assert check_model.main(["--model", str(base / "model" / "model.pt"), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(base / "layout.tsv"),
                              "--bin_value_file", str(base / "bin_value.txt")]) == 0
     insample = pd.read_csv(base / "model" / "predictions.tsv", sep="\t")
@@ -214,7 +215,7 @@ def test_links_of_new_samples_name_their_open_bins(trained, tmp_path):
             for i in (1, 2)]
     outdir = tmp_path / "links"
     assert predict.main(["--model", str(model), "--bins", *map(str, bins), "--output", str(tmp_path / "p.tsv"), "--device", "cpu",
-                         "--threads", "1", "--links_outdir", str(outdir), "--links_top", "1000", "--links_max_distance", "100000000",
+                         "--threads", "1", "--links_outdir", str(outdir), *link_args(links_top=0, links_max_distance=100_000_000),
                          "--chrom_sizes", str(CHROM_SIZES)]) == 0
     table = SAMPLE_LINKS.read(outdir / "links.tsv.gz")
     assert set(table["sample"]) == {str(ds.samples[1]), str(ds.samples[2])}
@@ -239,4 +240,5 @@ def test_links_need_their_settings(trained, tmp_path, capsys):
     _, _, model, _ = trained
     assert predict.main(["--model", str(model), "--bins", "x.npz", "--output", str(tmp_path / "o.tsv"), "--device", "cpu", "--threads", "1",
                          "--links_outdir", str(tmp_path)]) == 2
-    assert one_error(capsys) == "ERROR: --links_outdir needs --links_top, --links_max_distance, --chrom_sizes"
+    assert one_error(capsys) == ("ERROR: --links_outdir needs --chrom_sizes, --link_combiner, --links_top, --links_max_distance, --links_fdr, "
+                                 "--abc_gamma, --abc_min_distance, --abc_max_distance")

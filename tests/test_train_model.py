@@ -23,7 +23,7 @@ def planted_npz(tmp_path_factory):
 
 def run(npz, outdir, *extra, model="mlp", max_memory="0", **settings):
     return train_model.main(["--dataset", str(npz), "--outdir", str(outdir), "--model", model, "--threads", "1",
-                             "--max_memory", max_memory, *settings_args(**settings), *extra])
+                             "--max_memory", max_memory, "--links_max_distance", "250000", *settings_args(**settings), *extra])
 
 
 def one_error(capsys) -> str:
@@ -117,10 +117,12 @@ def test_cuda_without_cuda_is_one_line_error(planted_npz, tmp_path, capsys):
     ("--target_transform", "sqrt", "ERROR: --target_transform sqrt: choose one of log1p, none"),
     ("--device", "gpu", "ERROR: --device gpu: choose cpu, cuda or cuda:N"),
     ("--threads", "0", "ERROR: --threads 0: must be at least 1"),
+    ("--links_max_distance", "-1", "ERROR: --links_max_distance -1: must be >= 0"),
 ])
 def test_bad_settings_are_one_line_errors(planted_npz, tmp_path, capsys, name, value, message):
     npz, _ = planted_npz
-    args = ["--dataset", str(npz), "--outdir", str(tmp_path), "--model", "mlp", "--threads", "1", "--max_memory", "0", *settings_args()]
+    args = ["--dataset", str(npz), "--outdir", str(tmp_path), "--model", "mlp", "--threads", "1", "--max_memory", "0",
+            "--links_max_distance", "250000", *settings_args()]
     args[args.index(name) + 1] = value
     assert train_model.main(args) == 2
     assert one_error(capsys).startswith(message)

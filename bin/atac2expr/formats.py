@@ -12,7 +12,8 @@ Readers and writers take their columns from here, so a table has one definition:
   GENE_TPM         gene_tpm.tsv: one row per (sample, gene)
   GENE_MATRIX_KEYS gene_tpm_matrix.tsv: genes x samples
   PREDICTIONS      every predictions table (train_model.py, evaluate.py, predict.py)
-  LINKS            <model>.links.tsv.gz (links.py): one row per (gene, bin) link; SAMPLE_LINKS adds the sample (predict.py)
+  LINKS            <model>.links.tsv.gz (links.py): one row per (gene, bin) link; SAMPLE_LINKS adds the sample (predict.py);
+                   SAMPLE_SCORES the training samples' scored links (link_scores.py)
   PEAK_SUMMARY     <sample>.peaks.json (binarize_peaks.py): the sample's peaks and open bins
   QC_SAMPLES       qc_samples.tsv (qc_summary.py): reads, pseudoalignment, peaks and open bins per sample
   QC_GENES         qc_genes.tsv (qc_summary.py): the genes of the regions kept and dropped, by reason
@@ -128,12 +129,23 @@ class PredictionsLayout:
 
 PREDICTIONS = PredictionsLayout()
 
-# A link: a bin that moves a gene's prediction (atac2expr/links.py says how each model weighs it). The bin is
-# [start, end) on chrom; tss is the gene's (0-based); distance is from the TSS to the bin's centre in bp, strand-aware
-# (negative upstream, positive downstream); weight is in the model's target units; rank 1 is the gene's strongest link.
-LINKS = Table("links", (("gene_id", "str"), ("gene_name", "str"), ("chrom", "str"), ("start", "int"), ("end", "int"),
-                        ("tss", "int"), ("distance", "int"), ("weight", "float"), ("rank", "int")))
+# A link: a (gene, bin) pair (atac2expr/links.py). The bin is [start, end) on chrom; tss is the gene's (0-based);
+# distance is from the TSS to the bin's centre in bp, strand-aware (negative upstream, positive downstream).
+#   weight       how much the bin moves the model's prediction of the gene, in the model's target units (each model's rule)
+#   score        the regulatory score (atac2expr/link_scores.py): the probability that the bin regulates the gene, from
+#                the sample's activity by contact and the training samples' cross-sample evidence, by the combiner fitted
+#                on CRISPRi-tested pairs; 0 for a bin closed in the sample
+#   abc          the sample's activity-by-contact score of the pair
+#   correlation  the pair's correlation across the training samples (0: weaker than the model keeps, or not tested)
+#   fdr          its Benjamini-Hochberg FDR under the label-permutation null (1: not kept)
+#   rank         1 = the gene's strongest link: by |weight| in a model's table, by score in a sample's
+# A model's table (<model>.links.tsv.gz) scores each link on the training samples together (their mean activity);
+# -entry PREDICT's (SAMPLE_LINKS) and the training samples' (SAMPLE_SCORES, model-independent: no weight) each sample's.
+_SCORES = (("score", "float"), ("abc", "float"), ("correlation", "float"), ("fdr", "float"))
+_LINK_KEYS = (("gene_id", "str"), ("gene_name", "str"), ("chrom", "str"), ("start", "int"), ("end", "int"), ("tss", "int"), ("distance", "int"))
+LINKS = Table("links", (*_LINK_KEYS, ("weight", "float"), *_SCORES, ("rank", "int")))
 SAMPLE_LINKS = Table("sample links", (("sample", "str"), *LINKS.fields))
+SAMPLE_SCORES = Table("sample scores", (("sample", "str"), *_LINK_KEYS, *_SCORES, ("rank", "int")))
 
 PEAK_SUMMARY = ("sample", "peaks", "peaks_on_regions", "bins", "bins_open")
 QC_SAMPLES = Table("QC per sample", (("sample", "str"), ("reads", "float"), ("reads_shorter_than_k", "float"),
@@ -160,9 +172,10 @@ GENE_ARRAY_PREFIX = "gene_"
 DATASET_NPZ = ("X_bits", "X_signal", "bin_value", "activity_kind", "A_bits", "A_values", "n_bins", "Y", "samples", *LAYOUT_ARRAYS,
                *(name if name.startswith(GENE_ARRAY_PREFIX) else GENE_ARRAY_PREFIX + name for name in GENES.columns))
 
-# a model file: torch.save of {"format": MODEL_FORMAT, "meta": {MODEL_META...}, "state_dict": {name: tensor}}
-MODEL_FORMAT = "atac2expr-model/3"
-MODEL_META = ("model", "settings", "layout", "bin_value", "genes", "train_samples", "versions")
+# a model file: torch.save of {"format": MODEL_FORMAT, "meta": {MODEL_META...}, "state_dict": {name: tensor},
+# "evidence": {name: tensor}} (modelling/model_file.py)
+MODEL_FORMAT = "atac2expr-model/4"
+MODEL_META = ("model", "settings", "layout", "bin_value", "genes", "train_samples", "versions", "evidence")
 
 
 def gene_array_name(column: str) -> str:

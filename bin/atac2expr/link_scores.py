@@ -46,7 +46,7 @@ EXPRESSED_TPM = 1.0  # a gene is expressed in a sample at this TPM or more (its 
 PERMUTATIONS = 20  # label permutations of the cross-sample null
 MIN_STORED_CORRELATION = 0.3  # |r| below this is not kept in the model file (never significant at these sample sizes)
 NULL_RESOLUTION = 1 << 16  # bins of |r| in [0, 1] of the pooled null's histogram
-COMBINER = ASSETS / "link_combiner.json"
+COMBINER = ASSETS / "link_combiner.json"  # the pipeline stages it into the tasks that score links (--link_combiner)
 
 
 # ---------------------------------------------------------------- contact
@@ -73,6 +73,11 @@ class ContactModel:
 
     def as_dict(self) -> dict[str, Any]:
         return {"gamma": float(self.gamma), "min_distance": int(self.min_distance), "max_distance": int(self.max_distance)}
+
+    @classmethod
+    def of(cls, settings: Any) -> "ContactModel":
+        """The contact of settings.LinkSettings (--abc_gamma, --abc_min_distance, --abc_max_distance)."""
+        return cls(settings.abc_gamma, settings.abc_min_distance, settings.abc_max_distance)
 
 
 # ---------------------------------------------------------------- where bins and TSSs lie
@@ -530,7 +535,7 @@ class Combiner:
     provenance: dict[str, Any]
 
     @classmethod
-    def read(cls, path: str | Path = COMBINER) -> "Combiner":
+    def read(cls, path: str | Path) -> "Combiner":
         try:
             data = json.loads(Path(path).read_text())
             features = tuple(data["features"])
@@ -568,3 +573,42 @@ def score_sample(activity: np.ndarray, positions: Positions, contact: ContactMod
     chrom = positions.bin_chrom[pairs.bin] if heldout_chromosomes else None
     pairs.score = combiner.score(pairs.features, chrom)
     return pairs
+
+
+def select(pairs: PairScores, top: int, max_fdr: float) -> tuple[np.ndarray, np.ndarray]:
+    """(rows kept, their rank): each gene's `top` best-scored pairs (0: every one) whose FDR is at most max_fdr; ties
+    go to the bin nearer the TSS."""
+    from .links import top_links
+
+    allowed = np.flatnonzero(pairs.fdr <= max_fdr)
+    kept, rank = top_links(pairs.gene[allowed], pairs.score[allowed], pairs.distance[allowed], top)
+    return allowed[kept], rank
+
+
+def columns_of(pairs: PairScores, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The score columns of a links table (formats.LINKS) for the pairs at `rows`."""
+    return {"score": pairs.score[rows], "abc": pairs.abc[rows], "correlation": pairs.correlation[rows], "fdr": pairs.fdr[rows]}
+
+
+def lookup(pairs: PairScores, gene: np.ndarray, bin_: np.ndarray, n_bins: int) -> dict[str, np.ndarray]:
+    """The score columns of arbitrary (gene, bin) pairs: those of `pairs` where found; elsewhere (a bin closed in the
+    sample, or out of reach) score, abc and correlation 0 and FDR 1."""
+    keys = pairs.gene.astype(np.int64) * (n_bins + 1) + pairs.bin
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    wanted = np.asarray(gene, dtype=np.int64) * (n_bins + 1) + np.asarray(bin_, dtype=np.int64)
+    at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+    hit = (keys[at] == wanted) if len(keys) else np.zeros(len(wanted), dtype=bool)
+    row = order[at] if len(keys) else at
+    out = {}
+    for name, empty in (("score", 0.0), ("abc", 0.0), ("correlation", 0.0), ("fdr", 1.0)):
+        values = getattr(pairs, name)
+        out[name] = np.where(hit, values[row] if len(keys) else empty, empty).astype(np.float64)
+    return out
+
+
+def activity_note(kind: str) -> str:
+    """What the log says of a sample's activity."""
+    return ("the peaks' signalValue" if kind == "signal" else
+            "open/closed: the peaks have no signalValue, so every open bin counts alike (binary activity; ABC is contact "
+            "over the open bins, and the score's activity features are flat)")

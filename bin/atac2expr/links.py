@@ -6,18 +6,22 @@ in modelling/predictors.py; docs/modelling.md lists the rules). Links are kept o
 --links_max_distance bp of the gene's TSS on its chromosome, and only each gene's --links_top strongest by
 |weight| (ties: the bin nearer the TSS first); a weight of 0 is no link.
 
-Files of a set of links (a model's, or one new sample's in -entry PREDICT), named <name>.<suffix>:
-  links.tsv.gz  formats.LINKS (SAMPLE_LINKS with a sample column): gene_id, gene_name, chrom, start, end (the bin,
-                0-based half-open), tss, distance (TSS to the bin's centre, bp, negative upstream on the gene's
-                strand), weight, rank (1 = the gene's strongest)
+Every link also carries its regulatory score (link_scores.py: score, abc, correlation, fdr). A sample's links (-entry
+PREDICT's, the training samples' scores) are chosen and ranked by score; a model's by |weight|, as above.
+
+Files of a set of links (a model's, or one sample's), named <name>.<suffix>:
+  links.tsv.gz  formats.LINKS (SAMPLE_LINKS, SAMPLE_SCORES with a sample column): gene_id, gene_name, chrom, start, end
+                (the bin, 0-based half-open), tss, distance (TSS to the bin's centre, bp, negative upstream on the
+                gene's strand), weight, score, abc, correlation, fdr, rank (1 = the gene's strongest)
   interact      UCSC interact text (BED5+13 under a `track type=interact` line): source = the bin, target = the
-                gene's TSS (1 bp), value = weight, score = |weight| scaled to 0-1000 over the file, red for positive
-                and blue for negative weights. UCSC and IGV open it; bedToBigBed -as=interact.as -type=bed5+13
-                makes the bigInteract that track hubs and the WashU browser read
-  bedpe         BEDPE (chrom1 start1 end1 = the bin, chrom2 start2 end2 = the TSS, name = gene, score = weight,
+                gene's TSS (1 bp), value = the value (a model's weight, a sample's score), score = |value| scaled to
+                0-1000 over the file, red for positive and blue for negative values. UCSC and IGV open it;
+                bedToBigBed -as=interact.as -type=bed5+13 makes the bigInteract that track hubs and the WashU browser read
+  bedpe         BEDPE (chrom1 start1 end1 = the bin, chrom2 start2 end2 = the TSS, name = gene, score = the value,
                 strand1 ., strand2 = the gene's strand): IGV and the WashU browser open it
-  bw            bigWig: per bin, the sum over genes of |weight| of the links in the table (where the model's
-                attention lies); per-gene bigWigs (signed weights) go beside it for the genes the caller chooses
+  bw            bigWig: per bin, the sum over genes of |value| of the links in the table (where the model's
+                attention lies, or how much the sample's bin regulates); per-gene bigWigs (signed) go beside it for the
+                genes the caller chooses
 Browser files name chromosomes UCSC-style (chr1, chrM; IGV maps them to Ensembl names); the tables keep the
 pipeline's Ensembl-style names.
 """
@@ -34,7 +38,7 @@ import pandas as pd
 
 from .cli import InputError
 from .files import atomic_output, atomic_path
-from .formats import LINKS, SAMPLE_LINKS
+from .formats import LINKS, SAMPLE_LINKS, SAMPLE_SCORES
 from .regions import ucsc_chrom
 
 log = logging.getLogger(__name__)
@@ -55,9 +59,20 @@ class Links:
     weight: np.ndarray
     rank: np.ndarray
     sample: np.ndarray | None = None
+    scores: dict[str, np.ndarray] | None = None  # score, abc, correlation, fdr (link_scores.py) of each link
 
     def __len__(self) -> int:
         return len(self.weight)
+
+    def take(self, rows: np.ndarray, rank: np.ndarray | None = None) -> "Links":
+        """The links at `rows` (with a new rank when given)."""
+        return Links(self.gene[rows], self.bin[rows], self.weight[rows], self.rank[rows] if rank is None else rank,
+                     None if self.sample is None else self.sample[rows],
+                     None if self.scores is None else {k: v[rows] for k, v in self.scores.items()})
+
+
+SCORE_COLUMNS = ("score", "abc", "correlation", "fdr")
+UNSCORED = {"score": 0.0, "abc": 0.0, "correlation": 0.0, "fdr": 1.0}  # a link of a closed bin, or without evidence
 
 
 def signed_distance(bin_start: np.ndarray, bin_end: np.ndarray, tss: np.ndarray, minus: np.ndarray) -> np.ndarray:
@@ -67,10 +82,10 @@ def signed_distance(bin_start: np.ndarray, bin_end: np.ndarray, tss: np.ndarray,
 
 
 def top_links(group: np.ndarray, weight: np.ndarray, tie_break: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray]:
-    """(positions kept, their rank) of the `top` largest |weight| of each group (a gene, or a sample x gene), ties broken
-    by the smaller tie_break (|distance| to the TSS); zero and non-finite weights are never kept."""
-    if top < 1:
-        raise InputError(f"--links_top {top}: must be at least 1")
+    """(positions kept, their rank) of the `top` largest |weight| of each group (a gene, or a sample x gene; top 0:
+    every one), ties broken by the smaller tie_break (|distance| to the TSS); zero and non-finite weights are never kept."""
+    if top < 0:
+        raise InputError(f"--links_top {top}: must be at least 0 (0: every candidate)")
     weight = np.asarray(weight, dtype=np.float64)
     candidates = np.flatnonzero(np.isfinite(weight) & (weight != 0))
     if not len(candidates):
@@ -81,12 +96,14 @@ def top_links(group: np.ndarray, weight: np.ndarray, tie_break: np.ndarray, top:
     first = np.r_[True, g[1:] != g[:-1]]
     starts = np.flatnonzero(first)
     rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)])) + 1
-    keep = rank <= top
+    keep = rank <= top if top else np.ones(len(rank), dtype=bool)
     return order[keep], rank[keep].astype(np.int64)
 
 
-def links_table(links: Links, genes: pd.DataFrame, bins: pd.DataFrame, samples: np.ndarray | None = None) -> pd.DataFrame:
-    """formats.LINKS rows (SAMPLE_LINKS when the links are per sample), sorted by [sample,] gene order and rank."""
+def links_table(links: Links, genes: pd.DataFrame, bins: pd.DataFrame, samples: np.ndarray | None = None,
+                with_weight: bool = True) -> pd.DataFrame:
+    """formats.LINKS rows (SAMPLE_LINKS when the links are per sample; SAMPLE_SCORES without weight), sorted by
+    [sample,] gene order and rank. Links without scores get UNSCORED's."""
     g = genes.iloc[links.gene]
     b = bins.iloc[links.bin]
     minus = g["strand"].to_numpy(str) == "-"
@@ -96,6 +113,9 @@ def links_table(links: Links, genes: pd.DataFrame, bins: pd.DataFrame, samples: 
         "distance": signed_distance(b["start"].to_numpy(), b["end"].to_numpy(), g["tss"].to_numpy(), minus),
         "weight": np.asarray(links.weight, dtype=np.float64), "rank": np.asarray(links.rank, dtype=np.int64),
     })
+    for column in SCORE_COLUMNS:
+        frame[column] = (np.asarray(links.scores[column], dtype=np.float64) if links.scores is not None
+                         else np.full(len(links), UNSCORED[column]))
     keys = [links.gene, links.rank]
     if links.sample is not None:
         if samples is None:
@@ -103,28 +123,31 @@ def links_table(links: Links, genes: pd.DataFrame, bins: pd.DataFrame, samples: 
         frame.insert(0, "sample", np.asarray(samples).astype(str)[links.sample])
         keys = [links.sample, *keys]
     order = np.lexsort(tuple(reversed(keys)))
-    table = SAMPLE_LINKS if links.sample is not None else LINKS
+    table = (SAMPLE_LINKS if with_weight else SAMPLE_SCORES) if links.sample is not None else LINKS
     return table.frame(frame.iloc[order].reset_index(drop=True))
 
 
 def read_links(path: str | Path) -> pd.DataFrame:
-    """A links.tsv.gz (with or without the sample column), checked against its format."""
+    """A links.tsv.gz (with or without the sample column, with or without weight), checked against its format."""
     with gzip.open(path, "rt") as handle:
         header = handle.readline().rstrip("\n").split("\t")
-    return (SAMPLE_LINKS if header[:1] == ["sample"] else LINKS).read(path)
+    if header[:1] != ["sample"]:
+        return LINKS.read(path)
+    return (SAMPLE_LINKS if "weight" in header else SAMPLE_SCORES).read(path)
 
 
 # ---------------------------------------------------------------- browser files
 
-def interact_frame(table: pd.DataFrame, experiment: str, strands: pd.Series | None = None) -> pd.DataFrame:
-    """UCSC interact rows of a links table: source = the bin, target = the gene's TSS (strand: the gene's, or '.')."""
+def interact_frame(table: pd.DataFrame, experiment: str, strands: pd.Series | None = None, value: str = "weight") -> pd.DataFrame:
+    """UCSC interact rows of a links table: source = the bin, target = the gene's TSS (strand: the gene's, or '.'),
+    value = the table's `value` column."""
     tss_end = table["tss"] + 1
     chrom = table["chrom"].map(ucsc_chrom)
-    scale = float(table["weight"].abs().max()) if len(table) else 1.0
+    scale = float(table[value].abs().max()) if len(table) else 1.0
     return pd.DataFrame({
         "chrom": chrom, "chromStart": np.minimum(table["start"], table["tss"]), "chromEnd": np.maximum(table["end"], tss_end),
-        "name": table["gene_name"], "score": np.round(1000 * table["weight"].abs() / (scale or 1.0)).astype(np.int64),
-        "value": table["weight"], "exp": experiment, "color": np.where(table["weight"] > 0, POSITIVE, NEGATIVE),
+        "name": table["gene_name"], "score": np.round(1000 * table[value].abs() / (scale or 1.0)).astype(np.int64),
+        "value": table[value], "exp": experiment, "color": np.where(table[value] > 0, POSITIVE, NEGATIVE),
         "sourceChrom": chrom, "sourceStart": table["start"], "sourceEnd": table["end"],
         "sourceName": chrom + ":" + (table["start"] + 1).astype(str) + "-" + table["end"].astype(str), "sourceStrand": ".",
         "targetChrom": chrom, "targetStart": table["tss"], "targetEnd": tss_end, "targetName": table["gene_name"],
@@ -132,8 +155,9 @@ def interact_frame(table: pd.DataFrame, experiment: str, strands: pd.Series | No
     })[list(INTERACT_COLUMNS)]
 
 
-def write_interact(table: pd.DataFrame, path: str | Path, name: str, description: str, strands: pd.Series | None = None) -> None:
-    frame = interact_frame(table, name, strands)
+def write_interact(table: pd.DataFrame, path: str | Path, name: str, description: str, strands: pd.Series | None = None,
+                   value: str = "weight") -> None:
+    frame = interact_frame(table, name, strands, value)
     frame = frame.sort_values(["chrom", "chromStart", "chromEnd"], kind="stable")
     track = (f'track type=interact name="{_quoted(name)}" description="{_quoted(description)}" interactDirectional=true '
              f"maxHeightPixels=200:100:50 visibility=full")
@@ -142,11 +166,11 @@ def write_interact(table: pd.DataFrame, path: str | Path, name: str, description
         frame.to_csv(handle, sep="\t", index=False, header=False, lineterminator="\n")
 
 
-def write_bedpe(table: pd.DataFrame, path: str | Path, strands: pd.Series | None = None) -> None:
+def write_bedpe(table: pd.DataFrame, path: str | Path, strands: pd.Series | None = None, value: str = "weight") -> None:
     chrom = table["chrom"].map(ucsc_chrom)
     frame = pd.DataFrame({
         "chrom1": chrom, "start1": table["start"], "end1": table["end"], "chrom2": chrom, "start2": table["tss"],
-        "end2": table["tss"] + 1, "name": table["gene_name"], "score": table["weight"], "strand1": ".",
+        "end2": table["tss"] + 1, "name": table["gene_name"], "score": table[value], "strand1": ".",
         "strand2": strands if strands is not None else ".",
     })[list(BEDPE_COLUMNS)]
     with atomic_output(path) as handle:
@@ -205,9 +229,9 @@ def read_bedpe(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def bin_track(table: pd.DataFrame, signed: bool) -> pd.DataFrame:
-    """chrom, start, end, value per linked bin: the sum of the links' |weight| (signed=False) or weight (signed=True)."""
-    values = table["weight"] if signed else table["weight"].abs()
+def bin_track(table: pd.DataFrame, signed: bool, value: str = "weight") -> pd.DataFrame:
+    """chrom, start, end, value per linked bin: the sum of the links' |value| (signed=False) or value (signed=True)."""
+    values = table[value] if signed else table[value].abs()
     return (table.assign(value=values).groupby(["chrom", "start", "end"], sort=False, as_index=False)["value"].sum())
 
 
@@ -241,8 +265,9 @@ def write_table(table: pd.DataFrame, path: str | Path) -> None:
 
 
 def write_links(table: pd.DataFrame, outdir: str | Path, name: str, description: str, genes: pd.DataFrame,
-                chrom_sizes: dict[str, int], with_table: bool = True) -> dict[str, Path]:
-    """<name>.links.tsv.gz (unless with_table=False), .interact, .bedpe and .bw of one links table; the paths by kind."""
+                chrom_sizes: dict[str, int], with_table: bool = True, value: str = "weight") -> dict[str, Path]:
+    """<name>.links.tsv.gz (unless with_table=False), .interact, .bedpe and .bw of one links table, the browser files
+    showing its `value` column (a model's weight, a sample's score); the paths by kind."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     strands = table["gene_id"].map(genes.set_index("gene_id")["strand"]).fillna(".")
@@ -251,9 +276,9 @@ def write_links(table: pd.DataFrame, outdir: str | Path, name: str, description:
         write_table(table, paths["links.tsv.gz"])
     else:
         del paths["links.tsv.gz"]
-    write_interact(table, paths["interact"], name, description, strands)
-    write_bedpe(table, paths["bedpe"], strands)
-    write_bigwig(bin_track(table, signed=False), chrom_sizes, paths["bw"])
+    write_interact(table, paths["interact"], name, description, strands, value)
+    write_bedpe(table, paths["bedpe"], strands, value)
+    write_bigwig(bin_track(table, signed=False, value=value), chrom_sizes, paths["bw"])
     return paths
 
 

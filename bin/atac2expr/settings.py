@@ -115,6 +115,20 @@ class EvaluationSettings(_Settings):
         self.alphas  # noqa: B018  (parses, raising InputError when malformed)
 
 
+@dataclass(frozen=True)
+class LinkSettings(_Settings):
+    """Which links are written and how they are scored (links.py, predict.py, link_scores.py; atac2expr/link_scores.py)."""
+
+    links_top: int = field(metadata=_bound(minimum=0, maximum=100_000,
+                                           help="links kept per gene (per sample and gene for a sample's links); 0: every candidate"))
+    links_max_distance: int = field(metadata=_bound(minimum=0, maximum=100_000_000, help="bp from the TSS within which a bin can be a link"))
+    links_fdr: float = field(metadata=_bound(minimum=0, maximum=1, help="keep links whose cross-sample evidence has this FDR or less"))
+    abc_gamma: float = field(metadata=_bound(minimum=0, maximum=10, help="activity by contact: the power law's exponent"))
+    abc_min_distance: int = field(metadata=_bound(minimum=1, maximum=100_000_000, help="activity by contact: the power law's floor, bp"))
+    abc_max_distance: int = field(metadata=_bound(minimum=0, maximum=100_000_000,
+                                                  help="activity by contact: normalised over the open bins within this many bp of the TSS"))
+
+
 def parse_model_list(text: str, choices: tuple[str, ...], param: str) -> list[str]:
     """'a,b' -> ['a', 'b'] (order kept, duplicates dropped), each one of `choices`."""
     names = [m.strip() for m in str(text).split(",") if m.strip()]

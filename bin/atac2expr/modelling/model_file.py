@@ -6,10 +6,15 @@ weights_only=True, so loading never runs pickled code:
   {"format": formats.MODEL_FORMAT,
    "meta": {"model": kind, "settings": ModelSettings fields, "layout": {chrom, start, end: lists, bin_size},
             "bin_value": "binary" or "signal" (what the bins held; absent in files written before signal bins: binary),
-            "genes": {formats.GENES column: list}, "train_samples": [...], "versions": {...}},
-   "state_dict": {name: tensor}}
+            "genes": {formats.GENES column: list}, "train_samples": [...], "versions": {...},
+            "evidence": the cross-sample evidence's summary (pairs tested and kept, the null's quantiles)},
+   "state_dict": {name: tensor},
+   "evidence": {name: tensor}}
 The state is the predictor's (predictors.Predictor.state): a network's weights, or the arrays of a closed-form
 model (coefficients, each gene's training mean, the training samples' open bins where predicting needs them).
+The evidence is the training samples' cross-sample evidence of the links' regulatory score (link_scores.Evidence: the
+kept (gene, bin) correlations with their FDR, and each gene's expression statistics), whatever the model: every model
+file scores links the same way (link_scores.py).
 
 Every field is checked before use; a damaged or crafted file gets one line naming the field.
 """
@@ -26,6 +31,7 @@ import torch
 from ..cli import InputError
 from ..files import atomic_path
 from ..formats import BIN_VALUES, GENES, MODEL_FORMAT
+from ..link_scores import Evidence
 from ..regions import BinLayout
 from ..settings import TRANSFORMS, ModelSettings
 from . import predictors, runtime
@@ -50,18 +56,27 @@ def model_meta(predictor: predictors.Predictor, train_samples: list[str]) -> dic
     }
 
 
-def save(path: str | Path, predictor: predictors.Predictor, train_samples: list[str]) -> None:
-    """Weights (state dict, on the CPU) plus the metadata needed to reuse them, written atomically."""
+# how the evidence's arrays are stored (compact: a genome's kept pairs are about a million)
+_EVIDENCE_DTYPES = {"gene_start": np.int64, "bin": np.int32, "correlation": np.float16, "fdr": np.float32,
+                    "expression_mean": np.float32, "expression_sd": np.float32, "expression_breadth": np.float32}
+
+
+def save(path: str | Path, predictor: predictors.Predictor, train_samples: list[str], evidence: Evidence) -> None:
+    """Weights (state dict, on the CPU), the training samples' cross-sample evidence and the metadata needed to reuse
+    them, written atomically."""
     if not predictor.saveable:
         raise ValueError(f"{predictor.kind} models are not saved")
     state = {k: v if isinstance(v, torch.Tensor) else torch.from_numpy(np.array(v, copy=True)) for k, v in predictor.state().items()}
-    meta = {**model_meta(predictor, train_samples), "versions": runtime.software_versions()}
+    stored = {name: torch.from_numpy(np.ascontiguousarray(np.asarray(value).astype(_EVIDENCE_DTYPES.get(name, np.int64))))
+              for name, value in evidence.state().items()}
+    meta = {**model_meta(predictor, train_samples), "versions": runtime.software_versions(), "evidence": evidence.summary()}
     with atomic_path(path) as tmp:
-        torch.save({"format": MODEL_FORMAT, "meta": meta, "state_dict": state}, tmp)
+        torch.save({"format": MODEL_FORMAT, "meta": meta, "state_dict": state, "evidence": stored}, tmp)
 
 
-def read_payload(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """(meta, state_dict) of a model file, unchecked beyond the format marker; never unpickles code."""
+def read_payload(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """(meta, state_dict, evidence) of a model file, unchecked beyond the format marker and the mappings' types; never
+    unpickles code."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for a foreign or corrupt file
@@ -74,7 +89,10 @@ def read_payload(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tens
     if not isinstance(payload.get("state_dict"), dict) or not all(
             isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in payload["state_dict"].items()):
         raise InputError(f"{path}: model file field 'state_dict' is missing or not a mapping of names to tensors")
-    return payload.get("meta"), payload["state_dict"]
+    if not isinstance(payload.get("evidence"), dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in payload["evidence"].items()):
+        raise InputError(f"{path}: model file field 'evidence' is missing or not a mapping of names to tensors")
+    return payload.get("meta"), payload["state_dict"], payload["evidence"]
 
 
 def _field(meta: dict, key: str, kind: type | tuple[type, ...], path) -> Any:
@@ -202,12 +220,15 @@ def _check_state(path, kind: str, geometry: predictors.Geometry, state: dict[str
 
 
 def load(path: str | Path, chrom_sizes: dict[str, int] | None = None) -> tuple[predictors.Predictor, list[str]]:
-    """(predictor, training samples) of a model file written by train_model.py, checked field by field."""
-    meta, state = read_payload(path)
+    """(predictor, training samples) of a model file written by train_model.py, checked field by field; the
+    predictor's `evidence` is the file's cross-sample evidence."""
+    meta, state, evidence = read_payload(path)
     kind, settings, geometry, train_samples = read_meta(meta, path, chrom_sizes)
     predictor = predictors.make(kind, settings, geometry)
     _check_state(path, kind, geometry, state, predictor.state_shapes(len(train_samples)))
     predictor.load_state({name: tensor.numpy() for name, tensor in state.items()}, len(train_samples))
+    predictor.evidence = Evidence.from_state({name: tensor.numpy() for name, tensor in evidence.items()}, len(geometry.genes),
+                                             geometry.layout.n_bins, str(path))
     return predictor, train_samples
 
 

@@ -116,6 +116,8 @@ class Predictor(ABC):
     kind: ClassVar[str]
     saveable: ClassVar[bool] = False
     gene_local: ClassVar[bool] = False  # predicts each gene from its own neighbourhood only
+    # the training samples' cross-sample evidence of the links' score (link_scores.Evidence), kept in the model file
+    evidence: Any = None
 
     def __init__(self, settings: ModelSettings, geometry: Geometry, evaluation: EvaluationSettings | None = None,
                  memory_limit: int | None = None) -> None:
