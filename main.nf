@@ -12,7 +12,8 @@
  *     -> RNA-seq:  CHECK_FASTQ (per sample) -> KALLISTO_INDEX -> KALLISTO_QUANT (per sample) -> GENE_TPM
  *        or a table: EXPRESSION_TABLE (--expression, or ENCODE's gene quantifications)
  *     -> BUILD_MATRIX (samples x bins, samples x genes) -> TRAIN_MODEL (all samples) + EVALUATE (held out)
- *     -> LINKS (per model: which bins drive each gene) + QC_SUMMARY -> REPORT (the report page)
+ *     -> LINKS (per model: which bins drive each gene) + SAMPLE_LINKS (each training sample's scored links)
+ *        + QC_SUMMARY -> REPORT (the report page)
  *   -> SOFTWARE_VERSIONS -> MULTIQC (kallisto's logs, the QC and evaluation tables, the versions)
  */
 nextflow.enable.dsl = 2
@@ -33,6 +34,7 @@ include { TRAIN_MODEL                           } from './modules/train_model'
 include { EVALUATE                              } from './modules/evaluate'
 include { REPORT                                } from './modules/report'
 include { LINKS                                 } from './modules/links'
+include { SAMPLE_LINKS                          } from './modules/sample_links'
 include { QC_SUMMARY                            } from './modules/qc_summary'
 include { MULTIQC                               } from './modules/multiqc'
 include { CHECK_MODEL                           } from './modules/check_model'
@@ -213,9 +215,12 @@ workflow ATAC2EXPR {
         baselines = params.evaluate ? params.eval_models.tokenize(',')*.trim().unique().findAll { it in LINKED_BASELINES && !(it in trained) } : []
         models = TRAIN_MODEL.out.model.map { model_file -> [model_file.parent.name, model_file] }
             .mix(Channel.fromList(baselines).map { name -> [name, []] })
-        LINKS(models, dataset, evaluation, chrom_sizes)
-        links = LINKS.out.links.mix(LINKS.out.genes).collect()
-        versions = versions.mix(LINKS.out.versions)
+        combiner = Channel.value(file("${projectDir}/assets/link_combiner.json", checkIfExists: true))
+        LINKS(models, dataset, evaluation, chrom_sizes, combiner)
+        // each training sample's scored links (model-independent: every model file keeps the same evidence)
+        SAMPLE_LINKS(dataset, chrom_sizes, combiner)
+        links = LINKS.out.links.mix(LINKS.out.genes, SAMPLE_LINKS.out.table, SAMPLE_LINKS.out.summary).collect()
+        versions = versions.mix(LINKS.out.versions, SAMPLE_LINKS.out.versions)
     }
 
     // QC per sample and per gene: for the report page and MultiQC
@@ -288,7 +293,8 @@ workflow PREDICT {
     // the model's bin layout and bin value (written by CHECK_MODEL, which checked them)
     layout = CHECK_MODEL.out.layout.map { meta, regions, bin_value -> [meta + [bin_value: bin_value.text.trim()], regions] }.first()
     BINARIZE_PEAKS(peaks, layout, chrom_sizes, schema_input)
-    PREDICT_EXPRESSION(model, BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }), chrom_sizes)
+    PREDICT_EXPRESSION(model, BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }), chrom_sizes,
+                       Channel.value(file("${projectDir}/assets/link_combiner.json", checkIfExists: true)))
 
     SOFTWARE_VERSIONS(softwareVersions(CHECK_PARAMS.out.versions.mix(CHECK_MODEL.out.versions, CHECK_PREDICT_INPUTS.out.versions,
                                                                      BINARIZE_PEAKS.out.versions, PREDICT_EXPRESSION.out.versions)))

@@ -10,6 +10,7 @@ process LINKS {
     path dataset
     path evaluation, stageAs: 'evaluation'                          // EVALUATE's folder, or [] (--evaluate false)
     path chrom_sizes
+    path combiner, stageAs: 'input/link_combiner.json'             // assets/link_combiner.json: the links' score
 
     output:
     path "${model}.*"   , emit: links       // <model>.links.tsv.gz, .interact, .bedpe, .bw, .links.json
@@ -27,6 +28,7 @@ process LINKS {
         ${saved} \\
         ${heldout} \\
         --chrom_sizes ${chrom_sizes} \\
+        --link_combiner input/link_combiner.json \\
         --outdir . \\
         --threads ${task.cpus} \\
         ${args}

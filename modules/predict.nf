@@ -10,6 +10,7 @@ process PREDICT_EXPRESSION {
     path model, stageAs: 'input/model.pt'
     path bins, stageAs: 'bins/*'        // <sample>.bins.npz of BINARIZE_PEAKS: the sample ids are inside
     path chrom_sizes                    // the bigWig headers of the links
+    path combiner, stageAs: 'input/link_combiner.json'    // assets/link_combiner.json: the links' score
 
     output:
     path 'predictions.tsv', emit: predictions
@@ -17,8 +18,8 @@ process PREDICT_EXPRESSION {
     path 'versions.yml'   , emit: versions
 
     script:
-    def args = task.ext.args ?: ''    // --device; with ext.links (not --skip_links) --links_top and --links_max_distance
-    def links = task.ext.links ? "--links_outdir links --chrom_sizes ${chrom_sizes}" : ''
+    def args = task.ext.args ?: ''    // --device; with ext.links (not --skip_links) the link settings
+    def links = task.ext.links ? "--links_outdir links --chrom_sizes ${chrom_sizes} --link_combiner input/link_combiner.json" : ''
     """
     # numpy's BLAS and torch use the task's CPUs and no more: a BLAS thread per core of a shared node, spinning
     # on the many small solves of the kernel models, slows them down many times over

@@ -1,0 +1,41 @@
+process SAMPLE_LINKS {
+    tag "${dataset.baseName}"
+    label 'process_single'
+
+    conda "${moduleDir}/../envs/torch.yml"
+    container "${params.container}"
+
+    input:
+    path dataset
+    path chrom_sizes
+    path combiner, stageAs: 'input/link_combiner.json'             // assets/link_combiner.json: the links' score
+
+    output:
+    path 'links.tsv.gz' , emit: table       // each training sample's scored links (formats.SAMPLE_SCORES)
+    path '*.{interact,bedpe,bw}', emit: tracks
+    path 'scores.json'  , emit: summary
+    path 'versions.yml' , emit: versions
+
+    script:
+    def args = task.ext.args ?: ''    // the link settings, --seed (conf/modules.config)
+    """
+    sample_links.py \\
+        --dataset ${dataset} \\
+        --chrom_sizes ${chrom_sizes} \\
+        --link_combiner input/link_combiner.json \\
+        --outdir . \\
+        ${args}
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        numpy: \$(python3 -c 'import numpy; print(numpy.__version__)')
+        pyBigWig: \$(python3 -c 'import pyBigWig; print(pyBigWig.__version__)' 2>/dev/null || python3 -c 'import importlib.metadata as m; print(m.version("pyBigWig"))')
+    END_VERSIONS
+    """
+
+    stub:
+    """
+    touch links.tsv.gz stub.interact stub.bedpe stub.bw versions.yml
+    echo '{}' > scores.json
+    """
+}
