@@ -151,8 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     peaks = read_peaks(args.crispr / bench_crispr.PEAKS, signal=True)
     baseline_abc = bench_crispr.peak_abc(pairs, peaks, **bench_crispr.BASELINE_ABC)
     abc_column = np.where(scored, np.exp(X[:, 0]), np.nan)
+    run_distance = np.abs((pairs["start"] + pairs["end"]).to_numpy() // 2 - genes["tss"].to_numpy()[gene]).astype(np.float64)
     rows = {
         "distance (baseline)": bench_crispr.metrics(y, -distance, distance),
+        "distance to the model's TSS (baseline)": bench_crispr.metrics(y, -run_distance, distance),
         "ABC-style from the DNase peaks (baseline)": bench_crispr.metrics(y, baseline_abc, distance),
         "abc (the pipeline's, 1 kb bins)": bench_crispr.metrics(y, bench_crispr.with_fallback(abc_column, distance), distance),
         "score (held-out chromosomes)": bench_crispr.metrics(y, bench_crispr.with_fallback(heldout, distance), distance),

@@ -124,14 +124,14 @@ def _windows(sorted_key: np.ndarray, centre: np.ndarray, reach: int, rows: np.nd
 
 
 def mid_quantiles(values: np.ndarray) -> np.ndarray:
-    """Each value's mid-rank among `values`, divided by their number, in (0, 1]: ties share the middle of their ranks,
-    so binary activity (every open bin 1) gives 0.5 everywhere."""
+    """Each value's mid-distribution quantile among `values`, in (0, 1): (the values below it + half of those equal to
+    it) / all of them. Ties share it, so binary activity (every open bin 1) gives 0.5 everywhere."""
     values = np.asarray(values, dtype=np.float64)
     if not len(values):
         return values
     unique, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
     below = np.cumsum(counts) - counts
-    return (below + (counts + 1) / 2.0)[inverse] / len(values)
+    return (below + counts / 2.0)[inverse] / len(values)
 
 
 # ---------------------------------------------------------------- cross-sample evidence
@@ -157,6 +157,7 @@ class Evidence:
     expression_sd: np.ndarray  # float32, per gene: its sd
     expression_breadth: np.ndarray  # float32, per gene: share of training samples with TPM >= EXPRESSED_TPM
     null_quantiles: dict[str, float] = field(default_factory=dict)  # |r| of the pooled null at a few quantiles
+    p_value: np.ndarray | None = None  # the kept pairs' permutation p-values (computed in training, not kept in the file)
 
     ARRAYS = ("gene_start", "bin", "correlation", "fdr", "expression_mean", "expression_sd", "expression_breadth")
     SCALARS = ("reach", "n_samples", "permutations", "seed", "tested")
@@ -268,7 +269,7 @@ def _stratum(off: np.ndarray) -> np.ndarray:
 
 
 def compute_evidence(activity: np.ndarray, tpm: np.ndarray, bins: pd.DataFrame, genes: pd.DataFrame, reach: int,
-                     seed: int, permutations: int = PERMUTATIONS) -> Evidence:
+                     seed: int, permutations: int = PERMUTATIONS, min_stored: float = MIN_STORED_CORRELATION) -> Evidence:
     """The evidence of training samples: activity (samples x bins, signalValue or 1 where open, 0 closed) and tpm
     (samples x genes).
 
@@ -312,7 +313,7 @@ def compute_evidence(activity: np.ndarray, tpm: np.ndarray, bins: pd.DataFrame, 
         observed += np.bincount(cell, minlength=cells)
         for y_null in shuffled:
             null += np.bincount(stratum + _resolution_bin(np.einsum("sp,sp->p", columns, y_null[:, gene])), minlength=cells)
-        keep = np.abs(r) >= MIN_STORED_CORRELATION
+        keep = np.abs(r) >= min_stored
         kept_gene.append(gene[keep])
         kept_bin.append(tested_bins[at[keep]])
         kept_r.append(np.clip(r[keep], -1.0, 1.0))
@@ -323,7 +324,7 @@ def compute_evidence(activity: np.ndarray, tpm: np.ndarray, bins: pd.DataFrame, 
     cell = np.concatenate(kept_cell) if kept_cell else np.zeros(0, dtype=np.int64)
     order = np.lexsort((bin_, gene))
     gene, bin_, r, cell = gene[order], bin_[order], r[order], cell[order]
-    fdr_of_cell = _bh_fdr(observed.reshape(-1, NULL_RESOLUTION + 1), null.reshape(-1, NULL_RESOLUTION + 1)).reshape(-1)
+    p_of_cell, fdr_of_cell = _p_and_fdr(observed.reshape(-1, NULL_RESOLUTION + 1), null.reshape(-1, NULL_RESOLUTION + 1))
     quantiles = {}
     pooled = null.reshape(-1, NULL_RESOLUTION + 1).sum(axis=0)
     if pooled.sum():
@@ -337,9 +338,9 @@ def compute_evidence(activity: np.ndarray, tpm: np.ndarray, bins: pd.DataFrame, 
         expression_mean=log_tpm.mean(axis=0).astype(np.float32) if n_samples else genes_zero,
         expression_sd=log_tpm.std(axis=0).astype(np.float32) if n_samples else genes_zero,
         expression_breadth=(tpm >= EXPRESSED_TPM).mean(axis=0).astype(np.float32) if n_samples else genes_zero,
-        null_quantiles=quantiles)
-    log.info("cross-sample evidence of %d training samples: %d (gene, bin) pairs within %d bp tested, %d with |r| >= %.1f kept; "
-             "%d at FDR <= 0.05 (null: %d label permutations)", n_samples, evidence.tested, reach, len(bin_), MIN_STORED_CORRELATION,
+        null_quantiles=quantiles, p_value=p_of_cell[cell].astype(np.float64))
+    log.info("cross-sample evidence of %d training samples: %d (gene, bin) pairs within %d bp tested, %d with |r| >= %.2f kept; "
+             "%d at FDR <= 0.05 (null: %d label permutations)", n_samples, evidence.tested, reach, len(bin_), min_stored,
              evidence.significant(0.05), len(shuffled))
     return evidence
 
@@ -349,10 +350,10 @@ def _resolution_bin(r: np.ndarray) -> np.ndarray:
     return np.minimum((np.abs(np.asarray(r, dtype=np.float64)) * NULL_RESOLUTION).astype(np.int64), NULL_RESOLUTION)
 
 
-def _bh_fdr(observed: np.ndarray, null: np.ndarray) -> np.ndarray:
-    """BH FDR of a pair in each (stratum, |r| bin) cell (strata x bins of observed and null counts). Its p-value counts
-    its stratum's null values in its bin and above (a little conservative within a bin of width 1 / NULL_RESOLUTION);
-    its rank counts the observed pairs of every stratum whose p-value is no larger."""
+def _p_and_fdr(observed: np.ndarray, null: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(p-value, BH FDR) of a pair in each (stratum, |r| bin) cell (strata x bins of observed and null counts), flat.
+    Its p-value counts its stratum's null values in its bin and above (a little conservative within a bin of width
+    1 / NULL_RESOLUTION); its rank counts the observed pairs of every stratum whose p-value is no larger."""
     null_tail = np.cumsum(null[:, ::-1], axis=1)[:, ::-1]
     p = (1.0 + null_tail) / (1.0 + null.sum(axis=1, keepdims=True))
     flat_p, flat_n = p.reshape(-1), observed.reshape(-1)
@@ -360,7 +361,7 @@ def _bh_fdr(observed: np.ndarray, null: np.ndarray) -> np.ndarray:
     out = np.ones(flat_p.shape)
     present = np.flatnonzero(flat_n > 0)
     if not len(present):
-        return out.reshape(p.shape)
+        return flat_p, out
     order = present[np.argsort(flat_p[present], kind="stable")]
     p_sorted = flat_p[order]
     # pairs with a p-value no larger: every cell up to the last one with the same p
@@ -369,7 +370,7 @@ def _bh_fdr(observed: np.ndarray, null: np.ndarray) -> np.ndarray:
     raw = tested * p_sorted / rank[last_same]
     q = np.minimum.accumulate(raw[::-1])[::-1]
     out[order] = np.clip(q, 0.0, 1.0)
-    return out.reshape(p.shape)
+    return flat_p, out
 
 
 # ---------------------------------------------------------------- features of one sample
