@@ -18,6 +18,7 @@ help:
 	@echo "make bench-links-real where each model's links fall on the real data (../shared/data/heme_hg19; not a test)"
 	@echo "make bench-links-planted every model's links against the planted truth, with the shuffled-label control"
 	@echo "make bench-real-cv every model on every chromosome of the real data, beside ridge (../shared/data/heme_hg19; not a test)"
+	@echo "make bench-crispr the links' score on CRISPRi-tested pairs: a heme genome run, -entry PREDICT on K562 (../shared/data; long; not a test)"
 	@echo "make bench-scale the pipeline on generated real-size inputs (SCALE_DIR=$(SCALE_DIR), SCALE=$(SCALE); long; not a test)"
 	@echo "make bench-real the pipeline on the real heme_hg19 data, whole chromosomes (BENCH_REAL_CHROMS=$(BENCH_REAL_CHROMS); long; not a test)"
 	@echo "make setup      install Nextflow, kallisto and the Python packages only"
@@ -90,6 +91,17 @@ bench-links-real:
 # Every model's links against the test data's planted regulatory bins, with the shuffled-label control (minutes)
 bench-links-planted:
 	$(WITH_ENV) python benchmarks/bench_links_planted.py $(BENCH_LINKS_ARGS)
+
+# The links' score on experimental truth: CRISPRi-tested element-gene pairs in K562 (../shared/data/crispr_k562). A default
+# genome run on ../shared/data/heme_hg19 (the models a genome run saves), then -entry PREDICT with K562's DNase peaks and each
+# saved model (--links_top 0 --links_heldout_chromosomes), each run's links scored beside distance and an ABC-style score
+# (benchmarks/bench_crispr.py; report in $(BENCH_CRISPR_DIR)/report.md). BENCH_CRISPR_ARGS goes to the script (e.g.
+# "--models tss_window"). benchmarks/fit_link_combiner.py refits assets/link_combiner.json (seconds).
+BENCH_CRISPR_DIR ?= $(or $(ATAC2EXPR_HOME),$(HOME)/.cache/atac2expr)/bench-crispr
+BENCH_CRISPR_ARGS ?=
+.PHONY: bench-crispr
+bench-crispr:
+	$(WITH_ENV) python benchmarks/bench_crispr.py --nextflow --workdir $(BENCH_CRISPR_DIR) $(BENCH_CRISPR_ARGS)
 
 # Real-size inputs (benchmarks/make_scale_data.py; reused while the parameters are the same), then the
 # pipeline with a trace and the micro-benchmarks (benchmarks/bench_scale.py), each scale in its own folders;

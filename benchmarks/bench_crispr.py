@@ -13,9 +13,16 @@ same pairs:
                max(distance, 5 kb) ** -0.87, divided by the sum of activity x contact over every peak within 5 Mb of
                the TSS (Fulco et al. 2019, Nasser et al. 2021)
 
+  benchmarks/bench_crispr.py --nextflow --workdir DIR     # make bench-crispr: the whole check through the pipeline (below)
   benchmarks/bench_crispr.py --run results_k562            # -entry PREDICT's predict/links/links.tsv.gz (one sample)
-  benchmarks/bench_crispr.py --run results_genome          # a main run: sample_links/links.tsv.gz and links/<model>.links.tsv.gz
+  benchmarks/bench_crispr.py --run results_genome --sample Ery  # a main run: sample_links/ and links/<model>.links.tsv.gz
   benchmarks/bench_crispr.py --links some.links.tsv.gz --genes genes.tsv
+
+--nextflow runs, in --workdir: a default genome run on ../shared/data/heme_hg19 (every file as it lies: --expression
+counts.tsv --expression_unit counts --gene_bed refGene_hg19_TSS.bed --genome GRCh37 --region genome --model
+tss_window,tss_similarity, without the held-out evaluation, which the links do not need), then for each saved model
+-entry PREDICT with K562's DNase peaks (--links_top 0 --links_heldout_chromosomes), and scores each PREDICT run's links;
+the report goes to <workdir>/report.md.
 
 Scores whose combiner was fitted on these pairs are only fair when every pair is scored by the model fitted without
 its chromosome: run PREDICT with --links_heldout_chromosomes (make bench-crispr does; docs/notes/links-abc.md).
@@ -25,7 +32,11 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
+import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +51,8 @@ from atac2expr.regions import normalize_chroms  # noqa: E402
 
 DATA = next((p / "shared" / "data" / "crispr_k562" for p in (REPO.parent, REPO.parent.parent) if (p / "shared" / "data" / "crispr_k562").exists()),
             REPO.parent / "shared" / "data" / "crispr_k562")
+HEME = DATA.parent / "heme_hg19"
+MODELS = ("tss_window", "tss_similarity")  # what a default genome run saves (the MLP does not fit a genome)
 PAIRS = "training_K562.hg19.tsv.gz"
 PEAKS = "K562_DNase_ENCODE_uniform.hg19.narrowPeak.gz"
 DISTANCE_BINS = ((0, 10_000, "< 10 kb"), (10_000, 100_000, "10-100 kb"), (100_000, np.inf, "> 100 kb"))
@@ -225,51 +238,133 @@ def format_rows(rows: list[dict]) -> str:
     return frame.to_string(index=False, float_format=lambda v: f"{v:.3f}")
 
 
+def score_tables(pairs: pd.DataFrame, genes: pd.DataFrame, tables: dict[str, Path], sample: str | None, data: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the metrics of the baselines and every score column of the tables, AP per screen) on the pairs whose gene the run
+    models."""
+    gene = gene_rows(pairs, genes)
+    modelled = gene >= 0
+    print(f"{len(pairs):,} pairs ({int(pairs['regulated'].sum())} regulated); {int(modelled.sum()):,} of them ({int(pairs['regulated'][modelled].sum())} "
+          f"regulated) have a gene the run models ({len(genes):,} genes): those are scored", flush=True)
+    pairs, gene = pairs[modelled].reset_index(drop=True), gene[modelled]
+    regulated, distance = pairs["regulated"].to_numpy(), pairs["distance"].to_numpy(np.float64)
+    peaks = read_peaks(data / PEAKS, signal=True)
+    scores = {"chance": np.zeros(len(pairs)), "distance (baseline)": -distance,
+              "ABC-style from the DNase peaks (baseline)": peak_abc(pairs, peaks, **BASELINE_ABC)}
+    scored = {name: len(pairs) for name in scores}
+    if "tss" in genes:  # the run's own TSSs: the distance its links are measured from
+        run_tss = genes["tss"].to_numpy(np.int64)[gene]
+        scores["distance to the run's TSS (baseline)"] = -np.abs((pairs["start"] + pairs["end"]).to_numpy() // 2 - run_tss).astype(np.float64)
+        scored["distance to the run's TSS (baseline)"] = len(pairs)
+    for name, path in tables.items():
+        table = read_table(path, sample)
+        for column in SCORE_COLUMNS:
+            if column in table.columns:
+                values = pair_scores(pairs, gene, table, column, genes)
+                label = f"{name}: {'|weight|' if column == 'weight' else column}"
+                scores[label], scored[label] = with_fallback(values, distance), int(np.isfinite(values).sum())
+    rows = [{"score": name, **metrics(regulated, values, distance), "pairs scored": scored[name]} for name, values in scores.items()]
+    screens = pd.DataFrame({name: {screen: average_precision(regulated[on], values[on]) for screen, on in
+                                   ((s, (pairs["dataset"] == s).to_numpy()) for s in sorted(pairs["dataset"].unique()))}
+                            for name, values in scores.items()}).T
+    screens.columns = [f"AP {c} ({int(regulated[(pairs['dataset'] == c).to_numpy()].sum())}/{int((pairs['dataset'] == c).sum())})"
+                       for c in screens.columns]
+    return pd.DataFrame(rows), screens.reset_index(names="score")
+
+
+def nextflow(args: argparse.Namespace, name: str, params: list[str]) -> Path:
+    """One `nextflow run` in the workdir (resumed when run before); its results folder."""
+    outdir = args.workdir / f"results_{name}"
+    command = ["nextflow", "run", str(REPO / "main.nf"), *params, "--max_memory", args.max_memory, "--max_cpus", str(args.max_cpus),
+               "--outdir", str(outdir), "--overwrite", "-resume", "-with-trace", str(args.workdir / f"trace_{name}.txt")]
+    print("$", " ".join(command), flush=True)
+    started = time.monotonic()
+    with open(args.workdir / f"nextflow_{name}.log", "w") as log:
+        result = subprocess.run(command, cwd=args.workdir, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "NXF_ANSI_LOG": "false"})
+    if result.returncode:
+        sys.exit(f"{name}: nextflow failed (exit {result.returncode}); see {args.workdir}/nextflow_{name}.log")
+    print(f"  {name}: {(time.monotonic() - started) / 60:.1f} min", flush=True)
+    return outdir
+
+
+def through_the_pipeline(args: argparse.Namespace) -> int:
+    if shutil.which("nextflow") is None:
+        sys.exit("nextflow is not on PATH: run through `make bench-crispr`")
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    heme = args.heme.resolve()
+    peaks = sorted((heme / "peaks").glob("*.narrowPeak.gz"))
+    (args.workdir / "heme.csv").write_text("sample,peaks\n" + "".join(f"{p.name.removesuffix('.narrowPeak.gz')},{p}\n" for p in peaks))
+    (args.workdir / "k562.csv").write_text(f"sample,peaks\nK562,{(args.data / PEAKS).resolve()}\n")
+    genome = nextflow(args, "heme_genome", ["--input", str(args.workdir / "heme.csv"), "--expression", str(heme / "expression" / "counts.tsv"),
+                                             "--expression_unit", "counts", "--gene_bed", str(heme / "annotation" / "refGene_hg19_TSS.bed"),
+                                             "--genome", "GRCh37", "--region", "genome", "--model", ",".join(args.models), "--evaluate", "false",
+                                             "--skip_multiqc", *args.extra])
+    pairs = read_pairs(args.data / PAIRS)
+    report = [f"# CRISPRi-tested pairs in K562, scored through the pipeline\n\nTraining run: {genome} (heme_hg19, --region genome, "
+              f"--model {','.join(args.models)}); each model's -entry PREDICT with {PEAKS} (--links_top 0 --links_heldout_chromosomes).\n"]
+    for model in args.models:
+        run = nextflow(args, f"k562_{model}", ["-entry", "PREDICT", "--model_file", str(genome / "model" / model / "model.pt"), "--input",
+                                               str(args.workdir / "k562.csv"), "--genome", "GRCh37", "--links_top", "0", "--links_heldout_chromosomes",
+                                               *args.extra])
+        genes = model_genes(genome / "model" / model / "model.pt")
+        result, screens = score_tables(pairs, genes, {f"PREDICT ({model} model)": run / "predict" / "links" / "links.tsv.gz"}, None, args.data)
+        text = (f"## {model} model\n\n" + format_rows(result.to_dict("records")) + "\n\nAP per screen (regulated/pairs):\n\n"
+                + format_rows(screens.to_dict("records")))
+        print(text, flush=True)
+        report.append(text)
+    (args.workdir / "report.md").write_text("\n\n".join(report) + "\n")
+    print(f"\nwrote {args.workdir / 'report.md'}")
+    return 0
+
+
+def model_genes(path: Path) -> pd.DataFrame:
+    """The genes of a model file (with their TSSs)."""
+    from atac2expr.modelling import model_file
+
+    meta, _, _ = model_file.read_payload(path)
+    return pd.DataFrame(meta["genes"])
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DATA, help=f"the crispr_k562 folder (default {DATA})")
     parser.add_argument("--run", type=Path, help="a results folder: its predict/links/links.tsv.gz, sample_links/links.tsv.gz and links/*.links.tsv.gz")
     parser.add_argument("--links", type=Path, nargs="*", default=[], help="links tables to score (with --genes)")
-    parser.add_argument("--genes", type=Path, help="the genes the --links tables' run models (a table with gene_id, gene_name)")
+    parser.add_argument("--genes", type=Path, help="the genes the --links tables' run models (a table with gene_id, gene_name[, tss])")
     parser.add_argument("--sample", help="the sample of tables with a sample column (default: their only sample)")
     parser.add_argument("--output", type=Path, help="write the table here too (TSV)")
-    return parser.parse_args(argv)
+    parser.add_argument("--nextflow", action="store_true", help="run the pipeline: a heme genome run, then PREDICT on K562 with each model")
+    parser.add_argument("--workdir", type=Path, help="--nextflow: where the runs go")
+    parser.add_argument("--heme", type=Path, default=HEME, help=f"--nextflow: the heme_hg19 folder (default {HEME})")
+    parser.add_argument("--models", default=",".join(MODELS), help="--nextflow: the genome run's --model")
+    parser.add_argument("--max_memory", default="12.GB")
+    parser.add_argument("--max_cpus", type=int, default=2)
+    args, extra = parser.parse_known_args(argv)
+    args.extra = [a for a in extra if a != "--"]
+    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.nextflow:
+        if args.workdir is None:
+            sys.exit("--nextflow needs --workdir")
+        args.workdir = args.workdir.resolve()
+        return through_the_pipeline(args)
     tables = run_tables(args.run) if args.run else {}
     tables.update({p.name.removesuffix(".tsv.gz"): p for p in args.links})
     if not tables:
-        sys.exit("nothing to score: give --run or --links")
-    genes = run_genes(args.run) if args.run and args.genes is None else pd.read_csv(args.genes, sep="\t", dtype=str, keep_default_na=False)
-    pairs = read_pairs(args.data / PAIRS)
-    gene = gene_rows(pairs, genes)
-    modelled = gene >= 0
-    print(f"{len(pairs):,} pairs ({int(pairs['regulated'].sum())} regulated); {int(modelled.sum()):,} of them ({int(pairs['regulated'][modelled].sum())} "
-          f"regulated) have a gene the run models ({len(genes):,} genes): those are scored")
-    pairs, gene = pairs[modelled].reset_index(drop=True), gene[modelled]
-    regulated, distance = pairs["regulated"].to_numpy(), pairs["distance"].to_numpy(np.float64)
-    peaks = read_peaks(args.data / PEAKS, signal=True)
-    rows = [{"score": "chance", **metrics(regulated, np.zeros(len(pairs)), distance), "pairs scored": len(pairs)},
-            {"score": "distance (baseline)", **metrics(regulated, -distance, distance), "pairs scored": len(pairs)},
-            {"score": "ABC-style from the DNase peaks (baseline)",
-             **metrics(regulated, peak_abc(pairs, peaks, **BASELINE_ABC), distance), "pairs scored": len(pairs)}]
-    for name, path in tables.items():
-        table = read_table(path, args.sample)
-        for column in SCORE_COLUMNS:
-            if column not in table.columns:
-                continue
-            values = pair_scores(pairs, gene, table, column, genes)
-            label = f"{name}: {'|weight|' if column == 'weight' else column}"
-            rows.append({"score": label, **metrics(regulated, with_fallback(values, distance), distance),
-                         "pairs scored": int(np.isfinite(values).sum())})
-    result = format_rows(rows)
+        sys.exit("nothing to score: give --run, --links or --nextflow")
+    genes = run_genes(args.run) if args.run and args.genes is None else pd.read_csv(args.genes, sep="\t", dtype={"gene_id": str, "gene_name": str},
+                                                                                     keep_default_na=False)
+    result, screens = score_tables(read_pairs(args.data / PAIRS), genes, tables, args.sample, args.data)
     print("\nAP and precision at 70% recall over the pairs; AP within distance bins (element centre to the pair's TSS); "
           "unscored pairs rank below scored ones, by distance\n")
-    print(result)
+    print(format_rows(result.to_dict("records")))
+    print("\nAP per screen (regulated/pairs):\n")
+    print(format_rows(screens.to_dict("records")))
     if args.output:
-        pd.DataFrame(rows).to_csv(args.output, sep="\t", index=False)
+        result.to_csv(args.output, sep="\t", index=False)
     return 0
 
 

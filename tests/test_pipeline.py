@@ -50,7 +50,7 @@ pytestmark = pytest.mark.e2e
 SIZES = read_chrom_sizes(REPO / "assets" / "GRCh38.chrom.sizes")
 LAYOUT = BinLayout.of(parse_regions("chr1:1-1000000", SIZES), 1000)
 EVERY_PROCESS = {"CHECK_PARAMS", "DEFINE_BINS", "CHECK_INPUTS", "BINARIZE_PEAKS", "GENE_ANNOTATION", "CHECK_FASTQ", "KALLISTO_INDEX",
-                 "KALLISTO_QUANT", "GENE_TPM", "BUILD_MATRIX", "TRAIN_MODEL", "EVALUATE", "LINKS", "QC_SUMMARY", "REPORT",
+                 "KALLISTO_QUANT", "GENE_TPM", "BUILD_MATRIX", "TRAIN_MODEL", "EVALUATE", "LINKS", "SAMPLE_LINKS", "QC_SUMMARY", "REPORT",
                  "SOFTWARE_VERSIONS", "MULTIQC"}
 LINKED_MODELS = ("ridge", "archr", "signac", "mlp", "tss_window", "local_ridge", "tss_similarity")
 
@@ -200,7 +200,7 @@ def test_predict_entry_reproduces_in_sample_predictions(shared_run: Run, test_da
     new = write_sheet(tmp_path / "new.csv", [["sample", "peaks"]] + [[r[0], r[3]] for r in rows[1:3]])
     for model in ("tss_window",):
         run = assert_success(nextflow_run(tmp_path / model, ["-entry", "PREDICT", "--model_file", str(shared_run.outdir / "model" / model / "model.pt"),
-                                                             "--input", str(new)]))
+                                                             "--input", str(new), "--links_top", "0"]))
         assert trace_processes(run.trace) == {"CHECK_PARAMS", "CHECK_MODEL", "CHECK_PREDICT_INPUTS", "BINARIZE_PEAKS",
                                               "PREDICT_EXPRESSION", "SOFTWARE_VERSIONS"}
         # the folders PREDICT writes into are its own: never one of the main run's (it may write beside one)
@@ -214,13 +214,22 @@ def test_predict_entry_reproduces_in_sample_predictions(shared_run: Run, test_da
         merged = predicted.merge(in_sample, on=["sample", "gene_id"], suffixes=("", "_train"))
         assert len(merged) == len(predicted) == 2 * in_sample["gene_id"].nunique()
         assert np.allclose(merged["predicted"], merged["predicted_train"], atol=1e-4)
-        # which of each new sample's open bins drove its predictions: the same files as the main run's links, per sample
+        # each new sample's links: with --links_top 0 every open bin within 250 kb of every gene's TSS, with its score (ranked
+        # by it) and what the bin contributed to the sample's prediction
         table = SAMPLE_LINKS.read(run.outdir / "predict" / "links" / "links.tsv.gz")
-        assert set(table["sample"]) == {r[0] for r in rows[1:3]} and (table["rank"] <= 10).all()
-        bins = load_dataset(shared_run.outdir / "dataset" / "dataset.npz").bins.reset_index().set_index(["chrom", "start"])["index"]
+        assert set(table["sample"]) == {r[0] for r in rows[1:3]}
+        ds = load_dataset(shared_run.outdir / "dataset" / "dataset.npz")
+        bins = ds.bins.reset_index().set_index(["chrom", "start"])["index"]
+        centre = ((ds.bins["start"] + ds.bins["end"]) // 2).to_numpy()
         for sample, own in table.groupby("sample"):
             values = load_sample_bins(run.outdir / "predict" / "bins" / f"{sample}.bins.npz").values
             assert (values[bins.loc[list(zip(own["chrom"], own["start"], strict=True))].to_numpy()] == 1).all()  # open bins only
+            candidates = {(gene, int(b)) for gene, tss in zip(ds.genes["gene_id"], ds.genes["tss"], strict=True)
+                          for b in np.flatnonzero((values == 1) & (np.abs(centre - tss) <= 250_000))}
+            assert {(g, int(bins.loc[(c, s)])) for g, c, s in zip(own["gene_id"], own["chrom"], own["start"], strict=True)} == candidates
+            assert ((own["score"] > 0) & (own["score"] < 1) & own["fdr"].between(0, 1) & (own["abc"] > 0)).all()
+            for _, gene in own.groupby("gene_id"):
+                assert gene.sort_values("rank")["score"].is_monotonic_decreasing and list(gene["rank"]) == list(range(1, len(gene) + 1))
             assert len(links.read_interact(run.outdir / "predict" / "links" / f"{sample}.interact")) == len(own)
             assert len(links.read_bedpe(run.outdir / "predict" / "links" / f"{sample}.bedpe")) == len(own)
             handle = pyBigWig.open(str(run.outdir / "predict" / "links" / f"{sample}.bw"))
@@ -235,8 +244,9 @@ def screenshot_path(tmp_path: Path, name: str) -> Path:
 
 
 def test_links_of_every_model_open_in_a_browser_and_find_the_planted_bins(shared_run: Run, test_data):
-    """links/: each model's table, interact, BEDPE and bigWig read back; its best genes' tracks and figures; and the
-    precision of its top links against the bins the generator planted (printed for every model)."""
+    """links/: each model's table, interact, BEDPE and bigWig read back; its best genes' tracks and figures; the score
+    columns; and the precision of its top links against the bins the generator planted (printed for every model, and for
+    each training sample's best-scored links of sample_links/)."""
     dataset = load_dataset(shared_run.outdir / "dataset" / "dataset.npz")
     regulatory = pd.read_csv(test_data / "regulatory_bins.tsv", sep="\t", dtype={"gene_id": str, "chrom": str})
     folder = shared_run.outdir / "links"
@@ -246,6 +256,8 @@ def test_links_of_every_model_open_in_a_browser_and_find_the_planted_bins(shared
         summary = json.loads((folder / f"{model}.links.json").read_text())
         assert len(table) == summary["n_links"] > 0 and summary["rule"]
         assert (table.groupby("gene_id")["rank"].max() <= 10).all() and (table["distance"].abs() <= 250_500).all()
+        assert (table["score"].between(0, 1) & table["fdr"].between(0, 1) & table["correlation"].between(-1, 1) & (table["abc"] >= 0)).all()
+        assert ((table["score"] > 0) == (table["abc"] > 0)).all() and summary["evidence"]["pairs_tested"] > 0
         assert len(links.read_interact(folder / f"{model}.interact")) == len(links.read_bedpe(folder / f"{model}.bedpe")) == len(table)
         handle = pyBigWig.open(str(folder / f"{model}.bw"))
         try:
@@ -264,11 +276,26 @@ def test_links_of_every_model_open_in_a_browser_and_find_the_planted_bins(shared
         for top in (1, 3):
             rows.append({"model": model, "top": top, **planted.link_precision(table[table["rank"] <= top], regulatory, dataset.bins,
                                                                                 dataset.genes, summary["links_max_distance"])})
+    # each training sample's scored links: its open bins, ranked by score, as browser tracks too
+    scored = links.read_links(shared_run.outdir / "sample_links" / "links.tsv.gz")
+    scores = json.loads((shared_run.outdir / "sample_links" / "scores.json").read_text())
+    assert set(scored["sample"]) == set(dataset.samples) == set(scores["samples"]) and "weight" not in scored
+    assert {s: v["activity"] for s, v in scores["samples"].items() if v["activity"] == "binary"} == {"S02": "binary"}  # its BED3 peaks
+    position = dataset.bins.reset_index().set_index(["chrom", "start"])["index"]
+    for sample, own in scored.groupby("sample"):
+        row = int(np.flatnonzero(dataset.samples == sample)[0])
+        assert (dataset.X[row, position.loc[list(zip(own["chrom"], own["start"], strict=True))].to_numpy()] == 1).all()
+        assert (own.groupby("gene_id")["rank"].max() <= 10).all() and ((own["score"] > 0) & (own["score"] < 1)).all()
+        assert all(g.sort_values("rank")["score"].is_monotonic_decreasing for _, g in own.groupby("gene_id"))
+        assert len(links.read_interact(shared_run.outdir / "sample_links" / f"{sample}.interact")) == len(own)
+    for top in (1, 3):
+        rows.append({"model": "score (each sample)", "top": top,
+                     **planted.link_precision(scored[scored["rank"] <= top], regulatory, dataset.bins, dataset.genes, 250_000)})
     result = pd.DataFrame(rows)
     print("\nprecision of the shared run's links against the planted regulatory bins (kallisto TPMs; chance: random bins "
           "within 250 kb)\n" + result.to_string(index=False, float_format="{:.3f}".format))
     at = result.set_index(["model", "top"])
-    for model in ("ridge", "tss_window", "local_ridge", "archr", "signac"):
+    for model in ("ridge", "tss_window", "local_ridge", "archr", "signac", "score (each sample)"):
         assert at.loc[(model, 3), "precision"] > 10 * at.loc[(model, 3), "chance"], model
     assert at.loc[("local_ridge", 1), "precision"] > at.loc[("ridge", 1), "precision"]
 
@@ -302,8 +329,10 @@ def test_report_page_is_self_contained_and_opens_in_a_browser(shared_run: Run, t
     page = shared_run.outdir / "report" / "atac2expr_report.html"
     text = page.read_text()
     assert "http://" not in text and "https://" not in text and "<script" not in text
-    for section in ("Held-out evaluation", "Which bins drive the best-predicted genes", "QC", "Training on all samples"):
-        assert section in text, section
+    sections = ("Which bins regulate each gene: the regulatory score", "Held-out evaluation", "Which bins drive the best-predicted genes", "QC",
+                "Training on all samples")
+    assert all(section in text for section in sections)
+    assert [text.index(f">{section}<") for section in sections] == sorted(text.index(f">{section}<") for section in sections)
     assert 'href="../multiqc/multiqc_report.html"' in text
     copy = tmp_path / "alone" / page.name  # alone in a folder: nothing beside it to fetch
     copy.parent.mkdir()
