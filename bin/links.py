@@ -111,13 +111,13 @@ def heldout_of(evaluation: Path | None, model: str, gene_ids: set[str]) -> pd.Da
     return found if len(found) else None
 
 
-def scored_model_links(predictor: predictors.Predictor, ds: dataset.Dataset, settings: LinkSettings, evidence: link_scores.Evidence,
-                       combiner: link_scores.Combiner, heldout: bool, device) -> links.Links:
-    """The model's links (each gene's top by |weight|, or every one) with the score of the training samples together;
-    with --links_top 0 also every open bin's score of zero weight; only links whose FDR is at most --links_fdr."""
+def scored_model_links(predictor: predictors.Predictor, ds: dataset.Dataset, pooled: np.ndarray, settings: LinkSettings,
+                       evidence: link_scores.Evidence, combiner: link_scores.Combiner, heldout: bool, device) -> links.Links:
+    """The model's links (each gene's top by |weight|, or every one) with the score of the training samples together
+    (pooled: their mean activity); with --links_top 0 also every open bin's score of zero weight; only links whose FDR
+    is at most --links_fdr."""
     filtered = settings.links_fdr < 1
     found = predictor.links(ds.X, settings.links_max_distance, 0 if filtered else settings.links_top, device=device)
-    pooled = ds.activity.astype(np.float64).mean(axis=0) if len(ds.samples) else np.zeros(ds.layout.n_bins)
     pairs = link_scores.score_sample(pooled, link_scores.Positions(ds.bins, ds.genes), link_scores.ContactModel.of(settings),
                                      settings.links_max_distance, evidence, combiner, heldout)
     scores = link_scores.lookup(pairs, found.gene, found.bin, ds.layout.n_bins)
@@ -174,7 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("the training samples' activity: %s", ", ".join(f"{n} {link_scores.activity_note(k)}" for k, n in kinds.items()))
     combiner = link_scores.Combiner.read(args.link_combiner)
     combiner.check_contact(link_scores.ContactModel.of(link_settings))
-    found = scored_model_links(predictor, ds, link_settings, evidence, combiner, args.heldout_combiners, device)
+    pooled = dataset.mean_activity(args.dataset)
+    found = scored_model_links(predictor, ds, pooled, link_settings, evidence, combiner, args.heldout_combiners, device)
     table = links.links_table(found, ds.genes, ds.bins)
     log.info("%s: %d links for %d of %d genes (up to %s per gene, bins within %d bp of the TSS, FDR <= %g); rule: %s", args.model,
              len(table), table["gene_id"].nunique(), len(ds.genes), args.links_top or "all", args.links_max_distance, args.links_fdr,

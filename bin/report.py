@@ -159,8 +159,8 @@ def score_section(folder: Path, outdir: Path) -> str:
              f"those pairs, each chromosome scored by the combiner fitted without it: AP {heldout['AP']:.3f} and precision "
              f"{heldout['precision at 70% recall']:.3f} at 70% recall, against distance to the TSS and an ABC-style score on the same "
              f"pairs (figure). Each training sample's {settings['links_top'] or 'every'} best-scored bins per gene are in "
-             f"<code>sample_links/links.tsv.gz</code> (browser tracks <code>sample_links/&lt;sample&gt;.interact</code>, "
-             f"<code>.bedpe</code>, <code>.bw</code>); -entry PREDICT scores a new sample the same way.</p>",
+             f"<code>sample_links/links.tsv.gz</code> (a bigWig per sample: <code>sample_links/&lt;sample&gt;.bw</code>); -entry PREDICT "
+             f"scores a new sample the same way and writes its links as UCSC interact and BEDPE files too.</p>",
              html_report.figure(figure, "Average precision on CRISPRi-tested pairs in K562 (higher is better), overall and by distance "
                                         "from the element to the TSS: the score with each chromosome held out of the combiner's fit, "
                                         "beside the baselines on the same pairs (the combiner's record, assets/link_combiner.json; "

@@ -10,7 +10,9 @@ computation from the dataset), so -entry PREDICT with any of the run's models sc
 Outputs in --outdir:
   links.tsv.gz                 formats.SAMPLE_SCORES: sample, gene_id, gene_name, chrom, start, end, tss, distance, score, abc,
                                correlation, fdr, rank (1 = the sample's best-scored bin for the gene)
-  <sample>.interact, .bedpe, .bw   each sample's links as browser tracks (value = score; atac2expr/links.py)
+  <sample>.bw                  each sample's links as a bigWig: per bin, its scores summed over the genes it links to
+                               (a genome's interact and BEDPE files of every training sample would be hundreds of MB;
+                               -entry PREDICT writes them for the samples it is given)
   scores.json                  the settings, the combiner's version and provenance, the evidence's summary (pairs tested, kept,
                                significant at FDR 0.01 / 0.05 / 0.1, the null), and per sample its activity kind and counts
 """
@@ -60,37 +62,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     evidence = link_scores.compute_evidence(ds.activity, ds.Y, ds.bins, ds.genes, settings.links_max_distance, args.seed)
     positions = link_scores.Positions(ds.bins, ds.genes)
     names = ds.samples.astype(str)
-    parts, per_sample = [], {}
-    for row, sample in enumerate(names):
-        kind = str(ds.activity_kind[row])
-        log.info("%s: activity from %s", sample, link_scores.activity_note(kind))
-        pairs = link_scores.score_sample(ds.activity[row], positions, contact, settings.links_max_distance, evidence, combiner,
-                                         args.heldout_combiners)
-        kept, rank = link_scores.select(pairs, settings.links_top, settings.links_fdr)
-        parts.append(links.Links(pairs.gene[kept], pairs.bin[kept], np.zeros(len(kept)), rank, np.full(len(kept), row, dtype=np.int64),
-                                 link_scores.columns_of(pairs, kept)))
-        per_sample[sample] = {"activity": kind, "open_bins": int(np.count_nonzero(ds.activity[row])), "candidate_pairs": len(pairs),
-                              "links": int(len(kept)), "genes_with_links": int(len(np.unique(pairs.gene[kept])))}
-        log.info("%s: %d candidate (gene, open bin) pairs; %d links kept (top %s per gene, FDR <= %g)", sample, len(pairs), len(kept),
-                 settings.links_top or "all", settings.links_fdr)
-    fields = ("gene", "bin", "weight", "rank", "sample")
-    empty = links.Links(*(np.zeros(0, dtype=np.int64) for _ in fields), {c: np.zeros(0) for c in links.SCORE_COLUMNS})
-    found = links.Links(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields),
-                        {c: np.concatenate([p.scores[c] for p in parts]) for c in links.SCORE_COLUMNS}) if parts else empty
-    table = links.links_table(found, ds.genes, ds.bins, names, with_weight=False)
     args.outdir.mkdir(parents=True, exist_ok=True)
-    links.write_table(table, args.outdir / "links.tsv.gz")
-    for sample in names:
-        rows = table[table["sample"] == sample].drop(columns="sample")
-        description = f"atac2expr: {sample}'s regulatory links scored (top {settings.links_top or 'all'} per gene)"
-        links.write_links(rows, args.outdir, str(sample), description, ds.genes, chrom_sizes, with_table=False, value="score")
+    per_sample: dict[str, dict] = {}
+
+    def tables():
+        """Each sample's table in turn (its bigWig written beside it): one sample's links in memory at a time."""
+        for row, sample in enumerate(names):
+            kind = str(ds.activity_kind[row])
+            log.info("%s: activity from %s", sample, link_scores.activity_note(kind))
+            pairs = link_scores.score_sample(ds.activity[row], positions, contact, settings.links_max_distance, evidence, combiner,
+                                             args.heldout_combiners)
+            kept, rank = link_scores.select(pairs, settings.links_top, settings.links_fdr)
+            found = links.Links(pairs.gene[kept], pairs.bin[kept], np.zeros(len(kept)), rank, np.full(len(kept), row, dtype=np.int64),
+                                link_scores.columns_of(pairs, kept))
+            table = links.links_table(found, ds.genes, ds.bins, names, with_weight=False)
+            links.write_bigwig(links.bin_track(table, signed=False, value="score"), chrom_sizes, args.outdir / f"{sample}.bw")
+            per_sample[sample] = {"activity": kind, "open_bins": int(np.count_nonzero(ds.activity[row])), "candidate_pairs": len(pairs),
+                                  "links": int(len(kept)), "genes_with_links": int(table["gene_id"].nunique())}
+            log.info("%s: %d candidate (gene, open bin) pairs; %d links kept (top %s per gene, FDR <= %g)", sample, len(pairs), len(kept),
+                     settings.links_top or "all", settings.links_fdr)
+            yield table
+
+    links.write_table(tables(), args.outdir / "links.tsv.gz")
     report = {"settings": settings.as_dict(), "heldout_chromosomes": args.heldout_combiners,
               "combiner": {"version": combiner.version, "features": list(combiner.features), "provenance": combiner.provenance},
               "evidence": evidence.summary(), "samples": per_sample}
     with files.atomic_output(args.outdir / "scores.json") as handle:
         json.dump(report, handle, indent=2, default=float)
         handle.write("\n")
-    log.info("wrote %s/{links.tsv.gz,scores.json} and each sample's .interact, .bedpe, .bw (%d links)", args.outdir, len(table))
+    log.info("wrote %s/{links.tsv.gz,scores.json} and each sample's .bw (%d links)", args.outdir,
+             sum(v["links"] for v in per_sample.values()))
     return 0
 
 

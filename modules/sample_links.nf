@@ -12,7 +12,7 @@ process SAMPLE_LINKS {
 
     output:
     path 'links.tsv.gz' , emit: table       // each training sample's scored links (formats.SAMPLE_SCORES)
-    path '*.{interact,bedpe,bw}', emit: tracks
+    path '*.bw'         , emit: tracks      // per sample: its scores summed per bin
     path 'scores.json'  , emit: summary
     path 'versions.yml' , emit: versions
 
@@ -35,7 +35,7 @@ process SAMPLE_LINKS {
 
     stub:
     """
-    touch links.tsv.gz stub.interact stub.bedpe stub.bw versions.yml
+    touch links.tsv.gz stub.bw versions.yml
     echo '{}' > scores.json
     """
 }

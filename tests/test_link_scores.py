@@ -298,3 +298,87 @@ def test_damaged_evidence_is_refused_naming_it(saved_with_evidence, tmp_path, ch
     with pytest.raises(InputError, match=message) as err:
         model_file.load(crafted)
     assert "model file field 'evidence'" in str(err.value) and "\n" not in str(err.value)
+
+
+# ---------------------------------------------------------------- the scripts: each training sample's links, a model's links
+
+@pytest.fixture(scope="module")
+def mixed_dataset(tmp_path_factory):
+    """A planted dataset whose first sample's peaks had no signalValue (binary activity), saved."""
+    ds = make_planted(n_samples=12, n_genes=6, region="chr1:1-120000,chr2:1-60000", bin_value="signal", seed=2)
+    activity = ds.activity.copy()
+    activity[0] = (activity[0] > 0).astype(np.float32)
+    kinds = np.array(["binary"] + ["signal"] * 11)
+    mixed = dataset_with_activity(ds, activity, kinds)
+    path = tmp_path_factory.mktemp("mixed") / "dataset.npz"
+    from atac2expr import dataset as dataset_module
+
+    dataset_module.save_dataset(mixed, path)
+    return mixed, path
+
+
+def dataset_with_activity(ds, activity, kinds):
+    from atac2expr import dataset as dataset_module
+
+    return dataset_module.Dataset(ds.X, ds.Y, ds.samples, ds.layout, ds.genes, ds.bin_value, kinds, activity)
+
+
+def test_each_training_samples_links_are_its_best_scored_open_bins(mixed_dataset, tmp_path, capfd):
+    import sample_links
+    from planted import CHROM_SIZES, link_args
+
+    ds, path = mixed_dataset
+    assert sample_links.main(["--dataset", str(path), "--chrom_sizes", str(CHROM_SIZES), "--outdir", str(tmp_path), "--seed", "1",
+                              *link_args(links_top=3, links_max_distance=50_000)]) == 0
+    from atac2expr import links
+
+    table = links.read_links(tmp_path / "links.tsv.gz")
+    assert list(table.columns) == ["sample", "gene_id", "gene_name", "chrom", "start", "end", "tss", "distance", "score", "abc", "correlation",
+                                   "fdr", "rank"]
+    assert list(table["sample"].unique()) == list(ds.samples) and (table.groupby(["sample", "gene_id"])["rank"].max() <= 3).all()
+    combiner = link_scores.Combiner.read(link_scores.COMBINER)
+    evidence = evidence_of(ds, reach=50_000)
+    for row, sample in enumerate(ds.samples[:3]):
+        pairs = link_scores.score_sample(ds.activity[row], link_scores.Positions(ds.bins, ds.genes), link_scores.ContactModel(0.87, 5000, 5_000_000),
+                                         50_000, evidence, combiner)
+        best = pd.Series(pairs.score).groupby(ds.genes["gene_id"].to_numpy()[pairs.gene]).max()
+        own = table[(table["sample"] == sample) & (table["rank"] == 1)].set_index("gene_id")["score"]
+        assert len(own) == len(best) and np.allclose(own.sort_index(), best.sort_index())
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert scores["samples"][str(ds.samples[0])]["activity"] == "binary" and scores["evidence"]["training_samples"] == 12
+    assert all((tmp_path / f"{s}.bw").exists() for s in ds.samples)
+    assert f"{ds.samples[0]}: activity from open/closed: the peaks have no signalValue" in capfd.readouterr().err
+
+
+def test_a_models_links_carry_the_score_and_links_top_0_keeps_every_scored_bin(mixed_dataset, tmp_path):
+    import links as links_script
+    from planted import CHROM_SIZES, evaluation_settings, link_args, model_settings
+
+    from atac2expr import links
+
+    ds, path = mixed_dataset
+    common = ["--dataset", str(path), "--model", "ridge", "--chrom_sizes", str(CHROM_SIZES), "--links_genes", "0", "--threads", "1",
+              *model_settings().cli_args(), *evaluation_settings().cli_args()]
+    assert links_script.main([*common, "--outdir", str(tmp_path / "top"), *link_args(links_top=2, links_max_distance=50_000)]) == 0
+    top = links.read_links(tmp_path / "top" / "ridge.links.tsv.gz")
+    assert (top.groupby("gene_id")["rank"].max() <= 2).all() and top["score"].between(0, 1).all()
+    assert links_script.main([*common, "--outdir", str(tmp_path / "all"), *link_args(links_top=0, links_max_distance=50_000)]) == 0
+    every = links.read_links(tmp_path / "all" / "ridge.links.tsv.gz")
+    pooled_open = ds.activity.mean(axis=0) > 0
+    centre = ((ds.bins["start"] + ds.bins["end"]) // 2).to_numpy()
+    candidates = {(g, int(b)) for g, t, c in zip(ds.genes["gene_id"], ds.genes["tss"], ds.genes["chrom"], strict=True)
+                  for b in np.flatnonzero(pooled_open & (np.abs(centre - t) <= 50_000) & (ds.bins["chrom"].to_numpy() == c))}
+    position = ds.bins.reset_index().set_index(["chrom", "start"])["index"]
+    rows = {(g, int(position.loc[(c, s)])) for g, c, s in zip(every["gene_id"], every["chrom"], every["start"], strict=True)}
+    assert candidates <= rows  # every open bin within reach, scored, whatever its weight
+    assert set(map(tuple, top[["gene_id", "start"]].to_numpy())) <= set(map(tuple, every[["gene_id", "start"]].to_numpy()))
+    assert links_script.main([*common, "--outdir", str(tmp_path / "fdr"), *link_args(links_top=0, links_max_distance=50_000, links_fdr=0.05)]) == 0
+    significant = links.read_links(tmp_path / "fdr" / "ridge.links.tsv.gz")
+    assert (significant["fdr"] <= 0.05).all() and len(significant) < len(every)
+
+
+def test_mean_activity_read_a_sample_at_a_time_equals_the_matrix_mean(mixed_dataset):
+    from atac2expr import dataset as dataset_module
+
+    ds, path = mixed_dataset
+    assert np.allclose(dataset_module.mean_activity(path), ds.activity.mean(axis=0, dtype=np.float64))

@@ -284,6 +284,30 @@ def load_dataset(path: str | Path) -> Dataset:
         raise InputError(f"{path}: not a dataset .npz written by build_matrix.py ({err})") from None
 
 
+def mean_activity(path: str | Path) -> np.ndarray:
+    """Each bin's activity averaged over the dataset's samples (float64), read a sample at a time: the samples x bins
+    activity matrix is never in memory at once (a genome's is 4 bytes per bin and sample)."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            n_bins = int(npz["n_bins"])
+            if "A_bits" not in npz.files:
+                ds = load_dataset(path)
+                return ds.activity.mean(axis=0, dtype=np.float64) if len(ds.samples) else np.zeros(n_bins)
+            bits, values = npz["A_bits"], npz["A_values"]
+        total = np.zeros(n_bins)
+        used = 0
+        for row in range(len(bits)):
+            mask = unpack_bits(bits[row], n_bins).astype(bool)
+            count = int(mask.sum())
+            total[mask] += values[used:used + count]
+            used += count
+        if used != len(values):
+            raise ValueError(f"A_values holds {len(values)} values for {used} bins of nonzero activity")
+        return total / max(len(bits), 1)
+    except (KeyError, OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise InputError(f"{path}: not a dataset .npz written by build_matrix.py (its activity: {err})") from None
+
+
 def _load_activity(path: str | Path, shape: tuple[int, int]) -> np.ndarray:
     try:
         with np.load(path, allow_pickle=False) as npz:

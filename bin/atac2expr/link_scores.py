@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -166,7 +167,7 @@ class Evidence:
     def n_genes(self) -> int:
         return len(self.gene_start) - 1
 
-    @property
+    @cached_property
     def gene_max_correlation(self) -> np.ndarray:
         """Per gene, the largest |correlation| among its kept pairs (0 when none)."""
         out = np.zeros(self.n_genes)
@@ -288,7 +289,7 @@ def compute_evidence(activity: np.ndarray, tpm: np.ndarray, bins: pd.DataFrame, 
     gene_stratum = _stratum(off_mode(log_tpm)) if n_samples else np.zeros(len(genes), dtype=np.int64)
     # bins whose activity varies across the training samples, standardised column by column
     open_anywhere = np.flatnonzero((np.asarray(activity) > 0).any(axis=0)) if n_samples else np.zeros(0, dtype=np.int64)
-    log_activity = np.log1p(np.asarray(activity, dtype=np.float64)[:, open_anywhere])
+    log_activity = np.log1p(np.asarray(activity)[:, open_anywhere].astype(np.float64))
     a, bin_varies = _standardised(log_activity)
     bin_stratum = _stratum(off_mode(log_activity[:, bin_varies]))
     del log_activity
@@ -305,7 +306,7 @@ def compute_evidence(activity: np.ndarray, tpm: np.ndarray, bins: pd.DataFrame, 
     null = np.zeros(cells, dtype=np.int64)
     kept_gene, kept_bin, kept_r, kept_cell = [], [], [], []
     genes_tested = np.flatnonzero(gene_varies & positions.gene_placed)
-    for gene, at in _windows(keys, positions.gene_key, reach, genes_tested):
+    for gene, at in _windows(keys, positions.gene_key, reach, genes_tested, max_pairs=_CHUNK_PAIRS // 4):
         columns = a[:, at]
         stratum = (gene_stratum[gene] * n_strata + bin_stratum[at]) * (NULL_RESOLUTION + 1)
         r = np.einsum("sp,sp->p", columns, y[:, gene])
@@ -405,16 +406,18 @@ class PairScores:
     abc: np.ndarray
     correlation: np.ndarray
     fdr: np.ndarray
-    features: np.ndarray  # pairs x FEATURES (transformed as the combiner reads them)
+    features: np.ndarray | None  # pairs x FEATURES (transformed as the combiner reads them; float32), unless not kept
     score: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.gene)
 
 
-def sample_features(activity: np.ndarray, positions: Positions, contact: ContactModel, reach: int,
-                    evidence: Evidence | None) -> PairScores:
-    """The candidate pairs of one sample and their features (FEATURES; the evidence's are 0 without evidence)."""
+def sample_features(activity: np.ndarray, positions: Positions, contact: ContactModel, reach: int, evidence: Evidence | None,
+                    combiner: "Combiner | None" = None, heldout_chromosomes: bool = False, keep_features: bool = True) -> PairScores:
+    """The candidate pairs of one sample, their features (FEATURES; the evidence's are 0 without evidence; float32) and,
+    with a combiner, their score. The pairs are handled in chunks of genes, so only the kept columns of every pair are
+    ever in memory at once (keep_features=False keeps no features)."""
     activity = np.asarray(activity, dtype=np.float64)
     n_genes = len(positions.gene_key)
     active = np.flatnonzero(activity > 0)
@@ -438,34 +441,43 @@ def sample_features(activity: np.ndarray, positions: Positions, contact: Contact
     near_hi = np.searchsorted(key, key + NEARBY, "right")
     nearby_activity = cumulative[near_hi] - cumulative[near_lo] - quantile
     nearby_open = (near_hi - near_lo - 1).astype(np.float64)
-
-    parts = [(gene, at) for gene, at in _windows(key, gene_key, reach, placed)]
-    gene = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-    at = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-    offset = key[at] - gene_key[gene]
-    distance = np.abs(offset)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        abc = np.where(denominator[gene] > 0, value[at] * contact.contact(distance) / denominator[gene], 0.0)
-    low, high = np.minimum(key[at], gene_key[gene]), np.maximum(key[at], gene_key[gene])
-    open_between = np.maximum(np.searchsorted(key, high, "left") - np.searchsorted(key, low, "right"), 0)
-    tss_between = np.maximum(np.searchsorted(positions.tss_sorted, high, "left") - np.searchsorted(positions.tss_sorted, low, "right"), 0)
-    bin_ = active[at]
+    log_denominator = np.log(np.maximum(denominator, 1e-300) / typical)
     if evidence is not None:
-        correlation, fdr = evidence.lookup(gene, bin_, positions.n_bins)
-        gene_stats = [evidence.expression_sd[gene], evidence.expression_breadth[gene], evidence.expression_mean[gene],
-                      evidence.gene_max_correlation[gene]]
+        gene_stats = np.column_stack([evidence.expression_sd, evidence.expression_breadth, evidence.expression_mean,
+                                      evidence.gene_max_correlation]).astype(np.float64)
         if reach > evidence.reach:
             log.warning("links within %d bp, the model's cross-sample evidence within %d bp: farther pairs have none (correlation 0)",
                         reach, evidence.reach)
     else:
-        correlation, fdr = np.zeros(len(gene)), np.ones(len(gene))
-        gene_stats = [np.zeros(len(gene))] * 4
-    features = np.column_stack([
-        np.log(abc + ABC_FLOOR), np.log(np.maximum(distance, MIN_LOG_DISTANCE)), quantile[at], promoter[gene],
-        np.log1p(open_between), np.log1p(tss_between), np.log1p(nearby_activity[at]), np.log1p(nearby_open[at]),
-        np.log(np.maximum(denominator[gene], 1e-300) / typical), correlation, *gene_stats,
-    ]) if len(gene) else np.zeros((0, len(FEATURES)))
-    return PairScores(gene, bin_, distance, abc, correlation, fdr, features)
+        gene_stats = np.zeros((n_genes, 4))
+
+    columns: dict[str, list[np.ndarray]] = {name: [] for name in ("gene", "bin", "distance", "abc", "correlation", "fdr", "score", "features")}
+    for gene, at in _windows(key, gene_key, reach, placed, max_pairs=_CHUNK_PAIRS // 4):
+        distance = np.abs(key[at] - gene_key[gene])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            abc = np.where(denominator[gene] > 0, value[at] * contact.contact(distance) / denominator[gene], 0.0)
+        low, high = np.minimum(key[at], gene_key[gene]), np.maximum(key[at], gene_key[gene])
+        open_between = np.maximum(np.searchsorted(key, high, "left") - np.searchsorted(key, low, "right"), 0)
+        tss_between = np.maximum(np.searchsorted(positions.tss_sorted, high, "left") - np.searchsorted(positions.tss_sorted, low, "right"), 0)
+        bin_ = active[at]
+        correlation, fdr = (evidence.lookup(gene, bin_, positions.n_bins) if evidence is not None
+                            else (np.zeros(len(gene)), np.ones(len(gene))))
+        features = np.column_stack([
+            np.log(abc + ABC_FLOOR), np.log(np.maximum(distance, MIN_LOG_DISTANCE)), quantile[at], promoter[gene],
+            np.log1p(open_between), np.log1p(tss_between), np.log1p(nearby_activity[at]), np.log1p(nearby_open[at]),
+            log_denominator[gene], correlation, gene_stats[gene],
+        ])
+        chunk = {"gene": gene, "bin": bin_, "distance": distance, "abc": abc, "correlation": correlation, "fdr": fdr}
+        if combiner is not None:
+            chunk["score"] = combiner.score(features, positions.bin_chrom[bin_] if heldout_chromosomes else None)
+        if keep_features:
+            chunk["features"] = features.astype(np.float32)
+        for name, values in chunk.items():
+            columns[name].append(values)
+    empty = {"gene": np.zeros(0, dtype=np.int64), "bin": np.zeros(0, dtype=np.int64), "features": np.zeros((0, len(FEATURES)), np.float32)}
+    joined = {name: np.concatenate(parts) if parts else empty.get(name, np.zeros(0)) for name, parts in columns.items()}
+    return PairScores(joined["gene"], joined["bin"], joined["distance"], joined["abc"], joined["correlation"], joined["fdr"],
+                      joined["features"] if keep_features else None, joined["score"] if combiner is not None else None)
 
 
 # ---------------------------------------------------------------- the combiner
@@ -480,7 +492,8 @@ class LogisticModel:
     intercept: float
 
     def logit(self, X: np.ndarray) -> np.ndarray:
-        return self.intercept + ((np.asarray(X, dtype=np.float64) - self.mean) / self.sd) @ self.coefficients
+        weights = self.coefficients / self.sd  # one product over the raw features
+        return (self.intercept - float(self.mean @ weights)) + np.asarray(X, dtype=np.float64) @ weights
 
     def probability(self, X: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-self.logit(X)))
@@ -569,11 +582,8 @@ class Combiner:
 
 def score_sample(activity: np.ndarray, positions: Positions, contact: ContactModel, reach: int, evidence: Evidence | None,
                  combiner: Combiner, heldout_chromosomes: bool = False) -> PairScores:
-    """One sample's candidate pairs with their features and score."""
-    pairs = sample_features(activity, positions, contact, reach, evidence)
-    chrom = positions.bin_chrom[pairs.bin] if heldout_chromosomes else None
-    pairs.score = combiner.score(pairs.features, chrom)
-    return pairs
+    """One sample's candidate pairs with their score (features not kept)."""
+    return sample_features(activity, positions, contact, reach, evidence, combiner, heldout_chromosomes, keep_features=False)
 
 
 def select(pairs: PairScores, top: int, max_fdr: float) -> tuple[np.ndarray, np.ndarray]:
