@@ -124,7 +124,8 @@ def test_report_page_embeds_everything(inputs, tmp_path):
 
     ds, peaks, _, _, _ = inputs  # no reads: their columns stay out of the page
     assert train_model.main(["--dataset", str(tmp_path / "dataset.npz"), "--outdir", str(tmp_path / "training" / "tss_window"),
-                             "--model", "tss_window", "--threads", "1", "--max_memory", "0", *settings_args()]) == 0
+                             "--model", "tss_window", "--threads", "1", "--max_memory", "0", "--links_max_distance", "250000",
+                             *settings_args()]) == 0
     evaluation = tmp_path / "evaluation"
     evaluation.mkdir()
     pd.DataFrame({"model": ["mean", "tss_window"], "mse": [1.0, 0.5], "r2": [0.0, 0.5], "r2_gene_median": [0.0, 0.4],
@@ -146,3 +147,27 @@ def test_report_page_embeds_everything(inputs, tmp_path):
     assert re.findall(r'href="([^"#][^"]*)"', text) == ["../multiqc/multiqc_report.html"]
     assert "Held-out evaluation" in text and "tss_window" in text and "QC" in text and "Which bins" not in text  # no links given
     assert "Peaks on regions" in text and "seudoaligned" not in text
+
+
+def test_report_page_leads_with_the_regulatory_score_and_its_benchmark(inputs, tmp_path):
+    """With the training samples' scored links (sample_links.py), the page opens with the score: what it is, its
+    benchmark figure on the CRISPRi pairs (the combiner's record) and each sample's counts."""
+    import sample_links
+    import train_model
+    from planted import CHROM_SIZES, link_args, settings_args
+
+    assert train_model.main(["--dataset", str(tmp_path / "dataset.npz"), "--outdir", str(tmp_path / "training" / "tss_window"),
+                             "--model", "tss_window", "--threads", "1", "--max_memory", "0", "--links_max_distance", "250000",
+                             *settings_args()]) == 0
+    folder = tmp_path / "links"
+    assert sample_links.main(["--dataset", str(tmp_path / "dataset.npz"), "--chrom_sizes", str(CHROM_SIZES), "--outdir", str(folder),
+                              "--seed", "1", *link_args()]) == 0
+    out = tmp_path / "report"
+    out.mkdir()
+    assert report.main(["--dataset", str(tmp_path / "dataset.npz"), "--training", str(tmp_path / "training" / "tss_window"),
+                        "--links", str(folder), "--outdir", str(out)]) == 0
+    text = (out / report.REPORT_PAGE).read_text()
+    sections = re.findall(r'<section id="([^"]+)"><h2>([^<]+)</h2>', text)
+    assert sections[0] == ("score", "Which bins regulate each gene: the regulatory score")
+    assert (out / report.BENCHMARK_FIGURE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "AP 0.6" in text
+    assert "sample_links/links.tsv.gz" in text and "No model of this run has links" in text
