@@ -242,12 +242,13 @@ class Evidence:
 
 
 def _standardised(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(columns centred and scaled to unit norm, which columns vary): a correlation is then a dot product."""
-    values = np.asarray(values, dtype=np.float64)
-    centred = values - values.mean(axis=0)
-    norm = np.sqrt((centred ** 2).sum(axis=0))
-    varies = norm > 1e-9 * np.maximum(1.0, np.abs(values).max(axis=0, initial=0.0))
-    return np.divide(centred, norm, out=np.zeros_like(centred), where=varies), varies
+    """(columns centred and scaled to unit norm, in the values' float type; which columns vary): a correlation is then a
+    dot product. Sums are taken in float64."""
+    values = np.asarray(values)
+    centred = values - values.mean(axis=0, dtype=np.float64).astype(values.dtype)
+    norm = np.sqrt(np.einsum("sb,sb->b", centred, centred, dtype=np.float64))
+    varies = norm > 1e-6 * np.maximum(1.0, np.abs(values).max(axis=0, initial=0.0))
+    return np.divide(centred, norm.astype(values.dtype), out=np.zeros_like(centred), where=varies), varies
 
 
 STRATUM_EDGES = (1, 2, 3, 4, 5, 8)  # samples off a column's most common value: the null's strata (module docstring of compute_evidence)
@@ -289,7 +290,8 @@ def compute_evidence(activity: np.ndarray, tpm: np.ndarray, bins: pd.DataFrame, 
     gene_stratum = _stratum(off_mode(log_tpm)) if n_samples else np.zeros(len(genes), dtype=np.int64)
     # bins whose activity varies across the training samples, standardised column by column
     open_anywhere = np.flatnonzero((np.asarray(activity) > 0).any(axis=0)) if n_samples else np.zeros(0, dtype=np.int64)
-    log_activity = np.log1p(np.asarray(activity)[:, open_anywhere].astype(np.float64))
+    # float32: a genome's bins open in some sample, times the samples
+    log_activity = np.log1p(np.asarray(activity)[:, open_anywhere].astype(np.float32))
     a, bin_varies = _standardised(log_activity)
     bin_stratum = _stratum(off_mode(log_activity[:, bin_varies]))
     del log_activity
