@@ -10,8 +10,9 @@ Three parts; docs/notes/links-abc.md has the definitions' sources and the eviden
    Only bins of the layout count (a region run normalises over the bins it has).
 2. Cross-sample evidence, learnt from the training samples and kept in every model file (Evidence): for each gene
    and bin within the links' reach whose activity varies, the Pearson correlation across the training samples of the
-   bin's log1p(activity) with the gene's log1p(TPM), a p-value from a pooled label-permutation null and the
-   Benjamini-Hochberg FDR over every pair tested; per gene, the mean, spread and breadth of its expression.
+   bin's log1p(activity) with the gene's log1p(TPM), a p-value from a label-permutation null pooled within strata of
+   pairs as discrete as each other (compute_evidence) and the Benjamini-Hochberg FDR over every pair tested; per gene,
+   the mean, spread and breadth of its expression.
 3. The score: ENCODE-rE2G-like features of (1) and (2) for the pair, combined by a logistic regression fitted on
    CRISPRi-tested element-gene pairs (Combiner, assets/link_combiner.json; benchmarks/fit_link_combiner.py).
    score = the fitted probability that the bin regulates the gene; 0 for a closed bin.

@@ -65,12 +65,6 @@ class Links:
     def __len__(self) -> int:
         return len(self.weight)
 
-    def take(self, rows: np.ndarray, rank: np.ndarray | None = None) -> "Links":
-        """The links at `rows` (with a new rank when given)."""
-        return Links(self.gene[rows], self.bin[rows], self.weight[rows], self.rank[rows] if rank is None else rank,
-                     None if self.sample is None else self.sample[rows],
-                     None if self.scores is None else {k: v[rows] for k, v in self.scores.items()})
-
 
 SCORE_COLUMNS = ("score", "abc", "correlation", "fdr")
 UNSCORED = {"score": 0.0, "abc": 0.0, "correlation": 0.0, "fdr": 1.0}  # a link of a closed bin, or without evidence
