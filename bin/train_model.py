@@ -38,9 +38,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--dataset", required=True, help="dataset.npz written by build_matrix.py")
     parser.add_argument("--outdir", required=True, help="output folder (created)")
     parser.add_argument("--model", required=True, choices=predictors.SAVEABLE,
-                        help="mlp: bins -> hidden -> genes; tss_window: bins around each TSS, weights shared by genes by distance; "
-                             "local_ridge: per-gene kernel ridge on the bins near each TSS; tss_similarity: tss_window plus "
-                             "per-gene kernel ridge on the similarity of samples")
+                        help="the model to train (bin/atac2expr/model_registry.json says what each is)")
     parser.add_argument("--threads", type=int, required=True, help="CPU threads of torch (the task's CPUs)")
     parser.add_argument("--max_memory", type=int, required=True, help="the task's memory in bytes: an MLP that needs more is refused (0: no limit)")
     ModelSettings.add_arguments(parser)

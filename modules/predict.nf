@@ -10,15 +10,16 @@ process PREDICT_EXPRESSION {
     path model, stageAs: 'input/model.pt'
     path bins, stageAs: 'bins/*'        // <sample>.bins.npz of BINARIZE_PEAKS: the sample ids are inside
     path chrom_sizes                    // the bigWig headers of the links
+    val with_links                      // write which bins drove each prediction (not --skip_links)
 
     output:
     path 'predictions.tsv', emit: predictions
-    path 'links'          , emit: links, optional: true    // links.tsv.gz, <sample>.{interact,bedpe,bw} (with ext.links)
+    path 'links'          , emit: links, optional: true    // links.tsv.gz, <sample>.{interact,bedpe,bw} (with_links)
     path 'versions.yml'   , emit: versions
 
     script:
-    def args = task.ext.args ?: ''    // --device; with ext.links (not --skip_links) --links_top and --links_max_distance
-    def links = task.ext.links ? "--links_outdir links --chrom_sizes ${chrom_sizes}" : ''
+    def args = task.ext.args ?: ''    // --device; with_links: --links_top and --links_max_distance
+    def linked = with_links ? "--links_outdir links --chrom_sizes ${chrom_sizes}" : ''
     """
     # numpy's BLAS and torch use the task's CPUs and no more: a BLAS thread per core of a shared node, spinning
     # on the many small solves of the kernel models, slows them down many times over
@@ -28,7 +29,7 @@ process PREDICT_EXPRESSION {
         --bins bins/* \\
         --threads ${task.cpus} \\
         --output predictions.tsv \\
-        ${links} \\
+        ${linked} \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml

@@ -81,7 +81,7 @@ def run_nextflow(args: list[str], cwd: Path, timeout: int = 900, env: dict[str, 
 
 def operational_parameters(schema: dict) -> set[str]:
     """The parameters that change how a run executes, not what it computes: marked "operational" in nextflow_schema.json,
-    or in a group so marked (the run record leaves them out; subworkflows/utils_atac2expr.nf reads the same marks)."""
+    or in a group so marked (the run record leaves them out; subworkflows/outdir_guard/records.nf reads the same marks)."""
     return {name for group in schema["$defs"].values() for name, spec in group["properties"].items()
             if group.get("operational") or spec.get("operational")}
 

@@ -237,7 +237,7 @@ def test_a_task_out_of_time_at_the_max_time_cap_is_not_retried_and_says_what_to_
     slow.write_text("process { withName: 'CHECK_PARAMS' { beforeScript = 'sleep 120' } }\n")
     run = nextflow_run(tmp_path, [*run_params(test_data), "-stub", "--max_time", "3.s", "-c", str(slow)])
     message = refused(run)
-    assert message.startswith("ERROR: CHECK_PARAMS (main) ran out of time: it ran its whole 3s, the --max_time cap")
+    assert message.startswith("ERROR: START_RUN:CHECK_PARAMS (main) ran out of time: it ran its whole 3s, the --max_time cap")
     assert "raise --max_time" in message
     assert [(row["process"], row["attempt"]) for row in run.trace] == [("CHECK_PARAMS", "1")]
 

@@ -12,7 +12,7 @@ import pytest
 from planted import CHROM_SIZES, REPO, SIZES
 
 from atac2expr.cli import InputError
-from atac2expr.parameters import check_parameters, load_schema, schema_properties, unknown_parameters
+from atac2expr.parameters import check_parameters, load_schema, run_plan, schema_properties, unknown_parameters
 from atac2expr.regions import read_chrom_sizes
 from conftest import operational_parameters
 
@@ -31,8 +31,18 @@ def params(drop: tuple[str, ...] = (), **values) -> dict:
     return merged
 
 
+def route_of(values: dict) -> str:
+    """The workflow's decision (workflows/atac2expr.nf, expressionRoute): expression from a table or from reads."""
+    table = values.get("expression") or (values.get("encode") in (True, "true") and values.get("encode_expression") == "quantifications")
+    return "table" if table else "reads"
+
+
 def check(entry: str = "main", drop: tuple[str, ...] = (), **values):
-    return check_parameters(params(drop, **values), SCHEMA, SIZES, entry)
+    """check_params.py's checks: the parameters, then the run's plan of models (its MLP checked against --max_memory)."""
+    given = params(drop, **values)
+    checked, layout = check_parameters(given, SCHEMA, SIZES, entry, route=route_of(given))
+    run_plan(checked, layout, entry)
+    return checked, layout
 
 
 def refusal(entry: str = "main", drop: tuple[str, ...] = (), **values) -> str:
@@ -82,9 +92,10 @@ def test_unknown_parameters_helper():
 
 
 @pytest.mark.parametrize("values, message", [
-    ({"model": "mpl"}, "--model 'mpl': not of the expected form"),
-    ({"model": "mlp,ridge"}, "--model 'mlp,ridge'"),  # ridge is evaluated, never trained on all samples
-    ({"eval_models": "mean,svm"}, "--eval_models 'mean,svm'"),
+    ({"model": "mpl"}, "--model 'mpl': unknown mpl; choose from mlp, tss_window"),
+    ({"model": "mlp,ridge"}, "--model 'mlp,ridge': unknown ridge"),  # ridge is evaluated, never trained on all samples
+    ({"eval_models": "mean,svm"}, "--eval_models 'mean,svm': unknown svm"),
+    ({"model": "mlp;rm"}, "--model 'mlp;rm': not of the expected form"),
     ({"epochs": 0}, "--epochs 0: must be >= 1"),
     ({"epochs": "0"}, "--epochs 0: must be >= 1"),
     ({"folds": 1}, "--folds 1: must be >= 2"),
@@ -159,7 +170,7 @@ def test_predict_needs_a_model_file_and_a_samplesheet():
 
 
 def test_mlp_at_genome_scale_refused_before_any_task():
-    message = refusal(region="genome")
+    message = refusal(region="genome", model="mlp,tss_window")
     assert "the mlp model (3,088,281 bins -> 500 hidden" in message and "needs about 34.7 GiB" in message
     assert "8.0 GiB that --max_memory allows" in message
     # the alternatives: tss_window and the baselines, a smaller region, fewer hidden units, more memory
@@ -181,7 +192,7 @@ def test_genome_accepted_without_an_mlp_that_cannot_fit(values):
 
 
 def test_mlp_only_in_eval_models_still_refused():
-    assert "the mlp model" in refusal(region="genome", model="tss_window")
+    assert "the mlp model" in refusal(region="genome", model="tss_window", eval_models="mean,mlp")
 
 
 def test_predict_entry_does_not_train():
@@ -217,7 +228,7 @@ def test_script_writes_typed_parameters(tmp_path, capsys):
 @pytest.mark.parametrize("values, message", [
     (params(binSize=3000), "ERROR: --binSize (--bin-size): unknown parameter; did you mean --bin_size?"),
     (params(epochs=0, model="mpl"), "--epochs 0: must be >= 1"),
-    (params(region="genome"), "the mlp model"),
+    (params(region="genome", model="mlp"), "the mlp model"),
     (params(drop=("input",)), "--input is required"),
 ])
 def test_script_refusals(tmp_path, capsys, values, message):
@@ -243,6 +254,7 @@ def test_expression_table_annotation_and_genome_choices():
     """--expression replaces the reads (no --transcriptome needed); --gene_bed replaces --gtf (not both); --genome
     chooses the assembly of --region; --encode with a table, or with an assembly ENCODE lacks, is refused."""
     values, layout = check(drop=("transcriptome",), expression="counts.tsv", expression_unit="counts")
+    assert "--transcriptome is required" in refusal(drop=("transcriptome",))
     assert values["expression_unit"] == "counts"
     check(drop=("gtf",), gene_bed="genes.bed")
     assert "--gtf and --gene_bed: give one annotation" in refusal(gene_bed="genes.bed")

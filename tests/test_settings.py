@@ -22,7 +22,6 @@ from atac2expr.settings import (
     largest_mlp_hidden,
     mlp_memory_bytes,
     parse_memory,
-    parse_model_list,
 )
 
 PROPERTIES = schema_properties(load_schema(REPO / "nextflow_schema.json"))
@@ -125,14 +124,6 @@ def test_out_of_range_settings_refused(cls, name, value, message):
 
 def test_ridge_alphas():
     assert EvaluationSettings(**{**schema_values(EvaluationSettings), "ridge_alpha": " 0.1, 10 ,1e3"}).alphas == [0.1, 10.0, 1000.0]
-
-
-def test_parse_model_list():
-    assert parse_model_list("mlp, ridge,mlp", ("mlp", "ridge"), "--models") == ["mlp", "ridge"]
-    with pytest.raises(InputError, match="--models mlp,svm: unknown svm; choose from mlp, ridge"):
-        parse_model_list("mlp,svm", ("mlp", "ridge"), "--models")
-    with pytest.raises(InputError, match="empty list"):
-        parse_model_list(" , ", ("mlp",), "--models")
 
 
 # ---------------------------------------------------------------- the scripts repeat no schema default

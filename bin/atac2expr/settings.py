@@ -115,15 +115,6 @@ class EvaluationSettings(_Settings):
         self.alphas  # noqa: B018  (parses, raising InputError when malformed)
 
 
-def parse_model_list(text: str, choices: tuple[str, ...], param: str) -> list[str]:
-    """'a,b' -> ['a', 'b'] (order kept, duplicates dropped), each one of `choices`."""
-    names = [m.strip() for m in str(text).split(",") if m.strip()]
-    unknown = [m for m in names if m not in choices]
-    if unknown or not names:
-        raise InputError(f"{param} {text}: unknown {', '.join(unknown) or 'empty list'}; choose from {', '.join(choices)}")
-    return list(dict.fromkeys(names))
-
-
 # ---------------------------------------------------------------- memory of the MLP
 
 # Calibrated by benchmarks/bench_mlp_scaling.py: full-batch Adam holds weights, gradients, two moments and the

@@ -1,14 +1,15 @@
 """Every model of expression from accessibility behind one interface: fit, predict (and save, load for the networks).
 
-  mean        each gene's mean over the training samples
-  ridge       ridge regression on all bins, closed form in the sample space (KernelRidge); alpha chosen
-              on the validation samples, then refitted on training + validation samples
-  archr       ArchR's gene score (bins around the gene body, distance-weighted) -> a per-gene linear fit
-  signac      Signac's gene activity (open bins in the gene body + 2 kb upstream) -> a per-gene linear fit
-  mlp         the original study's network, bins -> hidden -> genes (mlp.MLPNetwork), full-batch Adam
-  tss_window  bins around each gene's TSS, weights shared by all genes by distance to the TSS (tss_window.py)
-  local_ridge per-gene kernel ridge on the bins near each gene's TSS (local_ridge.py)
-  tss_similarity  the TSS-window rule plus per-gene kernel ridge on the cell types' similarity (tss_similarity.py)
+The models, their names and what each can do are in model_registry.json (bin/atac2expr/); each names its class here:
+  MeanPredictor        each gene's mean over the training samples
+  RidgePredictor       ridge regression on all bins, closed form in the sample space (KernelRidge); alpha chosen
+                       on the validation samples, then refitted on training + validation samples
+  ArchRPredictor       ArchR's gene score (bins around the gene body, distance-weighted) -> a per-gene linear fit
+  SignacPredictor      Signac's gene activity (open bins in the gene body + 2 kb upstream) -> a per-gene linear fit
+  MLPPredictor         the original study's network, bins -> hidden -> genes (mlp.MLPNetwork), full-batch Adam
+  TSSWindowPredictor   bins around each gene's TSS, weights shared by all genes by distance to the TSS (tss_window.py)
+  LocalRidgePredictor  per-gene kernel ridge on the bins near each gene's TSS (local_ridge.py)
+  TSSSimilarityPredictor  the TSS-window rule plus per-gene kernel ridge on the cell types' similarity (tss_similarity.py)
 
 fit() takes the training samples and, optionally, validation samples: the MLP stops early on them, ridge chooses
 its alpha on them; the other models add them to the training samples (tss_window, local_ridge and tss_similarity
@@ -39,6 +40,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .. import model_registry
 from ..cli import InputError
 from ..dataset import Dataset
 from ..links import Links, signed_distance, top_links
@@ -49,10 +51,7 @@ from .training import TrainResult
 
 log = logging.getLogger(__name__)
 
-BASELINES = ("mean", "ridge", "archr", "signac")
 LINK_PAIRS = 2_000_000  # candidate (gene, bin) pairs weighed at a time
-SAVEABLE = ("mlp", "tss_window", "local_ridge", "tss_similarity")  # trained on all samples (--model) and saved
-ALL_MODELS = BASELINES + SAVEABLE
 
 @dataclass
 class Geometry:
@@ -191,7 +190,6 @@ class Predictor(ABC):
 
 
 class MeanPredictor(Predictor):
-    kind = "mean"
 
     def fit(self, X, Y, X_val=None, Y_val=None, device=torch.device("cpu")) -> FitReport:
         self.mean = _stack(Y, Y_val).astype(np.float64).mean(axis=0)
@@ -253,7 +251,6 @@ def choose_ridge_alpha(X: np.ndarray, Y: np.ndarray, X_val: np.ndarray | None, Y
 
 
 class RidgePredictor(Predictor):
-    kind = "ridge"
     links_rule = ("the bin's coefficient in the ridge fit on all samples (the primal weights W = Xc' dual of the kernel form): "
                   "the change in the prediction when the bin opens. With far more bins than samples ridge spreads a gene's weight "
                   "over every bin whose pattern across the samples resembles the gene's, so its links mark bins that are open in "
@@ -293,13 +290,11 @@ class GeneActivityPredictor(Predictor):
 
 
 class ArchRPredictor(GeneActivityPredictor):
-    kind = "archr"
     links_rule = ("the gene's fitted slope times the bin's ArchR gene-score weight (distance-weighted, gene body and up to "
                   "100 kb around it): the change in the prediction when the bin opens")
 
 
 class SignacPredictor(GeneActivityPredictor):
-    kind = "signac"
     links_rule = ("the gene's fitted slope for every bin in its body and 2 kb upstream (Signac's gene activity counts them "
                   "alike, so they tie and the bins nearer the TSS rank first)")
 
@@ -310,8 +305,6 @@ _NETWORK_RULE = ("integrated gradients from every bin closed to each training sa
 
 
 class MLPPredictor(Predictor):
-    kind = "mlp"
-    saveable = True
 
     def build(self) -> torch.nn.Module:
         return mlp.MLPNetwork(self.geometry.layout.n_bins, len(self.geometry.genes), self.settings.hidden, self.settings.dropout)
@@ -433,8 +426,6 @@ class _WindowPredictor(Predictor):
 
 
 class TSSWindowPredictor(_WindowPredictor):
-    kind = "tss_window"
-    saveable = True
     gene_local = True
     links_rule = ("kappa x the gene's training sd x the weight of the bin's distance class from the TSS (the prediction "
                   "is linear in the window's bins, so this is exact)")
@@ -445,8 +436,6 @@ class TSSWindowPredictor(_WindowPredictor):
 
 
 class LocalRidgePredictor(_WindowPredictor):
-    kind = "local_ridge"
-    saveable = True
     gene_local = True
     links_rule = ("the bin's primal weight in the gene's kernel ridge fit on its window (a linear kernel on open bins: "
                   "exact; the change in the prediction when the bin opens)")
@@ -461,8 +450,6 @@ class LocalRidgePredictor(_WindowPredictor):
 
 
 class TSSSimilarityPredictor(_WindowPredictor):
-    kind = "tss_similarity"
-    saveable = True
     links_rule = ("the weight of its tss_window rule for the bin (kappa x the gene's training sd x the weight of the bin's "
                   "distance class); the per-gene term on the similarity of whole samples has no single bins and is not in "
                   "the links")
@@ -475,9 +462,21 @@ class TSSSimilarityPredictor(_WindowPredictor):
         self.model = tss_similarity.TSSSimilarity(self.window_index[0], self.distance_classes)
 
 
-PREDICTORS: dict[str, type[Predictor]] = {cls.kind: cls for cls in (
-    MeanPredictor, RidgePredictor, ArchRPredictor, SignacPredictor, MLPPredictor, TSSWindowPredictor, LocalRidgePredictor,
-    TSSSimilarityPredictor)}
+def _register() -> dict[str, type[Predictor]]:
+    """Every model of model_registry.json by name, its class's kind set to that name."""
+    classes = {cls.__name__: cls for cls in (MeanPredictor, RidgePredictor, ArchRPredictor, SignacPredictor, MLPPredictor,
+                                             TSSWindowPredictor, LocalRidgePredictor, TSSSimilarityPredictor)}
+    registered = {}
+    for name, spec in model_registry.models().items():
+        cls = classes[spec.predictor_class]
+        cls.kind, cls.saveable = name, spec.saveable
+        registered[name] = cls
+    return registered
+
+
+PREDICTORS: dict[str, type[Predictor]] = _register()
+SAVEABLE = model_registry.names(saveable=True)  # trained on all samples (--model) and saved
+ALL_MODELS = tuple(PREDICTORS)
 
 
 def make(kind: str, settings: ModelSettings, geometry: Geometry, evaluation: EvaluationSettings | None = None,
