@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         genes, transcripts, lengths = bed.genes, bed.transcripts, bed.lengths
         if bed.tss_only:
             log.info("%s holds TSSs only: each gene's body is its TSS (1 bp); the gene-activity baselines (archr, signac) "
-                     "score the bins around it (README, 'Annotations')", args.gene_bed)
+                     "score the bins around it (docs/usage.md, 'Expression tables, BED annotations, other assemblies')", args.gene_bed)
 
     in_region = genes_in_regions(genes, list(layout.regions))
     if in_region.empty:
