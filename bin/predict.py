@@ -34,6 +34,7 @@ log = logging.getLogger("predict")
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="model.pt from train_model.py")
+    parser.add_argument("--model_source", help="the model's name in messages (the user's path; default: --model)")
     parser.add_argument("--bins", nargs="+", required=True, help="<sample>.bins.npz files from binarize_peaks.py")
     parser.add_argument("--output", required=True, help="predictions TSV")
     parser.add_argument("--device", required=True, help="cpu, cuda or cuda:N")
@@ -56,9 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise cli.InputError(f"--links_outdir needs {', '.join(missing)}")
     runtime.set_threads(args.threads)
     device = runtime.resolve_device(args.device)
-    predictor, train_samples = model_file.load(args.model)
+    source = args.model_source or args.model
+    predictor, train_samples = model_file.load(args.model, source=source)
     layout, bin_value = predictor.geometry.layout, predictor.geometry.bin_value
-    log.info("%s: %s", args.model, model_file.describe(predictor, train_samples))
+    log.info("%s: %s", source, model_file.describe(predictor, train_samples))
 
     names, rows = [], []
     for path in sorted(args.bins):

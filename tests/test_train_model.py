@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 import train_model
-from planted import settings_args, write_planted
+from planted import ASSEMBLY, settings_args, write_planted
 
 from atac2expr.modelling import model_file
 
@@ -23,7 +23,7 @@ def planted_npz(tmp_path_factory):
 
 def run(npz, outdir, *extra, model="mlp", max_memory="0", **settings):
     return train_model.main(["--dataset", str(npz), "--outdir", str(outdir), "--model", model, "--threads", "1",
-                             "--max_memory", max_memory, *settings_args(**settings), *extra])
+                             "--max_memory", max_memory, *ASSEMBLY, *settings_args(**settings), *extra])
 
 
 def one_error(capsys) -> str:
@@ -120,7 +120,8 @@ def test_cuda_without_cuda_is_one_line_error(planted_npz, tmp_path, capsys):
 ])
 def test_bad_settings_are_one_line_errors(planted_npz, tmp_path, capsys, name, value, message):
     npz, _ = planted_npz
-    args = ["--dataset", str(npz), "--outdir", str(tmp_path), "--model", "mlp", "--threads", "1", "--max_memory", "0", *settings_args()]
+    args = ["--dataset", str(npz), "--outdir", str(tmp_path), "--model", "mlp", "--threads", "1", "--max_memory", "0", *ASSEMBLY,
+            *settings_args()]
     args[args.index(name) + 1] = value
     assert train_model.main(args) == 2
     assert one_error(capsys).startswith(message)
@@ -129,7 +130,7 @@ def test_bad_settings_are_one_line_errors(planted_npz, tmp_path, capsys, name, v
 
 def test_missing_setting_is_an_argparse_error(planted_npz, tmp_path, capsys):
     npz, _ = planted_npz
-    args = ["--dataset", str(npz), "--outdir", str(tmp_path), "--model", "mlp", "--threads", "1", *settings_args()]
+    args = ["--dataset", str(npz), "--outdir", str(tmp_path), "--model", "mlp", "--threads", "1", *ASSEMBLY, *settings_args()]
     with pytest.raises(SystemExit) as exit_:
         train_model.main(args)  # no --max_memory: the pipeline always passes the task's memory
     assert exit_.value.code == 2 and "--max_memory" in capsys.readouterr().err
