@@ -39,7 +39,7 @@ def show_as(staged: str | Path, shown: str | None) -> str:
 def user_paths(message: str) -> str:
     """A message with every staged input (as a whole path, not part of a longer one) named by the user's path."""
     for staged, shown in _SHOWN.items():
-        message = re.sub(rf"(?<![\w/.-]){re.escape(staged)}(?![\w/.-])", lambda _: shown, message)
+        message = re.sub(rf"(?<![\w/.-]){re.escape(staged)}(?![\w/.-])", lambda _, shown=shown: shown, message)
     return message
 
 
