@@ -329,3 +329,14 @@ def test_regions_off_the_assembly_are_refused(saved, tmp_path):
     with pytest.raises(InputError, match=r"'layout.end': the model's region 1:1-12500 ends past 1's length 10,000"):
         model_file.load(saved[1], {"1": 10_000, "2": 10_000})
     model_file.load(saved[1], {"1": 12_500, "2": 6_000})
+
+
+@pytest.mark.parametrize("record, field", [
+    ("not a mapping", "'assembly' is missing or not a dict"),
+    ({"genome": "hg99", "chrom_sizes_md5": "0" * 32, "chrom_sizes": {"1": 10}}, "'assembly.genome' is 'hg99'"),
+    ({"genome": "GRCh38", "chrom_sizes_md5": "xyz", "chrom_sizes": {"1": 10}}, "'assembly.chrom_sizes_md5' is not an MD5"),
+    ({"genome": "GRCh38", "chrom_sizes_md5": "0" * 32, "chrom_sizes": {"1": -5}}, "'assembly.chrom_sizes' is not a mapping"),
+    ({"genome": "GRCh38", "chrom_sizes_md5": "0" * 32, "chrom_sizes": {}}, "'assembly.chrom_sizes' is not a mapping"),
+])
+def test_a_crafted_assembly_record_is_refused_naming_the_field(saved, tmp_path, record, field):
+    assert f"model metadata field {field}" in crafted(saved, tmp_path, _set("assembly", record))

@@ -42,10 +42,11 @@ from .annotation import strip_version
 from .cli import InputError
 from .files import is_gzip, read_text
 from .formats import ENCODE_GENE_QUANTIFICATION, ENCODE_GENE_QUANTIFICATION_COLUMNS, EXPRESSION_KEY_COLUMNS, EXPRESSION_UNITS
+from .samples import _shown
 
 log = logging.getLogger(__name__)
 
-_MISSING = {"", "na", "nan", "null", "none", "n/a", "-", "."}
+_MISSING = {"", "na", "nan", "null", "none", "n/a", "-", ".", "#n/a", "#na", "#null!"}
 COUNTS_HINT_SUM = 2e6  # a TPM column sums to at most 1e6; read counts of a library to millions
 MAX_TPM = 1e6  # transcripts per million: no gene holds more than all of them
 # a second key column that holds gene names (the first column holds ids or names)
@@ -153,6 +154,9 @@ def _read_columns(text: str, source: str, wanted, samples: list[str] | None = No
             if not lines and not trailing and samples and header[0] in samples and width == len(header) + 1:
                 header.insert(0, "")  # R's write.table: the row names have no header field
                 notes.append("the header is one field shorter than the rows and starts with a sample: the first column is R's row names")
+            if width == 1 < len(header) and any(other in fields[0] for other in ("\t", ",", ";") if other != sep):
+                raise InputError(f"{source} line {line}: one field, without the header's separator {sep!r}; is the line separated "
+                                 f"by another character than the header?")
             if width > len(header):
                 hint = ("if the first column is R's row names, write the table with write.table(..., col.names = NA) or add an empty "
                         "first field to the header" if width == len(header) + 1 else
@@ -220,22 +224,27 @@ def _numbers(fields: list[str], column: str, source: str, lines: np.ndarray, uni
     missing = text.str.lower().isin(_MISSING).to_numpy()
     if missing.any():
         row = int(np.flatnonzero(missing)[0])
-        raise InputError(f"{source} line {lines[row]}, column '{column}': missing value '{text.iat[row]}'; every gene needs a "
+        raise InputError(f"{source} line {lines[row]}, column '{column}': missing value '{_shown(text.iat[row])}'; every gene needs a "
                          f"{unit} in every sample")
     try:
         numbers = text.astype(np.float64).to_numpy()  # Python's float(): correctly rounded, so written values read back exactly
     except ValueError:
         bad = next(i for i, v in enumerate(text) if not _parses(v))
         value = text.iat[bad]
-        hint = "; write numbers with a decimal point, not a comma" if _parses(value.replace(",", ".", 1)) else ""
-        raise InputError(f"{source} line {lines[bad]}, column '{column}': '{value[:40]}' is not a number{hint}") from None
+        if value == column:
+            hint = "; the header again (two tables joined?)"
+        elif _parses(value.replace(",", "", 1)):
+            hint = "; write numbers without thousands separators, and with a decimal point, not a comma"
+        else:
+            hint = ""
+        raise InputError(f"{source} line {lines[bad]}, column '{column}': '{_shown(value[:40])}' is not a number{hint}") from None
     invalid = ~np.isfinite(numbers) | (numbers < 0)
     if invalid.any():
         row = int(np.flatnonzero(invalid)[0])
-        raise InputError(f"{source} line {lines[row]}, column '{column}': {text.iat[row][:40]}; {unit} must be a finite number >= 0")
+        raise InputError(f"{source} line {lines[row]}, column '{column}': {_shown(text.iat[row][:40])}; {unit} must be a finite number >= 0")
     if unit == "tpm" and (numbers > MAX_TPM).any():
         row = int(np.flatnonzero(numbers > MAX_TPM)[0])
-        raise InputError(f"{source} line {lines[row]}, column '{column}': {text.iat[row][:40]} is more than 1e6, the most a TPM can be; "
+        raise InputError(f"{source} line {lines[row]}, column '{column}': {_shown(text.iat[row][:40])} is more than 1e6, the most a TPM can be; "
                          f"if these are read counts, give --expression_unit counts")
     return numbers
 
