@@ -3,7 +3,8 @@
 
 Misspelt names, wrong types, values out of range or of the wrong form, missing required parameters, a --region
 that is not on --chrom_sizes, an MLP that cannot fit in --max_memory: one ERROR line naming each problem, exit 2.
-Writes the parameters, with the schema's types, as JSON.
+Writes the parameters, with the schema's types, as JSON, and its warnings (links above the documented size), one a
+line, to --warnings: the workflow shows them on the console, where a task's log is not read.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--chrom_sizes", type=Path, required=True, help="chromosome sizes (--region is checked against them)")
     parser.add_argument("--entry", choices=("main", "PREDICT"), required=True, help="the workflow entry being run")
     parser.add_argument("--output", type=Path, required=True, help="the checked parameters (JSON)")
+    parser.add_argument("--warnings", type=Path, help="the warnings, one a line (written, maybe empty, when the parameters pass)")
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
 
@@ -38,6 +40,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
+    warnings = _Collect()
+    logging.getLogger().addHandler(warnings)
     try:
         params = json.loads(args.params.read_text())
     except (OSError, ValueError) as err:
@@ -47,7 +51,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     with atomic_output(args.output) as handle:
         json.dump(values, handle, indent=2, sort_keys=True)
         handle.write("\n")
+    if args.warnings:
+        with atomic_output(args.warnings) as handle:
+            handle.writelines(f"{' '.join(message.split())}\n" for message in warnings.messages)
     return 0
+
+
+class _Collect(logging.Handler):
+    """The messages of WARNING records."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 if __name__ == "__main__":

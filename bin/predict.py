@@ -26,6 +26,7 @@ import numpy as np
 from atac2expr import cli, dataset, links
 from atac2expr.modelling import model_file, runtime
 from atac2expr.regions import read_chrom_sizes
+from atac2expr.settings import check_links, estimate_links
 from atac2expr.tables import prediction_table, write_tsv
 
 log = logging.getLogger("predict")
@@ -80,6 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def write_sample_links(predictor, X: np.ndarray, names: np.ndarray, args: argparse.Namespace, device) -> None:
+    genes = predictor.geometry.genes
+    estimate = estimate_links(predictor.geometry.layout, genes["chrom"].to_numpy(str), genes["tss"].to_numpy(), args.links_max_distance,
+                              args.links_top, [predictor.kind], copies=len(names))  # every sample's links in this one task
+    log.info("links of %d samples: %s", len(names), estimate.describe())
+    check_links(estimate, None, "")
     found = predictor.links(X, args.links_max_distance, args.links_top, per_sample=True, device=device)
     if found is None:
         log.warning("a %s model has no links: none written", predictor.kind)

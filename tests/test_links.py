@@ -405,3 +405,16 @@ def test_links_script_writes_one_track_and_figure_per_gene_whatever_their_names(
     assert len(best) == 4 and best["track"].is_unique and best["figure"].is_unique
     assert all((out / f).stat().st_size > 0 for f in [*best["track"], *best["figure"]])
     assert set(best["gene_id"]) == set(hostile["gene_id"]) and set(best["gene_name"]) == set(hostile["gene_name"])
+
+
+@pytest.mark.parametrize("reach", [0, 999, 20_000, 100_000_000])
+def test_the_links_estimate_counts_the_candidate_pairs_a_links_task_weighs(small, reach):
+    """settings.links_pairs (CHECK_PARAMS' and LINKS' estimate) counts exactly the pairs CisPairs builds, and no model keeps more
+    rows than its bound."""
+    from atac2expr.settings import links_pairs
+
+    geometry = predictors.Geometry.of(small)
+    pairs, bound = links_pairs(small.layout, small.genes["chrom"].to_numpy(str), small.genes["tss"].to_numpy(), reach, 3)
+    assert pairs == len(predictors.CisPairs.of(geometry, reach))
+    found = fitted("ridge", small).links(small.X, reach, 3)
+    assert len(found) <= bound

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,13 @@ from . import __version__, genomes
 from .cli import InputError
 from .regions import BinLayout, parse_regions
 from .samples import _shown
-from .settings import check_mlp_memory, parse_memory
+from .settings import GENES_PER_MB, check_links, check_mlp_memory, estimate_links, parse_memory, typical_genes
 
+log = logging.getLogger(__name__)
+
+# the models whose links a run writes: every trained model, and these baselines when evaluated (main.nf's LINKED_BASELINES)
+LINKED_BASELINES = ("ridge", "archr", "signac", "tss_window", "local_ridge", "tss_similarity")
+SPARSE_GENES_PER_MB = 5  # fewer genes than the sparsest human or mouse chromosome has: the refusal's lower bound
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 # JSON Schema counts 3000.0 as an integer; a script's int argument does not, so an integer parameter refuses it
 _Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
@@ -179,4 +185,27 @@ def check_parameters(params: dict[str, Any], schema: dict[str, Any], sizes: dict
     if entry != "PREDICT" and ("mlp" in trained or (values["evaluate"] and "mlp" in [m.strip() for m in values["eval_models"].split(",")])):
         # a lower bound (no genes, no samples yet): TRAIN_MODEL and EVALUATE check the exact need again
         check_mlp_memory(layout.n_bins, 0, values["hidden"], 0, parse_memory(values["max_memory"]), "that --max_memory allows any task")
+    if entry != "PREDICT" and not values.get("skip_links"):
+        check_links_size(values, layout, trained)
     return values, layout
+
+
+def links_models(values: dict[str, Any], trained: list[str]) -> list[str]:
+    """The models whose links a run writes (one LINKS task each)."""
+    evaluated = [m.strip() for m in values["eval_models"].split(",")] if values.get("evaluate") else []
+    return list(dict.fromkeys([*trained, *(m for m in evaluated if m in LINKED_BASELINES)]))
+
+
+def check_links_size(values: dict[str, Any], layout: BinLayout, trained: list[str]) -> None:
+    """The links' rows, time and size from the layout and genes at Ensembl's density (GENES_PER_MB; the annotation is read
+    later): a warning above the documented size; refused when even a sparse genome's genes (SPARSE_GENES_PER_MB) cannot fit
+    --max_memory. The LINKS task checks again with the real genes before weighing any bin."""
+    models = links_models(values, trained)
+    if not models:
+        return
+    top, reach = values["links_top"], values["links_max_distance"]
+    sparse = estimate_links(layout, *typical_genes(layout, SPARSE_GENES_PER_MB), reach, top, models)
+    check_links(sparse, parse_memory(values["max_memory"]), "that --max_memory allows any task")
+    typical = estimate_links(layout, *typical_genes(layout, GENES_PER_MB), reach, top, models)
+    log.info("links at %d genes per Mb: %s", GENES_PER_MB, typical.describe())
+    check_links(typical, None, "")
