@@ -201,3 +201,16 @@ def test_check_mlp_memory():
     assert "needs about" in message and "more than the 8.0 GiB this task has" in message and "\n" not in message
     with pytest.raises(InputError, match="no --hidden fits"):
         check_mlp_memory(3_088_281, 0, 500, 0, 100 << 20, "x")
+
+
+def test_check_params_places_genes_at_ensembls_density_over_the_regions_end_to_end():
+    """20,000 regions of 1 kb hold 20 Mb: 400 genes at 20 per Mb, not one per region."""
+    from atac2expr.regions import BinLayout, Region
+    from atac2expr.settings import typical_genes
+
+    many = BinLayout.of([Region("1", 10_000 * i, 10_000 * i + 1000) for i in range(20_000)], 1000)
+    chroms, tss = typical_genes(many)
+    assert len(tss) == 400 and set(chroms) == {"1"}
+    assert (tss % 10_000 < 1000).all()  # each inside a region
+    chroms, tss = typical_genes(BinLayout.of([Region("2", 0, 50_000_000), Region("X", 100, 1100)], 1000))
+    assert len(tss) == 1000 and (chroms == "2").all() and tss.min() >= 0 and tss.max() < 50_000_000

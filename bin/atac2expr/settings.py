@@ -262,14 +262,16 @@ def estimate_links(layout, chroms: np.ndarray, tss: np.ndarray, max_distance: in
 
 
 def typical_genes(layout, genes_per_mb: float = GENES_PER_MB) -> tuple[np.ndarray, np.ndarray]:
-    """(chromosome, TSS) of genes spread evenly over the regions at genes_per_mb: the genes CHECK_PARAMS assumes
-    before the annotation is read."""
-    chroms, tss = [], []
-    for region in layout.regions:
-        n = max(1, round(region.length / 1e6 * genes_per_mb))
-        chroms.append(np.full(n, region.chrom))
-        tss.append(region.start + ((np.arange(n) + 0.5) * region.length / n).astype(np.int64))
-    return np.concatenate(chroms), np.concatenate(tss)
+    """(chromosome, TSS) of genes spread evenly over the regions, end to end, at genes_per_mb (one at least): the genes
+    CHECK_PARAMS assumes before the annotation is read."""
+    lengths = np.array([region.length for region in layout.regions], dtype=np.int64)
+    ends = np.cumsum(lengths)
+    n = max(1, round(int(ends[-1]) / 1e6 * genes_per_mb))
+    along = ((np.arange(n) + 0.5) * (int(ends[-1]) / n)).astype(np.int64)
+    which = np.searchsorted(ends, along, side="right")
+    starts = np.array([region.start for region in layout.regions], dtype=np.int64)
+    chroms = np.array([region.chrom for region in layout.regions])
+    return chroms[which], starts[which] + along - (ends[which] - lengths[which])
 
 
 def check_links(estimate: LinksEstimate, memory: int | None, where: str) -> None:
