@@ -53,7 +53,9 @@ def startRun() {
 // CHECK_PARAMS' checked parameters; once they pass, and before any other task, the results folder's guard moves aside
 // the earlier outputs this run replaces (see guardOutdir, called at the end of each workflow body)
 def checkedParams(checked, String entry) {
-    return checked.params.map { valid ->
+    return checked.params.combine(checked.warnings).map { valid, warnings ->
+        // CHECK_PARAMS' warnings (links above the documented size) on the console, where a task's log is not read
+        warnings.readLines().findAll { it.trim() }.each { line -> log.warn line }
         replaceOutputs(params.outdir, entry)
         valid
     }
@@ -196,7 +198,7 @@ workflow ATAC2EXPR {
     // features x targets -> models -> report
     BUILD_MATRIX(BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }), expression_matrix, expression_genes, layout)
     dataset = BUILD_MATRIX.out.dataset.first()    // a value: one TRAIN_MODEL task per model reads it
-    TRAIN_MODEL(dataset, Channel.fromList(params.model.tokenize(',')*.trim().unique()))
+    TRAIN_MODEL(dataset, Channel.fromList(params.model.tokenize(',')*.trim().unique()), chrom_sizes)
 
     // held-out numbers: cross-validation over samples, every model on the same folds
     evaluation = Channel.value([])

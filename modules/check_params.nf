@@ -12,6 +12,7 @@ process CHECK_PARAMS {
 
     output:
     path 'params.valid.json', emit: params
+    path 'warnings.txt'     , emit: warnings    // one a line (links above the documented size): shown on the console
     path 'versions.yml'     , emit: versions
 
     script:
@@ -30,6 +31,7 @@ process CHECK_PARAMS {
         --chrom_sizes ${chrom_sizes} \\
         --entry ${meta.id} \\
         --output params.valid.json \\
+        --warnings warnings.txt \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml
@@ -46,7 +48,8 @@ process CHECK_PARAMS {
     cat <<'END_PARAMS' > params.json
     ${params_json}
     END_PARAMS
-    check_params.py --params params.json --schema ${schema} --chrom_sizes ${chrom_sizes} --entry ${meta.id} --output params.valid.json
+    check_params.py --params params.json --schema ${schema} --chrom_sizes ${chrom_sizes} --entry ${meta.id} --output params.valid.json \\
+        --warnings warnings.txt
     touch versions.yml
     """
 }
