@@ -3,8 +3,10 @@
 
 Misspelt names, wrong types, values out of range or of the wrong form, missing required parameters, a --region
 that is not on --chrom_sizes, an MLP that cannot fit in --max_memory: one ERROR line naming each problem, exit 2.
-Writes the parameters, with the schema's types, as JSON, and the run's plan: the models it trains, evaluates and
-links (--model and --eval_models resolved with bin/atac2expr/model_registry.json), with the reasons.
+Writes the parameters, with the schema's types, as JSON; the run's plan: the models it trains, evaluates and links
+(--model and --eval_models resolved with bin/atac2expr/model_registry.json), with the reasons; and its warnings (links
+above the documented size), one a line, to --warnings: the workflow shows them on the console, where a task's log is
+not read.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="the main entry's expression: quantified from reads, or read from a table (the workflow's decision)")
     parser.add_argument("--output", type=Path, required=True, help="the checked parameters (JSON)")
     parser.add_argument("--plan", type=Path, help="the models the run trains, evaluates and links, and why (JSON)")
+    parser.add_argument("--warnings", type=Path, help="the warnings, one a line (written, maybe empty, when the parameters pass)")
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
 
@@ -47,6 +50,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
+    warnings = _Collect()
+    logging.getLogger().addHandler(warnings)
     try:
         params = json.loads(args.params.read_text())
     except (OSError, ValueError) as err:
@@ -78,7 +83,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         with atomic_output(args.plan) as handle:
             json.dump(plan, handle, indent=2)
             handle.write("\n")
+    if args.warnings:
+        with atomic_output(args.warnings) as handle:
+            handle.writelines(f"{' '.join(message.split())}\n" for message in warnings.messages)
     return 0
+
+
+class _Collect(logging.Handler):
+    """The messages of WARNING records."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 if __name__ == "__main__":

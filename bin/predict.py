@@ -26,6 +26,7 @@ import numpy as np
 from atac2expr import cli, dataset, links
 from atac2expr.modelling import model_file, runtime
 from atac2expr.regions import read_chrom_sizes
+from atac2expr.settings import check_links, estimate_links
 from atac2expr.tables import prediction_table, write_tsv
 
 log = logging.getLogger("predict")
@@ -34,6 +35,7 @@ log = logging.getLogger("predict")
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="model.pt from train_model.py")
+    parser.add_argument("--model_source", help="the model's name in messages (the user's path; default: --model)")
     parser.add_argument("--bins", nargs="+", required=True, help="<sample>.bins.npz files from binarize_peaks.py")
     parser.add_argument("--output", required=True, help="predictions TSV")
     parser.add_argument("--device", required=True, help="cpu, cuda or cuda:N")
@@ -56,9 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise cli.InputError(f"--links_outdir needs {', '.join(missing)}")
     runtime.set_threads(args.threads)
     device = runtime.resolve_device(args.device)
-    predictor, train_samples = model_file.load(args.model)
+    source = args.model_source or args.model
+    predictor, train_samples = model_file.load(args.model, source=source)
     layout, bin_value = predictor.geometry.layout, predictor.geometry.bin_value
-    log.info("%s: %s", args.model, model_file.describe(predictor, train_samples))
+    log.info("%s: %s", source, model_file.describe(predictor, train_samples))
 
     names, rows = [], []
     for path in sorted(args.bins):
@@ -78,6 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def write_sample_links(predictor, X: np.ndarray, names: np.ndarray, args: argparse.Namespace, device) -> None:
+    genes = predictor.geometry.genes
+    estimate = estimate_links(predictor.geometry.layout, genes["chrom"].to_numpy(str), genes["tss"].to_numpy(), args.links_max_distance,
+                              args.links_top, [predictor.kind], copies=len(names))  # every sample's links in this one task
+    log.info("links of %d samples: %s", len(names), estimate.describe())
+    check_links(estimate, None, "")
     found = predictor.links(X, args.links_max_distance, args.links_top, per_sample=True, device=device)
     if found is None:
         log.warning("a %s model has no links: none written", predictor.kind)

@@ -15,6 +15,7 @@ process CHECK_PARAMS {
     path 'params.valid.json', emit: params
     path 'models.json'      , emit: plan            // the models the run trains, evaluates and links, and why
     path 'chrom.sizes'      , emit: chrom_sizes     // the run's chromosome sizes
+    path 'warnings.txt'     , emit: warnings        // one a line (links above the documented size): shown on the console
     path 'versions.yml'     , emit: versions
 
     script:
@@ -35,7 +36,8 @@ process CHECK_PARAMS {
         --expression_route ${meta.route} \\
         --output params.valid.json \\
         --plan models.json \\
-        --sizes_output chrom.sizes
+        --sizes_output chrom.sizes \\
+        --warnings warnings.txt
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
@@ -53,7 +55,8 @@ process CHECK_PARAMS {
     ${params_json}
     END_PARAMS
     check_params.py --params params.json --schema input/nextflow_schema.json ${sizes} --entry ${meta.id} \\
-        --expression_route ${meta.route} --output params.valid.json --plan models.json --sizes_output chrom.sizes
+        --expression_route ${meta.route} --output params.valid.json --plan models.json --sizes_output chrom.sizes \\
+        --warnings warnings.txt
     touch versions.yml
     """
 }

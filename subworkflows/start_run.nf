@@ -24,6 +24,8 @@ workflow START_RUN {
     bundled = params.chrom_sizes ? [] : files("${projectDir}/assets/*.chrom.sizes").sort { it.name }
     CHECK_PARAMS([id: entry, route: route], file("${projectDir}/nextflow_schema.json"),
                  params.chrom_sizes ? inputFile('chrom_sizes') : Channel.value([]), Channel.value(bundled))
+    // CHECK_PARAMS' warnings (links above the documented size) on the console, where a task's log is not read
+    CHECK_PARAMS.out.warnings.subscribe { warnings -> warnings.readLines().findAll { it.trim() }.each { line -> log.warn line } }
     REPLACE_OUTPUTS(entry, CHECK_PARAMS.out.params.combine(CHECK_PARAMS.out.plan).combine(CHECK_PARAMS.out.chrom_sizes))
     started = REPLACE_OUTPUTS.out.checked.first()    // a value: every later step reads it
 

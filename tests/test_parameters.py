@@ -171,11 +171,11 @@ def test_predict_needs_a_model_file_and_a_samplesheet():
 
 def test_mlp_at_genome_scale_refused_before_any_task():
     message = refusal(region="genome", model="mlp,tss_window")
-    assert "the mlp model (3,088,281 bins -> 500 hidden" in message and "needs about 34.7 GiB" in message
+    assert "the mlp model (3,088,281 bins -> 500 hidden" in message and "needs about 45.3 GiB" in message
     assert "8.0 GiB that --max_memory allows" in message
     # the alternatives: tss_window and the baselines, a smaller region, fewer hidden units, more memory
-    for alternative in ("leave mlp out of --model and --eval_models", "tss_window", "a smaller --region", "--hidden 113",
-                        "raise --max_memory to 36.GB"):
+    for alternative in ("leave mlp out of --model and --eval_models", "tss_window", "a smaller --region", "--hidden 79",
+                        "raise --max_memory to 47.GB"):
         assert alternative in message
 
 
@@ -184,7 +184,7 @@ def test_mlp_at_genome_scale_refused_before_any_task():
     {"model": "tss_window", "evaluate": False},  # mlp in --eval_models, but no evaluation
     {"model": "tss_window", "evaluate": "false"},
     {"max_memory": "64.GB"},
-    {"hidden": 100},
+    {"hidden": 50},
 ])
 def test_genome_accepted_without_an_mlp_that_cannot_fit(values):
     _, layout = check(region="genome", **values)
@@ -283,3 +283,44 @@ def test_operational_parameters_are_marked_in_the_schema_and_reach_no_task():
     assert operational == {p for g in marked_groups for p in groups[g]["properties"]} | {"outdir", "overwrite", "max_downloads", "download_cache"}
     read = set(re.findall(r"params\.(\w+)", (REPO / "conf" / "modules.config").read_text()))
     assert read & operational == {"outdir"}
+
+
+# ---------------------------------------------------------------- the links' estimate
+
+def test_links_that_cannot_fit_max_memory_are_refused_before_any_task():
+    """One chromosome with --links_top 100000 --links_max_distance 100000000: even at a sparse genome's genes the links
+    need far more than --max_memory."""
+    message = refusal(region="chr1", links_top=100000, links_max_distance=100_000_000)
+    assert message.startswith("--links_top and --links_max_distance: the links would need about ")
+    assert "more than the 8.0 GiB that --max_memory allows any task" in message and "--skip_links" in message
+    assert "7 model(s) (mlp, tss_window, tss_similarity, ridge, archr, signac, local_ridge)" in message
+    check(region="chr1", links_top=100000, links_max_distance=100_000_000, skip_links=True)
+
+
+def test_large_links_are_warned_about_with_rows_time_and_size(caplog):
+    with caplog.at_level("WARNING"):
+        check(region="chr1:1-50000000", links_top=2000, links_max_distance=1_000_000)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.startswith("the links are large: 7 model(s)") and "up to 1,980,020 links of 1,000 genes" in warning  # genes near the ends have fewer bins
+    assert "GiB of files" in warning and "CPU minutes" in warning and "warned above 2 GiB or 60 CPU minutes" in warning
+
+
+def test_default_links_at_genome_scale_are_neither_warned_nor_refused(caplog):
+    with caplog.at_level("INFO"):
+        check(region="genome", model="tss_window", eval_models="mean,ridge,archr,signac,tss_window")
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "links at 20 genes per Mb: 4 model(s)" in caplog.text
+
+
+def test_check_params_writes_its_warnings_for_the_console(tmp_path):
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps(params(region="chr1:1-50000000", links_top=2000, links_max_distance=1_000_000)))
+    code = check_params.main(["--params", str(path), "--schema", str(SCHEMA_PATH), "--chrom_sizes", str(CHROM_SIZES), "--entry", "main",
+                              "--output", str(tmp_path / "valid.json"), "--warnings", str(tmp_path / "warnings.txt")])
+    assert code == 0
+    (line,) = (tmp_path / "warnings.txt").read_text().splitlines()
+    assert line.startswith("the links are large:")
+    path.write_text(json.dumps(params()))
+    assert check_params.main(["--params", str(path), "--schema", str(SCHEMA_PATH), "--chrom_sizes", str(CHROM_SIZES), "--entry", "main",
+                              "--output", str(tmp_path / "valid.json"), "--warnings", str(tmp_path / "warnings.txt")]) == 0
+    assert (tmp_path / "warnings.txt").read_text() == ""

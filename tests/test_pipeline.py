@@ -65,6 +65,16 @@ def test_stub_run_walks_the_whole_graph(stub_run: Run):
     assert len(layout.regions) == 20_000 and layout.n_bins == 20_000
 
 
+def test_links_above_the_documented_size_are_warned_about_on_the_console(stub_run: Run):
+    """CHECK_PARAMS' estimate of the stub run's links (--links_top 5000 --links_max_distance 100000000 over 20 Mb of
+    regions): one warning on the console, with the rows, files, time and memory; the run goes on."""
+    run = assert_success(stub_run)
+    output = run.result.stdout + run.result.stderr
+    warnings = [line for line in output.splitlines() if "the links are large" in line]
+    assert len(warnings) == 1, output[-3000:]
+    assert "7 model(s)" in warnings[0] and "links of 400 genes" in warnings[0] and "GiB of files" in warnings[0]
+
+
 def test_dataset_shapes(shared_run: Run, test_data):
     dataset = load_dataset(shared_run.outdir / "dataset" / "dataset.npz")
     samples = pd.read_csv(test_data / "samplesheet.csv")["sample"]

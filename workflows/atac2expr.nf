@@ -95,7 +95,7 @@ workflow ATAC2EXPR {
         bins = BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name })
         BUILD_MATRIX(bins, expression.matrix, expression.genes, layout)
         dataset = BUILD_MATRIX.out.dataset.first()    // a value: one TRAIN_MODEL task per model reads it
-        TRAIN_MODEL(dataset, models.flatMap { it.train })
+        TRAIN_MODEL(dataset, models.flatMap { it.train }, chrom_sizes)
         evaluation = Channel.value([])
         if (params.evaluate) {
             EVALUATE(dataset, models.map { it.evaluate.join(',') })

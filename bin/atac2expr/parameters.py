@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,11 @@ from .cli import InputError
 from .model_registry import model_plan
 from .regions import BinLayout, parse_regions
 from .samples import _shown
-from .settings import check_mlp_memory, parse_memory
+from .settings import GENES_PER_MB, check_links, check_mlp_memory, estimate_links, parse_memory, typical_genes
 
+log = logging.getLogger(__name__)
+
+SPARSE_GENES_PER_MB = 5  # fewer genes than the sparsest human or mouse chromosome has: the refusal's lower bound
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 # JSON Schema counts 3000.0 as an integer; a script's int argument does not, so an integer parameter refuses it
 _Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
@@ -198,4 +202,18 @@ def run_plan(values: dict[str, Any], layout: BinLayout, entry: str) -> dict[str,
     if any(model_registry.models()[name].torch for name in plan["train"] + plan["evaluate"]):
         # a lower bound (no genes, no samples yet): TRAIN_MODEL and EVALUATE check the exact need again
         check_mlp_memory(layout.n_bins, 0, values["hidden"], 0, parse_memory(values["max_memory"]), "that --max_memory allows any task")
+    if plan["links"]:
+        check_links_size(values, layout, [name for name, _ in plan["links"]])
     return plan
+
+
+def check_links_size(values: dict[str, Any], layout: BinLayout, models: list[str]) -> None:
+    """The links' rows, time and size from the layout and genes at Ensembl's density (GENES_PER_MB; the annotation is read
+    later): a warning above the documented size; refused when even a sparse genome's genes (SPARSE_GENES_PER_MB) cannot fit
+    --max_memory. The LINKS task checks again with the real genes before weighing any bin."""
+    top, reach = values["links_top"], values["links_max_distance"]
+    sparse = estimate_links(layout, *typical_genes(layout, SPARSE_GENES_PER_MB), reach, top, models)
+    check_links(sparse, parse_memory(values["max_memory"]), "that --max_memory allows any task")
+    typical = estimate_links(layout, *typical_genes(layout, GENES_PER_MB), reach, top, models)
+    log.info("links at %d genes per Mb: %s", GENES_PER_MB, typical.describe())
+    check_links(typical, None, "")
