@@ -324,3 +324,17 @@ def test_check_params_writes_its_warnings_for_the_console(tmp_path):
     assert check_params.main(["--params", str(path), "--schema", str(SCHEMA_PATH), "--chrom_sizes", str(CHROM_SIZES), "--entry", "main",
                               "--output", str(tmp_path / "valid.json"), "--warnings", str(tmp_path / "warnings.txt")]) == 0
     assert (tmp_path / "warnings.txt").read_text() == ""
+
+
+def test_an_mlp_that_would_take_hours_says_so_before_starting(caplog):
+    """--model mlp on a whole chromosome: an estimate in hours and what to do instead, on the console (warnings.txt);
+    the seed's 1 Mb region with auto trains the MLP in seconds and says nothing."""
+    with caplog.at_level("WARNING"):
+        check(region="chr2", model="mlp,tss_window", eval_models="mean,mlp", skip_links=True)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    hours = float(warning.split("up to about ")[1].split(" CPU hours")[0])
+    assert 10 < hours < 1000 and "6 training(s) of up to 1000 epochs" in warning and "--model auto" in warning
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        check()
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]

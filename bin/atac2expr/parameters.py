@@ -21,7 +21,7 @@ from .cli import InputError
 from .model_registry import model_plan
 from .regions import BinLayout, parse_regions
 from .samples import _shown
-from .settings import GENES_PER_MB, check_links, check_mlp_memory, estimate_links, parse_memory, typical_genes
+from .settings import GENES_PER_MB, check_links, check_mlp_memory, estimate_links, parse_memory, typical_genes, warn_mlp_time
 
 log = logging.getLogger(__name__)
 
@@ -199,9 +199,13 @@ def run_plan(values: dict[str, Any], layout: BinLayout, entry: str) -> dict[str,
     if entry == "PREDICT":
         return {"train": [], "evaluate": [], "links": [], "why": {}}
     plan = model_plan(values["model"], values["eval_models"], values["evaluate"], not values["skip_links"], layout.n_bins)
-    if any(model_registry.models()[name].torch for name in plan["train"] + plan["evaluate"]):
+    networks = [name for name in plan["train"] + plan["evaluate"] if model_registry.models()[name].torch]
+    if networks:
         # a lower bound (no genes, no samples yet): TRAIN_MODEL and EVALUATE check the exact need again
         check_mlp_memory(layout.n_bins, 0, values["hidden"], 0, parse_memory(values["max_memory"]), "that --max_memory allows any task")
+        # the time: one training per trained network and one per fold per evaluated one, genes at Ensembl's density
+        fits = sum(1 for name in plan["train"] if name in networks) + values["folds"] * sum(1 for name in plan["evaluate"] if name in networks)
+        warn_mlp_time(layout.n_bins, len(typical_genes(layout, GENES_PER_MB)[1]), values["hidden"], values["epochs"], fits)
     if plan["links"]:
         check_links_size(values, layout, [name for name, _ in plan["links"]])
     return plan

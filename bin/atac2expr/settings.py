@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from . import model_registry
 from .cli import InputError
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,29 @@ def largest_mlp_hidden(n_bins: int, n_genes: int, n_samples: int, memory: int) -
     while fits and mlp_memory_bytes(n_bins, n_genes, fits, n_samples) > memory:  # the ceiling of the estimate
         fits -= 1
     return fits
+
+
+# Full-batch Adam on tens of samples costs about the same per weight and epoch whatever the samples: 50-65 ns per
+# parameter-epoch measured on one core (benchmarks/bench_mlp_scaling.py --timing: 20,000-100,000 bins, 400-2,000 genes,
+# 14-40 samples), so 65 ns, rounded up
+MLP_SECONDS_PER_PARAMETER_EPOCH = 65e-9
+MLP_WARN_SECONDS = 3600
+
+
+def mlp_seconds(n_bins: int, n_genes: int, hidden: int, epochs: int, fits: int) -> float:
+    """CPU seconds of `fits` trainings of the MLP for `epochs` epochs at most (early stopping may end them sooner)."""
+    return MLP_SECONDS_PER_PARAMETER_EPOCH * (n_bins * hidden + hidden + hidden * n_genes + n_genes) * epochs * fits
+
+
+def warn_mlp_time(n_bins: int, n_genes: int, hidden: int, epochs: int, fits: int) -> None:
+    """One warning, before any training, when the MLP's trainings would take more than an hour of CPU: the estimate and
+    what to do instead."""
+    seconds = mlp_seconds(n_bins, n_genes, hidden, epochs, fits)
+    if seconds > MLP_WARN_SECONDS:
+        log.warning(f"the mlp model ({n_bins:,} bins -> {hidden} hidden -> about {n_genes:,} genes) would train for up to about "
+                    f"{seconds / 3600:.1f} CPU hours ({fits} training(s) of up to {epochs} epochs; early stopping may end them "
+                    f"sooner); leave mlp out of --model and --eval_models (--model auto does above "
+                    f"{model_registry.small_layout_bins():,} bins), or choose a smaller --region, fewer --epochs or --hidden")
 
 
 def check_mlp_memory(n_bins: int, n_genes: int, hidden: int, n_samples: int, memory: int | None, where: str) -> None:
