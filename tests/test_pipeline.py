@@ -164,7 +164,8 @@ def test_resume_caches_everything_then_reruns_only_training(shared_run: Run, tes
                                                               *NO_REPORTS, "-resume"],
                                           shared_run.launch / "results_epochs", name="epochs"))
     # SOFTWARE_VERSIONS runs again only because this run leaves out LINKS and MULTIQC, and so their versions
-    assert trace_processes(changed.trace, "COMPLETED") == {"CHECK_PARAMS", "REPLACE_OUTPUTS", "TRAIN_MODEL", "EVALUATE", "QC_SUMMARY", "REPORT", "SOFTWARE_VERSIONS"}
+    assert trace_processes(changed.trace, "COMPLETED") == {"CHECK_PARAMS", "REPLACE_OUTPUTS", "TRAIN_MODEL", "EVALUATE", "QC_SUMMARY", "REPORT",
+                                                           "SOFTWARE_VERSIONS"}
     assert json.loads((changed.outdir / "report" / "summary.json").read_text())["models"]["mlp"]["epochs"] == 60
 
 
