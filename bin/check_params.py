@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shutil
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from atac2expr import cli, genomes
-from atac2expr.files import atomic_output, atomic_path
+from atac2expr.files import atomic_output
 from atac2expr.parameters import EXPRESSION_ROUTES, check_parameters, load_schema, run_plan
 from atac2expr.regions import read_chrom_sizes
 
@@ -35,7 +34,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     sizes.add_argument("--chrom_sizes", type=Path, help="the user's chromosome sizes (--chrom_sizes): --region is checked against them")
     sizes.add_argument("--bundled_sizes", type=Path,
                        help="the folder of the pipeline's chromosome sizes (assets/*.chrom.sizes): --genome chooses one")
-    parser.add_argument("--sizes_output", type=Path, help="the chromosome sizes of the run, copied here for the later steps")
+    parser.add_argument("--genome_output", type=Path,
+                        help="the run's assembly and, when --genome chose them, the file name of its bundled chromosome sizes (JSON)")
     parser.add_argument("--entry", choices=("main", "PREDICT"), required=True, help="the workflow entry being run")
     parser.add_argument("--expression_route", choices=EXPRESSION_ROUTES, default="reads",
                         help="the main entry's expression: quantified from reads, or read from a table (the workflow's decision)")
@@ -58,14 +58,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise cli.InputError(f"{args.params}: not a JSON object of parameters ({err})") from None
     if not isinstance(params, dict):
         raise cli.InputError(f"{args.params}: not a JSON object of parameters")
-    sizes_file = args.chrom_sizes
-    if sizes_file is None:
-        # the assembly --genome names (a bad name is reported with the other parameters; the default stands in)
-        try:
-            genome = genomes.resolve(str(params["genome"]) if params.get("genome") else None)
-        except cli.InputError:
-            genome = genomes.resolve(None)
-        sizes_file = args.bundled_sizes / genome.chrom_sizes
+    # the assembly --genome names (a bad name is reported with the other parameters; the default stands in)
+    try:
+        genome = genomes.resolve(str(params["genome"]) if params.get("genome") else None)
+    except cli.InputError:
+        genome = genomes.resolve(None)
+    sizes_file = args.chrom_sizes if args.chrom_sizes is not None else args.bundled_sizes / genome.chrom_sizes
     values, layout = check_parameters(params, load_schema(args.schema), read_chrom_sizes(sizes_file), args.entry,
                                       route=args.expression_route)
     plan = run_plan(values, layout, args.entry)
@@ -76,9 +74,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     with atomic_output(args.output) as handle:
         json.dump(values, handle, indent=2, sort_keys=True)
         handle.write("\n")
-    if args.sizes_output:
-        with atomic_path(args.sizes_output) as tmp:
-            shutil.copyfile(sizes_file, tmp)
+    if args.genome_output:
+        # the workflow stages the bundled file from the pipeline's own assets (the same path in every run, so that a
+        # resumed run's tasks find their inputs unchanged)
+        with atomic_output(args.genome_output) as handle:
+            json.dump({"genome": genome.name, "chrom_sizes": None if args.chrom_sizes is not None else genome.chrom_sizes}, handle)
+            handle.write("\n")
     if args.plan:
         with atomic_output(args.plan) as handle:
             json.dump(plan, handle, indent=2)

@@ -14,7 +14,7 @@ process CHECK_PARAMS {
     output:
     path 'params.valid.json', emit: params
     path 'models.json'      , emit: plan            // the models the run trains, evaluates and links, and why
-    path 'chrom.sizes'      , emit: chrom_sizes     // the run's chromosome sizes
+    path 'genome.json'      , emit: genome          // the assembly, and the bundled chromosome sizes --genome chose
     path 'warnings.txt'     , emit: warnings        // one a line (links above the documented size): shown on the console
     path 'versions.yml'     , emit: versions
 
@@ -36,7 +36,7 @@ process CHECK_PARAMS {
         --expression_route ${meta.route} \\
         --output params.valid.json \\
         --plan models.json \\
-        --sizes_output chrom.sizes \\
+        --genome_output genome.json \\
         --warnings warnings.txt
 
     cat <<-END_VERSIONS > versions.yml
@@ -55,7 +55,7 @@ process CHECK_PARAMS {
     ${params_json}
     END_PARAMS
     check_params.py --params params.json --schema input/nextflow_schema.json ${sizes} --entry ${meta.id} \\
-        --expression_route ${meta.route} --output params.valid.json --plan models.json --sizes_output chrom.sizes \\
+        --expression_route ${meta.route} --output params.valid.json --plan models.json --genome_output genome.json \\
         --warnings warnings.txt
     touch versions.yml
     """

@@ -26,14 +26,21 @@ workflow START_RUN {
                  params.chrom_sizes ? inputFile('chrom_sizes') : Channel.value([]), Channel.value(bundled))
     // CHECK_PARAMS' warnings (links above the documented size) on the console, where a task's log is not read
     CHECK_PARAMS.out.warnings.subscribe { warnings -> warnings.readLines().findAll { it.trim() }.each { line -> log.warn line } }
-    REPLACE_OUTPUTS(entry, CHECK_PARAMS.out.params.combine(CHECK_PARAMS.out.plan).combine(CHECK_PARAMS.out.chrom_sizes))
+    REPLACE_OUTPUTS(entry, CHECK_PARAMS.out.params.combine(CHECK_PARAMS.out.plan).combine(CHECK_PARAMS.out.genome))
     started = REPLACE_OUTPUTS.out.checked.first()    // a value: every later step reads it
 
     emit:
-    checked     = started.map { valid, plan, sizes -> valid }     // params.valid.json
-    plan        = started.map { valid, plan, sizes -> plan }      // models.json: the models to train, evaluate and link, and why
-    chrom_sizes = started.map { valid, plan, sizes -> sizes }
+    checked     = started.map { valid, plan, genome -> valid }    // params.valid.json
+    plan        = started.map { valid, plan, genome -> plan }     // models.json: the models to train, evaluate and link, and why
+    chrom_sizes = started.map { valid, plan, genome -> chromSizes(genome) }
     versions    = CHECK_PARAMS.out.versions
+}
+
+// The run's chromosome sizes: --chrom_sizes, else the bundled file CHECK_PARAMS chose for --genome, read where it lies
+// in assets/ (the same path in every run: a resumed run's tasks find their inputs unchanged)
+def chromSizes(genome) {
+    def chosen = new JsonSlurper().parse(genome).chrom_sizes
+    return chosen ? file("${projectDir}/assets/${chosen}", checkIfExists: true) : file(params.chrom_sizes.toString())
 }
 
 /*

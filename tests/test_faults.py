@@ -137,7 +137,8 @@ def test_kill_mid_graph_then_resume(launch, killed_and_resumed, shared_run: Run)
     assert resumed.returncode == 0, resumed.stdout[-4000:] + resumed.stderr[-2000:]
     trace = read_trace(launch["dir"] / "trace_resumed.txt")
     cached, ran = trace_names(trace, "CACHED"), trace_names(trace, "COMPLETED")
-    assert completed <= cached, sorted(completed - cached)  # every task finished before the kill comes from the cache
+    # every task finished before the kill comes from the cache (but the guard's native step, which runs in every run)
+    assert {name for name in completed if not name.startswith("REPLACE_OUTPUTS")} <= cached, sorted(completed - cached)
     assert {"BUILD_MATRIX", "TRAIN_MODEL", "REPORT"} <= {name.split(" ")[0] for name in ran}
     assert len(cached) + len(ran) == len(trace) and not cached & ran
 
