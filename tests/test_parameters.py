@@ -338,3 +338,17 @@ def test_an_mlp_that_would_take_hours_says_so_before_starting(caplog):
     with caplog.at_level("WARNING"):
         check()
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+@pytest.mark.parametrize("genome, chosen", [("GRCh38", "GRCh38.chrom.sizes"), ("hg19", "GRCh37.chrom.sizes"), ("mm10", "GRCm38.chrom.sizes")])
+def test_script_chooses_the_bundled_sizes_of_the_genome_and_says_which(tmp_path, genome, chosen):
+    """--genome's aliases are resolved once, here: the workflow reads the file CHECK_PARAMS names, where it lies."""
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps(params(genome=genome, region="chr2:1-1000000")))
+    out = tmp_path / "genome.json"
+    code = check_params.main(["--params", str(path), "--schema", str(SCHEMA_PATH), "--bundled_sizes", str(REPO / "assets"), "--entry", "main",
+                              "--output", str(tmp_path / "valid.json"), "--genome_output", str(out)])
+    assert code == 0 and json.loads(out.read_text())["chrom_sizes"] == chosen
+    code = check_params.main(["--params", str(path), "--schema", str(SCHEMA_PATH), "--chrom_sizes", str(CHROM_SIZES), "--entry", "main",
+                              "--output", str(tmp_path / "valid.json"), "--genome_output", str(out)])
+    assert code == 0 and json.loads(out.read_text())["chrom_sizes"] is None
