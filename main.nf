@@ -114,7 +114,7 @@ def sampleFile(Map row, String column, String path) {
 
 // evaluated models fitted on all samples for their links when --model does not train them (a trained model's links
 // come from its model file; the mean has none, and the MLP's only from training)
-LINKED_BASELINES = ['ridge', 'archr', 'signac', 'tss_window', 'local_ridge', 'tss_similarity']
+LINKED_BASELINES = ['ridge', 'archr', 'signac', 'tss_window', 'local_ridge', 'tss_similarity', 'blend']
 
 // Every process's versions.yml, each distinct text once, in one file: by content, so a resumed run finds it cached
 def softwareVersions(versions) {
@@ -194,7 +194,8 @@ workflow ATAC2EXPR {
     }
 
     // features x targets -> models -> report
-    BUILD_MATRIX(BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }), expression_matrix, expression_genes, layout)
+    BUILD_MATRIX(BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }), expression_matrix, expression_genes, layout,
+                 CHECK_INPUTS.out.samplesheet)
     dataset = BUILD_MATRIX.out.dataset.first()    // a value: one TRAIN_MODEL task per model reads it
     TRAIN_MODEL(dataset, Channel.fromList(params.model.tokenize(',')*.trim().unique()))
 
@@ -288,7 +289,8 @@ workflow PREDICT {
     // the model's bin layout and bin value (written by CHECK_MODEL, which checked them)
     layout = CHECK_MODEL.out.layout.map { meta, regions, bin_value -> [meta + [bin_value: bin_value.text.trim()], regions] }.first()
     BINARIZE_PEAKS(peaks, layout, chrom_sizes, schema_input)
-    PREDICT_EXPRESSION(model, BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }), chrom_sizes)
+    PREDICT_EXPRESSION(model, BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }),
+                       BINARIZE_PEAKS.out.summary.map { meta, summary -> summary }.collect(sort: { it.name }), chrom_sizes)
 
     SOFTWARE_VERSIONS(softwareVersions(CHECK_PARAMS.out.versions.mix(CHECK_MODEL.out.versions, CHECK_PREDICT_INPUTS.out.versions,
                                                                      BINARIZE_PEAKS.out.versions, PREDICT_EXPRESSION.out.versions)))
