@@ -3,7 +3,9 @@
 
 Inputs: dataset.npz from build_matrix.py (X samples x bins, 0/1 or signal; Y samples x genes TPM).
 Outputs in --outdir (each written atomically):
-  model.pt          the fitted state + metadata (settings, bin layout, genes); load with torch.load(weights_only=True)
+  model.pt          the fitted state + metadata (settings, bin layout, genes) and the reference a new sample is compared
+                    with (the training samples' open bins, the promoter rule, each gene's training mean: -entry PREDICT's
+                    new-sample report); load with torch.load(weights_only=True)
   loss.tsv          epoch, train_loss (MSE in the target's units, per epoch; the MLP's training; one row, the
                     in-sample MSE, for the closed-form models)
   predictions.tsv   in-sample predictions: sample, gene_id, gene_name, observed, predicted (target units),
@@ -26,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from atac2expr import cli, dataset, files, targets
-from atac2expr.modelling import model_file, predictors, runtime
+from atac2expr.modelling import model_file, new_sample, predictors, promoter, runtime
 from atac2expr.settings import ModelSettings
 from atac2expr.tables import prediction_table, write_tsv
 
@@ -40,7 +42,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", required=True, choices=predictors.SAVEABLE,
                         help="mlp: bins -> hidden -> genes; tss_window: bins around each TSS, weights shared by genes by distance; "
                              "local_ridge: per-gene kernel ridge on the bins near each TSS; tss_similarity: tss_window plus "
-                             "per-gene kernel ridge on the similarity of samples")
+                             "per-gene kernel ridge on the similarity of samples; blend: the training mean, the TSS-window rule, "
+                             "the similarity part and the promoter rule on activity ranks, weighed by the sample's similarity")
     parser.add_argument("--threads", type=int, required=True, help="CPU threads of torch (the task's CPUs)")
     parser.add_argument("--max_memory", type=int, required=True, help="the task's memory in bytes: an MLP that needs more is refused (0: no limit)")
     ModelSettings.add_arguments(parser)
@@ -67,8 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.warning("only %d sample: the model can only memorise it", n_samples)
 
     predictor = predictors.make(args.model, settings, predictors.Geometry.of(ds), memory_limit=args.max_memory or None)
-    report = predictor.fit(ds.X, Y, device=device)
-    predicted = predictor.predict(ds.X, device)
+    activity = ds.activity
+    report = predictor.fit(ds.X, Y, device=device, **predictors.inputs_for(predictor, activity=activity, groups=ds.groups))
+    predicted = predictor.predict(ds.X, device, **predictors.predict_inputs(predictor, activity))
+    reference = new_sample.Reference.of(ds.X, Y, activity, ds.activity_kind, promoter.PromoterBins(ds.bins, ds.genes))
     baseline = targets.mean_baseline_mse(Y)
     in_sample_mse = float(np.mean((predicted.astype(np.float64) - Y) ** 2))
     losses = report.curves.train_loss if report.curves is not None else [in_sample_mse]  # closed form: one step
@@ -77,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
              final_loss, in_sample_mse, baseline, settings.units)
 
     outdir = args.outdir
-    model_file.save(f"{outdir}/model.pt", predictor, list(ds.samples.astype(str)))
+    model_file.save(f"{outdir}/model.pt", predictor, list(ds.samples.astype(str)), reference)
     write_tsv(pd.DataFrame({"epoch": np.arange(1, len(losses) + 1), "train_loss": losses}), f"{outdir}/loss.tsv")
     write_tsv(prediction_table(ds.samples, ds.genes, predicted, settings.target_transform, observed=Y, observed_tpm=ds.Y),
               f"{outdir}/predictions.tsv")
@@ -92,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "n_bins": n_bins,
         "n_genes": n_genes,
         "samples": list(ds.samples.astype(str)),
+        "groups": None if ds.groups is None else list(ds.groups),
         "target_transform": settings.units,
         "loss": f"mean squared error in {settings.units} units, in-sample (all samples are training samples)",
         "epochs_run": len(losses),
