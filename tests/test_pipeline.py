@@ -390,8 +390,8 @@ def test_predict_entry_bins_new_peaks_with_the_models_bin_value(chromosome_signa
                                                str(write_sheet(tmp_path / "bed3.csv", [["sample", "peaks"], ["S02", str(bed3)]]))])
     assert refused.result.returncode != 0
     (message,) = error_lines(refused.result)
-    assert message.startswith(f"ERROR: sample S02: {bed3} line 1: 3 columns, no signalValue"), message
-    assert "--bin_value signal needs narrowPeak peaks" in message
+    assert message.startswith(f"ERROR: sample S02: {bed3}: BED3 (3 columns) peaks hold no signalValue"), message
+    assert "--bin_value signal needs narrowPeak" in message
     assert "PREDICT_EXPRESSION" not in trace_processes(refused.trace) and not (refused.outdir / "predict").exists()
 
 
