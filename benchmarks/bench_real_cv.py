@@ -22,7 +22,8 @@ promoter signal), the training mean, and every model's held-out prediction; mean
 
 --heldout_peaks summit150: the held-out samples are predicted from their peaks re-cut to 150 bp around each summit
 (K562's uniform DNase peaks are 150 bp; the signalValue kept), the models trained on the peaks as called: how much a
-new sample's peak caller moves the predictions.
+new sample's peak caller moves the predictions. --peaks summit150: every sample's peaks re-cut so, training and
+held-out alike (what binning by summit at a fixed width would give every sample).
 
   benchmarks/bench_real_cv.py                                   # every chromosome, both fold schemes
   benchmarks/bench_real_cv.py --chroms chr19,chr2 --folds group --output real_cv.tsv
@@ -65,6 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--bin_size", type=int, default=1000)
     parser.add_argument("--bin_value", choices=("binary", "signal"), default="binary")
     parser.add_argument("--heldout_peaks", choices=("as_called", "summit150"), default="as_called")
+    parser.add_argument("--peaks", choices=("as_called", "summit150"), default="as_called", help="every sample's peaks")
     parser.add_argument("--expressed_cpm", type=float, default=10.0, help="expressed: CPM above this (the AUROC proxy)")
     parser.add_argument("--output", type=Path, help="write the per-chromosome table here too (TSV)")
     return parser.parse_args(argv)
@@ -117,11 +119,15 @@ def evaluate_chromosome(args: argparse.Namespace, chrom: str, models: list[str],
     X = ds.X
     if args.bin_value == "signal":
         X = np.stack([bin_peaks(read_peaks(args.data / "peaks" / f"{s}.narrowPeak.gz", signal=True), ds.layout, "signal") for s in ds.samples])
-    heldout = {}
-    if args.heldout_peaks == "summit150":
+    heldout, activity = {}, ds.activity
+    if "summit150" in (args.heldout_peaks, args.peaks):
         recut = [summit_peaks(args.data / "peaks" / f"{s}.narrowPeak.gz") for s in ds.samples]
-        heldout = {"X_test": np.stack([bin_peaks(p, ds.layout, args.bin_value) for p in recut]),
-                   "activity_test": np.stack([bin_activity(p, ds.layout)[0] for p in recut])}
+        recut_bins = np.stack([bin_peaks(p, ds.layout, args.bin_value) for p in recut])
+        recut_activity = np.stack([bin_activity(p, ds.layout)[0] for p in recut])
+        if args.peaks == "summit150":
+            X, activity = recut_bins, recut_activity
+        else:
+            heldout = {"X_test": recut_bins, "activity_test": recut_activity}
     settings = ModelSettings(**bench_links_real.SETTINGS)
     evaluation_settings = EvaluationSettings(folds=5, val_fraction=0.2, ridge_alpha="0.1,1,10,100,1000")
     Y = targets.transform_targets(ds.Y, settings.target_transform)
@@ -129,7 +135,7 @@ def evaluate_chromosome(args: argparse.Namespace, chrom: str, models: list[str],
     constant, variable = targets.constant_columns(Y), evaluation.variable_genes(ds.Y)
     rows, aurocs = [], []
     for scheme in schemes:
-        cv = cross_validation.cross_validate(X, Y, geometry, models, settings, evaluation_settings, activity=ds.activity,
+        cv = cross_validation.cross_validate(X, Y, geometry, models, settings, evaluation_settings, activity=activity,
                                              groups=ds.groups, scheme=scheme, **heldout)
         for model in models:
             summary = evaluation.compute_metrics(Y, cv.predictions[model], cv.train_means, ds.genes, constant, variable).summary
@@ -137,7 +143,7 @@ def evaluate_chromosome(args: argparse.Namespace, chrom: str, models: list[str],
             rows.append({"chrom": chrom, "folds": scheme, "bins": ds.layout.n_bins, "genes": len(ds.genes), "model": model,
                          **{k: summary[k] for k in METRICS}, "seconds_per_fit": seconds})
         if scheme == "group":
-            aurocs.append(expressed_aurocs(ds, cv, heldout.get("activity_test", ds.activity), models, args.expressed_cpm).assign(chrom=chrom))
+            aurocs.append(expressed_aurocs(ds, cv, heldout.get("activity_test", activity), models, args.expressed_cpm).assign(chrom=chrom))
     return pd.DataFrame(rows), (pd.concat(aurocs, ignore_index=True) if aurocs else pd.DataFrame())
 
 
@@ -172,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"), flush=True)
     table = pd.concat(tables, ignore_index=True)
     fmt = lambda v: f"{v:.3f}"  # noqa: E731
-    print(f"\n{args.bin_value} bins; held-out peaks {args.heldout_peaks}; R² against each gene's training mean; "
+    print(f"\n{args.bin_value} bins; peaks {args.peaks}, held-out peaks {args.heldout_peaks}; R² against each gene's training mean; "
           f"{table['chrom'].nunique()} chromosomes\n")
     print(summarise(table).to_string(index=False, float_format=fmt))
     proxy = pd.concat(aurocs, ignore_index=True)

@@ -189,6 +189,9 @@ def test_the_samplesheets_groups_give_leave_group_out_folds(chromosome_signal_ru
     folds = pd.read_csv(run.outdir / "evaluation" / "folds.tsv", sep="\t")
     assert folds["group_fold"].nunique() == sheet["group"].nunique()
     assert "leave-group-out (each group held out in turn)" in (run.outdir / "evaluation" / "evaluation.md").read_text()
+    assert "Leave-group-out (each group held out in turn)" in (run.outdir / "report" / "atac2expr_report.html").read_text()
+    summary = json.loads((run.outdir / "report" / "summary.json").read_text())
+    assert set(summary["heldout_metrics_leave_group_out"]) == set(summary["heldout_metrics"]) == set(metrics["model"])
     assert json.loads((run.outdir / "model" / "blend" / "training.json").read_text())["fit"]["blend_left_out"] == "the samples' groups"
 
 
