@@ -5,13 +5,14 @@ WITH_ENV := bash setup/with-env.sh
 OUTDIR ?= results
 PYTEST_ARGS ?=
 
-.PHONY: help setup test-data demo lint test test-unit test-e2e test-slurm test-container bench clean chromium
+.PHONY: help setup test-data demo lint docs test test-unit test-e2e test-slurm test-container bench clean chromium
 
 help:
 	@echo "make demo       run the whole pipeline on the bundled test dataset (results in $(OUTDIR)/)"
 	@echo "make test       lint, then the test suite: unit tests, the stub graph, the end-to-end nextflow runs"
 	@echo "make test-unit  unit tests only (seconds)"
 	@echo "make lint       ruff on bin/, tests/ and benchmarks/"
+	@echo "make docs       rewrite docs/usage.md's parameter reference and samplesheet table from the schemas"
 	@echo "make test-slurm the pipeline through a one-node Slurm cluster on this machine (root; installs slurm-wlm, munge)"
 	@echo "make test-container the pipeline in the Dockerfile's image with podman and Docker Engine (root; installs both, builds the image)"
 	@echo "make bench      benchmarks (print figures; not tests)"
@@ -35,6 +36,13 @@ demo: test-data
 
 lint:
 	$(WITH_ENV) ruff check bin tests benchmarks
+
+# docs/usage.md's generated sections (between its <!-- parameters:start/end --> and <!-- samplesheet:start/end -->
+# markers), from nextflow_schema.json, assets/schema_input.json and the model names of the registry;
+# tests/test_docs.py fails when they are stale
+docs:
+	$(WITH_ENV) env PYTHONPATH=bin python -m atac2expr.schema_docs --schema nextflow_schema.json \
+	    --samplesheet_schema assets/schema_input.json --registry bin/atac2expr/model_registry.json --update docs/usage.md
 
 # the layers side by side (tests/run_layers.sh): the end-to-end tests that share runs in one session, the unit tests
 # and then the ENCODE runs beside it; every layer runs to its end, and any failure fails the target. The report pages

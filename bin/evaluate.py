@@ -48,8 +48,9 @@ import pandas as pd
 from atac2expr import cli, dataset, evaluation, files, targets
 from atac2expr.annotation import TSS_ONLY_NOTE, tss_only
 from atac2expr.formats import GENE_MATRIX_KEYS, PER_GENE_METRICS
+from atac2expr.model_registry import parse_model_list
 from atac2expr.modelling import cross_validation, predictors, runtime
-from atac2expr.settings import EvaluationSettings, ModelSettings, parse_model_list
+from atac2expr.settings import EvaluationSettings, ModelSettings
 from atac2expr.tables import prediction_table, write_tsv
 
 log = logging.getLogger("evaluate")

@@ -30,7 +30,7 @@ import pandas as pd
 from atac2expr import cli, dataset, files, links, targets, tracks
 from atac2expr.modelling import cross_validation, model_file, predictors, runtime
 from atac2expr.regions import read_chrom_sizes
-from atac2expr.settings import EvaluationSettings, ModelSettings
+from atac2expr.settings import EvaluationSettings, ModelSettings, check_links, estimate_links
 from atac2expr.tables import of_folds
 
 log = logging.getLogger("links")
@@ -134,6 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = runtime.resolve_device(settings.device)
     chrom_sizes = read_chrom_sizes(args.chrom_sizes)
     ds = dataset.load_dataset(args.dataset)
+    estimate = estimate_links(ds.layout, ds.genes["chrom"].to_numpy(str), ds.genes["tss"].to_numpy(), args.links_max_distance,
+                              args.links_top, [args.model])
+    log.info("%s: %s", args.model, estimate.describe())
+    check_links(estimate, None, "")  # CHECK_PARAMS refused what no task could hold; a task killed for memory is retried with more
     Y = targets.transform_targets(ds.Y, settings.target_transform)
     predictor = fitted_predictor(args, ds, Y, settings, evaluation, device)
     found = predictor.links(ds.X, args.links_max_distance, args.links_top, device=device)

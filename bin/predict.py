@@ -35,6 +35,7 @@ import pandas as pd
 from atac2expr import cli, dataset, files, links
 from atac2expr.modelling import model_file, new_sample, predictors, promoter, runtime
 from atac2expr.regions import read_chrom_sizes
+from atac2expr.settings import check_links, estimate_links
 from atac2expr.tables import prediction_table, write_tsv
 
 log = logging.getLogger("predict")
@@ -43,6 +44,7 @@ log = logging.getLogger("predict")
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="model.pt from train_model.py")
+    parser.add_argument("--model_source", help="the model's name in messages (the user's path; default: --model)")
     parser.add_argument("--bins", nargs="+", required=True, help="<sample>.bins.npz files from binarize_peaks.py")
     parser.add_argument("--output", required=True, help="predictions TSV")
     parser.add_argument("--device", required=True, help="cpu, cuda or cuda:N")
@@ -69,9 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise cli.InputError(f"--links_outdir needs {', '.join(missing)}")
     runtime.set_threads(args.threads)
     device = runtime.resolve_device(args.device)
-    predictor, train_samples, reference = model_file.load_with_reference(args.model)
+    source = args.model_source or args.model
+    predictor, train_samples, reference = model_file.load_with_reference(args.model, source=source)
     layout, bin_value = predictor.geometry.layout, predictor.geometry.bin_value
-    log.info("%s: %s", args.model, model_file.describe(predictor, train_samples))
+    log.info("%s: %s", source, model_file.describe(predictor, train_samples))
     log.info("the model expects peaks of samples like its training samples (activity %s), normalised so: %s",
              "/".join(sorted(set(reference.activity_kinds))), new_sample.NORMALISATION)
 
@@ -126,6 +129,11 @@ def read_peak_summaries(paths: list[Path]) -> dict[str, tuple[int, int]]:
 
 
 def write_sample_links(predictor, X: np.ndarray, names: np.ndarray, args: argparse.Namespace, device) -> None:
+    genes = predictor.geometry.genes
+    estimate = estimate_links(predictor.geometry.layout, genes["chrom"].to_numpy(str), genes["tss"].to_numpy(), args.links_max_distance,
+                              args.links_top, [predictor.kind], copies=len(names))  # every sample's links in this one task
+    log.info("links of %d samples: %s", len(names), estimate.describe())
+    check_links(estimate, None, "")
     found = predictor.links(X, args.links_max_distance, args.links_top, per_sample=True, device=device)
     if found is None:
         log.warning("a %s model has no links: none written", predictor.kind)

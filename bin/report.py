@@ -175,8 +175,10 @@ def qc_section(folder: Path, multiqc_report: str | None) -> str:
 
 def report_page(dataset: Dataset, summary: dict, args: argparse.Namespace) -> html_report.Page:
     models = ", ".join(summary["models"]) or "none"
+    why = summary.get("model_plan", {}).get("why", {})
+    chosen = "; ".join(f"{purpose}: {reason}" for purpose, reason in why.items())
     page = html_report.Page("atac2expr report", f"{summary['samples']} samples, {dataset.layout.describe()}, {summary['genes']:,} genes; "
-                                                f"trained models: {models}")
+                                                f"trained models: {models}" + (f" (models chosen by {chosen})" if chosen else ""))
     units = next((m["target_transform"] for m in summary["models"].values()), "log1p(TPM)")
     metrics = None
     if args.evaluation:
@@ -203,6 +205,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--links", type=Path, help="links.py outputs of every model (<model>.links.json, ...)")
     parser.add_argument("--qc", type=Path, help="qc_summary.py outputs (qc_samples.tsv, qc_genes.tsv)")
     parser.add_argument("--multiqc_report", help="where MultiQC's report is, relative to --outdir (a link on the page)")
+    parser.add_argument("--plan", type=Path, help="CHECK_PARAMS' models.json: the models the run trained, evaluated and linked, and why")
     parser.add_argument("--outdir", type=Path, default=Path("."))
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
@@ -225,6 +228,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary["expression"] = {"source": "RNA-seq reads", "normalisation": "kallisto TPM summed per gene"}
     if tss_only(dataset.genes):
         summary["annotation"] = TSS_ONLY_NOTE
+    if args.plan:
+        try:
+            summary["model_plan"] = json.loads(args.plan.read_text())
+        except (OSError, ValueError) as err:
+            raise InputError(f"{args.plan}: not the run's models.json ({err})") from None
     losses, baselines = {}, {}
     for folder in sorted(args.training):
         training, loss, predictions = read_training(folder)

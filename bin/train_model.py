@@ -3,8 +3,9 @@
 
 Inputs: dataset.npz from build_matrix.py (X samples x bins, 0/1 or signal; Y samples x genes TPM).
 Outputs in --outdir (each written atomically):
-  model.pt          the fitted state + metadata (settings, bin layout, genes) and the reference a new sample is compared
-                    with (the training samples' open bins, the promoter rule, each gene's training mean: -entry PREDICT's
+  model.pt          the fitted state + metadata (settings, bin layout, genes, the assembly: --genome and a checksum of
+                    --chrom_sizes, which -entry PREDICT checks) and the reference a new sample is compared with (the
+                    training samples' open bins, the promoter rule, each gene's training mean: -entry PREDICT's
                     new-sample report); load with torch.load(weights_only=True)
   loss.tsv          epoch, train_loss (MSE in the target's units, per epoch; the MLP's training; one row, the
                     in-sample MSE, for the closed-form models)
@@ -22,13 +23,15 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from atac2expr import cli, dataset, files, targets
+from atac2expr import cli, dataset, files, genomes, targets
 from atac2expr.modelling import model_file, new_sample, predictors, promoter, runtime
+from atac2expr.regions import read_chrom_sizes
 from atac2expr.settings import ModelSettings
 from atac2expr.tables import prediction_table, write_tsv
 
@@ -40,11 +43,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--dataset", required=True, help="dataset.npz written by build_matrix.py")
     parser.add_argument("--outdir", required=True, help="output folder (created)")
     parser.add_argument("--model", required=True, choices=predictors.SAVEABLE,
-                        help="mlp: bins -> hidden -> genes; tss_window: bins around each TSS, weights shared by genes by distance; "
-                             "local_ridge: per-gene kernel ridge on the bins near each TSS; tss_similarity: tss_window plus "
-                             "per-gene kernel ridge on the similarity of samples; blend: the training mean, the TSS-window rule, "
-                             "the similarity part and the promoter rule on activity ranks, weighed by the sample's similarity")
+                        help="the model to train (bin/atac2expr/model_registry.json says what each is)")
     parser.add_argument("--threads", type=int, required=True, help="CPU threads of torch (the task's CPUs)")
+    parser.add_argument("--genome", required=True, help="the assembly of the training data (recorded in the model file)")
+    parser.add_argument("--chrom_sizes", type=Path, required=True, help="its chromosome sizes (their checksum is recorded in the model file)")
     parser.add_argument("--max_memory", type=int, required=True, help="the task's memory in bytes: an MLP that needs more is refused (0: no limit)")
     ModelSettings.add_arguments(parser)
     parser.add_argument("--verbose", action="store_true")
@@ -58,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = ModelSettings.from_args(args)
     runtime.set_threads(args.threads)
     device = runtime.resolve_device(settings.device)
+    genome = genomes.resolve(args.genome).name
     ds = dataset.load_dataset(args.dataset)
+    assembly = model_file.assembly_record(genome, read_chrom_sizes(args.chrom_sizes), ds.layout)
     n_samples, n_bins, n_genes = len(ds.samples), ds.layout.n_bins, len(ds.genes)
     if n_samples == 0 or n_genes == 0 or n_bins == 0:
         raise cli.InputError(f"{args.dataset}: nothing to train on ({n_samples} samples, {n_bins} bins, {n_genes} genes)")
@@ -82,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
              final_loss, in_sample_mse, baseline, settings.units)
 
     outdir = args.outdir
-    model_file.save(f"{outdir}/model.pt", predictor, list(ds.samples.astype(str)), reference)
+    model_file.save(f"{outdir}/model.pt", predictor, list(ds.samples.astype(str)), reference, assembly)
     write_tsv(pd.DataFrame({"epoch": np.arange(1, len(losses) + 1), "train_loss": losses}), f"{outdir}/loss.tsv")
     write_tsv(prediction_table(ds.samples, ds.genes, predicted, settings.target_transform, observed=Y, observed_tpm=ds.Y),
               f"{outdir}/predictions.tsv")
@@ -91,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "settings": settings.as_dict(),
         "dataset": str(args.dataset),
         "region": ds.layout.describe(),
+        "assembly": {k: v for k, v in assembly.items() if k != "chrom_sizes"},
         "bin_size": int(ds.bin_size),
         "bin_value": ds.bin_value,
         "n_samples": n_samples,

@@ -11,17 +11,18 @@ process PREDICT_EXPRESSION {
     path bins, stageAs: 'bins/*'        // <sample>.bins.npz of BINARIZE_PEAKS: the sample ids are inside
     path summaries, stageAs: 'summaries/*'    // <sample>.peaks.json of BINARIZE_PEAKS: each sample's peaks
     path chrom_sizes                    // the bigWig headers of the links
+    val with_links                      // write which bins drove each prediction (not --skip_links)
 
     output:
     path 'predictions.tsv', emit: predictions
     path 'new_samples.tsv', emit: new_samples      // each sample next to the training samples (modelling/new_sample.py)
     path 'promoter_baseline.tsv', emit: promoter_baseline
-    path 'links'          , emit: links, optional: true    // links.tsv.gz, <sample>.{interact,bedpe,bw} (with ext.links)
+    path 'links'          , emit: links, optional: true    // links.tsv.gz, <sample>.{interact,bedpe,bw} (with_links)
     path 'versions.yml'   , emit: versions
 
     script:
-    def args = task.ext.args ?: ''    // --device; with ext.links (not --skip_links) --links_top and --links_max_distance
-    def links = task.ext.links ? "--links_outdir links --chrom_sizes ${chrom_sizes}" : ''
+    def args = task.ext.args ?: ''    // --device; with_links: --links_top and --links_max_distance
+    def linked = with_links ? "--links_outdir links --chrom_sizes ${chrom_sizes}" : ''
     """
     # numpy's BLAS and torch use the task's CPUs and no more: a BLAS thread per core of a shared node, spinning
     # on the many small solves of the kernel models, slows them down many times over
@@ -34,7 +35,7 @@ process PREDICT_EXPRESSION {
         --new_samples new_samples.tsv \\
         --promoter_baseline promoter_baseline.tsv \\
         --peak_summaries summaries/* \\
-        ${links} \\
+        ${linked} \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml

@@ -81,7 +81,7 @@ def run_nextflow(args: list[str], cwd: Path, timeout: int = 900, env: dict[str, 
 
 def operational_parameters(schema: dict) -> set[str]:
     """The parameters that change how a run executes, not what it computes: marked "operational" in nextflow_schema.json,
-    or in a group so marked (the run record leaves them out; subworkflows/utils_atac2expr.nf reads the same marks)."""
+    or in a group so marked (the run record leaves them out; subworkflows/outdir_guard/records.nf reads the same marks)."""
     return {name for group in schema["$defs"].values() for name, spec in group["properties"].items()
             if group.get("operational") or spec.get("operational")}
 
@@ -179,10 +179,11 @@ def stub_params(data: Path, launch: Path) -> list[str]:
 @pytest.fixture(scope="session")
 def stub_run(tmp_path_factory, test_data) -> Run:
     """-stub: every process of the graph runs (its stub), in seconds, on five samples and 20,000 regions given in a
-    -params-file; the results folder that the tests of the results folder's guard copy and run into again."""
+    -params-file, with links far above the documented size; the results folder that the tests of the results folder's guard copy and run into again."""
     launch = tmp_path_factory.mktemp("stub")
     write_sheet(launch / "samplesheet.csv", sheet_rows(test_data)[:6])
-    (launch / "params.json").write_text(json.dumps({"region": many_regions()}))
+    # links far above the documented size: CHECK_PARAMS warns on the console (a stub run writes none)
+    (launch / "params.json").write_text(json.dumps({"region": many_regions(), "links_top": 5000, "links_max_distance": 100_000_000}))
     return nextflow_run(launch, stub_params(test_data, launch))
 
 

@@ -22,6 +22,7 @@ torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[1]
 CHROM_SIZES = REPO / "assets" / "GRCh38.chrom.sizes"
 SIZES = regions.read_chrom_sizes(CHROM_SIZES)
+ASSEMBLY = ("--genome", "GRCh38", "--chrom_sizes", str(CHROM_SIZES))  # train_model.py records them in the model file
 DEFAULT_REGION = "chr1:1-120000,chr2:1-60000"
 
 

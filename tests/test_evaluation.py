@@ -257,8 +257,8 @@ def test_same_seed_same_numbers(evaluated, tmp_path):
 
 
 @pytest.mark.parametrize("change, message", [
-    (("--models", "mean,svm"), "ERROR: --models mean,svm: unknown svm; choose from mean, ridge, archr, signac, promoter, mlp, tss_window, "
-                               "local_ridge, tss_similarity, blend"),
+    (("--models", "mean,svm"), "ERROR: --models 'mean,svm': unknown svm; choose from mean, ridge, archr, signac, promoter, mlp, "
+                               "tss_window, local_ridge, tss_similarity, blend"),
     (("--folds", "1"), "ERROR: --folds 1: must be >= 2"),
     (("--ridge_alpha", "0"), "ERROR: --ridge_alpha 0: alphas must be positive"),
     (("--val_fraction", "1"), "ERROR: --val_fraction 1.0: must be < 1"),

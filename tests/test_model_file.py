@@ -239,8 +239,9 @@ def test_not_a_zip_file(tmp_path, content):
     assert "not a model file written by train_model" in refusal(path)
 
 
-def test_missing_file(tmp_path):
-    assert "not a model file written by train_model" in refusal(tmp_path / "none.pt")
+def test_missing_file_and_folder(tmp_path):
+    assert refusal(tmp_path / "none.pt") == f"{tmp_path / 'none.pt'}: file not found"
+    assert refusal(tmp_path) == f"{tmp_path}: is a directory, not a model file"
 
 
 class _RunsCode:
@@ -262,7 +263,7 @@ def test_a_pickle_that_would_run_code_is_refused(saved, tmp_path, capsys):
     assert "not a model file written by train_model" in message and "UnpicklingError" in message
     assert not marker.exists()
     assert check_model.main(["--model", str(path), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(tmp_path / "layout.tsv"),
-                             "--bin_value_file", str(tmp_path / "bin_value.txt")]) == 2
+                             "--bin_value_file", str(tmp_path / "bin_value.txt"), "--genome", "GRCh38"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith(f"ERROR: {path}: not a model file") and "posix.system" in err[0]
     assert not marker.exists() and not (tmp_path / "layout.tsv").exists()
@@ -276,7 +277,7 @@ def test_check_model_writes_the_layout(saved, planted, tmp_path, capsys):
     _, path = saved
     out = tmp_path / "layout.tsv"
     assert check_model.main(["--model", str(path), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(out),
-                             "--bin_value_file", str(tmp_path / "bin_value.txt")]) == 0
+                             "--bin_value_file", str(tmp_path / "bin_value.txt"), "--genome", "GRCh38"]) == 0
     assert BinLayout.read(out) == planted.layout and (tmp_path / "bin_value.txt").read_text() == "binary\n"
     assert "trained on 8 samples" in capsys.readouterr().err
 
@@ -287,7 +288,7 @@ def test_check_model_refuses_in_one_line(saved, tmp_path, capsys):
     path = write_payload(tmp_path, payload)
     out = tmp_path / "layout.tsv"
     assert check_model.main(["--model", str(path), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(out),
-                             "--bin_value_file", str(tmp_path / "bin_value.txt")]) == 2
+                             "--bin_value_file", str(tmp_path / "bin_value.txt"), "--genome", "GRCh38"]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR")]
     assert len(err) == 1 and "model metadata field 'genes.gene_name' has 1 entries, the other genes fields 5" in err[0]
     assert not out.exists() and not (tmp_path / "bin_value.txt").exists()
@@ -355,3 +356,14 @@ def test_the_reference_of_new_samples_round_trips_and_is_checked(saved, planted,
     assert "model metadata field 'reference.activity_kinds' must name signal, binary for each of the 8 training samples" in crafted(
         saved, tmp_path, _set("reference.activity_kinds", ["signal"] * 7))
     assert "model metadata field 'reference' is missing or not a dict" in crafted(saved, tmp_path, _set("reference", None))
+
+
+@pytest.mark.parametrize("record, field", [
+    ("not a mapping", "'assembly' is missing or not a dict"),
+    ({"genome": "hg99", "chrom_sizes_md5": "0" * 32, "chrom_sizes": {"1": 10}}, "'assembly.genome' is 'hg99'"),
+    ({"genome": "GRCh38", "chrom_sizes_md5": "xyz", "chrom_sizes": {"1": 10}}, "'assembly.chrom_sizes_md5' is not an MD5"),
+    ({"genome": "GRCh38", "chrom_sizes_md5": "0" * 32, "chrom_sizes": {"1": -5}}, "'assembly.chrom_sizes' is not a mapping"),
+    ({"genome": "GRCh38", "chrom_sizes_md5": "0" * 32, "chrom_sizes": {}}, "'assembly.chrom_sizes' is not a mapping"),
+])
+def test_a_crafted_assembly_record_is_refused_naming_the_field(saved, tmp_path, record, field):
+    assert f"model metadata field {field}" in crafted(saved, tmp_path, _set("assembly", record))

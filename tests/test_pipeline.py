@@ -65,6 +65,16 @@ def test_stub_run_walks_the_whole_graph(stub_run: Run):
     assert len(layout.regions) == 20_000 and layout.n_bins == 20_000
 
 
+def test_links_above_the_documented_size_are_warned_about_on_the_console(stub_run: Run):
+    """CHECK_PARAMS' estimate of the stub run's links (--links_top 5000 --links_max_distance 100000000 over 20 Mb of
+    regions): one warning on the console, with the rows, files, time and memory; the run goes on."""
+    run = assert_success(stub_run)
+    output = run.result.stdout + run.result.stderr
+    warnings = [line for line in output.splitlines() if "the links are large" in line]
+    assert len(warnings) == 1, output[-3000:]
+    assert "7 model(s)" in warnings[0] and "links of 400 genes" in warnings[0] and "GiB of files" in warnings[0]
+
+
 def test_dataset_shapes(shared_run: Run, test_data):
     dataset = load_dataset(shared_run.outdir / "dataset" / "dataset.npz")
     samples = pd.read_csv(test_data / "samplesheet.csv")["sample"]
@@ -147,7 +157,9 @@ def test_resume_caches_everything_then_reruns_only_training(shared_run: Run, tes
     """-resume with the same parameters runs nothing; a new --epochs reruns training and what follows it only."""
     again = assert_success(nextflow_run(shared_run.launch, [*run_params(test_data), "-resume"], shared_run.outdir, name="resume"))
     assert again.trace and {r["status"] for r in again.trace} == {"CACHED"}, [(r["name"], r["status"]) for r in again.trace]
-    changed = assert_success(nextflow_run(shared_run.launch, [*run_params(test_data), "--epochs", "60", *NO_REPORTS, "-resume"],
+    # (the evaluation of two models only: the MLP's new epochs are what reruns it)
+    changed = assert_success(nextflow_run(shared_run.launch, [*run_params(test_data), "--epochs", "60", "--eval_models", "mean,mlp",
+                                                              *NO_REPORTS, "-resume"],
                                           shared_run.launch / "results_epochs", name="epochs"))
     # SOFTWARE_VERSIONS runs again only because this run leaves out LINKS and MULTIQC, and so their versions
     assert trace_processes(changed.trace, "COMPLETED") == {"CHECK_PARAMS", "TRAIN_MODEL", "EVALUATE", "QC_SUMMARY", "REPORT", "SOFTWARE_VERSIONS"}
@@ -394,7 +406,7 @@ def test_predict_entry_bins_new_peaks_with_the_models_bin_value(chromosome_signa
     assert refused.result.returncode != 0
     (message,) = error_lines(refused.result)
     assert message.startswith(f"ERROR: sample S02: {bed3}: BED3 (3 columns) peaks hold no signalValue"), message
-    assert "--bin_value signal needs narrowPeak" in message
+    assert "--bin_value signal needs narrowPeak, broadPeak or gappedPeak peaks" in message
     assert "PREDICT_EXPRESSION" not in trace_processes(refused.trace) and not (refused.outdir / "predict").exists()
 
 
@@ -449,17 +461,11 @@ def test_overwrite_with_a_refused_parameter_deletes_nothing(stub_run: Run, test_
     assert not (outdir / ".atac2expr-replaced").exists()
 
 
-def test_edited_samplesheet_is_another_configuration_and_overwrite_never_follows_links(stub_run: Run, test_data, tmp_path):
+def test_edited_samplesheet_is_another_configuration(stub_run: Run, test_data, tmp_path):
     """The samplesheet at the same path, edited to drop two samples: refused, naming the change. With --overwrite the
-    dropped samples' outputs are gone, and annotation/, made a link to a folder outside --outdir, is removed as a link:
-    the folder it points to keeps its files and gets none."""
+    dropped samples' outputs are gone and the record lists the samples left."""
     assert_success(stub_run)
     outdir = results_copy(stub_run, tmp_path / "results")
-    shared = tmp_path / "shared_annotation"
-    shared.mkdir()
-    (shared / "genes.tsv").write_text("a file of someone else's\n")
-    shutil.rmtree(outdir / "annotation")
-    (outdir / "annotation").symlink_to(shared, target_is_directory=True)
     sheet = stub_run.launch / "samplesheet.csv"
     original = sheet.read_bytes()
     params = [*stub_params(test_data, stub_run.launch), "-resume"]
@@ -470,12 +476,9 @@ def test_edited_samplesheet_is_another_configuration_and_overwrite_never_follows
         (message,) = error_lines(refused.result)
         assert f"--input {sheet}: its content changed" in message
         assert "sample S04: no longer in the run" in message and "sample S05: no longer in the run" in message and "--overwrite" in message
-        replaced = assert_success(nextflow_run(stub_run.launch, [*params, "--overwrite"], outdir, name="edited_overwrite"))
+        assert_success(nextflow_run(stub_run.launch, [*params, "--overwrite"], outdir, name="edited_overwrite"))
     finally:
         sheet.write_bytes(original)  # the same bytes: the other copies of the stub run's results still match it
-    assert "link(s) annotation are removed" in replaced.result.stdout + replaced.result.stderr
-    assert [p.name for p in shared.iterdir()] == ["genes.tsv"] and (shared / "genes.tsv").read_text() == "a file of someone else's\n"
-    assert (outdir / "annotation").is_dir() and not (outdir / "annotation").is_symlink()
     assert {p.name for p in (outdir / "bins").iterdir()} == {f"S0{n}.{kind}" for n in (1, 2, 3) for kind in ("bins.npz", "peaks.json")}
     left = [str(p.relative_to(outdir)) for p in outdir.rglob("*") if "S04" in p.name or "S05" in p.name]
     assert left == [], left
@@ -483,6 +486,78 @@ def test_edited_samplesheet_is_another_configuration_and_overwrite_never_follows
     assert {key.split()[1] for key in record["inputs"] if key.startswith("sample ")} == {"S01", "S02", "S03"}
     assert set(record["outputs"]) == {str(p.relative_to(outdir)) for f in record["folders"] for p in (outdir / f).rglob("*") if p.is_file()}
     assert not (outdir / ".atac2expr-replaced").exists() and not (outdir / "pipeline_info" / "run_main.pending.json").exists()
+
+
+def checksums(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_link_in_the_results_folder_is_refused_in_every_mode_before_any_task(stub_run: Run, test_data, tmp_path):
+    """annotation/ made a link to a user's folder, bins/S01.bins.npz a link to a user's file: a rerun with the same
+    parameters, with --overwrite, and with a refused parameter are each refused before any task, naming the link and
+    its target; the targets' files are byte-identical afterwards."""
+    assert_success(stub_run)
+    outdir = results_copy(stub_run, tmp_path / "results")
+    users = tmp_path / "users_folder"
+    users.mkdir()
+    (users / "genes.tsv").write_text("a file of someone else's\n")
+    (users / "notes.txt").write_text("more of theirs\n")
+    before = checksums(users)
+    shutil.rmtree(outdir / "annotation")
+    (outdir / "annotation").symlink_to(users, target_is_directory=True)
+    params = [*stub_params(test_data, stub_run.launch), "-resume"]
+    for name, extra in (("same", []), ("overwrite", ["--overwrite"]), ("refused_param", ["--overwrite", "--epochs", "0"])):
+        run = nextflow_run(stub_run.launch, [*params, *extra], outdir, name=f"link_{name}")
+        assert run.result.returncode != 0 and not run.trace, name
+        (message,) = error_lines(run.result)
+        assert f"annotation -> {users}" in message and "a link where the pipeline writes its results" in message, message
+        assert checksums(users) == before, name
+    # a link to a file deep inside a results folder is refused the same way
+    (outdir / "annotation").unlink()
+    shutil.copytree(stub_run.outdir / "annotation", outdir / "annotation")
+    (outdir / "bins" / "S01.bins.npz").unlink()
+    (outdir / "bins" / "S01.bins.npz").symlink_to(users / "notes.txt")
+    run = nextflow_run(stub_run.launch, params, outdir, name="link_file")
+    (message,) = error_lines(run.result)
+    assert run.result.returncode != 0 and not run.trace and f"bins/S01.bins.npz -> {users / 'notes.txt'}" in message
+    assert checksums(users) == before
+
+
+def test_the_pipelines_own_folders_hold_only_what_it_put_there(stub_run: Run, test_data, tmp_path):
+    """.atac2expr-replaced holding a user's file, or being a file, and pipeline_info/.pending holding one: each refused
+    in one ERROR line naming it, the file left as it was; a refused run leaves pipeline_info as the last complete run
+    left it."""
+    assert_success(stub_run)
+    outdir = results_copy(stub_run, tmp_path / "results")
+    params = [*stub_params(test_data, stub_run.launch), "-resume"]
+    aside = outdir / ".atac2expr-replaced"
+    (aside / "old_run").mkdir(parents=True)
+    (aside / "old_run" / "thesis.tex").write_text("my thesis\n")
+    run = nextflow_run(stub_run.launch, params, outdir, name="aside_foreign")
+    (message,) = error_lines(run.result)
+    assert run.result.returncode != 0 and not run.trace and ".atac2expr-replaced/old_run" in message and "did not put there" in message
+    assert (aside / "old_run" / "thesis.tex").read_text() == "my thesis\n"
+    shutil.rmtree(aside)
+    aside.write_text("a file where the folder goes\n")
+    run = nextflow_run(stub_run.launch, params, outdir, name="aside_file")
+    (message,) = error_lines(run.result)
+    assert run.result.returncode != 0 and f"{aside} is not a folder" in message and aside.read_text() == "a file where the folder goes\n"
+    aside.unlink()
+    pending = outdir / "pipeline_info" / ".pending" / "main"
+    pending.mkdir(parents=True)
+    (pending / "mine.txt").write_text("mine\n")
+    run = nextflow_run(stub_run.launch, params, outdir, name="pending_foreign")
+    (message,) = error_lines(run.result)
+    assert run.result.returncode != 0 and "mine.txt" in message and (pending / "mine.txt").read_text() == "mine\n"
+    shutil.rmtree(outdir / "pipeline_info" / ".pending")
+    # refused after CHECK_PARAMS passed (a samplesheet that CHECK_INPUTS refuses, with --overwrite): pipeline_info keeps the
+    # complete run's parameters, samplesheet and plan
+    info = {name: (outdir / "pipeline_info" / name).read_bytes() for name in ("params.valid.json", "samplesheet.valid.json", "models.json")}
+    bad = write_sheet(tmp_path / "bad.csv", [["sample", "fastq_1", "fastq_2", "peaks"], ["S 01", "a.fq", "", "p.bed"]])
+    run = nextflow_run(stub_run.launch, [*stub_params(test_data, stub_run.launch), "--input", str(bad), "--overwrite"], outdir,
+                       name="refused_sheet")
+    assert run.result.returncode != 0 and "CHECK_PARAMS" in trace_processes(run.trace)
+    assert {name: (outdir / "pipeline_info" / name).read_bytes() for name in info} == info
 
 
 def test_one_run_at_a_time_per_results_folder(shared_run: Run, test_data, tmp_path):

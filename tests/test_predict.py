@@ -12,10 +12,12 @@ import pandas as pd
 import planted
 import predict
 import pytest
+import torch
 import train_model
-from planted import CHROM_SIZES, layout_of, settings_args, write_planted
+from planted import ASSEMBLY, CHROM_SIZES, layout_of, settings_args, write_planted
 
 from atac2expr.modelling import model_file, new_sample, predictors
+from atac2expr.regions import chrom_sizes_checksum, read_chrom_sizes
 
 REGION = "chr1:1-30000,chr2:1-19500"  # chr2's last bin is 500 bp
 
@@ -41,9 +43,9 @@ def write_peaks(path, ds, row, chrom_prefix="chr", extra=""):
 def train(base, model, bin_value):
     ds = write_planted(base / "dataset.npz", n_samples=10, n_genes=6, region=REGION, bin_value=bin_value)
     assert train_model.main(["--dataset", str(base / "dataset.npz"), "--outdir", str(base / "model"), "--model", model,
-                             "--threads", "1", "--max_memory", "0", *settings_args(epochs=20, hidden=16)]) == 0
+                             "--threads", "1", "--max_memory", "0", *ASSEMBLY, *settings_args(epochs=20, hidden=16)]) == 0
     assert check_model.main(["--model", str(base / "model" / "model.pt"), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(base / "layout.tsv"),
-                             "--bin_value_file", str(base / "bin_value.txt")]) == 0
+                             "--bin_value_file", str(base / "bin_value.txt"), "--genome", "GRCh38"]) == 0
     insample = pd.read_csv(base / "model" / "predictions.tsv", sep="\t")
     return ds, base, base / "model" / "model.pt", insample
 
@@ -289,3 +291,67 @@ def promoter_open(ds, row: int) -> np.ndarray:
     open_bins = ds.bins[ds.X[row] != 0]
     return np.array([((open_bins["chrom"] == chrom) & (open_bins["end"] > tss - 1000) & (open_bins["start"] <= tss + 1000)).any()
                      for chrom, tss in zip(ds.genes["chrom"], ds.genes["tss"], strict=True)])
+
+
+# ---------------------------------------------------------------- the model's assembly, the user's paths
+
+def check(model, tmp_path, *extra):
+    return check_model.main(["--model", str(model), "--layout", str(tmp_path / "layout.tsv"), "--bin_value_file",
+                             str(tmp_path / "bin_value.txt"), *extra])
+
+
+def test_the_model_file_records_its_assembly(trained):
+    _, _, model, _ = trained
+    record = torch.load(model, weights_only=True)["meta"]["assembly"]
+    assert record == {"genome": "GRCh38", "chrom_sizes_md5": chrom_sizes_checksum(read_chrom_sizes(CHROM_SIZES)),
+                      "chrom_sizes": {"1": 248_956_422, "2": 242_193_529}}
+
+
+def test_a_model_of_another_assembly_is_refused_naming_both(trained, tmp_path, capsys):
+    """A GRCh38 model's regions fit on GRCm39's chromosomes: only the recorded assembly tells them apart."""
+    _, _, model, _ = trained
+    mouse = CHROM_SIZES.parent / "GRCm39.chrom.sizes"
+    assert check(model, tmp_path, "--genome", "mm39", "--chrom_sizes", str(mouse), "--model_source", "my/model.pt") == 2
+    error = one_error(capsys)
+    assert error.startswith("ERROR: my/model.pt: a model of assembly GRCh38 (chromosome sizes MD5 ")
+    assert "this run's --genome is GRCm39 (chromosome sizes MD5 " in error and "predict with --genome GRCh38" in error
+    assert not (tmp_path / "layout.tsv").exists()
+
+
+def test_chromosome_sizes_of_another_assembly_are_refused_under_the_same_genome_name(trained, tmp_path, capsys):
+    _, _, model, _ = trained
+    sizes = tmp_path / "other.sizes"
+    sizes.write_text("chr1\t249250621\nchr2\t243199373\n")  # GRCh37's lengths
+    assert check(model, tmp_path, "--genome", "GRCh38", "--chrom_sizes", str(sizes)) == 2
+    error = one_error(capsys)
+    assert "chromosome 1 is 248,956,422 bp in the model's and 249,250,621 bp in this run's" in error
+
+
+def test_the_same_assembly_named_otherwise_is_accepted(trained, tmp_path):
+    """chr-prefixed names, another order, and contigs the model does not use: the model's chromosomes decide."""
+    _, _, model, _ = trained
+    sizes = tmp_path / "same.sizes"
+    sizes.write_text("chr2\t242193529\nchrUn_KI270302v1\t2274\nchr1\t248956422\n")
+    assert check(model, tmp_path, "--genome", "hg38", "--chrom_sizes", str(sizes)) == 0
+
+
+def test_a_model_without_an_assembly_record_is_warned_about(trained, tmp_path, capsys):
+    _, _, model, _ = trained
+    payload = torch.load(model, weights_only=True)
+    del payload["meta"]["assembly"]
+    old = tmp_path / "old.pt"
+    torch.save(payload, old)
+    assert check(old, tmp_path, "--genome", "GRCh38", "--chrom_sizes", str(CHROM_SIZES)) == 0
+    assert "records no assembly" in capsys.readouterr().err
+
+
+def test_refusals_name_the_users_path_not_the_staged_copy(tmp_path, capsys):
+    staged = tmp_path / "input" / "model.pt"
+    staged.parent.mkdir()
+    staged.write_bytes(b"not a model")
+    assert check(staged, tmp_path, "--genome", "GRCh38", "--chrom_sizes", str(CHROM_SIZES), "--model_source", "/home/me/my model.pt") == 2
+    assert one_error(capsys).startswith("ERROR: /home/me/my model.pt: not a model file")
+    assert predict.main(["--model", str(staged), "--model_source", "/home/me/my model.pt", "--bins", "x.npz", "--output",
+                         str(tmp_path / "o.tsv"), "--device", "cpu", "--threads", "1"]) == 2
+    error = one_error(capsys)
+    assert error.startswith("ERROR: /home/me/my model.pt: not a model file") and "input/model.pt" not in error

@@ -120,11 +120,11 @@ def test_report_page_embeds_everything(inputs, tmp_path):
     """report.py with training, evaluation, links and QC: one HTML file, every figure a data: URI, no script, no
     address outside the page but MultiQC's report beside it."""
     import train_model
-    from planted import settings_args
+    from planted import ASSEMBLY, settings_args
 
     ds, peaks, _, _, _ = inputs  # no reads: their columns stay out of the page
     assert train_model.main(["--dataset", str(tmp_path / "dataset.npz"), "--outdir", str(tmp_path / "training" / "tss_window"),
-                             "--model", "tss_window", "--threads", "1", "--max_memory", "0", *settings_args()]) == 0
+                             "--model", "tss_window", "--threads", "1", "--max_memory", "0", *ASSEMBLY, *settings_args()]) == 0
     evaluation = tmp_path / "evaluation"
     evaluation.mkdir()
     pd.DataFrame({"model": ["mean", "tss_window"], "mse": [1.0, 0.5], "r2": [0.0, 0.5], "r2_gene_median": [0.0, 0.4],

@@ -290,8 +290,8 @@ def test_make_sample_id_keeps_readable_names_and_cuts_long_ones():
     assert long_a != long_b and long_a.startswith("x" * 40) and len(long_a) <= SAMPLE_ID_MAX
 
 
-def test_the_readme_table_is_the_schema():
-    """The README's samplesheet table says what assets/schema_input.json says."""
+def test_the_usage_docs_samplesheet_table_is_the_schema():
+    """docs/usage.md's samplesheet table says what assets/schema_input.json says."""
     schema = samplesheet_schema()
     layouts = schema["x-layouts"]
     lines = ["| column | layouts | required in | what |", "|---|---|---|---|"]
@@ -299,4 +299,4 @@ def test_the_readme_table_is_the_schema():
         where = [name for name, layout in layouts.items() if column in layout["columns"] + layout.get("optional", [])]
         required = [name for name, layout in layouts.items() if column in layout["required"]]
         lines.append(f"| `{column}` | {', '.join(where)} | {', '.join(required) or '-'} | {spec['description']} |")
-    assert "\n".join(lines) in (REPO / "README.md").read_text()
+    assert "\n".join(lines) in (REPO / "docs" / "usage.md").read_text()

@@ -108,8 +108,9 @@ EXPRESSION_KEY_COLUMNS = GENE_MATRIX_KEYS
 ENCODE_GENE_QUANTIFICATION = Table("ENCODE gene quantifications", (("gene_id", "str"), ("TPM", "float")))
 ENCODE_GENE_QUANTIFICATION_COLUMNS = ("gene_id", "transcript_id(s)", "length", "effective_length", "expected_count", "TPM", "FPKM")
 # expression_source.json (expression_table.py): where the targets came from and how they were made TPM
+# (genes_in_table: the table's rows; genes_summed: genes of several rows, summed; rows_repeated: rows taken once)
 EXPRESSION_SOURCE_FIELDS = ("source", "unit", "normalisation", "samples", "columns_left_out", "genes_in_table", "genes_matched",
-                            "genes_dropped", "genes_in_regions")
+                            "genes_dropped", "genes_in_regions", "genes_summed", "rows_repeated")
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,7 @@ def read_samplesheet(path: str | Path, layout: str, min_samples: int = 1, base: 
     path = Path(path)
     text = read_text(path).lstrip("\ufeff")  # Excel's "CSV UTF-8" starts with a byte-order mark
     base = Path(base).resolve() if base is not None else path.resolve().parent
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=samplesheet_schema()["x-separator"])
     try:
         header = [name.strip() for name in next(reader)]
     except StopIteration:

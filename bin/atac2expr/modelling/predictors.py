@@ -1,17 +1,18 @@
 """Every model of expression from accessibility behind one interface: fit, predict (and save, load for the networks).
 
-  mean        each gene's mean over the training samples
-  ridge       ridge regression on all bins, closed form in the sample space (KernelRidge); alpha chosen
-              on the validation samples, then refitted on training + validation samples
-  archr       ArchR's gene score (bins around the gene body, distance-weighted) -> a per-gene linear fit
-  signac      Signac's gene activity (open bins in the gene body + 2 kb upstream) -> a per-gene linear fit
-  mlp         the original study's network, bins -> hidden -> genes (mlp.MLPNetwork), full-batch Adam
-  tss_window  bins around each gene's TSS, weights shared by all genes by distance to the TSS (tss_window.py)
-  local_ridge per-gene kernel ridge on the bins near each gene's TSS (local_ridge.py)
-  tss_similarity  the TSS-window rule plus per-gene kernel ridge on the cell types' similarity (tss_similarity.py)
-  promoter    the sample's own promoter activity mapped to expression by one rule fitted across genes (promoter.py)
-  blend       the gene's training mean, the TSS-window rule and the similarity part on activity ranks and the
-              promoter rule, weighed by how similar the new sample is to the training samples (blend.py)
+The models, their names and what each can do are in model_registry.json (bin/atac2expr/); each names its class here:
+  MeanPredictor        each gene's mean over the training samples
+  RidgePredictor       ridge regression on all bins, closed form in the sample space (KernelRidge); alpha chosen
+                       on the validation samples, then refitted on training + validation samples
+  ArchRPredictor       ArchR's gene score (bins around the gene body, distance-weighted) -> a per-gene linear fit
+  SignacPredictor      Signac's gene activity (open bins in the gene body + 2 kb upstream) -> a per-gene linear fit
+  MLPPredictor         the original study's network, bins -> hidden -> genes (mlp.MLPNetwork), full-batch Adam
+  TSSWindowPredictor   bins around each gene's TSS, weights shared by all genes by distance to the TSS (tss_window.py)
+  LocalRidgePredictor  per-gene kernel ridge on the bins near each gene's TSS (local_ridge.py)
+  TSSSimilarityPredictor  the TSS-window rule plus per-gene kernel ridge on the cell types' similarity (tss_similarity.py)
+  PromoterPredictor    the sample's own promoter activity mapped to expression by one rule fitted across genes (promoter.py)
+  BlendPredictor       the gene's training mean, the TSS-window rule and the similarity part on activity ranks and the
+                       promoter rule, weighed by how similar the new sample is to the training samples (blend.py)
 
 fit() takes the training samples and, optionally, validation samples: the MLP stops early on them, ridge chooses
 its alpha on them; the other models add them to the training samples (tss_window, local_ridge and tss_similarity
@@ -47,6 +48,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .. import model_registry
 from ..cli import InputError
 from ..dataset import Dataset
 from ..links import Links, signed_distance, top_links
@@ -57,10 +59,7 @@ from .training import TrainResult
 
 log = logging.getLogger(__name__)
 
-BASELINES = ("mean", "ridge", "archr", "signac", "promoter")
 LINK_PAIRS = 2_000_000  # candidate (gene, bin) pairs weighed at a time
-SAVEABLE = ("mlp", "tss_window", "local_ridge", "tss_similarity", "blend")  # trained on all samples (--model) and saved
-ALL_MODELS = BASELINES + SAVEABLE
 
 @dataclass
 class Geometry:
@@ -224,7 +223,6 @@ class Predictor(ABC):
 
 
 class MeanPredictor(Predictor):
-    kind = "mean"
 
     def fit(self, X, Y, X_val=None, Y_val=None, device=torch.device("cpu")) -> FitReport:
         self.mean = _stack(Y, Y_val).astype(np.float64).mean(axis=0)
@@ -286,7 +284,6 @@ def choose_ridge_alpha(X: np.ndarray, Y: np.ndarray, X_val: np.ndarray | None, Y
 
 
 class RidgePredictor(Predictor):
-    kind = "ridge"
     links_rule = ("the bin's coefficient in the ridge fit on all samples (the primal weights W = Xc' dual of the kernel form): "
                   "the change in the prediction when the bin opens. With far more bins than samples ridge spreads a gene's weight "
                   "over every bin whose pattern across the samples resembles the gene's, so its links mark bins that are open in "
@@ -326,13 +323,11 @@ class GeneActivityPredictor(Predictor):
 
 
 class ArchRPredictor(GeneActivityPredictor):
-    kind = "archr"
     links_rule = ("the gene's fitted slope times the bin's ArchR gene-score weight (distance-weighted, gene body and up to "
                   "100 kb around it): the change in the prediction when the bin opens")
 
 
 class SignacPredictor(GeneActivityPredictor):
-    kind = "signac"
     links_rule = ("the gene's fitted slope for every bin in its body and 2 kb upstream (Signac's gene activity counts them "
                   "alike, so they tie and the bins nearer the TSS rank first)")
 
@@ -343,8 +338,6 @@ _NETWORK_RULE = ("integrated gradients from every bin closed to each training sa
 
 
 class MLPPredictor(Predictor):
-    kind = "mlp"
-    saveable = True
 
     def build(self) -> torch.nn.Module:
         return mlp.MLPNetwork(self.geometry.layout.n_bins, len(self.geometry.genes), self.settings.hidden, self.settings.dropout)
@@ -466,8 +459,6 @@ class _WindowPredictor(Predictor):
 
 
 class TSSWindowPredictor(_WindowPredictor):
-    kind = "tss_window"
-    saveable = True
     gene_local = True
     links_rule = ("kappa x the gene's training sd x the weight of the bin's distance class from the TSS (the prediction "
                   "is linear in the window's bins, so this is exact)")
@@ -478,8 +469,6 @@ class TSSWindowPredictor(_WindowPredictor):
 
 
 class LocalRidgePredictor(_WindowPredictor):
-    kind = "local_ridge"
-    saveable = True
     gene_local = True
     links_rule = ("the bin's primal weight in the gene's kernel ridge fit on its window (a linear kernel on open bins: "
                   "exact; the change in the prediction when the bin opens)")
@@ -494,8 +483,6 @@ class LocalRidgePredictor(_WindowPredictor):
 
 
 class TSSSimilarityPredictor(_WindowPredictor):
-    kind = "tss_similarity"
-    saveable = True
     links_rule = ("the weight of its tss_window rule for the bin (kappa x the gene's training sd x the weight of the bin's "
                   "distance class); the per-gene term on the similarity of whole samples has no single bins and is not in "
                   "the links")
@@ -509,7 +496,6 @@ class TSSSimilarityPredictor(_WindowPredictor):
 
 
 class PromoterPredictor(Predictor):
-    kind = "promoter"
     reads = ("activity",)
 
     @property
@@ -533,8 +519,6 @@ class PromoterPredictor(Predictor):
 
 
 class BlendPredictor(_WindowPredictor):
-    kind = "blend"
-    saveable = True
     reads = ("activity", "groups")
     links_rule = ("the weight of its rule part for the bin at a typical training sample's similarity (the rule's weight x the "
                   "gene's training sd x the weight of the bin's distance class, per unit of activity rank); the similarity and "
@@ -567,9 +551,22 @@ class BlendPredictor(_WindowPredictor):
         return out * (X[:, pairs.bin] != 0)
 
 
-PREDICTORS: dict[str, type[Predictor]] = {cls.kind: cls for cls in (
-    MeanPredictor, RidgePredictor, ArchRPredictor, SignacPredictor, PromoterPredictor, MLPPredictor, TSSWindowPredictor,
-    LocalRidgePredictor, TSSSimilarityPredictor, BlendPredictor)}
+def _register() -> dict[str, type[Predictor]]:
+    """Every model of model_registry.json by name, its class's kind set to that name."""
+    classes = {cls.__name__: cls for cls in (MeanPredictor, RidgePredictor, ArchRPredictor, SignacPredictor, MLPPredictor,
+                                             TSSWindowPredictor, LocalRidgePredictor, TSSSimilarityPredictor,
+                                             PromoterPredictor, BlendPredictor)}
+    registered = {}
+    for name, spec in model_registry.models().items():
+        cls = classes[spec.predictor_class]
+        cls.kind, cls.saveable = name, spec.saveable
+        registered[name] = cls
+    return registered
+
+
+PREDICTORS: dict[str, type[Predictor]] = _register()
+SAVEABLE = model_registry.names(saveable=True)  # trained on all samples (--model) and saved
+ALL_MODELS = tuple(PREDICTORS)
 
 
 def make(kind: str, settings: ModelSettings, geometry: Geometry, evaluation: EvaluationSettings | None = None,
