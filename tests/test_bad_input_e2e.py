@@ -250,7 +250,7 @@ def test_a_task_out_of_time_at_the_max_time_cap_is_not_retried_and_says_what_to_
     message = refused(run)
     assert message.startswith("ERROR: START_RUN:CHECK_PARAMS (main) ran out of time: it ran its whole 3s, the --max_time cap")
     assert "raise --max_time" in message
-    assert [(row["process"], row["attempt"]) for row in run.trace] == [("CHECK_PARAMS", "1")]
+    assert [(row["process"], row["attempt"]) for row in run.trace] == [("START_RUN:CHECK_PARAMS", "1")]
 
 
 def test_damaged_run_records_and_locks_are_named(tmp_path):
