@@ -18,7 +18,7 @@ help:
 	@echo "make bench      benchmarks (print figures; not tests)"
 	@echo "make bench-links-real where each model's links fall on the real data (../shared/data/heme_hg19; not a test)"
 	@echo "make bench-links-planted every model's links against the planted truth, with the shuffled-label control"
-	@echo "make bench-real-cv every model on every chromosome of the real data, beside ridge (../shared/data/heme_hg19; not a test)"
+	@echo "make bench-real-cv every model on every chromosome of the real data, random and leave-lineage-out folds (../shared/data/heme_hg19; not a test)"
 	@echo "make bench-scale the pipeline on generated real-size inputs (SCALE_DIR=$(SCALE_DIR), SCALE=$(SCALE); long; not a test)"
 	@echo "make bench-real the pipeline on the real heme_hg19 data, whole chromosomes (BENCH_REAL_CHROMS=$(BENCH_REAL_CHROMS); long; not a test)"
 	@echo "make setup      install Nextflow, kallisto and the Python packages only"
@@ -121,7 +121,7 @@ bench-scale:
 BENCH_REAL_DATA ?= $(abspath $(CURDIR)/../shared/data/heme_hg19)
 BENCH_REAL_DIR ?= $(or $(ATAC2EXPR_HOME),$(HOME)/.cache/atac2expr)/bench-real
 BENCH_REAL_CHROMS ?= chr2,chr11,chr19
-BENCH_REAL_MODELS ?= mean,ridge,archr,signac,tss_window,local_ridge,tss_similarity
+BENCH_REAL_MODELS ?= mean,ridge,archr,signac,promoter,tss_window,local_ridge,tss_similarity,blend
 BENCH_REAL_ARGS ?=
 .PHONY: bench-real
 bench-real:

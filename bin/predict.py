@@ -7,6 +7,13 @@ writes both); each file names its sample. Bins of another layout or bin value ar
 Output (--output, TSV): sample, gene_id, gene_name, predicted (the model's units, log1p(TPM) by default),
 predicted_tpm (inverse transform, clipped at 0).
 
+With --new_samples, what each new sample is next to the model's training samples (modelling/new_sample.py): its
+nearest training sample and their similarity beside the training samples' own range, its peaks and the share of them
+on the model's chromosomes (from --peak_summaries, BINARIZE_PEAKS' <sample>.peaks.json), the kind of its activity and
+how it was normalised, and how far the model's ranking of genes agrees with the sample's own promoters. With
+--promoter_baseline, the promoter baseline's predictions (the sample's promoter activity mapped to expression by the
+rule fitted across genes on the training samples) beside the model's, per sample and gene.
+
 With --links_outdir, which of each sample's open bins drove each prediction (the model's links rule applied to that
 sample alone: bin/atac2expr/modelling/predictors.py): links.tsv.gz (formats.SAMPLE_LINKS, a sample column first) and,
 per sample, <sample>.interact, <sample>.bedpe and <sample>.bw, as the links of the main run
@@ -16,15 +23,17 @@ per sample, <sample>.interact, <sample>.bedpe and <sample>.bw, as the links of t
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 
-from atac2expr import cli, dataset, links
-from atac2expr.modelling import model_file, runtime
+from atac2expr import cli, dataset, files, links
+from atac2expr.modelling import model_file, new_sample, predictors, promoter, runtime
 from atac2expr.regions import read_chrom_sizes
 from atac2expr.settings import check_links, estimate_links
 from atac2expr.tables import prediction_table, write_tsv
@@ -40,6 +49,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", required=True, help="predictions TSV")
     parser.add_argument("--device", required=True, help="cpu, cuda or cuda:N")
     parser.add_argument("--threads", type=int, required=True, help="CPU threads of torch")
+    parser.add_argument("--new_samples", type=Path, help="write the new-sample report here (TSV: nearest training sample, similarity, ...)")
+    parser.add_argument("--promoter_baseline", type=Path, help="write the promoter baseline beside the predictions here (TSV)")
+    parser.add_argument("--peak_summaries", type=Path, nargs="*", default=[],
+                        help="<sample>.peaks.json of binarize_peaks.py: each sample's peaks, for the share on the model's chromosomes")
     parser.add_argument("--links_outdir", type=Path, help="write each sample's links here (needs the three below)")
     parser.add_argument("--links_top", type=int, help="links kept per sample and gene (the strongest)")
     parser.add_argument("--links_max_distance", type=int, help="bp from the TSS within which a bin can be a link")
@@ -59,25 +72,60 @@ def main(argv: Sequence[str] | None = None) -> int:
     runtime.set_threads(args.threads)
     device = runtime.resolve_device(args.device)
     source = args.model_source or args.model
-    predictor, train_samples = model_file.load(args.model, source=source)
+    predictor, train_samples, reference = model_file.load_with_reference(args.model, source=source)
     layout, bin_value = predictor.geometry.layout, predictor.geometry.bin_value
     log.info("%s: %s", source, model_file.describe(predictor, train_samples))
+    log.info("the model expects peaks of samples like its training samples (activity %s), normalised so: %s",
+             "/".join(sorted(set(reference.activity_kinds))), new_sample.NORMALISATION)
 
-    names, rows = [], []
+    names, rows, activity, kinds = [], [], [], []
     for path in sorted(args.bins):
         sample_bins = dataset.load_sample_bins(path, layout, bin_value)
         if sample_bins.sample in names:
             raise cli.InputError(f"{path}: sample {sample_bins.sample} given twice")
         names.append(sample_bins.sample)
         rows.append(sample_bins.values)
-        log.info("%s: %d of %d bins open (%s)", sample_bins.sample, np.count_nonzero(sample_bins.values), layout.n_bins, bin_value)
-    X = np.stack(rows)
-    predicted = predictor.predict(X, device)
-    write_tsv(prediction_table(np.array(names), predictor.geometry.genes, predicted, predictor.settings.target_transform), args.output)
+        activity.append(sample_bins.activity)
+        kinds.append(sample_bins.activity_kind)
+        log.info("%s: %d of %d bins open (%s); activity: %s, as ranks among its %d bins with a peak", sample_bins.sample,
+                 np.count_nonzero(sample_bins.values), layout.n_bins, bin_value,
+                 "the peaks' signalValue" if sample_bins.activity_kind == "signal" else "open/closed (no signalValue)",
+                 np.count_nonzero(sample_bins.activity))
+    X, activity = np.stack(rows), np.stack(activity)
+    new_sample.check_activity_kinds(reference, names, kinds)
+    predicted = predictor.predict(X, device, **predictors.predict_inputs(predictor, activity))
+    genes = predictor.geometry.genes
+    write_tsv(prediction_table(np.array(names), genes, predicted, predictor.settings.target_transform), args.output)
     log.info("wrote %s: %d samples x %d genes", args.output, len(names), predicted.shape[1])
+    if args.new_samples or args.promoter_baseline:
+        table, baseline = new_sample.report(reference, train_samples, names, X, activity, kinds, predicted,
+                                            promoter.PromoterBins(predictor.geometry.bins, genes), read_peak_summaries(args.peak_summaries))
+        if args.new_samples:
+            write_tsv(table, args.new_samples)
+        if args.promoter_baseline:
+            n_genes = len(genes)
+            write_tsv(pd.DataFrame({"sample": np.repeat(np.array(names), n_genes),
+                                    "gene_id": np.tile(genes["gene_id"].to_numpy(str), len(names)),
+                                    "gene_name": np.tile(genes["gene_name"].to_numpy(str), len(names)),
+                                    "predicted": predicted.reshape(-1), "promoter_baseline": baseline["baseline"].reshape(-1),
+                                    "promoter_activity_rank": baseline["promoter"].reshape(-1),
+                                    "training_mean": np.tile(reference.train_mean, len(names))})[list(new_sample.PROMOTER_BASELINE)],
+                      args.promoter_baseline)
     if args.links_outdir:
         write_sample_links(predictor, X, np.array(names), args, device)
     return 0
+
+
+def read_peak_summaries(paths: list[Path]) -> dict[str, tuple[int, int]]:
+    """sample -> (peaks in its file, peaks on the regions' chromosomes) from binarize_peaks.py's <sample>.peaks.json."""
+    counts = {}
+    for path in paths:
+        try:
+            summary = json.loads(files.read_text(path))
+            counts[str(summary["sample"])] = (int(summary["peaks"]), int(summary["peaks_on_regions"]))
+        except (ValueError, TypeError, KeyError) as err:
+            raise cli.InputError(f"{path}: not a peak summary written by binarize_peaks.py ({err})") from None
+    return counts
 
 
 def write_sample_links(predictor, X: np.ndarray, names: np.ndarray, args: argparse.Namespace, device) -> None:

@@ -86,17 +86,29 @@ METRICS_SHOWN = {"model": "model", "mse": "MSE", "r2": "R\u00b2 vs per-gene mean
 
 
 def evaluation_section(evaluation: Path, units: str) -> tuple[str, pd.DataFrame]:
-    metrics = pd.read_csv(evaluation / "metrics.tsv", sep="\t")
+    every = pd.read_csv(evaluation / "metrics.tsv", sep="\t")
+    metrics = evaluation_lib.of_folds(every, "random")
     best = str(metrics.sort_values("r2", ascending=False)["model"].iloc[0]) if len(metrics) else ""
-    shown = metrics[[c for c in METRICS_SHOWN if c in metrics]].rename(columns=METRICS_SHOWN)
     parts = [f"<p>Every model fitted on the training folds and scored on samples it never saw (cross-validation over samples, "
              f"the same folds for every model), in {html_report.escape(units)}. R\u00b2 is the skill over each gene's training mean: "
-             f"0 is the mean, negative is worse. Best: <b>{html_report.escape(best)}</b>.</p>",
-             html_report.table(shown, {**{c: "{:.3f}" for c in shown.columns}, "genes better than the mean": "{:.0%}",
-                                       "variable genes better than the mean": "{:.0%}"}, highlight=best, key="model"),
-             "<p>Which models beat the per-gene mean (R\u00b2 and median per-gene R\u00b2 above 0) and ridge on all bins (higher R\u00b2, "
-             "median per-gene R\u00b2 and share of genes better than the mean), on these held-out samples:</p>",
-             html_report.table(evaluation_lib.verdicts(metrics.set_index("model")), {"fit s per fold": "{:.2f}"})]
+             f"0 is the mean, negative is worse. Best: <b>{html_report.escape(best)}</b>.</p>"]
+    by_group = evaluation_lib.of_folds(every, "group")
+    for scheme, table in (("random", metrics), ("group", by_group)):
+        if not len(table):
+            continue
+        top = str(table.sort_values("r2", ascending=False)["model"].iloc[0])
+        if len(by_group):
+            parts.append(f"<h3>{html_report.escape(evaluation_lib.FOLD_SCHEME_TITLES[scheme].capitalize())}</h3>")
+        if scheme == "group":
+            parts.append("<p>Each group of the samplesheet held out in turn: the skill a new sample from a group the training samples "
+                         "do not cover would get. The random folds keep relatives on both sides.</p>")
+        shown = table[[c for c in METRICS_SHOWN if c in table]].rename(columns=METRICS_SHOWN)
+        parts += [html_report.table(shown, {**{c: "{:.3f}" for c in shown.columns}, "genes better than the mean": "{:.0%}",
+                                            "variable genes better than the mean": "{:.0%}"}, highlight=top, key="model"),
+                  "<p>Which models beat the per-gene mean (R\u00b2 and median per-gene R\u00b2 above 0), ridge on all bins (higher R\u00b2, "
+                  "median per-gene R\u00b2 and share of genes better than the mean) and the promoter baseline (higher R\u00b2 and median "
+                  "per-gene R\u00b2), on these held-out samples:</p>",
+                  html_report.table(evaluation_lib.verdicts(table.set_index("model")), {"fit s per fold": "{:.2f}"})]
     if (evaluation / "gene_correlations.png").exists():
         parts.append(html_report.figure(evaluation / "gene_correlations.png", "Per-gene skill of every model on held-out samples.",
                                         "per-gene skill"))
@@ -237,7 +249,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     plot_losses(losses, baselines, args.outdir / "loss_curve.png")
     if args.evaluation:
         metrics = read_tsv(args.evaluation / "metrics.tsv")
-        summary["heldout_metrics"] = metrics.set_index(metrics.columns[0]).to_dict(orient="index")
+        summary["heldout_metrics"] = evaluation_lib.of_folds(metrics, "random").set_index("model").to_dict(orient="index")
+        by_group = evaluation_lib.of_folds(metrics, "group")
+        if len(by_group):
+            summary["heldout_metrics_leave_group_out"] = by_group.set_index("model").to_dict(orient="index")
     with atomic_output(args.outdir / "summary.json") as handle:
         json.dump(summary, handle, indent=2)
     page = report_page(dataset, summary, args)

@@ -4,7 +4,9 @@
 Inputs: dataset.npz from build_matrix.py (X samples x bins, 0/1 or signal; Y samples x genes TPM).
 Outputs in --outdir (each written atomically):
   model.pt          the fitted state + metadata (settings, bin layout, genes, the assembly: --genome and a checksum of
-                    --chrom_sizes, which -entry PREDICT checks); load with torch.load(weights_only=True)
+                    --chrom_sizes, which -entry PREDICT checks) and the reference a new sample is compared with (the
+                    training samples' open bins, the promoter rule, each gene's training mean: -entry PREDICT's
+                    new-sample report); load with torch.load(weights_only=True)
   loss.tsv          epoch, train_loss (MSE in the target's units, per epoch; the MLP's training; one row, the
                     in-sample MSE, for the closed-form models)
   predictions.tsv   in-sample predictions: sample, gene_id, gene_name, observed, predicted (target units),
@@ -28,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from atac2expr import cli, dataset, files, genomes, targets
-from atac2expr.modelling import model_file, predictors, runtime
+from atac2expr.modelling import model_file, new_sample, predictors, promoter, runtime
 from atac2expr.regions import read_chrom_sizes
 from atac2expr.settings import ModelSettings
 from atac2expr.tables import prediction_table, write_tsv
@@ -72,8 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.warning("only %d sample: the model can only memorise it", n_samples)
 
     predictor = predictors.make(args.model, settings, predictors.Geometry.of(ds), memory_limit=args.max_memory or None)
-    report = predictor.fit(ds.X, Y, device=device)
-    predicted = predictor.predict(ds.X, device)
+    activity = ds.activity
+    report = predictor.fit(ds.X, Y, device=device, **predictors.inputs_for(predictor, activity=activity, groups=ds.groups))
+    predicted = predictor.predict(ds.X, device, **predictors.predict_inputs(predictor, activity))
+    reference = new_sample.Reference.of(ds.X, Y, activity, ds.activity_kind, promoter.PromoterBins(ds.bins, ds.genes))
     baseline = targets.mean_baseline_mse(Y)
     in_sample_mse = float(np.mean((predicted.astype(np.float64) - Y) ** 2))
     losses = report.curves.train_loss if report.curves is not None else [in_sample_mse]  # closed form: one step
@@ -82,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
              final_loss, in_sample_mse, baseline, settings.units)
 
     outdir = args.outdir
-    model_file.save(f"{outdir}/model.pt", predictor, list(ds.samples.astype(str)), assembly)
+    model_file.save(f"{outdir}/model.pt", predictor, list(ds.samples.astype(str)), reference, assembly)
     write_tsv(pd.DataFrame({"epoch": np.arange(1, len(losses) + 1), "train_loss": losses}), f"{outdir}/loss.tsv")
     write_tsv(prediction_table(ds.samples, ds.genes, predicted, settings.target_transform, observed=Y, observed_tpm=ds.Y),
               f"{outdir}/predictions.tsv")
@@ -98,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "n_bins": n_bins,
         "n_genes": n_genes,
         "samples": list(ds.samples.astype(str)),
+        "groups": None if ds.groups is None else list(ds.groups),
         "target_transform": settings.units,
         "loss": f"mean squared error in {settings.units} units, in-sample (all samples are training samples)",
         "epochs_run": len(losses),

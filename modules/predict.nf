@@ -9,11 +9,14 @@ process PREDICT_EXPRESSION {
     input:
     path model, stageAs: 'input/model.pt'
     path bins, stageAs: 'bins/*'        // <sample>.bins.npz of BINARIZE_PEAKS: the sample ids are inside
+    path summaries, stageAs: 'summaries/*'    // <sample>.peaks.json of BINARIZE_PEAKS: each sample's peaks
     path chrom_sizes                    // the bigWig headers of the links
     val with_links                      // write which bins drove each prediction (not --skip_links)
 
     output:
     path 'predictions.tsv', emit: predictions
+    path 'new_samples.tsv', emit: new_samples      // each sample next to the training samples (modelling/new_sample.py)
+    path 'promoter_baseline.tsv', emit: promoter_baseline
     path 'links'          , emit: links, optional: true    // links.tsv.gz, <sample>.{interact,bedpe,bw} (with_links)
     path 'versions.yml'   , emit: versions
 
@@ -29,6 +32,9 @@ process PREDICT_EXPRESSION {
         --bins bins/* \\
         --threads ${task.cpus} \\
         --output predictions.tsv \\
+        --new_samples new_samples.tsv \\
+        --promoter_baseline promoter_baseline.tsv \\
+        --peak_summaries summaries/* \\
         ${linked} \\
         ${args}
 
@@ -41,6 +47,6 @@ process PREDICT_EXPRESSION {
     stub:
     """
     printf 'sample\\tgene_id\\tgene_name\\tpredicted\\tpredicted_tpm\\n' > predictions.tsv
-    touch versions.yml
+    touch new_samples.tsv promoter_baseline.tsv versions.yml
     """
 }

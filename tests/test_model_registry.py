@@ -56,10 +56,10 @@ def test_no_other_file_of_the_pipeline_lists_the_model_names():
 
 
 @pytest.mark.parametrize("n_bins, expected_train, mlp_evaluated", [
-    (1_000, ["mlp", "tss_window", "tss_similarity"], True),
-    (model_registry.small_layout_bins(), ["mlp", "tss_window", "tss_similarity"], True),
-    (model_registry.small_layout_bins() + 1, ["tss_window", "tss_similarity"], False),
-    (3_088_281, ["tss_window", "tss_similarity"], False),
+    (1_000, ["mlp", "tss_window", "tss_similarity", "blend"], True),
+    (model_registry.small_layout_bins(), ["mlp", "tss_window", "tss_similarity", "blend"], True),
+    (model_registry.small_layout_bins() + 1, ["tss_window", "tss_similarity", "blend"], False),
+    (3_088_281, ["tss_window", "tss_similarity", "blend"], False),
 ])
 def test_auto_trains_the_mlp_only_where_it_is_cheap(n_bins, expected_train, mlp_evaluated):
     plan = model_registry.model_plan("auto", "auto", True, True, n_bins)

@@ -293,7 +293,7 @@ def test_links_that_cannot_fit_max_memory_are_refused_before_any_task():
     message = refusal(region="chr1", links_top=100000, links_max_distance=100_000_000)
     assert message.startswith("--links_top and --links_max_distance: the links would need about ")
     assert "more than the 8.0 GiB that --max_memory allows any task" in message and "--skip_links" in message
-    assert "6 model(s) (tss_window, tss_similarity, ridge, archr, signac, local_ridge)" in message  # auto: no MLP on a chromosome
+    assert "7 model(s) (tss_window, tss_similarity, blend, ridge, archr, signac, local_ridge)" in message  # auto: no MLP on a chromosome
     check(region="chr1", links_top=100000, links_max_distance=100_000_000, skip_links=True)
 
 
@@ -301,7 +301,7 @@ def test_large_links_are_warned_about_with_rows_time_and_size(caplog):
     with caplog.at_level("WARNING"):
         check(region="chr1:1-50000000", links_top=2000, links_max_distance=1_000_000)
     (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-    assert warning.startswith("the links are large: 6 model(s)") and "up to 1,980,020 links of 1,000 genes" in warning  # genes near the ends have fewer bins
+    assert warning.startswith("the links are large: 7 model(s)") and "up to 1,980,020 links of 1,000 genes" in warning  # genes near the ends have fewer bins
     assert "GiB of files" in warning and "CPU minutes" in warning and "warned above 2 GiB or 60 CPU minutes" in warning
 
 
@@ -309,7 +309,7 @@ def test_default_links_at_genome_scale_are_neither_warned_nor_refused(caplog):
     with caplog.at_level("INFO"):
         check(region="genome")
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
-    assert "links at 20 genes per Mb: 6 model(s)" in caplog.text
+    assert "links at 20 genes per Mb: 7 model(s)" in caplog.text
 
 
 def test_check_params_writes_its_warnings_for_the_console(tmp_path):

@@ -171,10 +171,10 @@ def test_resume_caches_everything_then_reruns_only_training(shared_run: Run, tes
 
 @pytest.fixture(scope="module")
 def chromosome_signal_run(shared_run: Run, test_data) -> Run:
-    """--region 1 (a whole chromosome) with --bin_value signal on the samplesheet of narrowPeak files, resumed from the
-    shared run: the reads are not quantified again."""
+    """--region 1 (a whole chromosome) with --bin_value signal on the samplesheet of narrowPeak files (with a group
+    column), resumed from the shared run: the reads are not quantified again."""
     params = [*run_params(test_data), "--input", str(test_data / "samplesheet_signal.csv"), "--region", "1", "--bin_value", "signal",
-              "--model", "tss_window", "--eval_models", "mean,ridge,archr,signac,tss_window", *NO_REPORTS, "-resume"]
+              "--model", "tss_window,blend", "--eval_models", "mean,ridge,archr,signac,promoter,tss_window,blend", *NO_REPORTS, "-resume"]
     return assert_success(nextflow_run(shared_run.launch, params, shared_run.launch / "results_chr1", name="chr1"))
 
 
@@ -187,7 +187,27 @@ def test_whole_chromosome_region(chromosome_signal_run: Run):
     assert dataset.X.shape[1] == -(-chr1 // 1000)
     last = dataset.bins.iloc[-1]
     assert (last["chrom"], last["start"], last["end"]) == ("1", chr1 // 1000 * 1000, chr1)
-    assert set(pd.read_csv(run.outdir / "evaluation" / "metrics.tsv", sep="\t")["model"]) == {"mean", "ridge", "archr", "signac", "tss_window"}
+    assert set(pd.read_csv(run.outdir / "evaluation" / "metrics.tsv", sep="\t")["model"]) == {"mean", "ridge", "archr", "signac", "promoter",
+                                                                                             "tss_window", "blend"}
+
+
+def test_the_samplesheets_groups_give_leave_group_out_folds(chromosome_signal_run: Run, test_data):
+    """The samplesheet's group column reaches the dataset through CHECK_INPUTS and BUILD_MATRIX, and EVALUATE scores
+    every model in leave-group-out folds beside the random ones, in metrics.tsv and evaluation.md."""
+    run = chromosome_signal_run
+    sheet = pd.read_csv(test_data / "samplesheet_signal.csv").set_index("sample")
+    dataset = load_dataset(run.outdir / "dataset" / "dataset.npz")
+    assert dataset.groups.tolist() == sheet.loc[dataset.samples, "group"].tolist()
+    metrics = pd.read_csv(run.outdir / "evaluation" / "metrics.tsv", sep="\t")
+    assert metrics.groupby("folds")["model"].apply(set).to_dict() == {
+        scheme: {"mean", "ridge", "archr", "signac", "promoter", "tss_window", "blend"} for scheme in ("random", "group")}
+    folds = pd.read_csv(run.outdir / "evaluation" / "folds.tsv", sep="\t")
+    assert folds["group_fold"].nunique() == sheet["group"].nunique()
+    assert "leave-group-out (each group held out in turn)" in (run.outdir / "evaluation" / "evaluation.md").read_text()
+    assert "Leave-group-out (each group held out in turn)" in (run.outdir / "report" / "atac2expr_report.html").read_text()
+    summary = json.loads((run.outdir / "report" / "summary.json").read_text())
+    assert set(summary["heldout_metrics_leave_group_out"]) == set(summary["heldout_metrics"]) == set(metrics["model"])
+    assert json.loads((run.outdir / "model" / "blend" / "training.json").read_text())["fit"]["blend_left_out"] == "the samples' groups"
 
 
 def test_signal_bins_run_through(chromosome_signal_run: Run, shared_run: Run, test_data):
@@ -229,6 +249,11 @@ def test_predict_entry_reproduces_in_sample_predictions(shared_run: Run, test_da
         merged = predicted.merge(in_sample, on=["sample", "gene_id"], suffixes=("", "_train"))
         assert len(merged) == len(predicted) == 2 * in_sample["gene_id"].nunique()
         assert np.allclose(merged["predicted"], merged["predicted_train"], atol=1e-4)
+        # what each new sample is next to the training samples: its own peaks find it, at similarity 1
+        report = pd.read_csv(run.outdir / "predict" / "new_samples.tsv", sep="\t")
+        assert report["sample"].tolist() == report["nearest_training_sample"].tolist() == [r[0] for r in rows[1:3]]
+        assert np.allclose(report["similarity"], 1) and (report["share_of_peaks_in_model_bins"] > 0).all()
+        assert (run.outdir / "predict" / "promoter_baseline.tsv").exists()
         # which of each new sample's open bins drove its predictions: the same files as the main run's links, per sample
         table = SAMPLE_LINKS.read(run.outdir / "predict" / "links" / "links.tsv.gz")
         assert set(table["sample"]) == {r[0] for r in rows[1:3]} and (table["rank"] <= 10).all()
@@ -358,9 +383,11 @@ def test_run_record_knows_the_outputs_the_inputs_and_what_is_computed(shared_run
 
 
 def test_predict_entry_bins_new_peaks_with_the_models_bin_value(chromosome_signal_run: Run, test_data, tmp_path):
-    """-entry PREDICT with a model of signal bins (no --bin_value given): the new peaks are binned as signal, so the
-    training samples' narrowPeak files give their in-sample predictions, and BED3 peaks are refused in one line."""
-    model = chromosome_signal_run.outdir / "model" / "tss_window"
+    """-entry PREDICT with a blend model of signal bins (no --bin_value given): the new peaks are binned as signal and
+    their activity ranked, so the training samples' narrowPeak files give their in-sample predictions; the new-sample
+    report finds each one's own training sample and the share of its peaks on the model's chromosome; BED3 peaks are
+    refused in one line."""
+    model = chromosome_signal_run.outdir / "model" / "blend"
     sheet = pd.read_csv(test_data / "samplesheet_signal.csv").set_index("sample")
     new = write_sheet(tmp_path / "new.csv", [["sample", "peaks"]] + [[s, str(test_data / sheet.loc[s, "peaks"])] for s in ("S02", "S05")])
     run = assert_success(nextflow_run(tmp_path / "ok", ["-entry", "PREDICT", "--model_file", str(model / "model.pt"), "--input", str(new)]))
@@ -368,6 +395,13 @@ def test_predict_entry_bins_new_peaks_with_the_models_bin_value(chromosome_signa
     merged = predicted.merge(pd.read_csv(model / "predictions.tsv", sep="\t"), on=["sample", "gene_id"], suffixes=("", "_train"))
     assert len(merged) == len(predicted) > 0 and set(merged["sample"]) == {"S02", "S05"}
     assert np.allclose(merged["predicted"], merged["predicted_train"], atol=1e-4)
+    report = pd.read_csv(run.outdir / "predict" / "new_samples.tsv", sep="\t").set_index("sample")
+    assert report["nearest_training_sample"].to_dict() == {"S02": "S02", "S05": "S05"} and np.allclose(report["similarity"], 1)
+    peaks = read_peaks(test_data / sheet.loc["S02", "peaks"])
+    assert report.loc["S02", "peaks"] == len(peaks) and report.loc["S02", "peaks_in_model_bins"] == int((peaks["chrom"] == "1").sum())
+    assert 0 < report.loc["S02", "share_of_peaks_in_model_bins"] < 1 and set(report["activity_kind"]) == {"signal"}
+    baseline = pd.read_csv(run.outdir / "predict" / "promoter_baseline.tsv", sep="\t")
+    assert len(baseline) == len(predicted) and np.allclose(baseline["predicted"], predicted["predicted"])
 
     bed3 = test_data / "peaks" / "S02.bed"  # S02's peaks in the default samplesheet
     refused = nextflow_run(tmp_path / "bed3", ["-entry", "PREDICT", "--model_file", str(model / "model.pt"), "--input",

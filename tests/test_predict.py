@@ -9,13 +9,14 @@ import binarize_peaks
 import check_model
 import numpy as np
 import pandas as pd
+import planted
 import predict
 import pytest
 import torch
 import train_model
 from planted import ASSEMBLY, CHROM_SIZES, layout_of, settings_args, write_planted
 
-from atac2expr.modelling import model_file, predictors
+from atac2expr.modelling import model_file, new_sample, predictors
 from atac2expr.regions import chrom_sizes_checksum, read_chrom_sizes
 
 REGION = "chr1:1-30000,chr2:1-19500"  # chr2's last bin is 500 bp
@@ -111,7 +112,7 @@ def test_peaks_elsewhere_give_the_prediction_of_closed_bins(trained, tmp_path, c
     out = tmp_path / "pred.tsv"
     assert run_predict(model, [bins], out) == 0
     predictor, _ = model_file.load(model)
-    expected = predictor.predict(np.zeros((1, ds.layout.n_bins), dtype=np.uint8))[0]
+    expected = planted.predict(predictor, np.zeros((1, ds.layout.n_bins), dtype=np.uint8))[0]
     assert np.allclose(pd.read_csv(out, sep="\t")["predicted"], expected, rtol=1e-6, atol=1e-6)
 
 
@@ -189,7 +190,7 @@ def test_a_model_of_signal_bins_predicts_from_signal_bins(trained_on_signal, tmp
         assert np.allclose(got["predicted"], want["predicted"], rtol=1e-5, atol=1e-5)
     # the signal matters, except to local_ridge, whose kernel compares which bins are open (docs/modelling.md)
     predictor, _ = model_file.load(model)
-    same = np.allclose(predictor.predict((ds.X[[1]] != 0).astype(np.float32)), predictor.predict(ds.X[[1]]), atol=1e-3)
+    same = np.allclose(planted.predict(predictor, (ds.X[[1]] != 0).astype(np.float32)), planted.predict(predictor, ds.X[[1]]), atol=1e-3)
     assert same == (predictor.kind == "local_ridge")
 
 
@@ -222,7 +223,7 @@ def test_links_of_new_samples_name_their_open_bins(trained, tmp_path):
     assert set(table["sample"]) == {str(ds.samples[1]), str(ds.samples[2])}
     position = {(c, s): i for i, (c, s) in enumerate(zip(ds.bins["chrom"], ds.bins["start"], strict=True))}
     predictor, _ = model_file.load(model)
-    closed = predictor.predict(np.zeros((1, ds.layout.n_bins), dtype=np.uint8))[0]
+    closed = planted.predict(predictor, np.zeros((1, ds.layout.n_bins), dtype=np.uint8))[0]
     predicted = pd.read_csv(tmp_path / "p.tsv", sep="\t").set_index(["sample", "gene_id"])["predicted"]
     for row in (1, 2):
         sample = str(ds.samples[row])
@@ -242,6 +243,54 @@ def test_links_need_their_settings(trained, tmp_path, capsys):
     assert predict.main(["--model", str(model), "--bins", "x.npz", "--output", str(tmp_path / "o.tsv"), "--device", "cpu", "--threads", "1",
                          "--links_outdir", str(tmp_path)]) == 2
     assert one_error(capsys) == "ERROR: --links_outdir needs --links_top, --links_max_distance, --chrom_sizes"
+
+
+def test_the_new_sample_report_places_each_sample_beside_the_training_samples(trained, tmp_path):
+    """--new_samples: a training sample's own peaks find it as the nearest training sample (similarity 1); peaks off
+    the model's chromosomes count against the share in the model's bins; --promoter_baseline: the promoter rule of
+    the model file beside the model's predictions and each gene's training mean."""
+    ds, base, model, insample = trained
+    own = write_peaks(tmp_path / "own.bed", ds, 2, extra="chr9\t100\t400\tfar\t0\t.\n")  # one peak off the model's chromosomes
+    rng = np.random.default_rng(0)
+    other = tmp_path / "other.bed"
+    other.write_text("".join(f"chr{c}\t{s}\t{s + 200}\n" for c, s in zip(rng.choice([1, 2], 6), rng.integers(0, 19_000, 6), strict=True)))
+    bins, summaries = [], []
+    for name, peaks in (("own", own), ("other", other)):
+        assert binarize_peaks.main(["--peaks", str(peaks), "--sample", name, "--layout", str(base / "layout.tsv"), "--chrom_sizes",
+                                    str(CHROM_SIZES), "--genome", "GRCh38", "--bin_value", "binary", "--output", str(tmp_path / f"{name}.bins.npz"),
+                                    "--summary", str(tmp_path / f"{name}.peaks.json")]) == 0
+        bins.append(tmp_path / f"{name}.bins.npz")
+        summaries.append(tmp_path / f"{name}.peaks.json")
+    assert predict.main(["--model", str(model), "--bins", *map(str, bins), "--output", str(tmp_path / "p.tsv"), "--device", "cpu",
+                         "--threads", "1", "--new_samples", str(tmp_path / "new.tsv"), "--promoter_baseline", str(tmp_path / "baseline.tsv"),
+                         "--peak_summaries", *map(str, summaries)]) == 0
+    report = pd.read_csv(tmp_path / "new.tsv", sep="\t").set_index("sample")
+    assert list(report.reset_index().columns) == list(new_sample.NEW_SAMPLES)
+    assert report.loc["own", "nearest_training_sample"] == ds.samples[2] and report.loc["own", "similarity"] == pytest.approx(1.0)
+    assert report.loc["other", "similarity"] < report.loc["own", "similarity"]
+    low, high = report.loc["own", ["training_similarity_low", "training_similarity_high"]]
+    assert 0 < low <= high < 1
+    n_open = int((ds.X[2] != 0).sum())
+    assert report.loc["own", "peaks"] == n_open + 1 and report.loc["own", "peaks_in_model_bins"] == n_open
+    assert report.loc["own", "share_of_peaks_in_model_bins"] == pytest.approx(n_open / (n_open + 1))
+    assert report.loc["own", "open_bins"] == n_open and report.loc["own", "activity_kind"] == "binary"
+    assert "rank" in report.loc["own", "activity_normalisation"]
+    baseline = pd.read_csv(tmp_path / "baseline.tsv", sep="\t")
+    assert list(baseline.columns) == list(new_sample.PROMOTER_BASELINE) and len(baseline) == 2 * len(ds.genes)
+    predicted = pd.read_csv(tmp_path / "p.tsv", sep="\t")
+    assert np.allclose(baseline["predicted"], predicted["predicted"])
+    _, _, reference = model_file.load_with_reference(model)
+    assert np.allclose(baseline.loc[baseline["sample"] == "own", "training_mean"], np.log1p(ds.Y).mean(axis=0))
+    assert np.allclose(baseline["promoter_baseline"], reference.promoter_rule.predict(baseline["promoter_activity_rank"].to_numpy()))
+    ranks = baseline.loc[baseline["sample"] == "own", "promoter_activity_rank"].to_numpy()
+    assert ((ranks > 0) == (promoter_open(ds, 2))).all()  # a rank where a peak lies within 1 kb of the TSS, 0 elsewhere
+
+
+def promoter_open(ds, row: int) -> np.ndarray:
+    """Per gene: does an open bin of the sample overlap TSS +/- 1 kb."""
+    open_bins = ds.bins[ds.X[row] != 0]
+    return np.array([((open_bins["chrom"] == chrom) & (open_bins["end"] > tss - 1000) & (open_bins["start"] <= tss + 1000)).any()
+                     for chrom, tss in zip(ds.genes["chrom"], ds.genes["tss"], strict=True)])
 
 
 # ---------------------------------------------------------------- the model's assembly, the user's paths

@@ -93,7 +93,7 @@ workflow ATAC2EXPR {
 
         // features x targets -> models: each trained on all samples, and every one on the same held-out folds
         bins = BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name })
-        BUILD_MATRIX(bins, expression.matrix, expression.genes, layout)
+        BUILD_MATRIX(bins, expression.matrix, expression.genes, layout, CHECK_INPUTS.out.samplesheet)
         dataset = BUILD_MATRIX.out.dataset.first()    // a value: one TRAIN_MODEL task per model reads it
         TRAIN_MODEL(dataset, models.flatMap { it.train }, chrom_sizes)
         evaluation = Channel.value([])

@@ -28,7 +28,8 @@ workflow ATAC2EXPR_PREDICT {
     // the model's bin layout and bin value (written by CHECK_MODEL, which checked them)
     layout = CHECK_MODEL.out.layout.map { meta, regions, bin_value -> [meta + [bin_value: bin_value.text.trim()], regions] }.first()
     BINARIZE_PEAKS(peaks, layout, chrom_sizes, schema_input)
-    PREDICT_EXPRESSION(model, BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }), chrom_sizes, !params.skip_links)
+    PREDICT_EXPRESSION(model, BINARIZE_PEAKS.out.bins.map { meta, bins -> bins }.collect(sort: { it.name }),
+                       BINARIZE_PEAKS.out.summary.map { meta, summary -> summary }.collect(sort: { it.name }), chrom_sizes, !params.skip_links)
     SOFTWARE_VERSIONS(softwareVersions(started.mix(CHECK_MODEL.out.versions, CHECK_INPUTS.out.versions, BINARIZE_PEAKS.out.versions,
                                                    PREDICT_EXPRESSION.out.versions)))
 

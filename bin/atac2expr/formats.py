@@ -94,8 +94,8 @@ BIN_LAYOUT = Table("bin layout", (("chrom", "str"), ("start", "int"), ("end", "i
 GENE_TPM = Table("gene TPM", (("sample", "str"), ("gene_id", "str"), ("gene_name", "str"), ("tpm", "float")))
 # a genes x samples matrix (gene_tpm_matrix.tsv; nf-core/rnaseq's merged gene tables): these columns, then one per sample
 GENE_MATRIX_KEYS = ("gene_id", "gene_name")
-# evaluate.py's per_gene_metrics.tsv: one row per (model, gene)
-PER_GENE_METRICS = ("model", *GENE_MATRIX_KEYS, "pearson", "spearman", "r2", "mse", "observed_variance", "status")
+# evaluate.py's per_gene_metrics.tsv: one row per (fold scheme, model, gene); folds: random, or group (leave-group-out)
+PER_GENE_METRICS = ("folds", "model", *GENE_MATRIX_KEYS, "pearson", "spearman", "r2", "mse", "observed_variance", "status")
 # genes left out of the targets: the genes table's columns (empty where the gene is not in the annotation), then why
 GENES_DROPPED = Table("genes dropped", (*GENES.fields, ("reason", "str")))
 
@@ -158,12 +158,13 @@ REGION_PREFIX = "region_"
 LAYOUT_ARRAYS = ("region_chrom", "region_start", "region_end", "bin_size")
 SAMPLE_BINS_NPZ = ("sample", "bin_value", "open_bits", "signal", "activity_kind", "activity_bits", "activity", "n_bins", *LAYOUT_ARRAYS)
 GENE_ARRAY_PREFIX = "gene_"
-DATASET_NPZ = ("X_bits", "X_signal", "bin_value", "activity_kind", "A_bits", "A_values", "n_bins", "Y", "samples", *LAYOUT_ARRAYS,
+DATASET_NPZ = ("X_bits", "X_signal", "bin_value", "activity_kind", "A_bits", "A_values", "n_bins", "Y", "samples", "groups", *LAYOUT_ARRAYS,
                *(name if name.startswith(GENE_ARRAY_PREFIX) else GENE_ARRAY_PREFIX + name for name in GENES.columns))
 
-# a model file: torch.save of {"format": MODEL_FORMAT, "meta": {MODEL_META...}, "state_dict": {name: tensor}}
-MODEL_FORMAT = "atac2expr-model/3"
-MODEL_META = ("model", "settings", "layout", "bin_value", "genes", "train_samples", "versions")
+# a model file: torch.save of {"format": MODEL_FORMAT, "meta": {MODEL_META...}, "state_dict": {name: tensor},
+# "reference": {name: tensor}} (the reference: what a new sample is compared with, modelling/new_sample.py)
+MODEL_FORMAT = "atac2expr-model/4"
+MODEL_META = ("model", "settings", "layout", "bin_value", "genes", "train_samples", "reference", "versions")
 
 
 def gene_array_name(column: str) -> str:
@@ -201,6 +202,11 @@ def samplesheet_columns(layout: str) -> list[str]:
     if layout not in layouts:
         raise ValueError(f"samplesheet layout {layout}: one of {', '.join(layouts)}")
     return list(layouts[layout]["columns"])
+
+
+def samplesheet_optional_columns(layout: str) -> list[str]:
+    """Columns a samplesheet of `layout` may add to its header (group)."""
+    return list(samplesheet_schema()["x-layouts"][layout].get("optional", []))
 
 
 def samplesheet_column(name: str) -> dict[str, Any]:

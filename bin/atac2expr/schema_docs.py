@@ -140,7 +140,7 @@ def render_samplesheet(input_schema: dict[str, Any]) -> str:
     layouts = input_schema["x-layouts"]
     lines = ["| column | layouts | required in | what |", "|---|---|---|---|"]
     for column, spec in input_schema["items"]["properties"].items():
-        where = [name for name, layout in layouts.items() if column in layout["columns"]]
+        where = [name for name, layout in layouts.items() if column in layout["columns"] + layout.get("optional", [])]
         required = [name for name, layout in layouts.items() if column in layout["required"]]
         lines.append(f"| `{column}` | {', '.join(where)} | {', '.join(required) or '-'} | {spec['description']} |")
     return "\n".join(lines)

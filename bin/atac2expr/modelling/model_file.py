@@ -9,10 +9,16 @@ weights_only=True, so loading never runs pickled code:
             "assembly": {"genome": --genome's assembly name, "chrom_sizes_md5": regions.chrom_sizes_checksum of the
                          chromosome sizes, "chrom_sizes": {chromosome: length} of the layout's chromosomes}
                         (absent in files written before it was recorded: a warning, and only the regions are checked),
-            "genes": {formats.GENES column: list}, "train_samples": [...], "versions": {...}},
-   "state_dict": {name: tensor}}
+            "genes": {formats.GENES column: list}, "train_samples": [...],
+            "reference": {"bin_size": int, "activity_normalisation": str, "activity_kinds": [signal or binary per
+                          training sample]} (what the model expects of a new sample's peaks),
+            "versions": {...}},
+   "state_dict": {name: tensor},
+   "reference": {name: tensor}}
 The state is the predictor's (predictors.Predictor.state): a network's weights, or the arrays of a closed-form
 model (coefficients, each gene's training mean, the training samples' open bins where predicting needs them).
+The reference is the same for every model (new_sample.Reference): the training samples' open bins, the promoter rule
+fitted on them and each gene's training mean, for the new-sample report of -entry PREDICT.
 
 Every field is checked before use; a damaged or crafted file gets one line naming the field. Messages name the file
 as `source` gives it (the user's path; a task sees a staged copy).
@@ -34,10 +40,10 @@ import torch
 from .. import genomes
 from ..cli import InputError
 from ..files import atomic_path
-from ..formats import BIN_VALUES, GENES, MODEL_FORMAT
+from ..formats import ACTIVITY_KINDS, BIN_VALUES, GENES, MODEL_FORMAT
 from ..regions import BinLayout, chrom_sizes_checksum
 from ..settings import TRANSFORMS, ModelSettings
-from . import predictors, runtime
+from . import new_sample, predictors, runtime
 
 log = logging.getLogger(__name__)
 
@@ -71,22 +77,35 @@ def assembly_record(genome: str, chrom_sizes: dict[str, int], layout: BinLayout)
             "chrom_sizes": {c: int(chrom_sizes[c]) for c in chroms}}
 
 
-def save(path: str | Path, predictor: predictors.Predictor, train_samples: list[str], assembly: dict[str, Any] | None = None) -> None:
-    """Weights (state dict, on the CPU) plus the metadata needed to reuse them, written atomically. `assembly`:
-    assembly_record of the training data (train_model.py always gives it)."""
+def _tensors(arrays: dict[str, Any]) -> dict[str, torch.Tensor]:
+    return {k: v if isinstance(v, torch.Tensor) else torch.from_numpy(np.array(v, copy=True)) for k, v in arrays.items()}
+
+
+def save(path: str | Path, predictor: predictors.Predictor, train_samples: list[str], reference: new_sample.Reference,
+         assembly: dict[str, Any] | None = None) -> None:
+    """Weights (state dict, on the CPU) plus the metadata needed to reuse them and the reference of new samples,
+    written atomically. `assembly`: assembly_record of the training data (train_model.py always gives it)."""
     if not predictor.saveable:
         raise ValueError(f"{predictor.kind} models are not saved")
-    state = {k: v if isinstance(v, torch.Tensor) else torch.from_numpy(np.array(v, copy=True)) for k, v in predictor.state().items()}
-    meta = {**model_meta(predictor, train_samples), "versions": runtime.software_versions()}
+    meta = {**model_meta(predictor, train_samples), "reference": reference.meta(predictor.geometry.layout.bin_size),
+            "versions": runtime.software_versions()}
     if assembly is not None:
         meta["assembly"] = assembly
     with atomic_path(path) as tmp:
-        torch.save({"format": MODEL_FORMAT, "meta": meta, "state_dict": state}, tmp)
+        torch.save({"format": MODEL_FORMAT, "meta": meta, "state_dict": _tensors(predictor.state()),
+                    "reference": _tensors(reference.state())}, tmp)
 
 
 def read_payload(path: str | Path, source: str | Path | None = None) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """(meta, state_dict) of a model file, unchecked beyond the format marker; never unpickles code. `source` names the
     file in messages."""
+    meta, state, _ = _read_payload(path, source)
+    return meta, state
+
+
+def _read_payload(path: str | Path, source: str | Path | None = None
+                  ) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """(meta, state_dict, reference) of a model file, unchecked beyond the format marker and the tensors' mappings."""
     shown = source or path
     if not Path(path).is_file():
         raise InputError(f"{shown}: {'is a directory, not a model file' if Path(path).is_dir() else 'file not found'}")
@@ -102,7 +121,10 @@ def read_payload(path: str | Path, source: str | Path | None = None) -> tuple[di
     if not isinstance(payload.get("state_dict"), dict) or not all(
             isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in payload["state_dict"].items()):
         raise InputError(f"{shown}: model file field 'state_dict' is missing or not a mapping of names to tensors")
-    return payload.get("meta"), payload["state_dict"]
+    if not isinstance(payload.get("reference"), dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in payload["reference"].items()):
+        raise InputError(f"{shown}: model file field 'reference' is missing or not a mapping of names to tensors")
+    return payload.get("meta"), payload["state_dict"], payload["reference"]
 
 
 def _field(meta: dict, key: str, kind: type | tuple[type, ...], path) -> Any:
@@ -276,16 +298,41 @@ def _check_state(path, kind: str, geometry: predictors.Geometry, state: dict[str
                              f"the model cannot predict (was its training diverging?)")
 
 
+def _reference_meta(meta: dict, path, n_train: int) -> list[str]:
+    """The training samples' activity kinds of the metadata's 'reference' (its other fields are text for people)."""
+    reference = _field(meta, "reference", dict, path)
+    kinds = _list(reference, "activity_kinds", str, path, "reference.")
+    if len(kinds) != n_train or not set(kinds) <= set(ACTIVITY_KINDS):
+        raise InputError(f"{path}: model metadata field 'reference.activity_kinds' must name {', '.join(ACTIVITY_KINDS)} for each of "
+                         f"the {n_train} training samples")
+    return kinds
+
+
+def load_with_reference(path: str | Path, chrom_sizes: dict[str, int] | None = None, genome: str | None = None,
+                        source: str | Path | None = None) -> tuple[predictors.Predictor, list[str], new_sample.Reference]:
+    """(predictor, training samples, reference of new samples) of a model file written by train_model.py, checked
+    field by field; with chrom_sizes and genome, of that assembly. `source` names the file in messages (the user's path)."""
+    shown = source or path
+    meta, state, reference = _read_payload(path, shown)
+    kind, settings, geometry, train_samples = read_meta(meta, shown, chrom_sizes, genome)
+    kinds = _reference_meta(meta, shown, len(train_samples))
+    predictor = predictors.make(kind, settings, geometry)
+    _check_state(shown, kind, geometry, state, predictor.state_shapes(len(train_samples)))
+    expected = new_sample.Reference.state_shapes(len(train_samples), geometry.layout.n_bins, len(geometry.genes))
+    shapes = {name: tuple(t.shape) for name, t in reference.items()}
+    if shapes != expected or not all(bool(torch.isfinite(t).all()) for t in reference.values() if t.is_floating_point()):
+        raise InputError(f"{shown}: model file field 'reference' does not fit {len(train_samples)} training samples, "
+                         f"{geometry.layout.n_bins:,} bins and {len(geometry.genes):,} genes, or holds NaN or infinite values")
+    predictor.load_state({name: tensor.numpy() for name, tensor in state.items()}, len(train_samples))
+    return predictor, train_samples, new_sample.Reference.from_state({k: v.numpy() for k, v in reference.items()},
+                                                                     geometry.layout.n_bins, kinds)
+
+
 def load(path: str | Path, chrom_sizes: dict[str, int] | None = None, genome: str | None = None,
          source: str | Path | None = None) -> tuple[predictors.Predictor, list[str]]:
     """(predictor, training samples) of a model file written by train_model.py, checked field by field; with
     chrom_sizes and genome, of that assembly. `source` names the file in messages (the user's path)."""
-    shown = source or path
-    meta, state = read_payload(path, shown)
-    kind, settings, geometry, train_samples = read_meta(meta, shown, chrom_sizes, genome)
-    predictor = predictors.make(kind, settings, geometry)
-    _check_state(shown, kind, geometry, state, predictor.state_shapes(len(train_samples)))
-    predictor.load_state({name: tensor.numpy() for name, tensor in state.items()}, len(train_samples))
+    predictor, train_samples, _ = load_with_reference(path, chrom_sizes, genome, source)
     return predictor, train_samples
 
 

@@ -10,6 +10,9 @@ The models, their names and what each can do are in model_registry.json (bin/ata
   TSSWindowPredictor   bins around each gene's TSS, weights shared by all genes by distance to the TSS (tss_window.py)
   LocalRidgePredictor  per-gene kernel ridge on the bins near each gene's TSS (local_ridge.py)
   TSSSimilarityPredictor  the TSS-window rule plus per-gene kernel ridge on the cell types' similarity (tss_similarity.py)
+  PromoterPredictor    the sample's own promoter activity mapped to expression by one rule fitted across genes (promoter.py)
+  BlendPredictor       the gene's training mean, the TSS-window rule and the similarity part on activity ranks and the
+                       promoter rule, weighed by how similar the new sample is to the training samples (blend.py)
 
 fit() takes the training samples and, optionally, validation samples: the MLP stops early on them, ridge chooses
 its alpha on them; the other models add them to the training samples (tss_window, local_ridge and tss_similarity
@@ -17,6 +20,11 @@ choose their few settings by leave-one-out over all of them). Targets are in the
 default) throughout. Bins are read as they are, whatever their kind (formats.BIN_VALUES: uint8 0/1, or float32 log1p
 signal): ridge, the MLP and tss_window multiply them by weights, so a signal bin counts as an open bin scaled by its
 peak's strength; the kernels of local_ridge and tss_similarity compare which bins are open.
+
+Besides the bins, a predictor may read what `reads` names (the callers give it only those, through `inputs_for`):
+"activity", each bin's activity (samples x bins float32: the strongest overlapping peak's signalValue, dataset.py),
+in fit and predict; "groups", the training samples' groups (the samplesheet's `group` column, or None), in fit. Such
+a predictor is fitted on all of a fold's training samples (no validation split: it chooses its settings inside them).
 
 A saveable predictor gives its fitted state as named arrays (state) and takes it back (load_state), with the shape
 of every array known beforehand (state_shapes), so that modelling/model_file.py checks a file before using it.
@@ -46,7 +54,7 @@ from ..dataset import Dataset
 from ..links import Links, signed_distance, top_links
 from ..regions import BinLayout
 from ..settings import EvaluationSettings, ModelSettings, check_mlp_memory
-from . import attribution, gene_activity, local_ridge, mlp, runtime, tss_similarity, tss_window
+from . import attribution, blend, gene_activity, local_ridge, mlp, promoter, runtime, tss_similarity, tss_window
 from .training import TrainResult
 
 log = logging.getLogger(__name__)
@@ -111,10 +119,35 @@ def _stack(X: np.ndarray, X_val: np.ndarray | None) -> np.ndarray:
     return X if X_val is None or len(X_val) == 0 else np.concatenate([X, X_val])
 
 
+INPUTS = ("activity", "groups")  # what a predictor may read besides the bins (module docstring)
+
+
+def inputs_for(predictor: "Predictor", **given: Any) -> dict[str, Any]:
+    """The inputs of `given` (activity=..., groups=...) that the predictor reads (its `reads`); one it reads and is
+    not given is an error."""
+    unknown = set(given) - set(INPUTS)
+    if unknown:
+        raise ValueError(f"unknown predictor inputs {sorted(unknown)}")
+    missing = [name for name in predictor.reads if name not in given or (name == "activity" and given[name] is None)]
+    if missing:
+        raise ValueError(f"{predictor.kind} reads {', '.join(missing)}, not given")
+    return {name: given[name] for name in predictor.reads}
+
+
+def predict_inputs(predictor: "Predictor", activity: np.ndarray | None) -> dict[str, Any]:
+    """What predict() takes besides the bins: the samples' activity, for a predictor that reads it."""
+    if "activity" not in predictor.reads:
+        return {}
+    if activity is None:
+        raise ValueError(f"{predictor.kind} reads the samples' activity, not given")
+    return {"activity": activity}
+
+
 class Predictor(ABC):
     kind: ClassVar[str]
     saveable: ClassVar[bool] = False
     gene_local: ClassVar[bool] = False  # predicts each gene from its own neighbourhood only
+    reads: ClassVar[tuple[str, ...]] = ()  # what it reads besides the bins: "activity" (fit and predict), "groups" (fit)
 
     def __init__(self, settings: ModelSettings, geometry: Geometry, evaluation: EvaluationSettings | None = None,
                  memory_limit: int | None = None) -> None:
@@ -462,10 +495,67 @@ class TSSSimilarityPredictor(_WindowPredictor):
         self.model = tss_similarity.TSSSimilarity(self.window_index[0], self.distance_classes)
 
 
+class PromoterPredictor(Predictor):
+    reads = ("activity",)
+
+    @property
+    def promoter_bins(self) -> promoter.PromoterBins:
+        if not hasattr(self, "_promoter_bins"):
+            self._promoter_bins = promoter.PromoterBins(self.geometry.bins, self.geometry.genes)
+        return self._promoter_bins
+
+    def promoter_activity(self, activity: np.ndarray) -> np.ndarray:
+        return np.concatenate([self.promoter_bins.activity(promoter.activity_ranks(row)) for row in activity]) if len(activity) \
+            else np.zeros((0, len(self.geometry.genes)))
+
+    def fit(self, X, Y, X_val=None, Y_val=None, device=torch.device("cpu"), *, activity=None) -> FitReport:
+        self._check_bins(X)
+        self.rule = promoter.PromoterRule().fit(self.promoter_activity(activity), _stack(Y, Y_val))
+        return FitReport(info={"promoter_levels": [round(float(v), 4) for v in self.rule.levels]})
+
+    def predict(self, X, device=torch.device("cpu"), *, activity=None) -> np.ndarray:
+        self._check_bins(X)
+        return self.rule.predict(self.promoter_activity(activity))
+
+
+class BlendPredictor(_WindowPredictor):
+    reads = ("activity", "groups")
+    links_rule = ("the weight of its rule part for the bin at a typical training sample's similarity (the rule's weight x the "
+                  "gene's training sd x the weight of the bin's distance class, per unit of activity rank); the similarity and "
+                  "promoter parts have no single bins and are not in the links")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.model = blend.Blend(self.window_index[0], self.distance_classes,
+                                 promoter.PromoterBins(self.geometry.bins, self.geometry.genes))
+
+    def fit(self, X, Y, X_val=None, Y_val=None, device=torch.device("cpu"), *, activity=None, groups=None) -> FitReport:
+        self._check_bins(X)
+        if X_val is not None and len(X_val):
+            raise ValueError("blend is fitted on all training samples (its activity and groups have no validation split)")
+        info = self.model.fit(X, Y, activity, groups)
+        return FitReport(info={f"blend_{key}": value for key, value in info.items()})
+
+    def predict(self, X, device=torch.device("cpu"), *, activity=None) -> np.ndarray:
+        self._check_bins(X)
+        return self.model.predict(X, activity)
+
+    def sample_link_weights(self, pairs, X, device=torch.device("cpu")) -> np.ndarray:
+        # a sample's open bins with the rule's weight at that sample's similarity to the training samples
+        X = np.asarray(X)
+        similarity = self.model.nearest_similarity((X > 0).astype(np.uint8))
+        hit, gene, slot = self._slots_of(pairs)
+        out = np.zeros((len(X), len(pairs)))
+        for row, s in enumerate(similarity):
+            out[row, hit] = self.model.slot_weights(float(s))[gene, slot]
+        return out * (X[:, pairs.bin] != 0)
+
+
 def _register() -> dict[str, type[Predictor]]:
     """Every model of model_registry.json by name, its class's kind set to that name."""
     classes = {cls.__name__: cls for cls in (MeanPredictor, RidgePredictor, ArchRPredictor, SignacPredictor, MLPPredictor,
-                                             TSSWindowPredictor, LocalRidgePredictor, TSSSimilarityPredictor)}
+                                             TSSWindowPredictor, LocalRidgePredictor, TSSSimilarityPredictor,
+                                             PromoterPredictor, BlendPredictor)}
     registered = {}
     for name, spec in model_registry.models().items():
         cls = classes[spec.predictor_class]
