@@ -249,7 +249,7 @@ def assert_same_results(outdir: Path, reference: Path) -> None:
         for key in theirs.files:
             assert np.array_equal(ours[key], theirs[key]), f"dataset.npz: {key} differs"
     assert (outdir / "expression" / "gene_tpm.tsv").read_bytes() == (reference / "expression" / "gene_tpm.tsv").read_bytes()
-    for model in ("mlp", "tss_window"):
+    for model in ("mlp", "blend"):
         ours = pd.read_csv(outdir / "model" / model / "predictions.tsv", sep="\t")
         theirs = pd.read_csv(reference / "model" / model / "predictions.tsv", sep="\t")
         assert list(ours.columns) == list(theirs.columns) and len(ours) == len(theirs) > 0

@@ -161,7 +161,7 @@ def test_hostile_but_valid_file_names_run_safely(tmp_path, test_data, shared_run
 def test_predict_refuses_a_model_of_another_assembly_naming_the_users_model_file(tmp_path, test_data, shared_run: Run):
     """The shared run's GRCh38 model under --genome GRCm39 (its region fits on either): CHECK_MODEL refuses it naming both
     assemblies and the model file as the user gave it, not the task's staged input/model.pt; nothing is binned."""
-    model = shared_run.outdir / "model" / "tss_window" / "model.pt"
+    model = shared_run.outdir / "model" / "blend" / "model.pt"
     rows = sheet_rows(test_data)
     sheet = write_sheet(tmp_path / "new.csv", [["sample", "peaks"], [rows[1][0], rows[1][3]]])
     message = refused(nextflow_run(tmp_path, ["-entry", "PREDICT", "--model_file", str(model), "--input", str(sheet), "--genome", "GRCm39"]))

@@ -56,16 +56,16 @@ def test_no_other_file_of_the_pipeline_lists_the_model_names():
 
 
 @pytest.mark.parametrize("n_bins, expected_train, mlp_evaluated", [
-    (1_000, ["mlp", "tss_window", "tss_similarity", "blend"], True),
-    (model_registry.small_layout_bins(), ["mlp", "tss_window", "tss_similarity", "blend"], True),
-    (model_registry.small_layout_bins() + 1, ["tss_window", "tss_similarity", "blend"], False),
-    (3_088_281, ["tss_window", "tss_similarity", "blend"], False),
+    (1_000, ["mlp", "blend"], True),
+    (model_registry.small_layout_bins(), ["mlp", "blend"], True),
+    (model_registry.small_layout_bins() + 1, ["blend"], False),
+    (3_088_281, ["blend"], False),
 ])
 def test_auto_trains_the_mlp_only_where_it_is_cheap(n_bins, expected_train, mlp_evaluated):
     plan = model_registry.model_plan("auto", "auto", True, True, n_bins)
     assert [m for m in plan["train"] if m in expected_train] == expected_train and set(plan["train"]) == set(expected_train)
     assert ("mlp" in plan["evaluate"]) == mlp_evaluated
-    assert set(plan["evaluate"]) >= {"mean", "ridge", "tss_window", "tss_similarity"}
+    assert set(plan["evaluate"]) >= {"mean", "ridge", "promoter", "tss_window", "tss_similarity", "blend"}
     if not mlp_evaluated:
         assert "mlp left out" in plan["why"]["train"] and f"{n_bins:,} bins" in plan["why"]["train"]
 

@@ -293,7 +293,7 @@ def test_links_that_cannot_fit_max_memory_are_refused_before_any_task():
     message = refusal(region="chr1", links_top=100000, links_max_distance=100_000_000)
     assert message.startswith("--links_top and --links_max_distance: the links would need about ")
     assert "more than the 8.0 GiB that --max_memory allows any task" in message and "--skip_links" in message
-    assert "7 model(s) (tss_window, tss_similarity, blend, ridge, archr, signac, local_ridge)" in message  # auto: no MLP on a chromosome
+    assert "7 model(s) (blend, ridge, archr, signac, tss_window, local_ridge, tss_similarity)" in message  # auto: no MLP on a chromosome
     check(region="chr1", links_top=100000, links_max_distance=100_000_000, skip_links=True)
 
 
