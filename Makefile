@@ -5,19 +5,20 @@ WITH_ENV := bash setup/with-env.sh
 OUTDIR ?= results
 PYTEST_ARGS ?=
 
-.PHONY: help setup test-data demo lint test test-unit test-e2e test-slurm test-container bench clean chromium
+.PHONY: help setup test-data demo lint docs test test-unit test-e2e test-slurm test-container bench clean chromium
 
 help:
 	@echo "make demo       run the whole pipeline on the bundled test dataset (results in $(OUTDIR)/)"
 	@echo "make test       lint, then the test suite: unit tests, the stub graph, the end-to-end nextflow runs"
 	@echo "make test-unit  unit tests only (seconds)"
 	@echo "make lint       ruff on bin/, tests/ and benchmarks/"
+	@echo "make docs       rewrite docs/usage.md's parameter reference and samplesheet table from the schemas"
 	@echo "make test-slurm the pipeline through a one-node Slurm cluster on this machine (root; installs slurm-wlm, munge)"
 	@echo "make test-container the pipeline in the Dockerfile's image with podman and Docker Engine (root; installs both, builds the image)"
 	@echo "make bench      benchmarks (print figures; not tests)"
 	@echo "make bench-links-real where each model's links fall on the real data (../shared/data/heme_hg19; not a test)"
 	@echo "make bench-links-planted every model's links against the planted truth, with the shuffled-label control"
-	@echo "make bench-real-cv every model on every chromosome of the real data, beside ridge (../shared/data/heme_hg19; not a test)"
+	@echo "make bench-real-cv every model on every chromosome of the real data, random and leave-lineage-out folds (../shared/data/heme_hg19; not a test)"
 	@echo "make bench-crispr the links' score on CRISPRi-tested pairs: a heme genome run, -entry PREDICT on K562 (../shared/data; long; not a test)"
 	@echo "make bench-scale the pipeline on generated real-size inputs (SCALE_DIR=$(SCALE_DIR), SCALE=$(SCALE); long; not a test)"
 	@echo "make bench-real the pipeline on the real heme_hg19 data, whole chromosomes (BENCH_REAL_CHROMS=$(BENCH_REAL_CHROMS); long; not a test)"
@@ -36,6 +37,13 @@ demo: test-data
 
 lint:
 	$(WITH_ENV) ruff check bin tests benchmarks
+
+# docs/usage.md's generated sections (between its <!-- parameters:start/end --> and <!-- samplesheet:start/end -->
+# markers), from nextflow_schema.json, assets/schema_input.json and the model names of the registry;
+# tests/test_docs.py fails when they are stale
+docs:
+	$(WITH_ENV) env PYTHONPATH=bin python -m atac2expr.schema_docs --schema nextflow_schema.json \
+	    --samplesheet_schema assets/schema_input.json --registry bin/atac2expr/model_registry.json --update docs/usage.md
 
 # the layers side by side (tests/run_layers.sh): the end-to-end tests that share runs in one session, the unit tests
 # and then the ENCODE runs beside it; every layer runs to its end, and any failure fails the target. The report pages
@@ -125,7 +133,7 @@ bench-scale:
 BENCH_REAL_DATA ?= $(abspath $(CURDIR)/../shared/data/heme_hg19)
 BENCH_REAL_DIR ?= $(or $(ATAC2EXPR_HOME),$(HOME)/.cache/atac2expr)/bench-real
 BENCH_REAL_CHROMS ?= chr2,chr11,chr19
-BENCH_REAL_MODELS ?= mean,ridge,archr,signac,tss_window,local_ridge,tss_similarity
+BENCH_REAL_MODELS ?= mean,ridge,archr,signac,promoter,tss_window,local_ridge,tss_similarity,blend
 BENCH_REAL_ARGS ?=
 .PHONY: bench-real
 bench-real:

@@ -320,7 +320,7 @@ def model_genes(path: Path) -> pd.DataFrame:
     """The genes of a model file (with their TSSs)."""
     from atac2expr.modelling import model_file
 
-    meta, _, _ = model_file.read_payload(path)
+    meta, _ = model_file.read_payload(path)
     return pd.DataFrame(meta["genes"])
 
 

@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO / "bin"))
 from atac2expr import dataset, links, targets  # noqa: E402
 from atac2expr.formats import GENES  # noqa: E402
 from atac2expr.modelling import cross_validation, predictors, runtime  # noqa: E402
-from atac2expr.peaks import bin_peaks, read_peaks  # noqa: E402
+from atac2expr.peaks import bin_activity, bin_peaks, read_peaks  # noqa: E402
 from atac2expr.regions import BinLayout, normalize_chroms, parse_regions, read_chrom_sizes  # noqa: E402
 from atac2expr.settings import EvaluationSettings, ModelSettings  # noqa: E402
 
@@ -44,6 +44,11 @@ from atac2expr.settings import EvaluationSettings, ModelSettings  # noqa: E402
 DATA = next((p / "shared" / "data" / "heme_hg19" for p in (REPO.parent, REPO.parent.parent) if (p / "shared" / "data" / "heme_hg19").exists()),
             REPO.parent / "shared" / "data" / "heme_hg19")
 PROMOTER = 1000  # bp either side of the TSS
+# The lineage of each of the 14 populations (docs/notes/new-celltype.md says how it was chosen): the samplesheet's
+# `group` of the real-data benchmarks, whose leave-group-out folds hold out a whole lineage
+LINEAGES = {"HSC": "progenitor", "MPP": "progenitor", "LMPP": "progenitor", "CLP": "progenitor",
+            "GMP-A": "myeloid", "GMP-B": "myeloid", "GMP-C": "myeloid", "Mono": "myeloid", "pDC": "myeloid",
+            "B": "lymphoid", "CD4": "lymphoid", "CD8": "lymphoid", "NK": "lymphoid", "Ery": "erythroid"}
 # the pipeline's defaults (nextflow_schema.json)
 SETTINGS = dict(hidden=500, epochs=1000, lr=0.001, weight_decay=0.0, dropout=0.0, window=50000, patience=50, target_transform="log1p",
                 seed=1, device="cpu")
@@ -89,9 +94,13 @@ def build_dataset(data: Path, chroms_text: str, bin_size: int) -> dataset.Datase
     genes = tss_genes(data / "annotation" / "refGene_hg19_TSS.bed", layout.chroms)
     genes = genes[genes["gene_id"].isin(cpm.index)].reset_index(drop=True)
     samples = list(cpm.columns)
-    X = np.stack([bin_peaks(read_peaks(data / "peaks" / f"{s}.narrowPeak.gz"), layout, "binary") for s in samples]).astype(np.uint8)
+    peaks = [read_peaks(data / "peaks" / f"{s}.narrowPeak.gz", activity=True) for s in samples]
+    X = np.stack([bin_peaks(p, layout, "binary") for p in peaks]).astype(np.uint8)
+    activity = [bin_activity(p, layout) for p in peaks]
     Y = cpm.loc[genes["gene_id"], samples].to_numpy(np.float64).T
-    return dataset.Dataset(X, Y, np.array(samples), layout, genes)
+    groups = np.array([LINEAGES.get(s, s) for s in samples])
+    return dataset.Dataset(X, Y, np.array(samples), layout, genes, "binary", np.array([kind for _, kind in activity]),
+                           np.stack([values for values, _ in activity]), groups=groups)
 
 
 def fitted_links(ds: dataset.Dataset, kind: str, args: argparse.Namespace) -> tuple[pd.DataFrame, float]:
@@ -101,8 +110,8 @@ def fitted_links(ds: dataset.Dataset, kind: str, args: argparse.Namespace) -> tu
     started = time.perf_counter()
     predictor = predictors.make(kind, settings, predictors.Geometry.of(ds), evaluation)
     inner, validation = cross_validation.inner_split(np.arange(len(ds.samples)), evaluation.val_fraction, settings.seed)
-    if predictor.saveable:  # trained on every sample, as TRAIN_MODEL does
-        predictor.fit(ds.X, Y)
+    if predictor.saveable or predictor.reads:  # trained on every sample, as TRAIN_MODEL does
+        predictor.fit(ds.X, Y, **predictors.inputs_for(predictor, activity=ds.activity, groups=ds.groups))
     else:
         predictor.fit(ds.X[inner], Y[inner], ds.X[validation], Y[validation])
     found = predictor.links(ds.X, args.links_max_distance, args.links_top)

@@ -79,6 +79,28 @@ def child(n_bins: int, n_genes: int, hidden: int, samples: int, steps: int) -> N
     print(json.dumps({"peak_above_baseline": peak - base - data_np, "seconds": seconds}))
 
 
+def timing(hidden: int, epochs: int = 20) -> int:
+    """Seconds per full-batch Adam epoch on one core, per parameter, beside the pipeline's constant."""
+    import numpy as np
+    import torch
+
+    sys.path.insert(0, str(REPO / "bin"))
+    from atac2expr.modelling import mlp
+    from atac2expr.settings import MLP_SECONDS_PER_PARAMETER_EPOCH
+
+    torch.set_num_threads(1)
+    print(f"MLP epoch time on one core (hidden {hidden}); the pipeline estimates {MLP_SECONDS_PER_PARAMETER_EPOCH * 1e9:.0f} ns per parameter")
+    for bins, genes, samples in ((20_000, 400, 14), (100_000, 2_000, 14), (100_000, 2_000, 40)):
+        X = (np.random.default_rng(0).random((samples, bins)) < 0.05).astype(np.float32)
+        Y = np.random.default_rng(1).random((samples, genes)).astype(np.float32)
+        start = time.perf_counter()
+        mlp.train_full_batch(mlp.MLPNetwork(bins, genes, hidden), X, Y, epochs=epochs, lr=1e-3)
+        per_epoch = (time.perf_counter() - start) / epochs
+        print(f"  {bins:>7,} bins {genes:>5,} genes {samples:>3} samples: {per_epoch:.3f} s per epoch, "
+              f"{per_epoch / n_params(bins, genes, hidden) * 1e9:.1f} ns per parameter")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget_gib", type=float, default=24.0)
@@ -93,11 +115,15 @@ def main(argv=None) -> int:
     parser.add_argument("--max_try_gib", type=float, default=3.0, help="largest estimated size actually trained")
     parser.add_argument("--max_seconds", type=float, default=240.0, help="stop trying larger sizes after this long")
     parser.add_argument("--quick", action="store_true", help="--max_try_gib 0.6 --max_seconds 90")
+    parser.add_argument("--timing", action="store_true",
+                        help="seconds per epoch of one core at a few sizes, per parameter: settings.MLP_SECONDS_PER_PARAMETER_EPOCH")
     parser.add_argument("--child", nargs=5, type=int, metavar=("BINS", "GENES", "HIDDEN", "SAMPLES", "STEPS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(*args.child)
         return 0
+    if args.timing:
+        return timing(args.hidden)
     if args.quick:
         args.max_try_gib, args.max_seconds = min(args.max_try_gib, 0.6), min(args.max_seconds, 90)
 

@@ -5,10 +5,13 @@ chromosome at a time, and the held-out table per chromosome and model with the s
 The data are used exactly as they lie in --data: peaks/<sample>.narrowPeak.gz (14 blood cell types, MACS2, hg19),
 expression/counts.tsv (read counts per gene symbol) as --expression --expression_unit counts,
 annotation/refGene_hg19_TSS.bed (TSSs only) as --gene_bed, with --genome GRCh37. The only file written is the
-samplesheet (sample,peaks: one row per peak file, the sample named after it) in --workdir.
+samplesheet (sample,peaks,group: one row per peak file, the sample named after it, its lineage as its group:
+bench_links_real.LINEAGES) in --workdir, so each run's evaluation has random and leave-lineage-out folds; both tables
+are printed.
 
   benchmarks/bench_real.py --data ../shared/data/heme_hg19 --workdir ~/.cache/atac2expr/bench-real \\
-      --chromosomes chr2,chr11,chr19 --models mean,ridge,archr,signac,tss_window,local_ridge,tss_similarity [-- extra nextflow arguments]
+      --chromosomes chr2,chr11,chr19 --models mean,ridge,archr,signac,promoter,tss_window,local_ridge,tss_similarity,blend \\
+      [-- extra nextflow arguments]
 
 --models is passed as --eval_models, so a model the pipeline learns is benchmarked by its name alone. The report
 (markdown) is printed and written to <workdir>/report.md: the held-out table, and where each model's links (the run's
@@ -39,8 +42,11 @@ def write_samplesheet(data: Path, path: Path) -> list[str]:
     if not peaks:
         sys.exit(f"{data}/peaks: no *.narrowPeak.gz")
     samples = [p.name.removesuffix(".narrowPeak.gz") for p in peaks]
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from bench_links_real import LINEAGES
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("sample,peaks\n" + "".join(f"{s},{p}\n" for s, p in zip(samples, peaks, strict=True)))
+    path.write_text("sample,peaks,group\n" + "".join(f"{s},{p},{LINEAGES.get(s, s)}\n" for s, p in zip(samples, peaks, strict=True)))
     return samples
 
 
@@ -58,15 +64,21 @@ def run_chromosome(args: argparse.Namespace, chromosome: str, sheet: Path, extra
     seconds = time.monotonic() - started
     if result.returncode:
         sys.exit(f"{chromosome}: nextflow failed (exit {result.returncode}); see {args.workdir}/nextflow_{chromosome}.log")
-    metrics = pd.read_csv(outdir / "evaluation" / "metrics.tsv", sep="\t").set_index("model")
+    every = pd.read_csv(outdir / "evaluation" / "metrics.tsv", sep="\t")
     evaluation = json.loads((outdir / "evaluation" / "evaluation.json").read_text())
-    fits = {model: [fold[f"{model}_seconds"] for fold in evaluation["folds"] if f"{model}_seconds" in fold] for model in metrics.index}
-    table = metrics[COLUMNS].copy()
-    table["seconds_per_fit"] = [sum(fits[m]) / len(fits[m]) if fits[m] else float("nan") for m in table.index]
-    table.insert(0, "chromosome", chromosome)
-    table.insert(1, "bins", evaluation["n_bins"])
-    table.insert(2, "genes", evaluation["n_genes"])
-    return table.reset_index(), seconds
+    tables = []
+    for scheme, part in every.groupby("folds", sort=False):
+        metrics = part.set_index("model")
+        folds = evaluation["folds"] if scheme == "random" else evaluation["leave_group_out"]["folds"]
+        fits = {model: [fold[f"{model}_seconds"] for fold in folds if f"{model}_seconds" in fold] for model in metrics.index}
+        table = metrics[COLUMNS].copy()
+        table["seconds_per_fit"] = [sum(fits[m]) / len(fits[m]) if fits[m] else float("nan") for m in table.index]
+        table.insert(0, "folds", "random 5 folds" if scheme == "random" else "leave-lineage-out")
+        table.insert(0, "chromosome", chromosome)
+        table.insert(2, "bins", evaluation["n_bins"])
+        table.insert(3, "genes", evaluation["n_genes"])
+        tables.append(table.reset_index())
+    return pd.concat(tables, ignore_index=True), seconds
 
 
 def links_summary(outdir: Path) -> str:
@@ -83,11 +95,12 @@ def links_summary(outdir: Path) -> str:
 
 
 def markdown(table: pd.DataFrame) -> str:
-    lines = ["| chromosome | bins | genes | model | MSE, log1p(TPM) | R² vs per-gene mean | median per-gene R² | genes better than the mean | "
-             "median per-gene Pearson | seconds per fit |", "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| chromosome | folds | bins | genes | model | MSE, log1p(TPM) | R² vs per-gene mean | median per-gene R² | "
+             "genes better than the mean | median per-gene Pearson | seconds per fit |", "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
     for row in table.itertuples(index=False):
-        lines.append(f"| {row.chromosome} | {row.bins:,} | {row.genes:,} | {row.model} | {row.mse:.3f} | {row.r2:.3f} | {row.r2_gene_median:.3f} | "
-                     f"{100 * row.fraction_genes_better_than_mean:.0f}% | {row.pearson_gene_median:.3f} | {row.seconds_per_fit:.2f} |")
+        lines.append(f"| {row.chromosome} | {row.folds} | {row.bins:,} | {row.genes:,} | {row.model} | {row.mse:.3f} | {row.r2:.3f} | "
+                     f"{row.r2_gene_median:.3f} | {100 * row.fraction_genes_better_than_mean:.0f}% | {row.pearson_gene_median:.3f} | "
+                     f"{row.seconds_per_fit:.2f} |")
     return "\n".join(lines)
 
 
@@ -96,8 +109,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     parser.add_argument("--data", type=Path, required=True, help="the heme_hg19 folder (peaks/, expression/, annotation/)")
     parser.add_argument("--workdir", type=Path, required=True, help="where the runs go (work/, results_<chromosome>/, report.md)")
     parser.add_argument("--chromosomes", default="chr2,chr11,chr19", help="whole chromosomes, one run each")
-    parser.add_argument("--models", default="mean,ridge,archr,signac,tss_window,local_ridge,tss_similarity", help="--eval_models of each run")
-    parser.add_argument("--train", default="tss_window,local_ridge,tss_similarity", help="--model of each run (trained on all samples and saved)")
+    parser.add_argument("--models", default="mean,ridge,archr,signac,promoter,tss_window,local_ridge,tss_similarity,blend",
+                        help="--eval_models of each run")
+    parser.add_argument("--train", default="tss_window,local_ridge,tss_similarity,blend", help="--model of each run (trained on all samples and saved)")
     parser.add_argument("--max_memory", default="12.GB")
     parser.add_argument("--max_cpus", type=int, default=2)
     args, extra = parser.parse_known_args(argv)

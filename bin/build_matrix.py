@@ -3,7 +3,8 @@
 
 Rows are samples in the same order on both sides; a sample present on one side only is an error, and so is a
 dataset with nothing to learn from: no open bin in any sample, or no expression in any gene. Every sample's bins
-must hold the same bin value (binary or signal; the dataset records which). X is filled in
+must hold the same bin value (binary or signal; the dataset records which). With --samplesheet (CHECK_INPUTS'
+checked samplesheet), each sample's group (its optional 'group' column) goes into the dataset too. X is filled in
 place, row by row (no copy of the whole matrix). Also writes the bins table (chrom, start, end of every column
 of X, 0-based half-open; a region's last bin may be shorter) as bins.tsv.gz.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import io
+import json
 import logging
 import sys
 from pathlib import Path
@@ -23,7 +25,7 @@ import numpy as np
 from atac2expr import cli
 from atac2expr.cli import InputError
 from atac2expr.dataset import Dataset, load_sample_bins, save_dataset
-from atac2expr.files import atomic_path
+from atac2expr.files import atomic_path, read_text
 from atac2expr.formats import BIN_DTYPES, GENE_MATRIX_KEYS, GENES, read_tsv
 from atac2expr.regions import BinLayout
 
@@ -36,10 +38,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--gene_tpm", type=Path, required=True, help="gene_tpm_matrix.tsv from gene_tpm.py")
     parser.add_argument("--genes", type=Path, required=True, help="genes.tsv from gene_tpm.py")
     parser.add_argument("--layout", type=Path, required=True, help="the bin layout (define_bins.py)")
+    parser.add_argument("--samplesheet", type=Path, help="CHECK_INPUTS' samplesheet.valid.json: the samples' groups, when it has them")
     parser.add_argument("--output", type=Path, required=True, help="dataset.npz")
     parser.add_argument("--bins_table", type=Path, help="also write the bins (chrom, start, end) here (.tsv.gz)")
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
+
+
+def read_groups(path: Path, samples: np.ndarray) -> np.ndarray | None:
+    """Each sample's group from the checked samplesheet (JSON rows), None when it has no group column."""
+    try:
+        rows = json.loads(read_text(path))
+        by_sample = {str(row["sample"]): row.get("group") for row in rows}
+    except (ValueError, TypeError, KeyError) as err:
+        raise InputError(f"{path}: not a checked samplesheet written by check_inputs.py ({err})") from None
+    if not any(group is not None for group in by_sample.values()):
+        return None
+    missing = [s for s in samples if not by_sample.get(str(s))]
+    if missing:
+        raise InputError(f"{path}: no group for sample(s) {', '.join(missing[:5])}")
+    groups = np.array([by_sample[str(s)] for s in samples])
+    log.info("groups: %s", ", ".join(f"{g} ({int((groups == g).sum())})" for g in sorted(set(groups))))
+    return groups
 
 
 @cli.entrypoint
@@ -90,7 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     silent = int((Y.max(axis=0) == 0).sum())
     if silent:
         log.warning("%d of %d genes have TPM 0 in every sample; kept (a constant target)", silent, Y.shape[1])
-    dataset = Dataset(X, Y, samples, layout, genes, bin_value, activity_kind.astype(str), activity)
+    groups = read_groups(args.samplesheet, samples) if args.samplesheet else None
+    dataset = Dataset(X, Y, samples, layout, genes, bin_value, activity_kind.astype(str), activity, groups=groups)
     save_dataset(dataset, args.output)
     if args.bins_table:
         # mtime 0 and no file name in the gzip header: the same bins give the same bytes

@@ -38,6 +38,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     annotation.add_argument("--gtf", type=Path, help="Ensembl or GENCODE GTF, gz or plain")
     annotation.add_argument("--gene_bed", type=Path, help="BED6 or BED12 gene annotation, gz or plain")
     parser.add_argument("--transcriptome", type=Path, help="cDNA FASTA, gz or plain (reads quantified by kallisto)")
+    parser.add_argument("--annotation_source", help="the annotation's name in messages (the user's path; default: --gtf or --gene_bed)")
+    parser.add_argument("--transcriptome_source", help="the transcriptome's name in messages (the user's path)")
     parser.add_argument("--exon_lengths", action="store_true", help="also write gene_lengths.tsv (read counts -> TPM)")
     parser.add_argument("--layout", type=Path, required=True, help="the bin layout (define_bins.py)")
     parser.add_argument("--outdir", type=Path, required=True)
@@ -50,7 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
     layout = BinLayout.read(args.layout)
-    source = args.gtf or args.gene_bed
+    source = cli.show_as(args.gtf or args.gene_bed, args.annotation_source)
+    if args.transcriptome:
+        cli.show_as(args.transcriptome, args.transcriptome_source)
     lengths = None
     if args.gtf:
         genes, transcripts = read_gtf(args.gtf)
@@ -61,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         genes, transcripts, lengths = bed.genes, bed.transcripts, bed.lengths
         if bed.tss_only:
             log.info("%s holds TSSs only: each gene's body is its TSS (1 bp); the gene-activity baselines (archr, signac) "
-                     "score the bins around it (README, 'Annotations')", args.gene_bed)
+                     "score the bins around it (docs/usage.md, 'Expression tables, BED annotations, other assemblies')", source)
 
     in_region = genes_in_regions(genes, list(layout.regions))
     if in_region.empty:

@@ -34,7 +34,8 @@ import pandas as pd
 from atac2expr import cli, dataset, files, link_scores, links, targets, tracks
 from atac2expr.modelling import cross_validation, model_file, predictors, runtime
 from atac2expr.regions import read_chrom_sizes
-from atac2expr.settings import EvaluationSettings, LinkSettings, ModelSettings
+from atac2expr.settings import EvaluationSettings, LinkSettings, ModelSettings, check_links, estimate_links
+from atac2expr.tables import of_folds
 
 log = logging.getLogger("links")
 
@@ -73,8 +74,12 @@ def fitted_predictor(args: argparse.Namespace, ds: dataset.Dataset, Y: np.ndarra
     if args.model == "mlp":  # its training is TRAIN_MODEL's, with early stopping and memory checks
         raise cli.InputError("--model mlp: the MLP's links need its --saved_model")
     predictor = predictors.make(args.model, settings, predictors.Geometry.of(ds), evaluation)
-    inner, validation = cross_validation.inner_split(np.arange(len(ds.samples)), evaluation.val_fraction, settings.seed)
-    report = predictor.fit(ds.X[inner], Y[inner], ds.X[validation] if len(validation) else None, Y[validation] if len(validation) else None, device)
+    if predictor.reads:  # it chooses its settings inside all the samples, with their activity and groups
+        report = predictor.fit(ds.X, Y, device=device, **predictors.inputs_for(predictor, activity=ds.activity, groups=ds.groups))
+    else:
+        inner, validation = cross_validation.inner_split(np.arange(len(ds.samples)), evaluation.val_fraction, settings.seed)
+        report = predictor.fit(ds.X[inner], Y[inner], ds.X[validation] if len(validation) else None,
+                               Y[validation] if len(validation) else None, device)
     if report.info:
         log.info("%s fitted on all %d samples: %s", args.model, len(ds.samples), {k: v for k, v in report.info.items() if not isinstance(v, dict)})
     return predictor
@@ -88,6 +93,7 @@ def best_genes(args: argparse.Namespace, table: pd.DataFrame, ds: dataset.Datase
     scores = None
     if per_gene is not None and per_gene.exists():
         metrics = pd.read_csv(per_gene, sep="\t", dtype={"gene_id": str, "gene_name": str}, keep_default_na=False, na_values=[""])
+        metrics = of_folds(metrics, "random")
         metrics = metrics[metrics["model"] == args.model]
         if len(metrics):
             scores = metrics[["gene_id", "gene_name", "r2"]].assign(r2_source="held-out")
@@ -165,6 +171,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = runtime.resolve_device(settings.device)
     chrom_sizes = read_chrom_sizes(args.chrom_sizes)
     ds = dataset.load_dataset(args.dataset)
+    estimate = estimate_links(ds.layout, ds.genes["chrom"].to_numpy(str), ds.genes["tss"].to_numpy(), args.links_max_distance,
+                              args.links_top, [args.model])
+    log.info("%s: %s", args.model, estimate.describe())
+    check_links(estimate, None, "")  # CHECK_PARAMS refused what no task could hold; a task killed for memory is retried with more
     Y = targets.transform_targets(ds.Y, settings.target_transform)
     predictor = fitted_predictor(args, ds, Y, settings, evaluation, device)
     evidence = predictor.evidence
@@ -191,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         json.dump(summary(table, predictor.links_rule, len(ds.genes), args, evidence), handle, indent=2)
         handle.write("\n")
 
-    in_sample = predictor.predict(ds.X, device)
+    in_sample = predictor.predict(ds.X, device, **predictors.predict_inputs(predictor, ds.activity if predictor.reads else None))
     chosen = best_genes(args, table, ds, Y, in_sample)
     heldout = heldout_of(args.evaluation, args.model, set(chosen["gene_id"]))
     model_dir = outdir / args.model

@@ -25,7 +25,7 @@ import pandas as pd
 
 from atac2expr import cli, dataset, qc, targets
 from atac2expr.settings import TRANSFORMS
-from atac2expr.tables import write_tsv
+from atac2expr.tables import of_folds, write_tsv
 
 log = logging.getLogger("qc_summary")
 
@@ -63,7 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     genes = qc.gene_table(len(ds.genes), constant, dropped)
     metrics = per_gene = None
     if args.evaluation:
-        metrics, per_gene = _table(args.evaluation / "metrics.tsv"), _table(args.evaluation / "per_gene_metrics.tsv")
+        # the random folds' (with groups, metrics.tsv also holds the leave-group-out folds')
+        metrics = of_folds(_table(args.evaluation / "metrics.tsv"), "random")
+        per_gene = of_folds(_table(args.evaluation / "per_gene_metrics.tsv"), "random")
 
     write_tsv(samples, args.outdir / "qc_samples.tsv")
     write_tsv(genes, args.outdir / "qc_genes.tsv")

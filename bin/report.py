@@ -88,17 +88,29 @@ METRICS_SHOWN = {"model": "model", "mse": "MSE", "r2": "R\u00b2 vs per-gene mean
 
 
 def evaluation_section(evaluation: Path, units: str) -> tuple[str, pd.DataFrame]:
-    metrics = pd.read_csv(evaluation / "metrics.tsv", sep="\t")
+    every = pd.read_csv(evaluation / "metrics.tsv", sep="\t")
+    metrics = evaluation_lib.of_folds(every, "random")
     best = str(metrics.sort_values("r2", ascending=False)["model"].iloc[0]) if len(metrics) else ""
-    shown = metrics[[c for c in METRICS_SHOWN if c in metrics]].rename(columns=METRICS_SHOWN)
     parts = [f"<p>Every model fitted on the training folds and scored on samples it never saw (cross-validation over samples, "
              f"the same folds for every model), in {html_report.escape(units)}. R\u00b2 is the skill over each gene's training mean: "
-             f"0 is the mean, negative is worse. Best: <b>{html_report.escape(best)}</b>.</p>",
-             html_report.table(shown, {**{c: "{:.3f}" for c in shown.columns}, "genes better than the mean": "{:.0%}",
-                                       "variable genes better than the mean": "{:.0%}"}, highlight=best, key="model"),
-             "<p>Which models beat the per-gene mean (R\u00b2 and median per-gene R\u00b2 above 0) and ridge on all bins (higher R\u00b2, "
-             "median per-gene R\u00b2 and share of genes better than the mean), on these held-out samples:</p>",
-             html_report.table(evaluation_lib.verdicts(metrics.set_index("model")), {"fit s per fold": "{:.2f}"})]
+             f"0 is the mean, negative is worse. Best: <b>{html_report.escape(best)}</b>.</p>"]
+    by_group = evaluation_lib.of_folds(every, "group")
+    for scheme, table in (("random", metrics), ("group", by_group)):
+        if not len(table):
+            continue
+        top = str(table.sort_values("r2", ascending=False)["model"].iloc[0])
+        if len(by_group):
+            parts.append(f"<h3>{html_report.escape(evaluation_lib.FOLD_SCHEME_TITLES[scheme].capitalize())}</h3>")
+        if scheme == "group":
+            parts.append("<p>Each group of the samplesheet held out in turn: the skill a new sample from a group the training samples "
+                         "do not cover would get. The random folds keep relatives on both sides.</p>")
+        shown = table[[c for c in METRICS_SHOWN if c in table]].rename(columns=METRICS_SHOWN)
+        parts += [html_report.table(shown, {**{c: "{:.3f}" for c in shown.columns}, "genes better than the mean": "{:.0%}",
+                                            "variable genes better than the mean": "{:.0%}"}, highlight=top, key="model"),
+                  "<p>Which models beat the per-gene mean (R\u00b2 and median per-gene R\u00b2 above 0), ridge on all bins (higher R\u00b2, "
+                  "median per-gene R\u00b2 and share of genes better than the mean) and the promoter baseline (higher R\u00b2 and median "
+                  "per-gene R\u00b2), on these held-out samples:</p>",
+                  html_report.table(evaluation_lib.verdicts(table.set_index("model")), {"fit s per fold": "{:.2f}"})]
     if (evaluation / "gene_correlations.png").exists():
         parts.append(html_report.figure(evaluation / "gene_correlations.png", "Per-gene skill of every model on held-out samples.",
                                         "per-gene skill"))
@@ -230,8 +242,10 @@ def qc_section(folder: Path, multiqc_report: str | None) -> str:
 
 def report_page(dataset: Dataset, summary: dict, args: argparse.Namespace) -> html_report.Page:
     models = ", ".join(summary["models"]) or "none"
+    why = summary.get("model_plan", {}).get("why", {})
+    chosen = "; ".join(f"{purpose}: {reason}" for purpose, reason in why.items())
     page = html_report.Page("atac2expr report", f"{summary['samples']} samples, {dataset.layout.describe()}, {summary['genes']:,} genes; "
-                                                f"trained models: {models}")
+                                                f"trained models: {models}" + (f" (models chosen by {chosen})" if chosen else ""))
     units = next((m["target_transform"] for m in summary["models"].values()), "log1p(TPM)")
     metrics = None
     scored = score_section(args.links, args.outdir) if args.links else ""
@@ -261,6 +275,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--links", type=Path, help="links.py outputs of every model (<model>.links.json, ...)")
     parser.add_argument("--qc", type=Path, help="qc_summary.py outputs (qc_samples.tsv, qc_genes.tsv)")
     parser.add_argument("--multiqc_report", help="where MultiQC's report is, relative to --outdir (a link on the page)")
+    parser.add_argument("--plan", type=Path, help="CHECK_PARAMS' models.json: the models the run trained, evaluated and linked, and why")
     parser.add_argument("--outdir", type=Path, default=Path("."))
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
@@ -283,6 +298,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary["expression"] = {"source": "RNA-seq reads", "normalisation": "kallisto TPM summed per gene"}
     if tss_only(dataset.genes):
         summary["annotation"] = TSS_ONLY_NOTE
+    if args.plan:
+        try:
+            summary["model_plan"] = json.loads(args.plan.read_text())
+        except (OSError, ValueError) as err:
+            raise InputError(f"{args.plan}: not the run's models.json ({err})") from None
     losses, baselines = {}, {}
     for folder in sorted(args.training):
         training, loss, predictions = read_training(folder)
@@ -299,7 +319,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     plot_losses(losses, baselines, args.outdir / "loss_curve.png")
     if args.evaluation:
         metrics = read_tsv(args.evaluation / "metrics.tsv")
-        summary["heldout_metrics"] = metrics.set_index(metrics.columns[0]).to_dict(orient="index")
+        summary["heldout_metrics"] = evaluation_lib.of_folds(metrics, "random").set_index("model").to_dict(orient="index")
+        by_group = evaluation_lib.of_folds(metrics, "group")
+        if len(by_group):
+            summary["heldout_metrics_leave_group_out"] = by_group.set_index("model").to_dict(orient="index")
     with atomic_output(args.outdir / "summary.json") as handle:
         json.dump(summary, handle, indent=2)
     page = report_page(dataset, summary, args)

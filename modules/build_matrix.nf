@@ -10,6 +10,7 @@ process BUILD_MATRIX {
     path gene_tpm
     path genes
     tuple val(meta), path(layout)
+    path samplesheet, stageAs: 'input/samplesheet.valid.json'    // CHECK_INPUTS': each sample's group, when given
 
     output:
     path 'dataset.npz'  , emit: dataset
@@ -24,6 +25,7 @@ process BUILD_MATRIX {
         --gene_tpm ${gene_tpm} \\
         --genes ${genes} \\
         --layout ${layout} \\
+        --samplesheet input/samplesheet.valid.json \\
         --output dataset.npz \\
         --bins_table bins.tsv.gz \\
         ${args}

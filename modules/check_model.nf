@@ -15,12 +15,14 @@ process CHECK_MODEL {
     path 'versions.yml'                                        , emit: versions
 
     script:
+    def args = task.ext.args ?: ''    // --genome, --model_source (the user's path, for messages)
     """
     check_model.py \\
         --model input/model.pt \\
         --chrom_sizes input/chrom.sizes \\
         --layout regions.tsv \\
-        --bin_value_file bin_value.txt
+        --bin_value_file bin_value.txt \\
+        ${args}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -8,7 +8,7 @@ process EVALUATE {
 
     input:
     path dataset
-    val models      // comma-separated model names (checked by CHECK_PARAMS)
+    val models      // comma-separated model names (CHECK_PARAMS' plan); ext.args passes them (conf/modules.config)
 
     output:
     path 'evaluation'                 , emit: results
@@ -16,7 +16,7 @@ process EVALUATE {
     path 'versions.yml'               , emit: versions
 
     script:
-    def args = task.ext.args ?: ''    // the model and evaluation settings (conf/modules.config)
+    def args = task.ext.args ?: ''    // --models, the model and evaluation settings (conf/modules.config)
     def memory = task.memory ? task.memory.toBytes() : 0
     """
     # numpy's BLAS and torch use the task's CPUs and no more: a BLAS thread per core of a shared node, spinning

@@ -1,9 +1,9 @@
 /*
  * Gene TPM from an expression table (--expression) or ENCODE's gene quantifications (--encode_expression
  * quantifications) instead of reads: the same gene_tpm_matrix.tsv, genes.tsv and genes_dropped.tsv as GENE_TPM.
- *   table            the user's table, staged under a name the pipeline makes; or []
+ *   table_meta, table  the user's table, staged under a name the pipeline makes (or []), and table_meta.unit (tpm or
+ *                    counts), table_meta.source (the user's path, for messages); ext.args passes both single-quoted (conf/modules.config)
  *   quantifications  ENCODE's files (downloaded under names the pipeline makes) and the TSV naming each sample's; or []
- *   ext.args         --unit, --source (the user's path, for messages), single-quoted (conf/modules.config)
  */
 process EXPRESSION_TABLE {
     tag "${table ? 'expression table' : 'ENCODE quantifications'}"
@@ -13,7 +13,7 @@ process EXPRESSION_TABLE {
     container "${params.container}"
 
     input:
-    path table, stageAs: 'input/expression_table'
+    tuple val(table_meta), path(table, stageAs: 'input/expression_table')
     path quantifications, stageAs: 'input/quantifications/*'
     path samplesheet, stageAs: 'input/samplesheet.valid.json'
     path genes, stageAs: 'annotation/genes.tsv'

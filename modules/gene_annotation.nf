@@ -9,15 +9,17 @@ process GENE_ANNOTATION {
     tuple val(annotation_meta), path(annotation, stageAs: 'reference/annotation')   // annotation_meta.format: gtf or gene_bed
     path transcriptome, stageAs: 'reference/transcriptome.fa'                       // reads quantified by kallisto; or []
     tuple val(meta), path(layout)
+    val exon_lengths                                                                // counts become TPM: each gene's exon length too
 
     output:
     path 'genes.tsv'       , emit: genes
     path 'transcripts.tsv' , emit: transcripts
-    path 'gene_lengths.tsv', emit: lengths, optional: true   // with --exon_lengths (ext.args): read counts -> TPM
+    path 'gene_lengths.tsv', emit: lengths, optional: true   // with exon_lengths
     path 'versions.yml'    , emit: versions
 
     script:
     def args = task.ext.args ?: ''
+    def lengths = exon_lengths ? '--exon_lengths' : ''
     def format = annotation_meta.format == 'gene_bed' ? '--gene_bed' : '--gtf'
     def fasta = transcriptome ? '--transcriptome reference/transcriptome.fa' : ''
     """
@@ -26,6 +28,7 @@ process GENE_ANNOTATION {
         ${fasta} \\
         --layout ${layout} \\
         --outdir . \\
+        ${lengths} \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml

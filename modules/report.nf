@@ -11,6 +11,7 @@ process REPORT {
     path expression_source, stageAs: 'expression_source.json'   // --expression: where the targets came from; or []
     path links, stageAs: 'links/*'             // LINKS' files of every model, or [] (--skip_links)
     path qc, stageAs: 'qc/*'                   // QC_SUMMARY's qc_samples.tsv and qc_genes.tsv
+    path plan, stageAs: 'models.json'          // CHECK_PARAMS' models.json: the models of the run, and why
 
     output:
     path '*.png'                 , emit: figures
@@ -26,6 +27,7 @@ process REPORT {
     """
     report.py \\
         --dataset ${dataset} \\
+        --plan models.json \\
         --training training/* \\
         ${eval} \\
         ${source} \

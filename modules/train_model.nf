@@ -9,6 +9,7 @@ process TRAIN_MODEL {
     input:
     path dataset
     val model       // mlp or tss_window (checked by CHECK_PARAMS)
+    path chrom_sizes, stageAs: 'input/chrom.sizes'   // their checksum is recorded in the model file
 
     output:
     path "${model}"                 , emit: results
@@ -19,7 +20,7 @@ process TRAIN_MODEL {
     path 'versions.yml'             , emit: versions
 
     script:
-    def args = task.ext.args ?: ''    // the model settings (conf/modules.config)
+    def args = task.ext.args ?: ''    // the model settings and --genome (conf/modules.config)
     def memory = task.memory ? task.memory.toBytes() : 0
     """
     # numpy's BLAS and torch use the task's CPUs and no more: a BLAS thread per core of a shared node, spinning
@@ -31,6 +32,7 @@ process TRAIN_MODEL {
         --outdir ${model} \\
         --threads ${task.cpus} \\
         --max_memory ${memory} \\
+        --chrom_sizes input/chrom.sizes \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml

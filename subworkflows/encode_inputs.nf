@@ -44,6 +44,7 @@ workflow ENCODE_INPUTS {
     sample_files  = sample_files
     annotation      = annotation
     transcriptome   = transcriptome
+    expression      = Channel.value([])   // no table of the user's: ENCODE's quantifications, or reads
     quantifications = quantifications
     provenance    = ENCODE_SAMPLESHEET.out.provenance
     versions      = ENCODE_SAMPLESHEET.out.versions.mix(DOWNLOAD.out.versions)

@@ -13,7 +13,8 @@ with everything else simulated:
   fastq/                   RNA-seq reads simulated from the true transcript abundances (the last
                            two samples single-end)
   samplesheet.csv          sample,fastq_1,fastq_2,peaks (paths relative to the samplesheet)
-  samplesheet_signal.csv   the same with every sample's narrowPeak file (--bin_value signal refuses BED3)
+  samplesheet_signal.csv   the same with every sample's narrowPeak file (--bin_value signal refuses BED3), and a
+                           group per sample (its first active program: leave-group-out folds)
   truth.tsv                sample, gene_id, gene_name, true_tpm
   truth_transcripts.tsv    sample, transcript_id, gene_id, true_tpm (decoys included)
   regulatory_bins.tsv      gene_id, gene_name, chrom, bin_start, bin_end, weight, program
@@ -621,7 +622,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _write_bytes(outdir / fastq, _gz(fastq_bytes(sample, mate, codes), FASTQ_GZIP_LEVEL))
             fastqs.append(fastq)
         sheet.append({"sample": sample, "fastq_1": fastqs[0], "fastq_2": fastqs[1] if paired else "", "peaks": peak_file})
-        signal_sheet.append({**sheet[-1], "peaks": signal_peak_file})
+        # a group per sample (the samplesheet's optional column): its first active program, as a lineage would be
+        signal_sheet.append({**sheet[-1], "peaks": signal_peak_file, "group": f"program{int(np.argmax(activity[s]))}"})
     log.info("peaks/: %d files, %d peaks in all (%s plain BED3, %s with a track line)", len(samples), n_peaks, samples[1], samples[2])
     log.info("fastq/: %d samples x %d fragments (%d paired-end, %d single-end), reads of %d bp",
              len(samples), args.fragments, len(samples) - N_SINGLE_END, N_SINGLE_END, READ_LENGTH)

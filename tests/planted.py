@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 
 from atac2expr import dataset, link_scores, regions
+from atac2expr.modelling import new_sample, predictors, promoter
 from atac2expr.settings import EvaluationSettings, LinkSettings, ModelSettings
 
 # The test networks are tiny: one thread is several times faster than two threads on shared cores.
@@ -21,6 +22,7 @@ torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[1]
 CHROM_SIZES = REPO / "assets" / "GRCh38.chrom.sizes"
 SIZES = regions.read_chrom_sizes(CHROM_SIZES)
+ASSEMBLY = ("--genome", "GRCh38", "--chrom_sizes", str(CHROM_SIZES))  # train_model.py records them in the model file
 DEFAULT_REGION = "chr1:1-120000,chr2:1-60000"
 
 
@@ -71,6 +73,25 @@ def make_planted(
     Y = np.expm1(np.clip(logy, 0, None))
     samples = np.array([f"S{i:02d}" for i in range(n_samples)])
     return dataset.Dataset(X, Y, samples, layout, genes.reset_index(drop=True), bin_value)
+
+
+def fit(predictor, ds: dataset.Dataset, Y: np.ndarray, rows: np.ndarray | None = None):
+    """predictor.fit on the dataset's samples (all, or `rows`), with the activity and groups of those it reads."""
+    rows = np.arange(len(ds.samples)) if rows is None else np.asarray(rows)
+    groups = None if ds.groups is None else ds.groups[rows]
+    return predictor.fit(ds.X[rows], Y[rows], **predictors.inputs_for(predictor, activity=ds.activity[rows], groups=groups))
+
+
+def predict(predictor, X: np.ndarray, activity: np.ndarray | None = None) -> np.ndarray:
+    """predictor.predict of bins X, with their activity when it reads it (default: the activity the bins imply)."""
+    if activity is None:
+        activity = dataset.implied_activity(np.asarray(X), predictor.geometry.bin_value)[0]
+    return predictor.predict(X, **predictors.predict_inputs(predictor, activity))
+
+
+def reference_of(ds: dataset.Dataset, Y: np.ndarray) -> new_sample.Reference:
+    """The new-sample reference train_model.py saves with a model of the dataset (Y in the target's units)."""
+    return new_sample.Reference.of(ds.X, Y, ds.activity, ds.activity_kind, promoter.PromoterBins(ds.bins, ds.genes))
 
 
 def write_planted(path: Path, **kwargs) -> dataset.Dataset:

@@ -16,7 +16,9 @@ like that, and this generator plants what it is like instead:
   (trans effects): only the similarity between cell types predicts that part;
 - the rest of the open chromatin carries no signal: program-specific bystander peaks, constitutive peaks and
   random peaks per sample;
-- expression is read out as counts of a library of 20-80 million reads, then CPM: low-expressed genes are noisy.
+- expression is read out as counts of a library of 20-80 million reads, then CPM: low-expressed genes are noisy;
+- each open bin has an activity (a peak's signalValue): log-normal on a scale of its sample's own (peak callers'
+  scales differ), higher at the promoter of a gene the more it is expressed; each sample's group is its lineage.
 Everything is seeded: the same arguments give the same dataset.
 """
 
@@ -38,6 +40,10 @@ CELL_TYPES = {
     "Ery": ("erythroid",), "MEP": ("stem", "erythroid"), "Mega": ("erythroid", "mega"), "Neu": ("myeloid", "neu"),
 }
 PROGRAMS = tuple(sorted({p for programs in CELL_TYPES.values() for p in programs}))
+# each cell type's lineage: the dataset's groups (leave-group-out folds hold out a whole lineage)
+LINEAGES = {"HSC": "progenitor", "MPP": "progenitor", "CLP": "progenitor", "GMP": "progenitor", "MEP": "progenitor",
+            "B": "lymphoid", "CD4": "lymphoid", "CD8": "lymphoid", "NK": "lymphoid",
+            "Mono": "myeloid", "pDC": "myeloid", "Neu": "myeloid", "Ery": "erythroid", "Mega": "erythroid"}
 
 
 @dataclass
@@ -122,6 +128,10 @@ def make_realistic(n_genes: int = 300, region: str = "chr1:1-6000000", bin_size:
     share = np.exp(logy) / np.exp(logy).sum(axis=1, keepdims=True) * 0.3  # these genes hold 30% of the reads
     counts = rng.poisson(share * library[:, None])
     Y = counts / library[:, None] * 1e6
-    ds = dataset.Dataset(X.astype(np.uint8), Y, np.array(samples), layout, genes)
+    # activity: each sample's own scale, log-normal spread, promoters of expressed genes stronger the more expressed
+    activity = X * np.exp(rng.normal(0.0, 0.6, (n, n_bins)) + rng.uniform(0.0, 2.0, (n, 1)))
+    activity[:, tss_bin] *= np.exp(0.25 * np.clip(np.log1p(Y), 0, None))
+    ds = dataset.Dataset(X.astype(np.uint8), Y, np.array(samples), layout, genes, "binary", np.full(n, "signal"),
+                         activity.astype(np.float32), groups=np.array([LINEAGES[s] for s in samples]))
     truth = Truth(kind, program, pd.DataFrame(driver_rows, columns=["gene", "bin", "role", "effect"]))
     return ds, truth

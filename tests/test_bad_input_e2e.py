@@ -158,6 +158,17 @@ def test_hostile_but_valid_file_names_run_safely(tmp_path, test_data, shared_run
         assert np.array_equal(ours_bins.values, theirs_bins.values)
 
 
+def test_predict_refuses_a_model_of_another_assembly_naming_the_users_model_file(tmp_path, test_data, shared_run: Run):
+    """The shared run's GRCh38 model under --genome GRCm39 (its region fits on either): CHECK_MODEL refuses it naming both
+    assemblies and the model file as the user gave it, not the task's staged input/model.pt; nothing is binned."""
+    model = shared_run.outdir / "model" / "blend" / "model.pt"
+    rows = sheet_rows(test_data)
+    sheet = write_sheet(tmp_path / "new.csv", [["sample", "peaks"], [rows[1][0], rows[1][3]]])
+    message = refused(nextflow_run(tmp_path, ["-entry", "PREDICT", "--model_file", str(model), "--input", str(sheet), "--genome", "GRCm39"]))
+    assert message.startswith(f"ERROR: {model}: a model of assembly GRCh38 (chromosome sizes MD5 "), message
+    assert "this run's --genome is GRCm39" in message and "input/model.pt" not in message
+
+
 def test_peaks_of_another_genome_build(tmp_path, test_data):
     """hg19 peaks (past GRCh38's chromosome ends): BINARIZE_PEAKS refuses them naming the sample and file; kallisto never starts."""
     rows = sheet_rows(test_data)
@@ -237,9 +248,9 @@ def test_a_task_out_of_time_at_the_max_time_cap_is_not_retried_and_says_what_to_
     slow.write_text("process { withName: 'CHECK_PARAMS' { beforeScript = 'sleep 120' } }\n")
     run = nextflow_run(tmp_path, [*run_params(test_data), "-stub", "--max_time", "3.s", "-c", str(slow)])
     message = refused(run)
-    assert message.startswith("ERROR: CHECK_PARAMS (main) ran out of time: it ran its whole 3s, the --max_time cap")
+    assert message.startswith("ERROR: START_RUN:CHECK_PARAMS (main) ran out of time: it ran its whole 3s, the --max_time cap")
     assert "raise --max_time" in message
-    assert [(row["process"], row["attempt"]) for row in run.trace] == [("CHECK_PARAMS", "1")]
+    assert [(row["process"], row["attempt"]) for row in run.trace] == [("START_RUN:CHECK_PARAMS", "1")]
 
 
 def test_damaged_run_records_and_locks_are_named(tmp_path):

@@ -4,6 +4,7 @@ datasets with nothing to learn refused."""
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import build_matrix
@@ -60,6 +61,22 @@ def test_join_orders_samples_identically(tmp_path):
     assert ds.genes["gene_name"].tolist() == ["A", "NA"]  # a gene called NA is a name, not a missing value
     assert ds.genes["gene_biotype"].tolist() == ["protein_coding", "lncRNA"]
     assert ds.layout == LAYOUT and ds.bin_size == 1000
+
+
+def test_the_samplesheets_groups_go_into_the_dataset(tmp_path, capsys):
+    args = make_inputs(tmp_path, ["S2", "S1", "S3"], ["S3", "S1", "S2"])
+    sheet = tmp_path / "samplesheet.valid.json"
+    sheet.write_text(json.dumps([{"sample": s, "peaks": "/x.bed", "group": g, "line": i}
+                                 for i, (s, g) in enumerate([("S1", "b"), ("S3", "a"), ("S2", "b")], start=2)]))
+    assert build_matrix.main([*args, "--samplesheet", str(sheet)]) == 0
+    assert load_dataset(tmp_path / "out" / "dataset.npz").groups.tolist() == ["b", "b", "a"]  # S1, S2, S3
+    # a samplesheet without a group column: a dataset without groups
+    sheet.write_text(json.dumps([{"sample": s, "peaks": "/x.bed", "line": 2} for s in ("S1", "S2", "S3")]))
+    assert build_matrix.main([*args, "--samplesheet", str(sheet)]) == 0
+    assert load_dataset(tmp_path / "out" / "dataset.npz").groups is None
+    sheet.write_text("[{}]")
+    assert build_matrix.main([*args, "--samplesheet", str(sheet)]) == 2
+    assert "not a checked samplesheet written by check_inputs.py" in one_error(capsys)
 
 
 def test_signal_bins_make_a_signal_dataset(tmp_path, capsys):

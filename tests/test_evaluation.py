@@ -53,6 +53,19 @@ def test_splits_never_leak(n, k, val):
             assert len(valid) >= 1 and len(inner) >= 2
 
 
+def test_group_folds_hold_out_each_group_whole():
+    groups = np.array(["b", "a", "c", "a", "b", "b", "c"])
+    folds, names = cross_validation.group_folds(groups)
+    assert names == ["a", "b", "c"] and folds.tolist() == [1, 0, 2, 0, 1, 1, 2]
+    splits = cross_validation.make_splits(7, 5, seed=3, val_fraction=0.2, groups=groups)
+    assert len(splits) == 3
+    for split in splits:
+        assert len(set(groups[split.test])) == 1 and not set(groups[split.test]) & set(groups[split.train])
+        assert sorted(np.concatenate([split.test, split.train])) == list(range(7))
+    with pytest.raises(InputError, match="leave-group-out folds need at least 2 groups; every sample is in group 'a'"):
+        cross_validation.group_folds(np.array(["a", "a", "a"]))
+
+
 def test_bad_fold_count():
     with pytest.raises(InputError, match="--folds 1"):
         cross_validation.make_folds(10, 1, 0)
@@ -200,7 +213,9 @@ def test_models_beat_the_mean_on_planted_data(evaluated):
 def test_outputs_and_report(evaluated):
     ds, out, _ = evaluated
     per_gene = pd.read_csv(out / "per_gene_metrics.tsv", sep="\t")
-    assert list(per_gene.columns) == ["model", "gene_id", "gene_name", "pearson", "spearman", "r2", "mse", "observed_variance", "status"]
+    assert list(per_gene.columns) == ["folds", "model", "gene_id", "gene_name", "pearson", "spearman", "r2", "mse", "observed_variance",
+                                      "status"]
+    assert set(per_gene["folds"]) == {"random"}  # no groups: random folds only
     assert len(per_gene) == len(ALL) * 8
     constant = pd.read_csv(out / "constant_genes.tsv", sep="\t")
     assert constant["gene_id"].tolist() == [ds.genes["gene_id"][0]]
@@ -242,8 +257,8 @@ def test_same_seed_same_numbers(evaluated, tmp_path):
 
 
 @pytest.mark.parametrize("change, message", [
-    (("--models", "mean,svm"), "ERROR: --models mean,svm: unknown svm; choose from mean, ridge, archr, signac, mlp, tss_window, local_ridge, "
-                               "tss_similarity"),
+    (("--models", "mean,svm"), "ERROR: --models 'mean,svm': unknown svm; choose from mean, ridge, archr, signac, promoter, mlp, "
+                               "tss_window, local_ridge, tss_similarity, blend"),
     (("--folds", "1"), "ERROR: --folds 1: must be >= 2"),
     (("--ridge_alpha", "0"), "ERROR: --ridge_alpha 0: alphas must be positive"),
     (("--val_fraction", "1"), "ERROR: --val_fraction 1.0: must be < 1"),
@@ -288,3 +303,38 @@ def test_every_model_reads_signal_bins_and_uses_their_strength(tmp_path):
         assert metrics["signal"].loc[model, "mse"] < 0.8 * metrics["binary"].loc[model, "mse"], (model, metrics["signal"]["mse"], metrics["binary"]["mse"])
     for model in ("ridge", "archr", "signac", "mlp", "tss_window"):
         assert metrics["signal"].loc[model, "mse"] < 0.7 * metrics["signal"].loc["mean", "mse"], (model, metrics["signal"]["mse"])
+
+
+# ---------------------------------------------------------------- groups: leave-group-out beside random folds
+
+def test_groups_add_leave_group_out_folds_beside_the_random_ones(tmp_path):
+    """With the samplesheet's groups, every model is scored twice on the same metrics: in random folds and with each
+    group held out in turn (a held-out group's training mean is the other groups' mean); both tables and their
+    verdicts are in metrics.tsv and evaluation.md."""
+    planted = write_planted(tmp_path / "plain.npz", n_samples=18, n_genes=6, region=REGION, p_background=0.05)
+    groups = np.array(["lymphoid", "myeloid", "progenitor"] * 6)
+    ds = dataset.Dataset(planted.X, planted.Y, planted.samples, planted.layout, planted.genes, groups=groups)
+    dataset.save_dataset(ds, tmp_path / "dataset.npz")
+    models = ["mean", "ridge", "promoter", "tss_window", "blend"]
+    assert evaluate.main(evaluate_args(tmp_path / "dataset.npz", tmp_path / "out", ",".join(models))) == 0
+    out = tmp_path / "out"
+    metrics = pd.read_csv(out / "metrics.tsv", sep="\t")
+    assert metrics[["folds", "model"]].values.tolist() == [[f, m] for f in ("random", "group") for m in models]
+    by_group = metrics[metrics["folds"] == "group"].set_index("model")
+    assert by_group.loc["mean", "r2"] == pytest.approx(0) and by_group.loc["tss_window", "r2"] > 0.5  # the planted TSS bins
+    folds = pd.read_csv(out / "folds.tsv", sep="\t")
+    assert folds["group"].tolist() == groups.tolist() and folds["group_fold"].tolist() == [0, 1, 2] * 6
+    held = pd.read_csv(out / "heldout_predictions_group.tsv", sep="\t")
+    Y = targets.transform_targets(ds.Y, "log1p")
+    mean = held[held["model"] == "mean"].pivot(index="sample", columns="gene_id", values="predicted").loc[ds.samples, ds.genes["gene_id"]]
+    for name in set(groups):
+        assert np.allclose(mean.to_numpy()[groups == name], Y[groups != name].mean(axis=0))
+    per_gene = pd.read_csv(out / "per_gene_metrics.tsv", sep="\t")
+    assert per_gene.groupby("folds").size().to_dict() == {"group": 5 * 6, "random": 5 * 6}
+    md = (out / "evaluation.md").read_text()
+    assert "## Held-out metrics, random folds" in md and "## Held-out metrics, leave-group-out (each group held out in turn)" in md
+    assert md.count("| beats the promoter baseline |") == 2  # a verdict of each table
+    for link in re.findall(r"\]\(([^)]+)\)", md):
+        assert (out / link).exists(), link
+    summary = json.loads((out / "evaluation.json").read_text())
+    assert summary["leave_group_out"]["groups"]["myeloid"] == list(ds.samples[1::3]) and set(summary["leave_group_out"]["metrics"]) == set(models)

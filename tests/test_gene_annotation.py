@@ -89,3 +89,19 @@ def test_not_a_fasta(tmp_path, capsys):
     code, out = run(tmp_path, fasta="ENST01 ACGT\n")
     error = one_error(capsys)
     assert code == 2 and "cdna.fa: not a FASTA file" in error and not out.exists()
+
+
+@pytest.mark.parametrize("bad", ["annotation", "transcriptome"])
+def test_refusals_name_the_users_files_not_the_staged_copies(tmp_path, monkeypatch, capsys, bad):
+    """The task sees reference/annotation and reference/transcriptome.fa; the ERROR line names the user's paths."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reference").mkdir()
+    gtf = "1\tensembl\tgene\tnot a number\n" if bad == "annotation" else GTF
+    (tmp_path / "reference" / "annotation").write_text(gtf)
+    (tmp_path / "reference" / "transcriptome.fa").write_bytes(b"\x00\x01 not a FASTA" if bad == "transcriptome" else FASTA.encode())
+    layout_of("chr1:1-10000").write(tmp_path / "layout.tsv")
+    code = gene_annotation.main(["--gtf", "reference/annotation", "--transcriptome", "reference/transcriptome.fa", "--layout", "layout.tsv",
+                                 "--outdir", "out", "--annotation_source", "/data/my genes.gtf", "--transcriptome_source", "/data/cdna.fa"])
+    error = one_error(capsys)
+    assert code == 2 and "reference/" not in error, error
+    assert error.startswith(f"ERROR: {'/data/my genes.gtf' if bad == 'annotation' else '/data/cdna.fa'}"), error

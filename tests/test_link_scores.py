@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from planted import derangement, evidence_of, generated_dataset, layout_of, link_precision, make_planted, model_settings
+from planted import derangement, evidence_of, generated_dataset, layout_of, link_precision, make_planted, model_settings, reference_of
 
 from atac2expr import link_scores
 from atac2expr.cli import InputError
@@ -269,7 +269,7 @@ def saved_with_evidence(tmp_path_factory):
     predictor.fit(ds.X, ds.Y)
     evidence = evidence_of(ds, reach=30_000)
     path = tmp_path_factory.mktemp("evidence") / "model.pt"
-    model_file.save(path, predictor, list(ds.samples), evidence)
+    model_file.save(path, predictor, list(ds.samples), reference_of(ds, ds.Y), evidence)
     return ds, evidence, path
 
 

@@ -14,7 +14,7 @@ import pyBigWig
 import pytest
 import torch
 
-from atac2expr import links, targets
+from atac2expr import dataset, links, targets
 from atac2expr.cli import InputError
 from atac2expr.formats import LINKS
 from atac2expr.modelling import attribution, mlp, predictors
@@ -280,6 +280,64 @@ def test_empty_links_still_make_valid_files(small, tmp_path):
     handle.close()
 
 
+HOSTILE_NAMES = ['say "hi"', '"', "tab\tname", "line\nbreak", "line\u2028sep", "", "GENE X", "GENE_X"]
+
+
+def test_browser_files_carry_gene_names_unquoted_and_read_back_exactly(written, tmp_path, caplog):
+    """Tab-separated, never CSV-quoted: a '"' stays a '"'; a tab or line break (which no field can hold) becomes '_' and
+    is logged; the project's readers return exactly the names written."""
+    table, _, _ = written
+    genes = list(dict.fromkeys(table["gene_id"]))
+    names = {g: HOSTILE_NAMES[i % len(HOSTILE_NAMES)] for i, g in enumerate(genes)}
+    hostile = table.assign(gene_name=table["gene_id"].map(names))
+    with caplog.at_level("WARNING"):
+        paths = links.write_links(hostile, tmp_path, "ridge", "ridge links", planted_genes(written), SIZES)
+    expected = hostile["gene_name"].map({'say "hi"': 'say "hi"', '"': '"', "tab\tname": "tab_name", "line\nbreak": "line_break",
+                                         "line\u2028sep": "line_sep", "": ".", "GENE X": "GENE X", "GENE_X": "GENE_X"})
+    interact = links.read_interact(paths["interact"])
+    assert len(interact) == len(hostile)
+    keys = zip(interact["sourceChrom"], interact["sourceStart"], interact["targetStart"], strict=True)
+    written_names = dict(zip(keys, interact["name"], strict=True))
+    for row, name in zip(hostile.itertuples(), expected, strict=True):
+        assert written_names[(f"chr{row.chrom}", row.start, row.tss)] == name
+    assert (interact["name"] == interact["targetName"]).all()
+    bedpe = links.read_bedpe(paths["bedpe"])
+    assert list(bedpe["name"]) == list(expected)
+    text = paths["bedpe"].read_text()
+    assert '\tsay "hi"\t' in text and '""' not in text and '"say' not in text
+    assert "3 gene name(s) hold a tab, line break or other control character" in caplog.text
+
+
+def planted_genes(written) -> pd.DataFrame:
+    table = written[0]
+    return table[["gene_id"]].drop_duplicates().assign(strand="+")
+
+
+def test_gene_file_names_never_collide():
+    ids = ["GENE X", "GENE_X", "gene_x", "A/B", "A_B", "..", "", "x" * 300, "x" * 301, "ENSG00000141510", "MIR21", "mir21", "é", "TP53"]
+    names = links.gene_file_names(ids)
+    assert len({n.lower() for n in names.values()}) == len(ids)
+    assert all(set(n) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") and not n.startswith(".")
+               and len(n) <= 120 for n in names.values())
+    assert names["ENSG00000141510"] == "ENSG00000141510" and names["TP53"] == "TP53"  # safe and alone: the id itself
+    assert names["A_B"].startswith("A_B-") and names["MIR21"].startswith("MIR21-")  # spelt as A/B; as mir21 but for case
+    assert names["GENE X"].startswith("GENE_X-") and names["GENE_X"].startswith("GENE_X-")  # gene_x shares its spelling
+    assert links.gene_file_names(list(reversed(ids))) == names  # a gene's name does not depend on the order
+
+
+def test_gene_tracks_of_genes_named_alike_are_separate_files(written, tmp_path):
+    table, _, _ = written
+    first, second = list(dict.fromkeys(table["gene_id"]))[:2]
+    renamed = table.assign(gene_id=table["gene_id"].replace({first: "GENE X", second: "GENE_X"}))
+    paths = links.write_gene_tracks(renamed, ["GENE X", "GENE_X"], tmp_path, SIZES)
+    assert len(set(paths)) == 2 and all(p.exists() for p in paths)
+    for path, gene in zip(paths, ["GENE X", "GENE_X"], strict=True):
+        handle = pyBigWig.open(str(path))
+        entries = sum(len(handle.intervals(c) or []) for c in handle.chroms())
+        handle.close()
+        assert entries == int((renamed["gene_id"] == gene).sum())
+
+
 # ---------------------------------------------------------------- right, not decorative: the planted truth
 
 @pytest.fixture(scope="module")
@@ -330,3 +388,35 @@ def test_links_find_the_planted_regulatory_bins_and_shuffled_labels_do_not(gener
     # keeps their precision (it is position's, not learnt)
     for kind in ("archr", "signac"):
         assert at[(kind, "shuffled", 3)] == at[(kind, "planted", 3)]
+
+
+def test_links_script_writes_one_track_and_figure_per_gene_whatever_their_names(tmp_path):
+    """bin/links.py with gene ids that differ only in characters unsafe in file names, and names a figure could read as a
+    formula: every best gene gets its own track and figure, and the figures draw."""
+    import links as links_script
+
+    ds = planted.make_planted(n_samples=12, n_genes=4, region="chr1:1-40000")
+    hostile = {"gene_id": ["GENE X", "GENE_X", "gene/x", "ENSG4"], "gene_name": ["a$\\frac$b", 'q"uote', "x$^$y", "tab\tname"]}
+    ds = dataset.Dataset(ds.X, ds.Y, ds.samples, ds.layout, ds.genes.assign(**hostile), ds.bin_value)
+    dataset.save_dataset(ds, tmp_path / "dataset.npz")
+    out = tmp_path / "links"
+    assert links_script.main(["--dataset", str(tmp_path / "dataset.npz"), "--model", "ridge", "--chrom_sizes", str(REPO / "assets" / "GRCh38.chrom.sizes"),
+                              "--outdir", str(out), *planted.link_args(links_top=3, links_max_distance=20_000), "--links_genes", "4",
+                              "--threads", "1", *planted.settings_args(evaluation=True)]) == 0
+    best = pd.read_csv(out / "ridge" / "best_genes.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert len(best) == 4 and best["track"].is_unique and best["figure"].is_unique
+    assert all((out / f).stat().st_size > 0 for f in [*best["track"], *best["figure"]])
+    assert set(best["gene_id"]) == set(hostile["gene_id"]) and set(best["gene_name"]) == set(hostile["gene_name"])
+
+
+@pytest.mark.parametrize("reach", [0, 999, 20_000, 100_000_000])
+def test_the_links_estimate_counts_the_candidate_pairs_a_links_task_weighs(small, reach):
+    """settings.links_pairs (CHECK_PARAMS' and LINKS' estimate) counts exactly the pairs CisPairs builds, and no model keeps more
+    rows than its bound."""
+    from atac2expr.settings import links_pairs
+
+    geometry = predictors.Geometry.of(small)
+    pairs, bound = links_pairs(small.layout, small.genes["chrom"].to_numpy(str), small.genes["tss"].to_numpy(), reach, 3)
+    assert pairs == len(predictors.CisPairs.of(geometry, reach))
+    found = fitted("ridge", small).links(small.X, reach, 3)
+    assert len(found) <= bound

@@ -172,11 +172,12 @@ def test_peak_files(dataset):
 
 def test_signal_samplesheet_has_narrowpeak_for_every_sample(dataset):
     """samplesheet_signal.csv: the same samples and reads, every sample's peaks as narrowPeak with a signal (the BED3
-    sample's at the same places), so the test data run with --bin_value signal."""
+    sample's at the same places), so the test data run with --bin_value signal; and a group per sample."""
     with open(dataset / "samplesheet_signal.csv", newline="") as handle:
         signal_rows = list(csv.DictReader(handle))
     rows = samplesheet(dataset)
-    assert [{**r, "peaks": ""} for r in signal_rows] == [{**r, "peaks": ""} for r in rows]
+    assert [{**r, "peaks": "", "group": ""} for r in signal_rows] == [{**r, "peaks": "", "group": ""} for r in rows]
+    assert all(r["group"].startswith("program") for r in signal_rows) and len({r["group"] for r in signal_rows}) >= 2
     assert [r["peaks"] for r in signal_rows] == [r["peaks"].replace(".bed", ".narrowPeak.gz") for r in rows]
     for row in signal_rows:
         peaks = read_peaks(dataset / row["peaks"], signal=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import check_model
 import numpy as np
+import planted as planted_data
 import pytest
 import torch
 from planted import CHROM_SIZES, evidence_of, make_planted, model_settings
@@ -34,9 +35,9 @@ def saved(request, planted, tmp_path_factory):
     settings = model_settings(epochs=5, hidden=8, target_transform="none", seed=3)
     predictor = predictors.make(request.param, settings, predictors.Geometry.of(planted))
     Y = targets.transform_targets(planted.Y, "none")
-    predictor.fit(planted.X, Y)
+    planted_data.fit(predictor, planted, Y)
     path = tmp_path_factory.mktemp(f"model_{request.param}") / "model.pt"
-    model_file.save(path, predictor, list(planted.samples), evidence_of(planted))
+    model_file.save(path, predictor, list(planted.samples), planted_data.reference_of(planted, Y), evidence_of(planted))
     return predictor, path
 
 
@@ -46,7 +47,7 @@ def test_round_trip_gives_the_same_predictions(saved, planted):
     assert loaded.kind == predictor.kind and loaded.settings == predictor.settings
     assert loaded.geometry.layout == planted.layout and train_samples == list(planted.samples)
     assert loaded.geometry.genes.to_dict("list") == {k: list(v) for k, v in planted.genes.to_dict("list").items()}
-    assert np.array_equal(loaded.predict(planted.X), predictor.predict(planted.X))
+    assert np.array_equal(planted_data.predict(loaded, planted.X), planted_data.predict(predictor, planted.X))
     if predictor.kind == "mlp":
         assert not loaded.model.training  # ready to predict: dropout off
 
@@ -70,12 +71,13 @@ def test_the_file_records_the_bin_value(saved, planted, tmp_path):
     assert payload_of(path)["meta"]["bin_value"] == "binary" and model_file.load(path)[0].geometry.bin_value == "binary"
     signal = make_planted(n_samples=8, n_genes=5, region="chr1:1-12500,chr2:1-6000", bin_value="signal")
     trained = predictors.make(predictor.kind, predictor.settings, predictors.Geometry.of(signal))
-    trained.fit(signal.X, targets.transform_targets(signal.Y, "none"))
-    model_file.save(tmp_path / "signal.pt", trained, list(signal.samples), evidence_of(signal))
+    Y = targets.transform_targets(signal.Y, "none")
+    planted_data.fit(trained, signal, Y)
+    model_file.save(tmp_path / "signal.pt", trained, list(signal.samples), planted_data.reference_of(signal, Y), evidence_of(signal))
     assert payload_of(tmp_path / "signal.pt")["meta"]["bin_value"] == "signal"
     loaded, _ = model_file.load(tmp_path / "signal.pt")
     assert loaded.geometry.bin_value == "signal" and "(signal bins)" in model_file.describe(loaded, [])
-    assert np.array_equal(loaded.predict(signal.X), trained.predict(signal.X))
+    assert np.array_equal(planted_data.predict(loaded, signal.X), planted_data.predict(trained, signal.X))
     old = copy.deepcopy(payload_of(path))
     del old["meta"]["bin_value"]
     assert model_file.load(write_payload(tmp_path, old))[0].geometry.bin_value == "binary"
@@ -84,7 +86,7 @@ def test_the_file_records_the_bin_value(saved, planted, tmp_path):
 def test_baselines_are_not_saved(planted, tmp_path):
     predictor = predictors.make("mean", model_settings(), predictors.Geometry.of(planted))
     with pytest.raises(ValueError, match="mean models are not saved"):
-        model_file.save(tmp_path / "m.pt", predictor, [], evidence_of(planted))
+        model_file.save(tmp_path / "m.pt", predictor, [], planted_data.reference_of(planted, planted.Y), evidence_of(planted))
     assert not (tmp_path / "m.pt").exists()
 
 
@@ -141,7 +143,7 @@ def _set(path: str, value):
     ("settings.target_transform", "sqrt", "model metadata field 'settings.target_transform' is 'sqrt', expected one of log1p, none"),
     ("settings.hidden", 0, "model metadata field 'settings': --hidden 0: must be >= 1"),
     ("settings", [1, 2], "model metadata field 'settings' is missing or not a dict"),
-    ("model", "ridge", "model metadata field 'model' is 'ridge', expected one of mlp, tss_window, local_ridge, tss_similarity"),
+    ("model", "ridge", "model metadata field 'model' is 'ridge', expected one of mlp, tss_window, local_ridge, tss_similarity, blend"),
     ("model", None, "model metadata field 'model' is missing or not a str"),
     ("genes.gene_name", ["a", "b"], "model metadata field 'genes.gene_name' has 2 entries, the other genes fields 5"),
     ("genes.tss", [1, 2, 3, 4, "5"], "model metadata field 'genes.tss' is missing or not a list of int"),
@@ -162,9 +164,8 @@ def _set(path: str, value):
 ])
 def test_crafted_metadata_refused_naming_the_field(saved, tmp_path, path, value, message):
     text = crafted(saved, tmp_path, _set(path, value))
-    if message is None and saved[0].kind in ("tss_window", "local_ridge"):
-        # their state depends on the genes' windows, not the bins: the cross-sample evidence is what does not fit
-        assert "model file field 'evidence': bin rows outside the model's 7 bins" in text
+    if message is None and saved[0].kind in ("tss_window", "local_ridge"):  # their state depends on the genes' windows, not the bins
+        assert "model file field 'reference' does not fit 8 training samples, 7 bins and 5 genes" in text
         return
     if message is None:  # the layout parses, so the weights are what does not fit
         assert f"weights do not fit a {saved[0].kind} model of 7 bins" in text
@@ -226,7 +227,7 @@ def test_missing_and_extra_weights(saved, tmp_path):
 def test_format_marker(saved, tmp_path):
     def change(payload):
         payload["format"] = "atac2expr-model/1"
-    assert "written by an earlier atac2expr (format atac2expr-model/1; this one reads atac2expr-model/4): train the model again" in crafted(
+    assert f"written by an earlier atac2expr (format atac2expr-model/1; this one reads {formats.MODEL_FORMAT}): train the model again" in crafted(
         saved, tmp_path, change)
     assert "format marker missing" in refusal(write_payload(tmp_path, {"weights": torch.zeros(2)}))
 
@@ -238,8 +239,9 @@ def test_not_a_zip_file(tmp_path, content):
     assert "not a model file written by train_model" in refusal(path)
 
 
-def test_missing_file(tmp_path):
-    assert "not a model file written by train_model" in refusal(tmp_path / "none.pt")
+def test_missing_file_and_folder(tmp_path):
+    assert refusal(tmp_path / "none.pt") == f"{tmp_path / 'none.pt'}: file not found"
+    assert refusal(tmp_path) == f"{tmp_path}: is a directory, not a model file"
 
 
 class _RunsCode:
@@ -261,7 +263,7 @@ def test_a_pickle_that_would_run_code_is_refused(saved, tmp_path, capsys):
     assert "not a model file written by train_model" in message and "UnpicklingError" in message
     assert not marker.exists()
     assert check_model.main(["--model", str(path), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(tmp_path / "layout.tsv"),
-                             "--bin_value_file", str(tmp_path / "bin_value.txt")]) == 2
+                             "--bin_value_file", str(tmp_path / "bin_value.txt"), "--genome", "GRCh38"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith(f"ERROR: {path}: not a model file") and "posix.system" in err[0]
     assert not marker.exists() and not (tmp_path / "layout.tsv").exists()
@@ -275,7 +277,7 @@ def test_check_model_writes_the_layout(saved, planted, tmp_path, capsys):
     _, path = saved
     out = tmp_path / "layout.tsv"
     assert check_model.main(["--model", str(path), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(out),
-                             "--bin_value_file", str(tmp_path / "bin_value.txt")]) == 0
+                             "--bin_value_file", str(tmp_path / "bin_value.txt"), "--genome", "GRCh38"]) == 0
     assert BinLayout.read(out) == planted.layout and (tmp_path / "bin_value.txt").read_text() == "binary\n"
     assert "trained on 8 samples" in capsys.readouterr().err
 
@@ -286,7 +288,7 @@ def test_check_model_refuses_in_one_line(saved, tmp_path, capsys):
     path = write_payload(tmp_path, payload)
     out = tmp_path / "layout.tsv"
     assert check_model.main(["--model", str(path), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(out),
-                             "--bin_value_file", str(tmp_path / "bin_value.txt")]) == 2
+                             "--bin_value_file", str(tmp_path / "bin_value.txt"), "--genome", "GRCh38"]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR")]
     assert len(err) == 1 and "model metadata field 'genes.gene_name' has 1 entries, the other genes fields 5" in err[0]
     assert not out.exists() and not (tmp_path / "bin_value.txt").exists()
@@ -326,3 +328,42 @@ def test_regions_off_the_assembly_are_refused(saved, tmp_path):
     with pytest.raises(InputError, match=r"'layout.end': the model's region 1:1-12500 ends past 1's length 10,000"):
         model_file.load(saved[1], {"1": 10_000, "2": 10_000})
     model_file.load(saved[1], {"1": 12_500, "2": 6_000})
+
+
+def test_the_reference_of_new_samples_round_trips_and_is_checked(saved, planted, tmp_path):
+    """Every model file carries the reference a new sample is compared with (the training samples' open bins, the
+    promoter rule, each gene's training mean, their activity kinds); a damaged one is refused naming the field."""
+    predictor, path = saved
+    _, train_samples, reference = model_file.load_with_reference(path)
+    Y = targets.transform_targets(planted.Y, "none")
+    assert np.array_equal(reference.train_open, (planted.X > 0).astype(np.uint8)) and reference.activity_kinds == ["binary"] * 8
+    assert np.allclose(reference.train_mean, Y.mean(axis=0))
+    meta = payload_of(path)["meta"]["reference"]
+    assert meta["bin_size"] == 1000 and "rank" in meta["activity_normalisation"]
+
+    def drop(payload):
+        del payload["reference"]
+
+    def wrong_shape(payload):
+        payload["reference"]["train_mean"] = torch.zeros(3)
+
+    def not_finite(payload):
+        payload["reference"]["train_mean"] = torch.full((5,), float("nan"), dtype=torch.float64)
+
+    assert "model file field 'reference' is missing or not a mapping of names to tensors" in crafted(saved, tmp_path, drop)
+    for change in (wrong_shape, not_finite):
+        assert "model file field 'reference' does not fit 8 training samples, 19 bins and 5 genes" in crafted(saved, tmp_path, change)
+    assert "model metadata field 'reference.activity_kinds' must name signal, binary for each of the 8 training samples" in crafted(
+        saved, tmp_path, _set("reference.activity_kinds", ["signal"] * 7))
+    assert "model metadata field 'reference' is missing or not a dict" in crafted(saved, tmp_path, _set("reference", None))
+
+
+@pytest.mark.parametrize("record, field", [
+    ("not a mapping", "'assembly' is missing or not a dict"),
+    ({"genome": "hg99", "chrom_sizes_md5": "0" * 32, "chrom_sizes": {"1": 10}}, "'assembly.genome' is 'hg99'"),
+    ({"genome": "GRCh38", "chrom_sizes_md5": "xyz", "chrom_sizes": {"1": 10}}, "'assembly.chrom_sizes_md5' is not an MD5"),
+    ({"genome": "GRCh38", "chrom_sizes_md5": "0" * 32, "chrom_sizes": {"1": -5}}, "'assembly.chrom_sizes' is not a mapping"),
+    ({"genome": "GRCh38", "chrom_sizes_md5": "0" * 32, "chrom_sizes": {}}, "'assembly.chrom_sizes' is not a mapping"),
+])
+def test_a_crafted_assembly_record_is_refused_naming_the_field(saved, tmp_path, record, field):
+    assert f"model metadata field {field}" in crafted(saved, tmp_path, _set("assembly", record))

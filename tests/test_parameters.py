@@ -12,7 +12,7 @@ import pytest
 from planted import CHROM_SIZES, REPO, SIZES
 
 from atac2expr.cli import InputError
-from atac2expr.parameters import check_parameters, load_schema, schema_properties, unknown_parameters
+from atac2expr.parameters import check_parameters, load_schema, run_plan, schema_properties, unknown_parameters
 from atac2expr.regions import read_chrom_sizes
 from conftest import operational_parameters
 
@@ -31,8 +31,18 @@ def params(drop: tuple[str, ...] = (), **values) -> dict:
     return merged
 
 
+def route_of(values: dict) -> str:
+    """The workflow's decision (workflows/atac2expr.nf, expressionRoute): expression from a table or from reads."""
+    table = values.get("expression") or (values.get("encode") in (True, "true") and values.get("encode_expression") == "quantifications")
+    return "table" if table else "reads"
+
+
 def check(entry: str = "main", drop: tuple[str, ...] = (), **values):
-    return check_parameters(params(drop, **values), SCHEMA, SIZES, entry)
+    """check_params.py's checks: the parameters, then the run's plan of models (its MLP checked against --max_memory)."""
+    given = params(drop, **values)
+    checked, layout = check_parameters(given, SCHEMA, SIZES, entry, route=route_of(given))
+    run_plan(checked, layout, entry)
+    return checked, layout
 
 
 def refusal(entry: str = "main", drop: tuple[str, ...] = (), **values) -> str:
@@ -82,9 +92,10 @@ def test_unknown_parameters_helper():
 
 
 @pytest.mark.parametrize("values, message", [
-    ({"model": "mpl"}, "--model 'mpl': not of the expected form"),
-    ({"model": "mlp,ridge"}, "--model 'mlp,ridge'"),  # ridge is evaluated, never trained on all samples
-    ({"eval_models": "mean,svm"}, "--eval_models 'mean,svm'"),
+    ({"model": "mpl"}, "--model 'mpl': unknown mpl; choose from mlp, tss_window"),
+    ({"model": "mlp,ridge"}, "--model 'mlp,ridge': unknown ridge"),  # ridge is evaluated, never trained on all samples
+    ({"eval_models": "mean,svm"}, "--eval_models 'mean,svm': unknown svm"),
+    ({"model": "mlp;rm"}, "--model 'mlp;rm': not of the expected form"),
     ({"epochs": 0}, "--epochs 0: must be >= 1"),
     ({"epochs": "0"}, "--epochs 0: must be >= 1"),
     ({"folds": 1}, "--folds 1: must be >= 2"),
@@ -159,12 +170,12 @@ def test_predict_needs_a_model_file_and_a_samplesheet():
 
 
 def test_mlp_at_genome_scale_refused_before_any_task():
-    message = refusal(region="genome")
-    assert "the mlp model (3,088,281 bins -> 500 hidden" in message and "needs about 34.7 GiB" in message
+    message = refusal(region="genome", model="mlp,tss_window")
+    assert "the mlp model (3,088,281 bins -> 500 hidden" in message and "needs about 45.3 GiB" in message
     assert "8.0 GiB that --max_memory allows" in message
     # the alternatives: tss_window and the baselines, a smaller region, fewer hidden units, more memory
-    for alternative in ("leave mlp out of --model and --eval_models", "tss_window", "a smaller --region", "--hidden 113",
-                        "raise --max_memory to 36.GB"):
+    for alternative in ("leave mlp out of --model and --eval_models", "tss_window", "a smaller --region", "--hidden 79",
+                        "raise --max_memory to 47.GB"):
         assert alternative in message
 
 
@@ -173,7 +184,7 @@ def test_mlp_at_genome_scale_refused_before_any_task():
     {"model": "tss_window", "evaluate": False},  # mlp in --eval_models, but no evaluation
     {"model": "tss_window", "evaluate": "false"},
     {"max_memory": "64.GB"},
-    {"hidden": 100},
+    {"hidden": 50},
 ])
 def test_genome_accepted_without_an_mlp_that_cannot_fit(values):
     _, layout = check(region="genome", **values)
@@ -181,7 +192,7 @@ def test_genome_accepted_without_an_mlp_that_cannot_fit(values):
 
 
 def test_mlp_only_in_eval_models_still_refused():
-    assert "the mlp model" in refusal(region="genome", model="tss_window")
+    assert "the mlp model" in refusal(region="genome", model="tss_window", eval_models="mean,mlp")
 
 
 def test_predict_entry_does_not_train():
@@ -217,7 +228,7 @@ def test_script_writes_typed_parameters(tmp_path, capsys):
 @pytest.mark.parametrize("values, message", [
     (params(binSize=3000), "ERROR: --binSize (--bin-size): unknown parameter; did you mean --bin_size?"),
     (params(epochs=0, model="mpl"), "--epochs 0: must be >= 1"),
-    (params(region="genome"), "the mlp model"),
+    (params(region="genome", model="mlp"), "the mlp model"),
     (params(drop=("input",)), "--input is required"),
 ])
 def test_script_refusals(tmp_path, capsys, values, message):
@@ -243,6 +254,7 @@ def test_expression_table_annotation_and_genome_choices():
     """--expression replaces the reads (no --transcriptome needed); --gene_bed replaces --gtf (not both); --genome
     chooses the assembly of --region; --encode with a table, or with an assembly ENCODE lacks, is refused."""
     values, layout = check(drop=("transcriptome",), expression="counts.tsv", expression_unit="counts")
+    assert "--transcriptome is required" in refusal(drop=("transcriptome",))
     assert values["expression_unit"] == "counts"
     check(drop=("gtf",), gene_bed="genes.bed")
     assert "--gtf and --gene_bed: give one annotation" in refusal(gene_bed="genes.bed")
@@ -271,3 +283,72 @@ def test_operational_parameters_are_marked_in_the_schema_and_reach_no_task():
     assert operational == {p for g in marked_groups for p in groups[g]["properties"]} | {"outdir", "overwrite", "max_downloads", "download_cache"}
     read = set(re.findall(r"params\.(\w+)", (REPO / "conf" / "modules.config").read_text()))
     assert read & operational == {"outdir"}
+
+
+# ---------------------------------------------------------------- the links' estimate
+
+def test_links_that_cannot_fit_max_memory_are_refused_before_any_task():
+    """One chromosome with --links_top 100000 --links_max_distance 100000000: even at a sparse genome's genes the links
+    need far more than --max_memory."""
+    message = refusal(region="chr1", links_top=100000, links_max_distance=100_000_000)
+    assert message.startswith("--links_top and --links_max_distance: the links would need about ")
+    assert "more than the 8.0 GiB that --max_memory allows any task" in message and "--skip_links" in message
+    assert "7 model(s) (blend, ridge, archr, signac, tss_window, local_ridge, tss_similarity)" in message  # auto: no MLP on a chromosome
+    check(region="chr1", links_top=100000, links_max_distance=100_000_000, skip_links=True)
+
+
+def test_large_links_are_warned_about_with_rows_time_and_size(caplog):
+    with caplog.at_level("WARNING"):
+        check(region="chr1:1-50000000", links_top=2000, links_max_distance=1_000_000)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.startswith("the links are large: 7 model(s)") and "up to 1,980,020 links of 1,000 genes" in warning  # genes near the ends have fewer bins
+    assert "GiB of files" in warning and "CPU minutes" in warning and "warned above 2 GiB or 60 CPU minutes" in warning
+
+
+def test_default_links_at_genome_scale_are_neither_warned_nor_refused(caplog):
+    with caplog.at_level("INFO"):
+        check(region="genome")
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "links at 20 genes per Mb: 7 model(s)" in caplog.text
+
+
+def test_check_params_writes_its_warnings_for_the_console(tmp_path):
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps(params(region="chr1:1-50000000", links_top=2000, links_max_distance=1_000_000)))
+    code = check_params.main(["--params", str(path), "--schema", str(SCHEMA_PATH), "--chrom_sizes", str(CHROM_SIZES), "--entry", "main",
+                              "--output", str(tmp_path / "valid.json"), "--warnings", str(tmp_path / "warnings.txt")])
+    assert code == 0
+    (line,) = (tmp_path / "warnings.txt").read_text().splitlines()
+    assert line.startswith("the links are large:")
+    path.write_text(json.dumps(params()))
+    assert check_params.main(["--params", str(path), "--schema", str(SCHEMA_PATH), "--chrom_sizes", str(CHROM_SIZES), "--entry", "main",
+                              "--output", str(tmp_path / "valid.json"), "--warnings", str(tmp_path / "warnings.txt")]) == 0
+    assert (tmp_path / "warnings.txt").read_text() == ""
+
+
+def test_an_mlp_that_would_take_hours_says_so_before_starting(caplog):
+    """--model mlp on a whole chromosome: an estimate in hours and what to do instead, on the console (warnings.txt);
+    the seed's 1 Mb region with auto trains the MLP in seconds and says nothing."""
+    with caplog.at_level("WARNING"):
+        check(region="chr2", model="mlp,tss_window", eval_models="mean,mlp", skip_links=True)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    hours = float(warning.split("up to about ")[1].split(" CPU hours")[0])
+    assert 10 < hours < 1000 and "6 training(s) of up to 1000 epochs" in warning and "--model auto" in warning
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        check()
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+@pytest.mark.parametrize("genome, chosen", [("GRCh38", "GRCh38.chrom.sizes"), ("hg19", "GRCh37.chrom.sizes"), ("mm10", "GRCm38.chrom.sizes")])
+def test_script_chooses_the_bundled_sizes_of_the_genome_and_says_which(tmp_path, genome, chosen):
+    """--genome's aliases are resolved once, here: the workflow reads the file CHECK_PARAMS names, where it lies."""
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps(params(genome=genome, region="chr2:1-1000000")))
+    out = tmp_path / "genome.json"
+    code = check_params.main(["--params", str(path), "--schema", str(SCHEMA_PATH), "--bundled_sizes", str(REPO / "assets"), "--entry", "main",
+                              "--output", str(tmp_path / "valid.json"), "--genome_output", str(out)])
+    assert code == 0 and json.loads(out.read_text())["chrom_sizes"] == chosen
+    code = check_params.main(["--params", str(path), "--schema", str(SCHEMA_PATH), "--chrom_sizes", str(CHROM_SIZES), "--entry", "main",
+                              "--output", str(tmp_path / "valid.json"), "--genome_output", str(out)])
+    assert code == 0 and json.loads(out.read_text())["chrom_sizes"] is None

@@ -49,10 +49,10 @@ pytestmark = pytest.mark.e2e
 
 SIZES = read_chrom_sizes(REPO / "assets" / "GRCh38.chrom.sizes")
 LAYOUT = BinLayout.of(parse_regions("chr1:1-1000000", SIZES), 1000)
-EVERY_PROCESS = {"CHECK_PARAMS", "DEFINE_BINS", "CHECK_INPUTS", "BINARIZE_PEAKS", "GENE_ANNOTATION", "CHECK_FASTQ", "KALLISTO_INDEX",
+EVERY_PROCESS = {"CHECK_PARAMS", "REPLACE_OUTPUTS", "DEFINE_BINS", "CHECK_INPUTS", "BINARIZE_PEAKS", "GENE_ANNOTATION", "CHECK_FASTQ", "KALLISTO_INDEX",
                  "KALLISTO_QUANT", "GENE_TPM", "BUILD_MATRIX", "TRAIN_MODEL", "EVALUATE", "LINKS", "SAMPLE_LINKS", "QC_SUMMARY", "REPORT",
                  "SOFTWARE_VERSIONS", "MULTIQC"}
-LINKED_MODELS = ("ridge", "archr", "signac", "mlp", "tss_window", "local_ridge", "tss_similarity")
+LINKED_MODELS = tuple(name for name, cls in predictors.PREDICTORS.items() if cls.links_rule)  # every model with links
 
 
 def test_stub_run_walks_the_whole_graph(stub_run: Run):
@@ -63,6 +63,16 @@ def test_stub_run_walks_the_whole_graph(stub_run: Run):
     assert len([r for r in run.trace if r["process"].endswith("KALLISTO_QUANT")]) == 5
     layout = BinLayout.read(run.outdir / "pipeline_info" / "regions.tsv")
     assert len(layout.regions) == 20_000 and layout.n_bins == 20_000
+
+
+def test_links_above_the_documented_size_are_warned_about_on_the_console(stub_run: Run):
+    """CHECK_PARAMS' estimate of the stub run's links (--links_top 5000 --links_max_distance 100000000 over 20 Mb of
+    regions): one warning on the console, with the rows, files, time and memory; the run goes on."""
+    run = assert_success(stub_run)
+    output = run.result.stdout + run.result.stderr
+    warnings = [line for line in output.splitlines() if "the links are large" in line]
+    assert len(warnings) == 1, output[-3000:]
+    assert "7 model(s)" in warnings[0] and "links of 400 genes" in warnings[0] and "GiB of files" in warnings[0]
 
 
 def test_dataset_shapes(shared_run: Run, test_data):
@@ -109,7 +119,9 @@ def test_every_read_was_checked_and_quantified(shared_run: Run):
 
 
 def test_models_report_and_versions(shared_run: Run):
-    for model in ("mlp", "tss_window", "tss_similarity"):
+    # --model auto on the seed's 1 Mb region: the best model on real cell types, and the original study's MLP (cheap here)
+    assert sorted(p.name for p in (shared_run.outdir / "model").iterdir()) == ["blend", "mlp"]
+    for model in ("mlp", "blend"):
         for name in ("model.pt", "predictions.tsv", "loss.tsv", "training.json"):
             assert (shared_run.outdir / "model" / model / name).stat().st_size > 0
     for name in ("expression_fit_mlp.png", "loss_curve.png"):
@@ -119,7 +131,8 @@ def test_models_report_and_versions(shared_run: Run):
     mlp = summary["models"]["mlp"]
     assert mlp["epochs"] == 150 and mlp["final_training_loss"] < 0.5 * mlp["mean_baseline_training_loss"]
     versions = yaml.safe_load((shared_run.outdir / "pipeline_info" / "software_versions.yml").read_text())
-    assert EVERY_PROCESS - {"SOFTWARE_VERSIONS", "MULTIQC"} <= set(versions)  # MultiQC reads the versions: its own are in its report
+    # MultiQC reads the versions (its own are in its report); the guard's native step runs no software
+    assert EVERY_PROCESS - {"SOFTWARE_VERSIONS", "MULTIQC", "REPLACE_OUTPUTS"} <= set(versions)
     assert versions["KALLISTO_QUANT"]["kallisto"].startswith("0.") and versions["Workflow"]["Nextflow"].startswith("24.10")
     checked = json.loads((shared_run.outdir / "pipeline_info" / "params.valid.json").read_text())
     assert checked["epochs"] == 150 and checked["region"] == "chr1:1-1000000"
@@ -129,7 +142,7 @@ def test_models_report_and_versions(shared_run: Run):
 def test_heldout_evaluation(shared_run: Run):
     """Every model on the same folds; the planted signal is real: the baselines that read it beat the mean."""
     metrics = pd.read_csv(shared_run.outdir / "evaluation" / "metrics.tsv", sep="\t").set_index("model")
-    assert list(metrics.index) == ["mean", "ridge", "archr", "signac", "mlp", "tss_window", "local_ridge", "tss_similarity"]
+    assert list(metrics.index) == list(predictors.PREDICTORS)  # --eval_models auto: every model of the registry
     folds = pd.read_csv(shared_run.outdir / "evaluation" / "folds.tsv", sep="\t")
     assert folds["fold"].nunique() == 5 and folds["sample"].is_unique
     for model in ("ridge", "archr", "signac", "tss_window", "local_ridge", "tss_similarity"):
@@ -146,20 +159,25 @@ def test_heldout_evaluation(shared_run: Run):
 def test_resume_caches_everything_then_reruns_only_training(shared_run: Run, test_data):
     """-resume with the same parameters runs nothing; a new --epochs reruns training and what follows it only."""
     again = assert_success(nextflow_run(shared_run.launch, [*run_params(test_data), "-resume"], shared_run.outdir, name="resume"))
-    assert again.trace and {r["status"] for r in again.trace} == {"CACHED"}, [(r["name"], r["status"]) for r in again.trace]
-    changed = assert_success(nextflow_run(shared_run.launch, [*run_params(test_data), "--epochs", "60", *NO_REPORTS, "-resume"],
+    # every task from the cache but the guard's native step, which moves aside what each run's own plan says
+    rerun = [r["name"] for r in again.trace if r["status"] != "CACHED"]
+    assert again.trace and rerun == ["START_RUN:REPLACE_OUTPUTS (main)"], [(r["name"], r["status"]) for r in again.trace]
+    # (the evaluation of two models only: the MLP's new epochs are what reruns it)
+    changed = assert_success(nextflow_run(shared_run.launch, [*run_params(test_data), "--epochs", "60", "--eval_models", "mean,mlp",
+                                                              *NO_REPORTS, "-resume"],
                                           shared_run.launch / "results_epochs", name="epochs"))
     # SOFTWARE_VERSIONS runs again only because this run leaves out LINKS and MULTIQC, and so their versions
-    assert trace_processes(changed.trace, "COMPLETED") == {"CHECK_PARAMS", "TRAIN_MODEL", "EVALUATE", "QC_SUMMARY", "REPORT", "SOFTWARE_VERSIONS"}
+    assert trace_processes(changed.trace, "COMPLETED") == {"CHECK_PARAMS", "REPLACE_OUTPUTS", "TRAIN_MODEL", "EVALUATE", "QC_SUMMARY", "REPORT",
+                                                           "SOFTWARE_VERSIONS"}
     assert json.loads((changed.outdir / "report" / "summary.json").read_text())["models"]["mlp"]["epochs"] == 60
 
 
 @pytest.fixture(scope="module")
 def chromosome_signal_run(shared_run: Run, test_data) -> Run:
-    """--region 1 (a whole chromosome) with --bin_value signal on the samplesheet of narrowPeak files, resumed from the
-    shared run: the reads are not quantified again."""
+    """--region 1 (a whole chromosome) with --bin_value signal on the samplesheet of narrowPeak files (with a group
+    column), resumed from the shared run: the reads are not quantified again."""
     params = [*run_params(test_data), "--input", str(test_data / "samplesheet_signal.csv"), "--region", "1", "--bin_value", "signal",
-              "--model", "tss_window", "--eval_models", "mean,ridge,archr,signac,tss_window", *NO_REPORTS, "-resume"]
+              "--model", "tss_window,blend", "--eval_models", "mean,ridge,archr,signac,promoter,tss_window,blend", *NO_REPORTS, "-resume"]
     return assert_success(nextflow_run(shared_run.launch, params, shared_run.launch / "results_chr1", name="chr1"))
 
 
@@ -172,7 +190,27 @@ def test_whole_chromosome_region(chromosome_signal_run: Run):
     assert dataset.X.shape[1] == -(-chr1 // 1000)
     last = dataset.bins.iloc[-1]
     assert (last["chrom"], last["start"], last["end"]) == ("1", chr1 // 1000 * 1000, chr1)
-    assert set(pd.read_csv(run.outdir / "evaluation" / "metrics.tsv", sep="\t")["model"]) == {"mean", "ridge", "archr", "signac", "tss_window"}
+    assert set(pd.read_csv(run.outdir / "evaluation" / "metrics.tsv", sep="\t")["model"]) == {"mean", "ridge", "archr", "signac", "promoter",
+                                                                                             "tss_window", "blend"}
+
+
+def test_the_samplesheets_groups_give_leave_group_out_folds(chromosome_signal_run: Run, test_data):
+    """The samplesheet's group column reaches the dataset through CHECK_INPUTS and BUILD_MATRIX, and EVALUATE scores
+    every model in leave-group-out folds beside the random ones, in metrics.tsv and evaluation.md."""
+    run = chromosome_signal_run
+    sheet = pd.read_csv(test_data / "samplesheet_signal.csv").set_index("sample")
+    dataset = load_dataset(run.outdir / "dataset" / "dataset.npz")
+    assert dataset.groups.tolist() == sheet.loc[dataset.samples, "group"].tolist()
+    metrics = pd.read_csv(run.outdir / "evaluation" / "metrics.tsv", sep="\t")
+    assert metrics.groupby("folds")["model"].apply(set).to_dict() == {
+        scheme: {"mean", "ridge", "archr", "signac", "promoter", "tss_window", "blend"} for scheme in ("random", "group")}
+    folds = pd.read_csv(run.outdir / "evaluation" / "folds.tsv", sep="\t")
+    assert folds["group_fold"].nunique() == sheet["group"].nunique()
+    assert "leave-group-out (each group held out in turn)" in (run.outdir / "evaluation" / "evaluation.md").read_text()
+    assert "Leave-group-out (each group held out in turn)" in (run.outdir / "report" / "atac2expr_report.html").read_text()
+    summary = json.loads((run.outdir / "report" / "summary.json").read_text())
+    assert set(summary["heldout_metrics_leave_group_out"]) == set(summary["heldout_metrics"]) == set(metrics["model"])
+    assert json.loads((run.outdir / "model" / "blend" / "training.json").read_text())["fit"]["blend_left_out"] == "the samples' groups"
 
 
 def test_signal_bins_run_through(chromosome_signal_run: Run, shared_run: Run, test_data):
@@ -201,7 +239,7 @@ def test_predict_entry_reproduces_in_sample_predictions(shared_run: Run, test_da
     for model in ("tss_window",):
         run = assert_success(nextflow_run(tmp_path / model, ["-entry", "PREDICT", "--model_file", str(shared_run.outdir / "model" / model / "model.pt"),
                                                              "--input", str(new), "--links_top", "0"]))
-        assert trace_processes(run.trace) == {"CHECK_PARAMS", "CHECK_MODEL", "CHECK_PREDICT_INPUTS", "BINARIZE_PEAKS",
+        assert trace_processes(run.trace) == {"CHECK_PARAMS", "REPLACE_OUTPUTS", "CHECK_MODEL", "CHECK_INPUTS", "BINARIZE_PEAKS",
                                               "PREDICT_EXPRESSION", "SOFTWARE_VERSIONS"}
         # the folders PREDICT writes into are its own: never one of the main run's (it may write beside one)
         record = json.loads((run.outdir / "pipeline_info" / "run_PREDICT.json").read_text())
@@ -214,6 +252,11 @@ def test_predict_entry_reproduces_in_sample_predictions(shared_run: Run, test_da
         merged = predicted.merge(in_sample, on=["sample", "gene_id"], suffixes=("", "_train"))
         assert len(merged) == len(predicted) == 2 * in_sample["gene_id"].nunique()
         assert np.allclose(merged["predicted"], merged["predicted_train"], atol=1e-4)
+        # what each new sample is next to the training samples: its own peaks find it, at similarity 1
+        report = pd.read_csv(run.outdir / "predict" / "new_samples.tsv", sep="\t")
+        assert report["sample"].tolist() == report["nearest_training_sample"].tolist() == [r[0] for r in rows[1:3]]
+        assert np.allclose(report["similarity"], 1) and (report["share_of_peaks_in_model_bins"] > 0).all()
+        assert (run.outdir / "predict" / "promoter_baseline.tsv").exists()
         # each new sample's links: with --links_top 0 every open bin within 250 kb of every gene's TSS, with its score (ranked
         # by it) and what the bin contributed to the sample's prediction
         table = SAMPLE_LINKS.read(run.outdir / "predict" / "links" / "links.tsv.gz")
@@ -376,9 +419,11 @@ def test_run_record_knows_the_outputs_the_inputs_and_what_is_computed(shared_run
 
 
 def test_predict_entry_bins_new_peaks_with_the_models_bin_value(chromosome_signal_run: Run, test_data, tmp_path):
-    """-entry PREDICT with a model of signal bins (no --bin_value given): the new peaks are binned as signal, so the
-    training samples' narrowPeak files give their in-sample predictions, and BED3 peaks are refused in one line."""
-    model = chromosome_signal_run.outdir / "model" / "tss_window"
+    """-entry PREDICT with a blend model of signal bins (no --bin_value given): the new peaks are binned as signal and
+    their activity ranked, so the training samples' narrowPeak files give their in-sample predictions; the new-sample
+    report finds each one's own training sample and the share of its peaks on the model's chromosome; BED3 peaks are
+    refused in one line."""
+    model = chromosome_signal_run.outdir / "model" / "blend"
     sheet = pd.read_csv(test_data / "samplesheet_signal.csv").set_index("sample")
     new = write_sheet(tmp_path / "new.csv", [["sample", "peaks"]] + [[s, str(test_data / sheet.loc[s, "peaks"])] for s in ("S02", "S05")])
     run = assert_success(nextflow_run(tmp_path / "ok", ["-entry", "PREDICT", "--model_file", str(model / "model.pt"), "--input", str(new)]))
@@ -386,14 +431,21 @@ def test_predict_entry_bins_new_peaks_with_the_models_bin_value(chromosome_signa
     merged = predicted.merge(pd.read_csv(model / "predictions.tsv", sep="\t"), on=["sample", "gene_id"], suffixes=("", "_train"))
     assert len(merged) == len(predicted) > 0 and set(merged["sample"]) == {"S02", "S05"}
     assert np.allclose(merged["predicted"], merged["predicted_train"], atol=1e-4)
+    report = pd.read_csv(run.outdir / "predict" / "new_samples.tsv", sep="\t").set_index("sample")
+    assert report["nearest_training_sample"].to_dict() == {"S02": "S02", "S05": "S05"} and np.allclose(report["similarity"], 1)
+    peaks = read_peaks(test_data / sheet.loc["S02", "peaks"])
+    assert report.loc["S02", "peaks"] == len(peaks) and report.loc["S02", "peaks_in_model_bins"] == int((peaks["chrom"] == "1").sum())
+    assert 0 < report.loc["S02", "share_of_peaks_in_model_bins"] < 1 and set(report["activity_kind"]) == {"signal"}
+    baseline = pd.read_csv(run.outdir / "predict" / "promoter_baseline.tsv", sep="\t")
+    assert len(baseline) == len(predicted) and np.allclose(baseline["predicted"], predicted["predicted"])
 
     bed3 = test_data / "peaks" / "S02.bed"  # S02's peaks in the default samplesheet
     refused = nextflow_run(tmp_path / "bed3", ["-entry", "PREDICT", "--model_file", str(model / "model.pt"), "--input",
                                                str(write_sheet(tmp_path / "bed3.csv", [["sample", "peaks"], ["S02", str(bed3)]]))])
     assert refused.result.returncode != 0
     (message,) = error_lines(refused.result)
-    assert message.startswith(f"ERROR: sample S02: {bed3} line 1: 3 columns, no signalValue"), message
-    assert "--bin_value signal needs narrowPeak peaks" in message
+    assert message.startswith(f"ERROR: sample S02: {bed3}: BED3 (3 columns) peaks hold no signalValue"), message
+    assert "--bin_value signal needs narrowPeak, broadPeak or gappedPeak peaks" in message
     assert "PREDICT_EXPRESSION" not in trace_processes(refused.trace) and not (refused.outdir / "predict").exists()
 
 
@@ -448,17 +500,11 @@ def test_overwrite_with_a_refused_parameter_deletes_nothing(stub_run: Run, test_
     assert not (outdir / ".atac2expr-replaced").exists()
 
 
-def test_edited_samplesheet_is_another_configuration_and_overwrite_never_follows_links(stub_run: Run, test_data, tmp_path):
+def test_edited_samplesheet_is_another_configuration(stub_run: Run, test_data, tmp_path):
     """The samplesheet at the same path, edited to drop two samples: refused, naming the change. With --overwrite the
-    dropped samples' outputs are gone, and annotation/, made a link to a folder outside --outdir, is removed as a link:
-    the folder it points to keeps its files and gets none."""
+    dropped samples' outputs are gone and the record lists the samples left."""
     assert_success(stub_run)
     outdir = results_copy(stub_run, tmp_path / "results")
-    shared = tmp_path / "shared_annotation"
-    shared.mkdir()
-    (shared / "genes.tsv").write_text("a file of someone else's\n")
-    shutil.rmtree(outdir / "annotation")
-    (outdir / "annotation").symlink_to(shared, target_is_directory=True)
     sheet = stub_run.launch / "samplesheet.csv"
     original = sheet.read_bytes()
     params = [*stub_params(test_data, stub_run.launch), "-resume"]
@@ -469,12 +515,9 @@ def test_edited_samplesheet_is_another_configuration_and_overwrite_never_follows
         (message,) = error_lines(refused.result)
         assert f"--input {sheet}: its content changed" in message
         assert "sample S04: no longer in the run" in message and "sample S05: no longer in the run" in message and "--overwrite" in message
-        replaced = assert_success(nextflow_run(stub_run.launch, [*params, "--overwrite"], outdir, name="edited_overwrite"))
+        assert_success(nextflow_run(stub_run.launch, [*params, "--overwrite"], outdir, name="edited_overwrite"))
     finally:
         sheet.write_bytes(original)  # the same bytes: the other copies of the stub run's results still match it
-    assert "link(s) annotation are removed" in replaced.result.stdout + replaced.result.stderr
-    assert [p.name for p in shared.iterdir()] == ["genes.tsv"] and (shared / "genes.tsv").read_text() == "a file of someone else's\n"
-    assert (outdir / "annotation").is_dir() and not (outdir / "annotation").is_symlink()
     assert {p.name for p in (outdir / "bins").iterdir()} == {f"S0{n}.{kind}" for n in (1, 2, 3) for kind in ("bins.npz", "peaks.json")}
     left = [str(p.relative_to(outdir)) for p in outdir.rglob("*") if "S04" in p.name or "S05" in p.name]
     assert left == [], left
@@ -482,6 +525,78 @@ def test_edited_samplesheet_is_another_configuration_and_overwrite_never_follows
     assert {key.split()[1] for key in record["inputs"] if key.startswith("sample ")} == {"S01", "S02", "S03"}
     assert set(record["outputs"]) == {str(p.relative_to(outdir)) for f in record["folders"] for p in (outdir / f).rglob("*") if p.is_file()}
     assert not (outdir / ".atac2expr-replaced").exists() and not (outdir / "pipeline_info" / "run_main.pending.json").exists()
+
+
+def checksums(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_link_in_the_results_folder_is_refused_in_every_mode_before_any_task(stub_run: Run, test_data, tmp_path):
+    """annotation/ made a link to a user's folder, bins/S01.bins.npz a link to a user's file: a rerun with the same
+    parameters, with --overwrite, and with a refused parameter are each refused before any task, naming the link and
+    its target; the targets' files are byte-identical afterwards."""
+    assert_success(stub_run)
+    outdir = results_copy(stub_run, tmp_path / "results")
+    users = tmp_path / "users_folder"
+    users.mkdir()
+    (users / "genes.tsv").write_text("a file of someone else's\n")
+    (users / "notes.txt").write_text("more of theirs\n")
+    before = checksums(users)
+    shutil.rmtree(outdir / "annotation")
+    (outdir / "annotation").symlink_to(users, target_is_directory=True)
+    params = [*stub_params(test_data, stub_run.launch), "-resume"]
+    for name, extra in (("same", []), ("overwrite", ["--overwrite"]), ("refused_param", ["--overwrite", "--epochs", "0"])):
+        run = nextflow_run(stub_run.launch, [*params, *extra], outdir, name=f"link_{name}")
+        assert run.result.returncode != 0 and not run.trace, name
+        (message,) = error_lines(run.result)
+        assert f"annotation -> {users}" in message and "a link where the pipeline writes its results" in message, message
+        assert checksums(users) == before, name
+    # a link to a file deep inside a results folder is refused the same way
+    (outdir / "annotation").unlink()
+    shutil.copytree(stub_run.outdir / "annotation", outdir / "annotation")
+    (outdir / "bins" / "S01.bins.npz").unlink()
+    (outdir / "bins" / "S01.bins.npz").symlink_to(users / "notes.txt")
+    run = nextflow_run(stub_run.launch, params, outdir, name="link_file")
+    (message,) = error_lines(run.result)
+    assert run.result.returncode != 0 and not run.trace and f"bins/S01.bins.npz -> {users / 'notes.txt'}" in message
+    assert checksums(users) == before
+
+
+def test_the_pipelines_own_folders_hold_only_what_it_put_there(stub_run: Run, test_data, tmp_path):
+    """.atac2expr-replaced holding a user's file, or being a file, and pipeline_info/.pending holding one: each refused
+    in one ERROR line naming it, the file left as it was; a refused run leaves pipeline_info as the last complete run
+    left it."""
+    assert_success(stub_run)
+    outdir = results_copy(stub_run, tmp_path / "results")
+    params = [*stub_params(test_data, stub_run.launch), "-resume"]
+    aside = outdir / ".atac2expr-replaced"
+    (aside / "old_run").mkdir(parents=True)
+    (aside / "old_run" / "thesis.tex").write_text("my thesis\n")
+    run = nextflow_run(stub_run.launch, params, outdir, name="aside_foreign")
+    (message,) = error_lines(run.result)
+    assert run.result.returncode != 0 and not run.trace and ".atac2expr-replaced/old_run" in message and "did not put there" in message
+    assert (aside / "old_run" / "thesis.tex").read_text() == "my thesis\n"
+    shutil.rmtree(aside)
+    aside.write_text("a file where the folder goes\n")
+    run = nextflow_run(stub_run.launch, params, outdir, name="aside_file")
+    (message,) = error_lines(run.result)
+    assert run.result.returncode != 0 and f"{aside} is not a folder" in message and aside.read_text() == "a file where the folder goes\n"
+    aside.unlink()
+    pending = outdir / "pipeline_info" / ".pending" / "main"
+    pending.mkdir(parents=True)
+    (pending / "mine.txt").write_text("mine\n")
+    run = nextflow_run(stub_run.launch, params, outdir, name="pending_foreign")
+    (message,) = error_lines(run.result)
+    assert run.result.returncode != 0 and "mine.txt" in message and (pending / "mine.txt").read_text() == "mine\n"
+    shutil.rmtree(outdir / "pipeline_info" / ".pending")
+    # refused after CHECK_PARAMS passed (a samplesheet that CHECK_INPUTS refuses, with --overwrite): pipeline_info keeps the
+    # complete run's parameters, samplesheet and plan
+    info = {name: (outdir / "pipeline_info" / name).read_bytes() for name in ("params.valid.json", "samplesheet.valid.json", "models.json")}
+    bad = write_sheet(tmp_path / "bad.csv", [["sample", "fastq_1", "fastq_2", "peaks"], ["S 01", "a.fq", "", "p.bed"]])
+    run = nextflow_run(stub_run.launch, [*stub_params(test_data, stub_run.launch), "--input", str(bad), "--overwrite"], outdir,
+                       name="refused_sheet")
+    assert run.result.returncode != 0 and "CHECK_PARAMS" in trace_processes(run.trace)
+    assert {name: (outdir / "pipeline_info" / name).read_bytes() for name in info} == info
 
 
 def test_one_run_at_a_time_per_results_folder(shared_run: Run, test_data, tmp_path):

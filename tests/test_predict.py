@@ -9,12 +9,15 @@ import binarize_peaks
 import check_model
 import numpy as np
 import pandas as pd
+import planted
 import predict
 import pytest
+import torch
 import train_model
-from planted import CHROM_SIZES, layout_of, link_args, settings_args, write_planted
+from planted import ASSEMBLY, CHROM_SIZES, layout_of, link_args, settings_args, write_planted
 
-from atac2expr.modelling import model_file, predictors
+from atac2expr.modelling import model_file, new_sample, predictors
+from atac2expr.regions import chrom_sizes_checksum, read_chrom_sizes
 
 REGION = "chr1:1-30000,chr2:1-19500"  # chr2's last bin is 500 bp
 
@@ -40,10 +43,10 @@ def write_peaks(path, ds, row, chrom_prefix="chr", extra=""):
 def train(base, model, bin_value):
     ds = write_planted(base / "dataset.npz", n_samples=10, n_genes=6, region=REGION, bin_value=bin_value)
     assert train_model.main(["--dataset", str(base / "dataset.npz"), "--outdir", str(base / "model"), "--model", model,
-                             "--threads", "1", "--max_memory", "0", "--links_max_distance", "250000",
+                             "--threads", "1", "--max_memory", "0", *ASSEMBLY, "--links_max_distance", "250000",
                              *settings_args(epochs=20, hidden=16)]) == 0
     assert check_model.main(["--model", str(base / "model" / "model.pt"), "--chrom_sizes", str(CHROM_SIZES), "--layout", str(base / "layout.tsv"),
-                             "--bin_value_file", str(base / "bin_value.txt")]) == 0
+                             "--bin_value_file", str(base / "bin_value.txt"), "--genome", "GRCh38"]) == 0
     insample = pd.read_csv(base / "model" / "predictions.tsv", sep="\t")
     return ds, base, base / "model" / "model.pt", insample
 
@@ -110,7 +113,7 @@ def test_peaks_elsewhere_give_the_prediction_of_closed_bins(trained, tmp_path, c
     out = tmp_path / "pred.tsv"
     assert run_predict(model, [bins], out) == 0
     predictor, _ = model_file.load(model)
-    expected = predictor.predict(np.zeros((1, ds.layout.n_bins), dtype=np.uint8))[0]
+    expected = planted.predict(predictor, np.zeros((1, ds.layout.n_bins), dtype=np.uint8))[0]
     assert np.allclose(pd.read_csv(out, sep="\t")["predicted"], expected, rtol=1e-6, atol=1e-6)
 
 
@@ -188,7 +191,7 @@ def test_a_model_of_signal_bins_predicts_from_signal_bins(trained_on_signal, tmp
         assert np.allclose(got["predicted"], want["predicted"], rtol=1e-5, atol=1e-5)
     # the signal matters, except to local_ridge, whose kernel compares which bins are open (docs/modelling.md)
     predictor, _ = model_file.load(model)
-    same = np.allclose(predictor.predict((ds.X[[1]] != 0).astype(np.float32)), predictor.predict(ds.X[[1]]), atol=1e-3)
+    same = np.allclose(planted.predict(predictor, (ds.X[[1]] != 0).astype(np.float32)), planted.predict(predictor, ds.X[[1]]), atol=1e-3)
     assert same == (predictor.kind == "local_ridge")
 
 
@@ -221,7 +224,7 @@ def test_links_of_new_samples_name_their_open_bins(trained, tmp_path):
     assert set(table["sample"]) == {str(ds.samples[1]), str(ds.samples[2])}
     position = {(c, s): i for i, (c, s) in enumerate(zip(ds.bins["chrom"], ds.bins["start"], strict=True))}
     predictor, _ = model_file.load(model)
-    closed = predictor.predict(np.zeros((1, ds.layout.n_bins), dtype=np.uint8))[0]
+    closed = planted.predict(predictor, np.zeros((1, ds.layout.n_bins), dtype=np.uint8))[0]
     predicted = pd.read_csv(tmp_path / "p.tsv", sep="\t").set_index(["sample", "gene_id"])["predicted"]
     for row in (1, 2):
         sample = str(ds.samples[row])
@@ -242,3 +245,115 @@ def test_links_need_their_settings(trained, tmp_path, capsys):
                          "--links_outdir", str(tmp_path)]) == 2
     assert one_error(capsys) == ("ERROR: --links_outdir needs --chrom_sizes, --link_combiner, --links_top, --links_max_distance, --links_fdr, "
                                  "--abc_gamma, --abc_min_distance, --abc_max_distance")
+
+
+def test_the_new_sample_report_places_each_sample_beside_the_training_samples(trained, tmp_path):
+    """--new_samples: a training sample's own peaks find it as the nearest training sample (similarity 1); peaks off
+    the model's chromosomes count against the share in the model's bins; --promoter_baseline: the promoter rule of
+    the model file beside the model's predictions and each gene's training mean."""
+    ds, base, model, insample = trained
+    own = write_peaks(tmp_path / "own.bed", ds, 2, extra="chr9\t100\t400\tfar\t0\t.\n")  # one peak off the model's chromosomes
+    rng = np.random.default_rng(0)
+    other = tmp_path / "other.bed"
+    other.write_text("".join(f"chr{c}\t{s}\t{s + 200}\n" for c, s in zip(rng.choice([1, 2], 6), rng.integers(0, 19_000, 6), strict=True)))
+    bins, summaries = [], []
+    for name, peaks in (("own", own), ("other", other)):
+        assert binarize_peaks.main(["--peaks", str(peaks), "--sample", name, "--layout", str(base / "layout.tsv"), "--chrom_sizes",
+                                    str(CHROM_SIZES), "--genome", "GRCh38", "--bin_value", "binary", "--output", str(tmp_path / f"{name}.bins.npz"),
+                                    "--summary", str(tmp_path / f"{name}.peaks.json")]) == 0
+        bins.append(tmp_path / f"{name}.bins.npz")
+        summaries.append(tmp_path / f"{name}.peaks.json")
+    assert predict.main(["--model", str(model), "--bins", *map(str, bins), "--output", str(tmp_path / "p.tsv"), "--device", "cpu",
+                         "--threads", "1", "--new_samples", str(tmp_path / "new.tsv"), "--promoter_baseline", str(tmp_path / "baseline.tsv"),
+                         "--peak_summaries", *map(str, summaries)]) == 0
+    report = pd.read_csv(tmp_path / "new.tsv", sep="\t").set_index("sample")
+    assert list(report.reset_index().columns) == list(new_sample.NEW_SAMPLES)
+    assert report.loc["own", "nearest_training_sample"] == ds.samples[2] and report.loc["own", "similarity"] == pytest.approx(1.0)
+    assert report.loc["other", "similarity"] < report.loc["own", "similarity"]
+    low, high = report.loc["own", ["training_similarity_low", "training_similarity_high"]]
+    assert 0 < low <= high < 1
+    n_open = int((ds.X[2] != 0).sum())
+    assert report.loc["own", "peaks"] == n_open + 1 and report.loc["own", "peaks_in_model_bins"] == n_open
+    assert report.loc["own", "share_of_peaks_in_model_bins"] == pytest.approx(n_open / (n_open + 1))
+    assert report.loc["own", "open_bins"] == n_open and report.loc["own", "activity_kind"] == "binary"
+    assert "rank" in report.loc["own", "activity_normalisation"]
+    baseline = pd.read_csv(tmp_path / "baseline.tsv", sep="\t")
+    assert list(baseline.columns) == list(new_sample.PROMOTER_BASELINE) and len(baseline) == 2 * len(ds.genes)
+    predicted = pd.read_csv(tmp_path / "p.tsv", sep="\t")
+    assert np.allclose(baseline["predicted"], predicted["predicted"])
+    _, _, reference = model_file.load_with_reference(model)
+    assert np.allclose(baseline.loc[baseline["sample"] == "own", "training_mean"], np.log1p(ds.Y).mean(axis=0))
+    assert np.allclose(baseline["promoter_baseline"], reference.promoter_rule.predict(baseline["promoter_activity_rank"].to_numpy()))
+    ranks = baseline.loc[baseline["sample"] == "own", "promoter_activity_rank"].to_numpy()
+    assert ((ranks > 0) == (promoter_open(ds, 2))).all()  # a rank where a peak lies within 1 kb of the TSS, 0 elsewhere
+
+
+def promoter_open(ds, row: int) -> np.ndarray:
+    """Per gene: does an open bin of the sample overlap TSS +/- 1 kb."""
+    open_bins = ds.bins[ds.X[row] != 0]
+    return np.array([((open_bins["chrom"] == chrom) & (open_bins["end"] > tss - 1000) & (open_bins["start"] <= tss + 1000)).any()
+                     for chrom, tss in zip(ds.genes["chrom"], ds.genes["tss"], strict=True)])
+
+
+# ---------------------------------------------------------------- the model's assembly, the user's paths
+
+def check(model, tmp_path, *extra):
+    return check_model.main(["--model", str(model), "--layout", str(tmp_path / "layout.tsv"), "--bin_value_file",
+                             str(tmp_path / "bin_value.txt"), *extra])
+
+
+def test_the_model_file_records_its_assembly(trained):
+    _, _, model, _ = trained
+    record = torch.load(model, weights_only=True)["meta"]["assembly"]
+    assert record == {"genome": "GRCh38", "chrom_sizes_md5": chrom_sizes_checksum(read_chrom_sizes(CHROM_SIZES)),
+                      "chrom_sizes": {"1": 248_956_422, "2": 242_193_529}}
+
+
+def test_a_model_of_another_assembly_is_refused_naming_both(trained, tmp_path, capsys):
+    """A GRCh38 model's regions fit on GRCm39's chromosomes: only the recorded assembly tells them apart."""
+    _, _, model, _ = trained
+    mouse = CHROM_SIZES.parent / "GRCm39.chrom.sizes"
+    assert check(model, tmp_path, "--genome", "mm39", "--chrom_sizes", str(mouse), "--model_source", "my/model.pt") == 2
+    error = one_error(capsys)
+    assert error.startswith("ERROR: my/model.pt: a model of assembly GRCh38 (chromosome sizes MD5 ")
+    assert "this run's --genome is GRCm39 (chromosome sizes MD5 " in error and "predict with --genome GRCh38" in error
+    assert not (tmp_path / "layout.tsv").exists()
+
+
+def test_chromosome_sizes_of_another_assembly_are_refused_under_the_same_genome_name(trained, tmp_path, capsys):
+    _, _, model, _ = trained
+    sizes = tmp_path / "other.sizes"
+    sizes.write_text("chr1\t249250621\nchr2\t243199373\n")  # GRCh37's lengths
+    assert check(model, tmp_path, "--genome", "GRCh38", "--chrom_sizes", str(sizes)) == 2
+    error = one_error(capsys)
+    assert "chromosome 1 is 248,956,422 bp in the model's and 249,250,621 bp in this run's" in error
+
+
+def test_the_same_assembly_named_otherwise_is_accepted(trained, tmp_path):
+    """chr-prefixed names, another order, and contigs the model does not use: the model's chromosomes decide."""
+    _, _, model, _ = trained
+    sizes = tmp_path / "same.sizes"
+    sizes.write_text("chr2\t242193529\nchrUn_KI270302v1\t2274\nchr1\t248956422\n")
+    assert check(model, tmp_path, "--genome", "hg38", "--chrom_sizes", str(sizes)) == 0
+
+
+def test_a_model_without_an_assembly_record_is_warned_about(trained, tmp_path, capsys):
+    _, _, model, _ = trained
+    payload = torch.load(model, weights_only=True)
+    del payload["meta"]["assembly"]
+    old = tmp_path / "old.pt"
+    torch.save(payload, old)
+    assert check(old, tmp_path, "--genome", "GRCh38", "--chrom_sizes", str(CHROM_SIZES)) == 0
+    assert "records no assembly" in capsys.readouterr().err
+
+
+def test_refusals_name_the_users_path_not_the_staged_copy(tmp_path, capsys):
+    staged = tmp_path / "input" / "model.pt"
+    staged.parent.mkdir()
+    staged.write_bytes(b"not a model")
+    assert check(staged, tmp_path, "--genome", "GRCh38", "--chrom_sizes", str(CHROM_SIZES), "--model_source", "/home/me/my model.pt") == 2
+    assert one_error(capsys).startswith("ERROR: /home/me/my model.pt: not a model file")
+    assert predict.main(["--model", str(staged), "--model_source", "/home/me/my model.pt", "--bins", "x.npz", "--output",
+                         str(tmp_path / "o.tsv"), "--device", "cpu", "--threads", "1"]) == 2
+    error = one_error(capsys)
+    assert error.startswith("ERROR: /home/me/my model.pt: not a model file") and "input/model.pt" not in error

@@ -120,11 +120,11 @@ def test_report_page_embeds_everything(inputs, tmp_path):
     """report.py with training, evaluation, links and QC: one HTML file, every figure a data: URI, no script, no
     address outside the page but MultiQC's report beside it."""
     import train_model
-    from planted import settings_args
+    from planted import ASSEMBLY, settings_args
 
     ds, peaks, _, _, _ = inputs  # no reads: their columns stay out of the page
     assert train_model.main(["--dataset", str(tmp_path / "dataset.npz"), "--outdir", str(tmp_path / "training" / "tss_window"),
-                             "--model", "tss_window", "--threads", "1", "--max_memory", "0", "--links_max_distance", "250000",
+                             "--model", "tss_window", "--threads", "1", "--max_memory", "0", *ASSEMBLY, "--links_max_distance", "250000",
                              *settings_args()]) == 0
     evaluation = tmp_path / "evaluation"
     evaluation.mkdir()
@@ -154,10 +154,10 @@ def test_report_page_leads_with_the_regulatory_score_and_its_benchmark(inputs, t
     benchmark figure on the CRISPRi pairs (the combiner's record) and each sample's counts."""
     import sample_links
     import train_model
-    from planted import CHROM_SIZES, link_args, settings_args
+    from planted import ASSEMBLY, CHROM_SIZES, link_args, settings_args
 
     assert train_model.main(["--dataset", str(tmp_path / "dataset.npz"), "--outdir", str(tmp_path / "training" / "tss_window"),
-                             "--model", "tss_window", "--threads", "1", "--max_memory", "0", "--links_max_distance", "250000",
+                             "--model", "tss_window", "--threads", "1", "--max_memory", "0", *ASSEMBLY, "--links_max_distance", "250000",
                              *settings_args()]) == 0
     folder = tmp_path / "links"
     assert sample_links.main(["--dataset", str(tmp_path / "dataset.npz"), "--chrom_sizes", str(CHROM_SIZES), "--outdir", str(folder),

@@ -131,6 +131,30 @@ def test_peaks_only_samplesheet(tmp_path):
     assert "missing peaks" in refused(tmp_path, "sample\nA\n", layout="peaks")
 
 
+def test_an_optional_group_column_in_either_layout(tmp_path):
+    rows = read(tmp_path, "sample,peaks,group\nA,a.bed,lymphoid\nB,b.bed,myeloid\n", layout="peaks")
+    assert [(r["sample"], r["group"]) for r in rows] == [("A", "lymphoid"), ("B", "myeloid")]
+    rows = read(tmp_path, "group,sample,fastq_1,fastq_2,peaks\nGMP-A.1,A,a.fastq.gz,,a.bed\n")
+    assert rows[0]["group"] == "GMP-A.1"
+    assert "group" not in read(tmp_path, "sample,peaks\nA,a.bed\n", layout="peaks")[0]  # without the column: no groups
+
+
+@pytest.mark.parametrize("text, message", [
+    ("sample,peaks,group\nA,a.bed,lymphoid\nB,b.bed,\n", "line 3, column 'group' (sample B): empty; when the samplesheet has a "
+                                                     "'group' column, every sample needs one"),
+    ("sample,peaks,group\nA,a.bed,bone marrow\n", "line 2, column 'group' (sample A): 'bone marrow' must be 1-64 letters, digits"),
+    ("sample,peaks,group\nA,a.bed," + "g" * 65 + "\n", "must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"),
+    ("sample,peaks,group,group\nA,a.bed,x,y\n", "the header must be sample,peaks (and optionally group)"),
+])
+def test_bad_groups_refused_naming_line_and_column(tmp_path, text, message):
+    assert message in refused(tmp_path, text, layout="peaks")
+
+
+def test_one_group_for_every_sample_warns_that_there_are_no_group_folds(tmp_path, caplog):
+    read(tmp_path, "sample,peaks,group\nA,a.bed,x\nB,b.bed,x\n", layout="peaks")
+    assert "every sample is in group 'x'; leave-group-out folds need at least 2 groups" in caplog.text
+
+
 @pytest.mark.parametrize("text, message", [
     ("sample,fastq_1,peaks\nA,a.fastq.gz,a.bed\n", "missing fastq_2; the header must be sample,fastq_1,fastq_2,peaks"),
     ("sample,fastq_1,fastq_2,peaks,extra\nA,a.fastq.gz,,a.bed,x\n", "unknown extra"),
@@ -266,13 +290,13 @@ def test_make_sample_id_keeps_readable_names_and_cuts_long_ones():
     assert long_a != long_b and long_a.startswith("x" * 40) and len(long_a) <= SAMPLE_ID_MAX
 
 
-def test_the_readme_table_is_the_schema():
-    """The README's samplesheet table says what assets/schema_input.json says."""
+def test_the_usage_docs_samplesheet_table_is_the_schema():
+    """docs/usage.md's samplesheet table says what assets/schema_input.json says."""
     schema = samplesheet_schema()
     layouts = schema["x-layouts"]
     lines = ["| column | layouts | required in | what |", "|---|---|---|---|"]
     for column, spec in schema["items"]["properties"].items():
-        where = [name for name, layout in layouts.items() if column in layout["columns"]]
+        where = [name for name, layout in layouts.items() if column in layout["columns"] + layout.get("optional", [])]
         required = [name for name, layout in layouts.items() if column in layout["required"]]
         lines.append(f"| `{column}` | {', '.join(where)} | {', '.join(required) or '-'} | {spec['description']} |")
-    assert "\n".join(lines) in (REPO / "README.md").read_text()
+    assert "\n".join(lines) in (REPO / "docs" / "usage.md").read_text()

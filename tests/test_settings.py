@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import re
 
 import evaluate
@@ -24,7 +25,6 @@ from atac2expr.settings import (
     largest_mlp_hidden,
     mlp_memory_bytes,
     parse_memory,
-    parse_model_list,
 )
 
 PROPERTIES = schema_properties(load_schema(REPO / "nextflow_schema.json"))
@@ -130,14 +130,6 @@ def test_ridge_alphas():
     assert EvaluationSettings(**{**schema_values(EvaluationSettings), "ridge_alpha": " 0.1, 10 ,1e3"}).alphas == [0.1, 10.0, 1000.0]
 
 
-def test_parse_model_list():
-    assert parse_model_list("mlp, ridge,mlp", ("mlp", "ridge"), "--models") == ["mlp", "ridge"]
-    with pytest.raises(InputError, match="--models mlp,svm: unknown svm; choose from mlp, ridge"):
-        parse_model_list("mlp,svm", ("mlp", "ridge"), "--models")
-    with pytest.raises(InputError, match="empty list"):
-        parse_model_list(" , ", ("mlp",), "--models")
-
-
 # ---------------------------------------------------------------- the scripts repeat no schema default
 
 class _Parsed(Exception):
@@ -192,7 +184,7 @@ def test_parse_memory_refusals(text):
 
 def test_mlp_memory_estimate_and_the_largest_hidden_that_fits():
     need = mlp_memory_bytes(1000, 50, 500, 20)
-    assert need == 24 * (1000 * 500 + 500 + 500 * 50 + 50) + 4 * 20 * 1050 + (168 << 20)
+    assert need == math.ceil(1.1 * (28 * (1000 * 500 + 500 + 500 * 50 + 50) + 4 * 20 * 1050 + (900 << 20)))
     memory = 8 << 30
     fits = largest_mlp_hidden(3_088_281, 0, 0, memory)
     assert mlp_memory_bytes(3_088_281, 0, fits, 0) <= memory < mlp_memory_bytes(3_088_281, 0, fits + 1, 0)
@@ -208,3 +200,16 @@ def test_check_mlp_memory():
     assert "needs about" in message and "more than the 8.0 GiB this task has" in message and "\n" not in message
     with pytest.raises(InputError, match="no --hidden fits"):
         check_mlp_memory(3_088_281, 0, 500, 0, 100 << 20, "x")
+
+
+def test_check_params_places_genes_at_ensembls_density_over_the_regions_end_to_end():
+    """20,000 regions of 1 kb hold 20 Mb: 400 genes at 20 per Mb, not one per region."""
+    from atac2expr.regions import BinLayout, Region
+    from atac2expr.settings import typical_genes
+
+    many = BinLayout.of([Region("1", 10_000 * i, 10_000 * i + 1000) for i in range(20_000)], 1000)
+    chroms, tss = typical_genes(many)
+    assert len(tss) == 400 and set(chroms) == {"1"}
+    assert (tss % 10_000 < 1000).all()  # each inside a region
+    chroms, tss = typical_genes(BinLayout.of([Region("2", 0, 50_000_000), Region("X", 100, 1100)], 1000))
+    assert len(tss) == 1000 and (chroms == "2").all() and tss.min() >= 0 and tss.max() < 50_000_000

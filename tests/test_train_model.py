@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 import train_model
-from planted import settings_args, write_planted
+from planted import ASSEMBLY, REPO, settings_args, write_planted
 
 from atac2expr.modelling import model_file
 
@@ -23,7 +23,7 @@ def planted_npz(tmp_path_factory):
 
 def run(npz, outdir, *extra, model="mlp", max_memory="0", **settings):
     return train_model.main(["--dataset", str(npz), "--outdir", str(outdir), "--model", model, "--threads", "1",
-                             "--max_memory", max_memory, "--links_max_distance", "250000", *settings_args(**settings), *extra])
+                             "--max_memory", max_memory, "--links_max_distance", "250000", *ASSEMBLY, *settings_args(**settings), *extra])
 
 
 def one_error(capsys) -> str:
@@ -121,7 +121,7 @@ def test_cuda_without_cuda_is_one_line_error(planted_npz, tmp_path, capsys):
 ])
 def test_bad_settings_are_one_line_errors(planted_npz, tmp_path, capsys, name, value, message):
     npz, _ = planted_npz
-    args = ["--dataset", str(npz), "--outdir", str(tmp_path), "--model", "mlp", "--threads", "1", "--max_memory", "0",
+    args = ["--dataset", str(npz), "--outdir", str(tmp_path), "--model", "mlp", "--threads", "1", "--max_memory", "0", *ASSEMBLY,
             "--links_max_distance", "250000", *settings_args()]
     args[args.index(name) + 1] = value
     assert train_model.main(args) == 2
@@ -131,7 +131,7 @@ def test_bad_settings_are_one_line_errors(planted_npz, tmp_path, capsys, name, v
 
 def test_missing_setting_is_an_argparse_error(planted_npz, tmp_path, capsys):
     npz, _ = planted_npz
-    args = ["--dataset", str(npz), "--outdir", str(tmp_path), "--model", "mlp", "--threads", "1", *settings_args()]
+    args = ["--dataset", str(npz), "--outdir", str(tmp_path), "--model", "mlp", "--threads", "1", *ASSEMBLY, *settings_args()]
     with pytest.raises(SystemExit) as exit_:
         train_model.main(args)  # no --max_memory: the pipeline always passes the task's memory
     assert exit_.value.code == 2 and "--max_memory" in capsys.readouterr().err
@@ -143,3 +143,30 @@ def test_bad_dataset_is_input_error(tmp_path, capsys):
     assert run(bad, tmp_path / "o") == 2
     assert "not a dataset .npz written by build_matrix.py" in one_error(capsys)
     assert not (tmp_path / "o").exists()
+
+
+def test_the_mlp_memory_estimate_covers_the_measured_peak_of_a_whole_training(tmp_path):
+    """train_model.py run whole in its own process (the interpreter and torch included, as a task's memory limit counts
+    them): its peak RSS stays under settings.mlp_memory_bytes, and the estimate is not wildly above it."""
+    import subprocess
+    import sys
+
+    from atac2expr import dataset, regions
+    from atac2expr.settings import mlp_memory_bytes
+
+    rng = np.random.default_rng(0)
+    tss = np.sort(rng.integers(0, 20_000_000, 400))
+    genes = pd.DataFrame({"gene_id": [f"ENSG{i:011d}" for i in range(400)], "gene_name": [f"G{i}" for i in range(400)], "gene_biotype": "",
+                          "chrom": "1", "start": tss, "end": tss + 1000, "strand": "+", "tss": tss})
+    layout = regions.BinLayout.of([regions.Region("1", 0, 20_000_000)], 1000)
+    X = (rng.random((14, 20_000)) < 0.05).astype(np.uint8)
+    dataset.save_dataset(dataset.Dataset(X, rng.lognormal(1, 1.5, (14, 400)), np.array([f"S{i}" for i in range(14)]), layout, genes),
+                         tmp_path / "dataset.npz")
+    command = [sys.executable, str(REPO / "bin" / "train_model.py"), "--dataset", str(tmp_path / "dataset.npz"), "--outdir",
+               str(tmp_path / "out"), "--model", "mlp", "--threads", "1", "--max_memory", "0", *ASSEMBLY, "--links_max_distance", "250000",
+               *settings_args(hidden=500, epochs=2)]
+    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)")
+    peak = int(subprocess.run([sys.executable, "-c", probe, *command], check=True, capture_output=True, text=True).stdout)
+    estimate = mlp_memory_bytes(20_000, 400, 500, 14)
+    assert peak <= estimate <= 1.6 * peak, (peak, estimate)

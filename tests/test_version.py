@@ -29,8 +29,9 @@ def test_the_default_image_follows_the_version():
 
 
 def test_no_file_writes_another_version():
-    """Image tags and labels in the README, the Dockerfile and the container build say this version, or none."""
-    for name in ("README.md", "Dockerfile", "setup/container/build.sh"):
+    """Image tags and labels in the README and docs/, the Dockerfile and the container build say this version, or none."""
+    documents = ["README.md", *(str(p.relative_to(REPO)) for p in sorted((REPO / "docs").glob("*.md")))]
+    for name in (*documents, "Dockerfile", "setup/container/build.sh"):
         text = (REPO / name).read_text()
         for tag in re.findall(r"atac2expr:(\d+\.\d+\.\d+)", text) + re.findall(r'image\.version="(\d+\.\d+\.\d+)"', text):
             assert tag == __version__, f"{name}: version {tag}, the package says {__version__}"

@@ -32,6 +32,7 @@ Dataset (dataset.npz, written by build_matrix.py):
   n_bins       int
   Y            float64 samples x genes, TPM (not transformed, full precision)
   samples      str     sample ids, row order of X and Y
+  groups       str     each sample's group (the samplesheet's optional 'group' column); absent when not given
   region_chrom, region_start, region_end, bin_size    the bin layout; bins are derived from it
   gene_id, gene_name, gene_biotype, gene_chrom, gene_start, gene_end, gene_strand, gene_tss
 
@@ -210,6 +211,7 @@ class Dataset:
     activity_kind: np.ndarray | None = None  # per sample, signal or binary; None: what the bins imply
     # samples x bins float32, or what reads it from the file (loaded when first asked for); None: what the bins imply
     _activity: np.ndarray | Callable[[], np.ndarray] | None = field(default=None, repr=False)
+    groups: np.ndarray | None = None  # str per sample (the samplesheet's 'group'), None when the samplesheet has none
 
     def __post_init__(self) -> None:
         n = len(self.samples)
@@ -217,6 +219,10 @@ class Dataset:
             raise ValueError(f"inconsistent dataset shapes X{self.X.shape} Y{self.Y.shape} for {n} samples, "
                              f"{self.layout.n_bins} bins, {len(self.genes)} genes")
         check_bin_values(self.X, self.bin_value)
+        if self.groups is not None:
+            self.groups = np.asarray(self.groups).astype(str)
+            if self.groups.shape != (n,) or not all(self.groups):
+                raise ValueError(f"groups: {self.groups.size} values for {n} samples (every sample needs one)")
         if self.activity_kind is None:
             self.activity_kind = np.full(n, "signal" if self.bin_value == "signal" else "binary")
         self.activity_kind = np.asarray(self.activity_kind).astype(str)
@@ -234,6 +240,10 @@ class Dataset:
         if self._activity.shape != self.X.shape or self._activity.dtype != np.float32:
             raise ValueError(f"activity of {self._activity.shape} {self._activity.dtype} for X of {self.X.shape}")
         return self._activity
+
+    @property
+    def n_groups(self) -> int:
+        return 0 if self.groups is None else len(set(self.groups))
 
     @cached_property
     def bins(self) -> pd.DataFrame:
@@ -266,6 +276,8 @@ def save_dataset(ds: Dataset, path: str | Path) -> None:
         "Y": np.asarray(ds.Y, dtype=np.float64), "samples": ds.samples.astype(str),
         **ds.layout.to_arrays(), **genes_to_arrays(ds.genes),
     }
+    if ds.groups is not None:
+        arrays["groups"] = ds.groups.astype(str)
     _save_npz(path, arrays)
 
 
@@ -279,7 +291,8 @@ def load_dataset(path: str | Path) -> Dataset:
         if "A_bits" in data:
             kinds = data["activity_kind"]
             activity = lambda: _load_activity(path, X.shape)  # noqa: E731 - read only by the steps that use it
-        return Dataset(X, data["Y"], data["samples"], layout, genes_from_arrays(data), bin_value, kinds, activity)
+        return Dataset(X, data["Y"], data["samples"], layout, genes_from_arrays(data), bin_value, kinds, activity,
+                       groups=data.get("groups"))
     except (KeyError, ValueError, InputError) as err:
         raise InputError(f"{path}: not a dataset .npz written by build_matrix.py ({err})") from None
 

@@ -4,6 +4,9 @@ the folds and the loop over them are modelling/cross_validation.py).
 Definitions (also written into evaluation.md):
 - Folds. Samples are shuffled with the seed and dealt round-robin into k folds (sizes differ by at most one);
   with fewer samples than k every sample is its own fold (leave-one-out). Every model sees the same folds.
+  With groups (the samplesheet's `group` column, at least 2), the models are also scored with each group held
+  out in turn (leave-group-out, the rows of folds "group"): the skill a sample from a group the training samples
+  do not cover would get (another lineage, tissue, donor or lab); the random folds keep relatives on both sides.
   Inside a fold's training samples, a seeded random `val_fraction` (at least one sample, none when fewer
   than 3 training samples) is the inner validation split: the networks stop early on it and ridge picks its
   alpha on it. The held-out fold is never seen during training or selection.
@@ -15,6 +18,11 @@ Definitions (also written into evaluation.md):
   training samples. mlp: trained on the inner-training samples with early stopping on the inner validation
   samples (the best epoch's weights are kept). tss_window, local_ridge and tss_similarity: fitted on all the
   fold's training samples, their few settings chosen by leave-one-out over them (modelling/ says how).
+  promoter: the sample's own promoter activity (the rank of the strongest peak within 1 kb of the TSS among the
+  sample's peaks) mapped to expression by one rule fitted across genes on the training samples: a baseline that
+  knows nothing of each gene's own level. blend: the gene's training mean plus the TSS-window rule, the similarity
+  part and the promoter rule, weighed by the held-out sample's similarity to the training samples, the weights fitted
+  inside the fold's training samples by leaving each sample, and each group, out (modelling/blend.py).
 - Metrics, on held-out predictions only, pooled over folds (every sample is held out exactly once), in the
   target's units (log1p(TPM) by default):
   mse            mean over (sample, gene) of squared error
@@ -43,6 +51,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from .tables import of_folds
 
 log = logging.getLogger(__name__)
 
@@ -257,11 +267,16 @@ def markdown_table(frame: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
     return "\n".join(lines)
 
 
+FOLD_SCHEME_TITLES = {"random": "random folds", "group": "leave-group-out (each group held out in turn)"}
+
+
 def verdicts(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Per model: does it beat the per-gene mean (R² > 0 and median per-gene R² > 0) and ridge on all bins (higher
-    R², median per-gene R² and share of genes better than the mean), on these held-out samples."""
+    """Per model: does it beat the per-gene mean (R² > 0 and median per-gene R² > 0), ridge on all bins (higher
+    R², median per-gene R² and share of genes better than the mean) and, when evaluated, the promoter baseline (higher
+    R² and median per-gene R²), on these held-out samples."""
     rows = []
     ridge = metrics.loc["ridge"] if "ridge" in metrics.index else None
+    promoter = metrics.loc["promoter"] if "promoter" in metrics.index else None
     keys = ("r2", "r2_gene_median", "fraction_genes_better_than_mean")
     for model, m in metrics.iterrows():
         beats_mean = "-" if model == "mean" else ("yes" if m["r2"] > 0 and m["r2_gene_median"] > 0 else "no")
@@ -270,8 +285,11 @@ def verdicts(metrics: pd.DataFrame) -> pd.DataFrame:
         else:
             wins = [k for k in keys if m[k] > ridge[k]]
             beats_ridge = "yes" if len(wins) == len(keys) else f"no ({', '.join(k for k in keys if k not in wins)} not higher)"
-        rows.append({"model": model, "beats the per-gene mean": beats_mean, "beats ridge on all bins": beats_ridge,
-                     "fit s per fold": m.get("fit_seconds_per_fold", float("nan"))})
+        row = {"model": model, "beats the per-gene mean": beats_mean, "beats ridge on all bins": beats_ridge}
+        if promoter is not None:
+            row["beats the promoter baseline"] = ("-" if model in ("promoter", "mean") else
+                                                  "yes" if m["r2"] > promoter["r2"] and m["r2_gene_median"] > promoter["r2_gene_median"] else "no")
+        rows.append({**row, "fit s per fold": m.get("fit_seconds_per_fold", float("nan"))})
     return pd.DataFrame(rows)
 
 
@@ -290,10 +308,16 @@ class Report:
         shown = [c for c in shown if c in self.metrics.columns]
         out = [f"# {self.title}", ""]
         out += [f"- {note}" for note in self.notes] + [""]
-        out += ["## Which models beat the per-gene mean and ridge", "", markdown_table(verdicts(self.metrics.set_index("model"))), ""]
-        out += ["## Held-out metrics", "", markdown_table(self.metrics[shown]), "",
-                "Full table: [metrics.tsv](metrics.tsv); per gene: [per_gene_metrics.tsv](per_gene_metrics.tsv); "
-                "predictions: [heldout_predictions.tsv](heldout_predictions.tsv); folds: [folds.tsv](folds.tsv).", ""]
+        schemes = list(dict.fromkeys(self.metrics["folds"])) if "folds" in self.metrics.columns else ["random"]
+        for scheme in schemes:
+            table = of_folds(self.metrics, scheme)
+            where = f", {FOLD_SCHEME_TITLES.get(scheme, scheme)}" if len(schemes) > 1 else ""
+            out += [f"## Which models beat the per-gene mean and ridge{where}", "", markdown_table(verdicts(table.set_index("model"))), ""]
+            out += [f"## Held-out metrics{where}", "", markdown_table(table[shown]), ""]
+        predictions = "[heldout_predictions.tsv](heldout_predictions.tsv)" + (
+            ", leave-group-out: [heldout_predictions_group.tsv](heldout_predictions_group.tsv)" if "group" in schemes else "")
+        out += ["Full table: [metrics.tsv](metrics.tsv); per gene: [per_gene_metrics.tsv](per_gene_metrics.tsv); "
+                f"predictions: {predictions}; folds: [folds.tsv](folds.tsv).", ""]
         out += ["## Figures", ""]
         for caption, name in self.figures.items():
             out += [f"### {caption}", "", f"![{caption}]({name})", ""]

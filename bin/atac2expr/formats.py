@@ -95,8 +95,8 @@ BIN_LAYOUT = Table("bin layout", (("chrom", "str"), ("start", "int"), ("end", "i
 GENE_TPM = Table("gene TPM", (("sample", "str"), ("gene_id", "str"), ("gene_name", "str"), ("tpm", "float")))
 # a genes x samples matrix (gene_tpm_matrix.tsv; nf-core/rnaseq's merged gene tables): these columns, then one per sample
 GENE_MATRIX_KEYS = ("gene_id", "gene_name")
-# evaluate.py's per_gene_metrics.tsv: one row per (model, gene)
-PER_GENE_METRICS = ("model", *GENE_MATRIX_KEYS, "pearson", "spearman", "r2", "mse", "observed_variance", "status")
+# evaluate.py's per_gene_metrics.tsv: one row per (fold scheme, model, gene); folds: random, or group (leave-group-out)
+PER_GENE_METRICS = ("folds", "model", *GENE_MATRIX_KEYS, "pearson", "spearman", "r2", "mse", "observed_variance", "status")
 # genes left out of the targets: the genes table's columns (empty where the gene is not in the annotation), then why
 GENES_DROPPED = Table("genes dropped", (*GENES.fields, ("reason", "str")))
 
@@ -109,8 +109,9 @@ EXPRESSION_KEY_COLUMNS = GENE_MATRIX_KEYS
 ENCODE_GENE_QUANTIFICATION = Table("ENCODE gene quantifications", (("gene_id", "str"), ("TPM", "float")))
 ENCODE_GENE_QUANTIFICATION_COLUMNS = ("gene_id", "transcript_id(s)", "length", "effective_length", "expected_count", "TPM", "FPKM")
 # expression_source.json (expression_table.py): where the targets came from and how they were made TPM
+# (genes_in_table: the table's rows; genes_summed: genes of several rows, summed; rows_repeated: rows taken once)
 EXPRESSION_SOURCE_FIELDS = ("source", "unit", "normalisation", "samples", "columns_left_out", "genes_in_table", "genes_matched",
-                            "genes_dropped", "genes_in_regions")
+                            "genes_dropped", "genes_in_regions", "genes_summed", "rows_repeated")
 
 
 @dataclass(frozen=True)
@@ -169,13 +170,14 @@ REGION_PREFIX = "region_"
 LAYOUT_ARRAYS = ("region_chrom", "region_start", "region_end", "bin_size")
 SAMPLE_BINS_NPZ = ("sample", "bin_value", "open_bits", "signal", "activity_kind", "activity_bits", "activity", "n_bins", *LAYOUT_ARRAYS)
 GENE_ARRAY_PREFIX = "gene_"
-DATASET_NPZ = ("X_bits", "X_signal", "bin_value", "activity_kind", "A_bits", "A_values", "n_bins", "Y", "samples", *LAYOUT_ARRAYS,
+DATASET_NPZ = ("X_bits", "X_signal", "bin_value", "activity_kind", "A_bits", "A_values", "n_bins", "Y", "samples", "groups", *LAYOUT_ARRAYS,
                *(name if name.startswith(GENE_ARRAY_PREFIX) else GENE_ARRAY_PREFIX + name for name in GENES.columns))
 
 # a model file: torch.save of {"format": MODEL_FORMAT, "meta": {MODEL_META...}, "state_dict": {name: tensor},
-# "evidence": {name: tensor}} (modelling/model_file.py)
-MODEL_FORMAT = "atac2expr-model/4"
-MODEL_META = ("model", "settings", "layout", "bin_value", "genes", "train_samples", "versions", "evidence")
+# "reference": {name: tensor}, "evidence": {name: tensor}} (the reference: what a new sample is compared with,
+# modelling/new_sample.py; the evidence: the links' cross-sample evidence, link_scores.py)
+MODEL_FORMAT = "atac2expr-model/5"
+MODEL_META = ("model", "settings", "layout", "bin_value", "genes", "train_samples", "reference", "versions", "evidence")
 
 
 def gene_array_name(column: str) -> str:
@@ -213,6 +215,11 @@ def samplesheet_columns(layout: str) -> list[str]:
     if layout not in layouts:
         raise ValueError(f"samplesheet layout {layout}: one of {', '.join(layouts)}")
     return list(layouts[layout]["columns"])
+
+
+def samplesheet_optional_columns(layout: str) -> list[str]:
+    """Columns a samplesheet of `layout` may add to its header (group)."""
+    return list(samplesheet_schema()["x-layouts"][layout].get("optional", []))
 
 
 def samplesheet_column(name: str) -> dict[str, Any]:

@@ -23,13 +23,23 @@ Files of a set of links (a model's, or one sample's), named <name>.<suffix>:
                 attention lies, or how much the sample's bin regulates); per-gene bigWigs (signed) go beside it for the
                 genes the caller chooses
 Browser files name chromosomes UCSC-style (chr1, chrM; IGV maps them to Ensembl names); the tables keep the
-pipeline's Ensembl-style names.
+pipeline's Ensembl-style names. They are tab-separated, one record a line, never quoted (a '"' in a gene name is
+written as it is): a gene name holding what cannot be written in a field (a tab, a line break, another control
+character) is written with '_' in its place, and the genes so renamed are logged. read_interact and read_bedpe read
+back exactly what was written.
+
+Files named after genes (per-gene bigWigs and figures) are named by gene_file_names: the gene id where it is a safe,
+unique file name, else the safe characters plus a suffix of the id's SHA-1, so no two genes share a file (not even on a
+file system that ignores case).
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
+import hashlib
 import logging
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -133,19 +143,36 @@ def read_links(path: str | Path) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- browser files
 
+def field_text(values: pd.Series) -> tuple[pd.Series, list[str]]:
+    """Values as fields of a tab-separated record: each character that cannot be in a field (tab, line break, another
+    control character or line separator) becomes '_'; empty text becomes '.'. Returns the fields and the values changed."""
+    text = values.astype(str)
+    unique = pd.unique(text)
+    fixed = {v: "".join("_" if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in v) or "." for v in unique}
+    changed = [v for v in unique if fixed[v] != v and v != ""]
+    return text.map(fixed) if changed or "" in fixed else text, changed
+
+
+def _log_renamed(changed: list[str], path: str | Path) -> None:
+    if changed:
+        log.warning("%s: %d gene name(s) hold a tab, line break or other control character, which a browser file cannot carry: "
+                    "written with '_' in their place (e.g. %s)", path, len(changed), ", ".join(repr(v) for v in changed[:3]))
+
+
 def interact_frame(table: pd.DataFrame, experiment: str, strands: pd.Series | None = None, value: str = "weight") -> pd.DataFrame:
     """UCSC interact rows of a links table: source = the bin, target = the gene's TSS (strand: the gene's, or '.'),
-    value = the table's `value` column."""
+    value = the table's `value` column; gene names as field_text makes them."""
     tss_end = table["tss"] + 1
     chrom = table["chrom"].map(ucsc_chrom)
     scale = float(table[value].abs().max()) if len(table) else 1.0
+    names, _ = field_text(table["gene_name"])
     return pd.DataFrame({
         "chrom": chrom, "chromStart": np.minimum(table["start"], table["tss"]), "chromEnd": np.maximum(table["end"], tss_end),
-        "name": table["gene_name"], "score": np.round(1000 * table[value].abs() / (scale or 1.0)).astype(np.int64),
+        "name": names, "score": np.round(1000 * table[value].abs() / (scale or 1.0)).astype(np.int64),
         "value": table[value], "exp": experiment, "color": np.where(table[value] > 0, POSITIVE, NEGATIVE),
         "sourceChrom": chrom, "sourceStart": table["start"], "sourceEnd": table["end"],
         "sourceName": chrom + ":" + (table["start"] + 1).astype(str) + "-" + table["end"].astype(str), "sourceStrand": ".",
-        "targetChrom": chrom, "targetStart": table["tss"], "targetEnd": tss_end, "targetName": table["gene_name"],
+        "targetChrom": chrom, "targetStart": table["tss"], "targetEnd": tss_end, "targetName": names,
         "targetStrand": strands if strands is not None else ".",
     })[list(INTERACT_COLUMNS)]
 
@@ -156,30 +183,37 @@ def write_interact(table: pd.DataFrame, path: str | Path, name: str, description
     frame = frame.sort_values(["chrom", "chromStart", "chromEnd"], kind="stable")
     track = (f'track type=interact name="{_quoted(name)}" description="{_quoted(description)}" interactDirectional=true '
              f"maxHeightPixels=200:100:50 visibility=full")
+    _log_renamed(field_text(table["gene_name"])[1], path)
     with atomic_output(path) as handle:
         handle.write(track + "\n")
-        frame.to_csv(handle, sep="\t", index=False, header=False, lineterminator="\n")
+        _write_records(frame, handle)
 
 
 def write_bedpe(table: pd.DataFrame, path: str | Path, strands: pd.Series | None = None, value: str = "weight") -> None:
     chrom = table["chrom"].map(ucsc_chrom)
     frame = pd.DataFrame({
         "chrom1": chrom, "start1": table["start"], "end1": table["end"], "chrom2": chrom, "start2": table["tss"],
-        "end2": table["tss"] + 1, "name": table["gene_name"], "score": table[value], "strand1": ".",
+        "end2": table["tss"] + 1, "name": field_text(table["gene_name"])[0], "score": table[value], "strand1": ".",
         "strand2": strands if strands is not None else ".",
     })[list(BEDPE_COLUMNS)]
+    _log_renamed(field_text(table["gene_name"])[1], path)
     with atomic_output(path) as handle:
         handle.write("#" + "\t".join(BEDPE_COLUMNS) + "\n")
-        frame.to_csv(handle, sep="\t", index=False, header=False, lineterminator="\n")
+        _write_records(frame, handle)
+
+
+def _write_records(frame: pd.DataFrame, handle) -> None:
+    """Tab-separated records, never quoted (fields are field_text's: no tab or line break to protect)."""
+    frame.to_csv(handle, sep="\t", index=False, header=False, lineterminator="\n", quoting=csv.QUOTE_NONE, escapechar=None)
 
 
 def _quoted(text: str) -> str:
-    return str(text).replace('"', "'").replace("\n", " ")
+    return "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in str(text)).replace('"', "'")
 
 
 def read_interact(path: str | Path) -> pd.DataFrame:
     """The rows of an interact file, each field checked against the format (for tests and users' own checks)."""
-    lines = Path(path).read_text().splitlines()
+    lines = _records(path)
     if not lines or not lines[0].startswith("track ") or "type=interact" not in lines[0]:
         raise InputError(f"{path}: no 'track type=interact' line first")
     rows = [line.split("\t") for line in lines[1:] if line and not line.startswith("#")]
@@ -208,8 +242,14 @@ def read_interact(path: str | Path) -> pd.DataFrame:
     return frame
 
 
+def _records(path: str | Path) -> list[str]:
+    """The lines of a browser file: split at line feeds only (a field may hold other characters str.splitlines splits at)."""
+    text = Path(path).read_text(encoding="utf-8")
+    return text.removesuffix("\n").split("\n") if text else []
+
+
 def read_bedpe(path: str | Path) -> pd.DataFrame:
-    rows = [line.split("\t") for line in Path(path).read_text().splitlines() if line and not line.startswith(("#", "track"))]
+    rows = [line.split("\t") for line in _records(path) if line and not line.startswith(("#", "track"))]
     if any(len(row) < len(BEDPE_COLUMNS) for row in rows):
         raise InputError(f"{path}: a line with fewer than {len(BEDPE_COLUMNS)} fields")
     frame = pd.DataFrame([row[: len(BEDPE_COLUMNS)] for row in rows], columns=list(BEDPE_COLUMNS))
@@ -286,18 +326,39 @@ def write_links(table: pd.DataFrame, outdir: str | Path, name: str, description:
 
 
 def write_gene_tracks(table: pd.DataFrame, gene_ids: list[str], outdir: str | Path, chrom_sizes: dict[str, int]) -> list[Path]:
-    """One bigWig of signed link weights per gene, <outdir>/<gene_id>.bw (gene ids are Ensembl-style or plain names)."""
+    """One bigWig of signed link weights per gene, <outdir>/<file name>.bw (gene_file_names: unique whatever the ids)."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
+    names = gene_file_names(gene_ids)
     paths = []
     for gene_id in gene_ids:
-        path = outdir / f"{_file_name(gene_id)}.bw"
+        path = outdir / f"{names[gene_id]}.bw"
         write_bigwig(bin_track(table[table["gene_id"] == gene_id], signed=True), chrom_sizes, path)
         paths.append(path)
     return paths
 
 
-def _file_name(text: str) -> str:
-    """A gene id as a file name: only letters, digits, '.', '_' and '-' (anything else becomes '_')."""
-    cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in str(text)).lstrip(".")
-    return cleaned or "gene"
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+_MAX_NAME = 100  # characters of a gene id kept in its file name
+
+
+def gene_file_names(gene_ids: list[str]) -> dict[str, str]:
+    """A file name (no suffix) for each gene id, unique among them even where case is ignored: the id itself when it is
+    made of ASCII letters, digits, '.', '_' and '-' (not first '.'), short, and alone in its spelling; else those
+    characters (others as '_') plus '-' and the first 10 hex digits of the id's SHA-1 (more where 10 would collide)."""
+    ids = list(dict.fromkeys(str(g) for g in gene_ids))
+
+    def safe(text: str) -> str:
+        return "".join(c if c in _SAFE else "_" for c in text).lstrip(".")[:_MAX_NAME] or "gene"
+
+    def hashed(text: str, digits: int) -> str:
+        return f"{safe(text)}-{hashlib.sha1(text.encode()).hexdigest()[:digits]}"
+
+    spelling = pd.Series([safe(g).lower() for g in ids]).value_counts()
+    names = {g: g if safe(g) == g and spelling[g.lower()] == 1 else hashed(g, 10) for g in ids}
+    folded = pd.Series([n.lower() for n in names.values()])
+    if folded.duplicated().any():  # a hashed name spelling another id: take the whole hash for the hashed ones
+        names = {g: n if n == g else hashed(g, 40) for g, n in names.items()}
+        if pd.Series([n.lower() for n in names.values()]).duplicated().any():
+            raise ValueError("gene ids whose file names collide even with their whole SHA-1")
+    return names

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-from . import __version__, genomes
+from . import __version__, genomes, model_registry
 from .cli import InputError
+from .model_registry import model_plan
 from .regions import BinLayout, parse_regions
 from .samples import _shown
-from .settings import check_mlp_memory, parse_memory
+from .settings import GENES_PER_MB, check_links, check_mlp_memory, estimate_links, parse_memory, typical_genes, warn_mlp_time
 
+log = logging.getLogger(__name__)
+
+SPARSE_GENES_PER_MB = 5  # fewer genes than the sparsest human or mouse chromosome has: the refusal's lower bound
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 # JSON Schema counts 3000.0 as an integer; a script's int argument does not, so an integer parameter refuses it
 _Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
@@ -104,12 +109,16 @@ def _message(error: jsonschema.ValidationError, known: dict[str, dict[str, Any]]
     return f"--{name} {shown}: {what}" if name else what
 
 
-def _input_problems(values: dict[str, Any], genome: genomes.Genome) -> list[str]:
-    """What the main entry's inputs lack or have twice: samples (--input or --encode), expression (reads, a table or
-    ENCODE's quantifications), the annotation (--gtf or --gene_bed, or Ensembl's through --encode)."""
+EXPRESSION_ROUTES = ("reads", "table")  # expression quantified from reads, or read from a table (the workflow decides)
+
+
+def _input_problems(values: dict[str, Any], genome: genomes.Genome, route: str) -> list[str]:
+    """What the main entry's inputs lack or have twice: samples (--input or --encode), expression (reads, or a table:
+    --expression or ENCODE's quantifications; `route` is the workflow's decision), the annotation (--gtf or
+    --gene_bed, or Ensembl's through --encode)."""
     problems = []
     encode, table = bool(values.get("encode")), values.get("expression") not in (None, "")
-    quantified = encode and values.get("encode_expression") == "quantifications"
+    quantified = encode and route == "table"
     if values.get("gtf") and values.get("gene_bed"):
         problems.append("--gtf and --gene_bed: give one annotation")
     if encode:
@@ -132,13 +141,13 @@ def _input_problems(values: dict[str, Any], genome: genomes.Genome) -> list[str]
         problems.append("--input is required (or --encode to fetch ENCODE data)")
     if not values.get("gtf") and not values.get("gene_bed"):
         problems.append("--gtf is required (or --gene_bed; or --encode to download Ensembl's)")
-    if not table and not values.get("transcriptome"):
+    if route == "reads" and not values.get("transcriptome"):
         problems.append("--transcriptome is required (to quantify the reads; or --expression with a table of expression, or --encode)")
     return problems
 
 
 def check_parameters(params: dict[str, Any], schema: dict[str, Any], sizes: dict[str, int], entry: str,
-                     sizes_source: str = "--chrom_sizes") -> tuple[dict[str, Any], BinLayout | None]:
+                     sizes_source: str = "--chrom_sizes", route: str = "reads") -> tuple[dict[str, Any], BinLayout | None]:
     """(parameters with the schema's types, the bin layout of --region) or InputError: one line naming every
     problem found (names, types, ranges, patterns, then the parameters against each other)."""
     known = schema_properties(schema)
@@ -146,6 +155,12 @@ def check_parameters(params: dict[str, Any], schema: dict[str, Any], sizes: dict
     values = {name: _coerce(value, known[name]) for name, value in params.items() if name in known}
     validator = _Validator(schema)
     problems += [_message(e, known) for e in sorted(validator.iter_errors(values), key=lambda e: [str(p) for p in e.path])]
+    for name, purpose in (("model", "train"), ("eval_models", "evaluate")):  # the names model_registry.json knows
+        if isinstance(values.get(name), str) and not any(p.startswith(f"--{name} ") for p in problems):
+            try:
+                model_registry.resolve_models(values[name], purpose, 0, f"--{name}")
+            except InputError as err:
+                problems.append(str(err))
     if problems:
         raise InputError("; ".join(problems))
 
@@ -164,7 +179,7 @@ def check_parameters(params: dict[str, Any], schema: dict[str, Any], sizes: dict
         need("model_file", "with -entry PREDICT (a model.pt of an earlier run)")
         need("input", "with -entry PREDICT (a samplesheet: sample,peaks)")
     else:
-        problems += _input_problems(values, genome)
+        problems += _input_problems(values, genome, route)
     if values.get("kmer_size", 31) % 2 == 0:
         problems.append(f"--kmer_size {values['kmer_size']}: kallisto needs an odd k-mer length")
     layout = None
@@ -175,8 +190,34 @@ def check_parameters(params: dict[str, Any], schema: dict[str, Any], sizes: dict
     if problems:
         raise InputError("; ".join(problems))
 
-    trained = [m.strip() for m in values["model"].split(",")]
-    if entry != "PREDICT" and ("mlp" in trained or (values["evaluate"] and "mlp" in [m.strip() for m in values["eval_models"].split(",")])):
+    return values, layout
+
+
+def run_plan(values: dict[str, Any], layout: BinLayout, entry: str) -> dict[str, Any]:
+    """The models the main entry trains, evaluates and links (model_registry.model_plan), a network among them (the
+    MLP) checked against --max_memory; -entry PREDICT's plan is empty."""
+    if entry == "PREDICT":
+        return {"train": [], "evaluate": [], "links": [], "why": {}}
+    plan = model_plan(values["model"], values["eval_models"], values["evaluate"], not values["skip_links"], layout.n_bins)
+    networks = [name for name in plan["train"] + plan["evaluate"] if model_registry.models()[name].torch]
+    if networks:
         # a lower bound (no genes, no samples yet): TRAIN_MODEL and EVALUATE check the exact need again
         check_mlp_memory(layout.n_bins, 0, values["hidden"], 0, parse_memory(values["max_memory"]), "that --max_memory allows any task")
-    return values, layout
+        # the time: one training per trained network and one per fold per evaluated one, genes at Ensembl's density
+        fits = sum(1 for name in plan["train"] if name in networks) + values["folds"] * sum(1 for name in plan["evaluate"] if name in networks)
+        warn_mlp_time(layout.n_bins, len(typical_genes(layout, GENES_PER_MB)[1]), values["hidden"], values["epochs"], fits)
+    if plan["links"]:
+        check_links_size(values, layout, [name for name, _ in plan["links"]])
+    return plan
+
+
+def check_links_size(values: dict[str, Any], layout: BinLayout, models: list[str]) -> None:
+    """The links' rows, time and size from the layout and genes at Ensembl's density (GENES_PER_MB; the annotation is read
+    later): a warning above the documented size; refused when even a sparse genome's genes (SPARSE_GENES_PER_MB) cannot fit
+    --max_memory. The LINKS task checks again with the real genes before weighing any bin."""
+    top, reach = values["links_top"], values["links_max_distance"]
+    sparse = estimate_links(layout, *typical_genes(layout, SPARSE_GENES_PER_MB), reach, top, models)
+    check_links(sparse, parse_memory(values["max_memory"]), "that --max_memory allows any task")
+    typical = estimate_links(layout, *typical_genes(layout, GENES_PER_MB), reach, top, models)
+    log.info("links at %d genes per Mb: %s", GENES_PER_MB, typical.describe())
+    check_links(typical, None, "")

@@ -159,6 +159,13 @@ def read_chrom_sizes(path) -> dict[str, int]:
     return sizes
 
 
+def chrom_sizes_checksum(sizes: dict[str, int]) -> str:
+    """MD5 of the chromosome names (normalised) and lengths sorted by name: one assembly's sizes give the same checksum
+    whatever the file's order and chromosome naming (chr1 or 1)."""
+    text = "".join(f"{name}\t{size}\n" for name, size in sorted(sizes.items()))
+    return hashlib.md5(text.encode()).hexdigest()
+
+
 
 
 @dataclass(frozen=True)

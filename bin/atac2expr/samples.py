@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -22,7 +23,9 @@ from pathlib import Path
 
 from .cli import InputError
 from .files import read_text
-from .formats import samplesheet_column, samplesheet_columns, samplesheet_schema
+from .formats import samplesheet_column, samplesheet_columns, samplesheet_optional_columns, samplesheet_schema
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,17 @@ def _shown(text: str) -> str:
     return text.encode("unicode_escape").decode("ascii")[:80]
 
 
+def _label(value: str, column: str, where: str) -> str:
+    """A checked value of a label column (group): the schema's pattern and length, never empty."""
+    spec = samplesheet_column(column)
+    if not value:
+        raise InputError(f"{where}: empty; when the samplesheet has a '{column}' column, every sample needs one")
+    if len(value) > spec["maxLength"] or not re.fullmatch(spec["pattern"].removeprefix("^").removesuffix("$"), value):
+        raise InputError(f"{where}: '{_shown(value)}' must be 1-{spec['maxLength']} letters, digits, '_', '.' or '-', "
+                         f"starting with a letter or digit")
+    return value
+
+
 def make_sample_id(parts: list[str], used: set[str]) -> str:
     """A valid, new (ignoring case) sample id from free text such as ENCODE biosample names: other characters
     become '_', a long id is cut and given a digest of the whole, a clash gets _2, _3, ...; `used` (lower case)
@@ -98,21 +112,24 @@ def read_samplesheet(path: str | Path, layout: str, min_samples: int = 1, base: 
         raise InputError(f"samplesheet layout {layout}: choose one of {', '.join(samplesheet_schema()['x-layouts'])}")
     columns = samplesheet_columns(layout)
     required = set(samplesheet_schema()["x-layouts"][layout]["required"])
+    optional = samplesheet_optional_columns(layout)
     path = Path(path)
     text = read_text(path).lstrip("\ufeff")  # Excel's "CSV UTF-8" starts with a byte-order mark
     base = Path(base).resolve() if base is not None else path.resolve().parent
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=samplesheet_schema()["x-separator"])
     try:
         header = [name.strip() for name in next(reader)]
     except StopIteration:
         raise InputError(f"{path}: empty file; the header must be {','.join(columns)}") from None
     missing = [c for c in columns if c not in header]
-    extra = [c for c in header if c not in columns]
+    extra = [c for c in header if c not in columns and c not in optional]
+    given_optional = [c for c in optional if c in header]
     if missing or extra or len(set(header)) != len(header):
         other = [c for c in extra if c in samplesheet_schema()["items"]["properties"]]
         why = f" ({samplesheet_schema()['x-layouts'][layout]['description']})" if other else ""
+        also = f" (and optionally {','.join(optional)})" if optional else ""
         raise InputError(f"{path}: header {','.join(header)}: {'missing ' + ', '.join(missing) + '; ' if missing else ''}"
-                         f"{'unknown ' + ', '.join(extra) + '; ' if extra else ''}the header must be {','.join(columns)}{why}")
+                         f"{'unknown ' + ', '.join(extra) + '; ' if extra else ''}the header must be {','.join(columns)}{also}{why}")
     rows: list[dict[str, str]] = []
     ids: dict[str, tuple[str, int]] = {}  # lower-case id -> (id, line)
     fastqs: dict[str, tuple[int, str]] = {}  # resolved path -> (line, column)
@@ -178,8 +195,13 @@ def read_samplesheet(path: str | Path, layout: str, min_samples: int = 1, base: 
                                  f"file whose name holds '{lane_separator()}' must be renamed)")
             if pair:
                 checked["single_end"] = not checked[column]
+        for column in given_optional:
+            checked[column] = _label(row[column], column, f"{path} line {line}, column '{column}' (sample {sample})")
         checked["line"] = line
         rows.append(checked)
+    if "group" in given_optional and rows and len({r["group"] for r in rows}) < 2:
+        log.warning("%s: every sample is in group '%s'; leave-group-out folds need at least 2 groups, so the evaluation has "
+                    "random folds only", path, rows[0]["group"])
     if len(rows) < min_samples:
         why = " (the held-out evaluation needs training, validation and test samples; or --evaluate false)" if min_samples >= 3 else ""
         raise InputError(f"{path}: {len(rows)} sample(s); at least {min_samples} are needed{why}")

@@ -45,3 +45,11 @@ def prediction_table(samples: np.ndarray, genes: pd.DataFrame, predicted: np.nda
         columns["observed_tpm"] = np.asarray(observed_tpm).reshape(-1)
     columns["predicted_tpm"] = np.clip(inverse_transform(np.asarray(predicted, dtype=np.float64), transform), 0, None).reshape(-1)
     return pd.DataFrame(columns)[PREDICTIONS.columns(tuple(leading or ()), observed is not None)]
+
+
+def of_folds(metrics: pd.DataFrame, scheme: str = "random") -> pd.DataFrame:
+    """The rows of one fold scheme of evaluate.py's metrics.tsv or per_gene_metrics.tsv, without the folds column
+    (random, or group: leave-group-out); a table without the column is all random folds."""
+    if "folds" not in metrics.columns:
+        return metrics if scheme == "random" else metrics.iloc[0:0]
+    return metrics[metrics["folds"] == scheme].drop(columns="folds")

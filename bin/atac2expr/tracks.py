@@ -9,6 +9,7 @@ observed expression; beside each sample row its observed and predicted expressio
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,12 @@ def gene_lanes(genes: pd.DataFrame, start: int, end: int) -> list[int]:
     return chosen
 
 
+def literal(text: object) -> str:
+    """Text drawn as written: a '$' is not the start of a formula (a gene named 'a$\\frac$b' would stop matplotlib), and
+    control characters (a tab, a line break) are spaces."""
+    return "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in str(text)).replace("$", r"\$")
+
+
 def plot_browser_track(gene: pd.Series, genes: pd.DataFrame, bins: pd.DataFrame, X: np.ndarray, samples: np.ndarray,
                        links: pd.DataFrame, observed: np.ndarray, predicted: np.ndarray, units: str, title: str,
                        prediction_label: str, path: str | Path) -> None:
@@ -91,13 +98,13 @@ def plot_browser_track(gene: pd.Series, genes: pd.DataFrame, bins: pd.DataFrame,
             direction = -1 if g["strand"] == "-" else 1
             ax_genes.add_patch(FancyArrow(g["tss"], -lane, direction * 0.02 * (end - start), 0, width=0.04, head_width=0.3,
                                           head_length=0.01 * (end - start), color=colour, length_includes_head=False))
-        ax_genes.text(max(g["start"], start), -lane + 0.22, str(g["gene_name"]), fontsize=8, color=colour,
+        ax_genes.text(max(g["start"], start), -lane + 0.22, literal(g["gene_name"]), fontsize=8, color=colour,
                       fontweight="bold" if focus else "normal", va="bottom", clip_on=True)
     ax_genes.set_ylim(-n_lanes + 0.5, 0.9)
     ax_genes.set_yticks([])
     ax_genes.set_ylabel("genes", rotation=0, ha="right", va="center", fontsize=8)
     ax_genes.tick_params(labelbottom=False)
-    ax_genes.set_title(title, fontsize=10, loc="left")
+    ax_genes.set_title(literal(title), fontsize=10, loc="left")
 
     # links: arcs from the TSS to each bin's centre, height and width by |weight|
     peak = float(links["weight"].abs().max()) if len(links) else 1.0

@@ -4,7 +4,7 @@
  * folder under --cases; tests/test_bad_input_e2e.py makes them and reads the lines): the workflow's own functions, so
  * that the messages are those a run gives, without starting a run per case.
  */
-include { readRecord; lockOutdir } from '../../subworkflows/utils_atac2expr'
+include { readRecord; lockOutdir } from '../../subworkflows/outdir_guard/records'
 
 workflow {
     def cases = java.nio.file.Paths.get(params.cases.toString()).toAbsolutePath()

@@ -55,8 +55,17 @@ class Split:
     validation: np.ndarray
 
 
-def make_splits(n_samples: int, k: int, seed: int, val_fraction: float) -> list[Split]:
-    folds = make_folds(n_samples, k, seed)
+def group_folds(groups: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Leave-group-out: fold number of each sample (its group's place among the sorted group names) and the names."""
+    names, folds = np.unique(np.asarray(groups).astype(str), return_inverse=True)
+    if len(names) < 2:
+        raise InputError(f"leave-group-out folds need at least 2 groups; every sample is in group '{names[0] if len(names) else ''}'")
+    return folds.astype(np.int64), [str(n) for n in names]
+
+
+def make_splits(n_samples: int, k: int, seed: int, val_fraction: float, groups: np.ndarray | None = None) -> list[Split]:
+    """Random k folds, or with `groups` one fold per group (each group held out in turn)."""
+    folds = make_folds(n_samples, k, seed) if groups is None else group_folds(groups)[0]
     splits = []
     for fold in range(int(folds.max()) + 1):
         test = np.flatnonzero(folds == fold)
@@ -77,18 +86,36 @@ class CrossValidation:
     fold_of: np.ndarray
     curves: pd.DataFrame  # model, fold, epoch, train_loss, val_loss
     folds: list[dict]  # per fold: sizes, seconds per model, ridge alpha, best epochs
+    scheme: str = "random"  # FOLD_SCHEMES: random k folds, or one fold per group
 
     @property
     def mode(self) -> str:
+        if self.scheme == "group":
+            return f"leave-group-out ({len(self.splits)} groups)"
         return "leave-one-out" if len(self.splits) == len(self.fold_of) else f"{len(self.splits)}-fold"
+
+
+FOLD_SCHEMES = ("random", "group")  # metrics.tsv's folds column: random k folds; leave-group-out
 
 
 def cross_validate(X: np.ndarray, Y: np.ndarray, geometry: predictors.Geometry, model_names: list[str], settings: ModelSettings,
                    evaluation_settings: EvaluationSettings, *, device: torch.device = torch.device("cpu"),
-                   memory_limit: int | None = None) -> CrossValidation:
-    """k-fold cross-validation over samples of every model in `model_names` (Y in the target's units)."""
+                   memory_limit: int | None = None, activity: np.ndarray | None = None, groups: np.ndarray | None = None,
+                   scheme: str = "random", X_test: np.ndarray | None = None, activity_test: np.ndarray | None = None) -> CrossValidation:
+    """Cross-validation over samples of every model in `model_names` (Y in the target's units): random k folds, or
+    (scheme "group") each group of `groups` held out in turn. activity (samples x bins) and the groups go to the
+    models that read them (predictors.inputs_for); those are fitted on all of a fold's training samples.
+    X_test, activity_test: the held-out samples' bins and activity as they are predicted, when not X and activity
+    (the same samples' peaks cut another way: how much a new sample's peak caller moves the predictions)."""
+    X_test = X if X_test is None else X_test
+    activity_test = activity if activity_test is None else activity_test
+    if scheme not in FOLD_SCHEMES:
+        raise ValueError(f"fold scheme {scheme!r}: one of {', '.join(FOLD_SCHEMES)}")
+    if scheme == "group" and groups is None:
+        raise InputError("leave-group-out folds need the samples' groups (the samplesheet's 'group' column)")
     n, n_genes = Y.shape
-    splits = make_splits(n, evaluation_settings.folds, settings.seed, evaluation_settings.val_fraction)
+    splits = make_splits(n, evaluation_settings.folds, settings.seed, evaluation_settings.val_fraction,
+                         groups if scheme == "group" else None)
     predictions = {m: np.full((n, n_genes), np.nan) for m in model_names}
     train_means = np.full((n, n_genes), np.nan)
     fold_of = np.full(n, -1)
@@ -105,8 +132,17 @@ def cross_validate(X: np.ndarray, Y: np.ndarray, geometry: predictors.Geometry, 
         for name in model_names:
             started = time.perf_counter()
             predictor = predictors.make(name, settings, geometry, evaluation_settings, memory_limit)
-            report = predictor.fit(X[split.inner_train], Y[split.inner_train], X_val, Y_val, device)
-            predictions[name][split.test] = predictor.predict(X[split.test], device)
+            if predictor.reads:
+                train = split.train
+                given = {"activity": activity[train] if activity is not None else None,
+                         "groups": groups[train] if groups is not None else None}
+                report = predictor.fit(X[train], Y[train], device=device, **predictors.inputs_for(predictor, **given))
+                test_activity = activity_test[split.test] if activity_test is not None else None
+                predictions[name][split.test] = predictor.predict(X_test[split.test], device,
+                                                                  **predictors.predict_inputs(predictor, test_activity))
+            else:
+                report = predictor.fit(X[split.inner_train], Y[split.inner_train], X_val, Y_val, device)
+                predictions[name][split.test] = predictor.predict(X_test[split.test], device)
             info.update(report.info)
             if report.curves is not None:
                 result = report.curves
@@ -119,4 +155,4 @@ def cross_validate(X: np.ndarray, Y: np.ndarray, geometry: predictors.Geometry, 
             log.info("fold %d: %s fitted in %.1f s", split.fold, name, info[f"{name}_seconds"])
         folds.append(info)
     curves_frame = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=["model", "fold", "epoch", "train_loss", "val_loss"])
-    return CrossValidation(model_names, splits, predictions, train_means, fold_of, curves_frame, folds)
+    return CrossValidation(model_names, splits, predictions, train_means, fold_of, curves_frame, folds, scheme)

@@ -1,14 +1,18 @@
 """Every model of expression from accessibility behind one interface: fit, predict (and save, load for the networks).
 
-  mean        each gene's mean over the training samples
-  ridge       ridge regression on all bins, closed form in the sample space (KernelRidge); alpha chosen
-              on the validation samples, then refitted on training + validation samples
-  archr       ArchR's gene score (bins around the gene body, distance-weighted) -> a per-gene linear fit
-  signac      Signac's gene activity (open bins in the gene body + 2 kb upstream) -> a per-gene linear fit
-  mlp         the original study's network, bins -> hidden -> genes (mlp.MLPNetwork), full-batch Adam
-  tss_window  bins around each gene's TSS, weights shared by all genes by distance to the TSS (tss_window.py)
-  local_ridge per-gene kernel ridge on the bins near each gene's TSS (local_ridge.py)
-  tss_similarity  the TSS-window rule plus per-gene kernel ridge on the cell types' similarity (tss_similarity.py)
+The models, their names and what each can do are in model_registry.json (bin/atac2expr/); each names its class here:
+  MeanPredictor        each gene's mean over the training samples
+  RidgePredictor       ridge regression on all bins, closed form in the sample space (KernelRidge); alpha chosen
+                       on the validation samples, then refitted on training + validation samples
+  ArchRPredictor       ArchR's gene score (bins around the gene body, distance-weighted) -> a per-gene linear fit
+  SignacPredictor      Signac's gene activity (open bins in the gene body + 2 kb upstream) -> a per-gene linear fit
+  MLPPredictor         the original study's network, bins -> hidden -> genes (mlp.MLPNetwork), full-batch Adam
+  TSSWindowPredictor   bins around each gene's TSS, weights shared by all genes by distance to the TSS (tss_window.py)
+  LocalRidgePredictor  per-gene kernel ridge on the bins near each gene's TSS (local_ridge.py)
+  TSSSimilarityPredictor  the TSS-window rule plus per-gene kernel ridge on the cell types' similarity (tss_similarity.py)
+  PromoterPredictor    the sample's own promoter activity mapped to expression by one rule fitted across genes (promoter.py)
+  BlendPredictor       the gene's training mean, the TSS-window rule and the similarity part on activity ranks and the
+                       promoter rule, weighed by how similar the new sample is to the training samples (blend.py)
 
 fit() takes the training samples and, optionally, validation samples: the MLP stops early on them, ridge chooses
 its alpha on them; the other models add them to the training samples (tss_window, local_ridge and tss_similarity
@@ -16,6 +20,11 @@ choose their few settings by leave-one-out over all of them). Targets are in the
 default) throughout. Bins are read as they are, whatever their kind (formats.BIN_VALUES: uint8 0/1, or float32 log1p
 signal): ridge, the MLP and tss_window multiply them by weights, so a signal bin counts as an open bin scaled by its
 peak's strength; the kernels of local_ridge and tss_similarity compare which bins are open.
+
+Besides the bins, a predictor may read what `reads` names (the callers give it only those, through `inputs_for`):
+"activity", each bin's activity (samples x bins float32: the strongest overlapping peak's signalValue, dataset.py),
+in fit and predict; "groups", the training samples' groups (the samplesheet's `group` column, or None), in fit. Such
+a predictor is fitted on all of a fold's training samples (no validation split: it chooses its settings inside them).
 
 A saveable predictor gives its fitted state as named arrays (state) and takes it back (load_state), with the shape
 of every array known beforehand (state_shapes), so that modelling/model_file.py checks a file before using it.
@@ -39,20 +48,18 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .. import model_registry
 from ..cli import InputError
 from ..dataset import Dataset
 from ..links import Links, signed_distance, top_links
 from ..regions import BinLayout
 from ..settings import EvaluationSettings, ModelSettings, check_mlp_memory
-from . import attribution, gene_activity, local_ridge, mlp, runtime, tss_similarity, tss_window
+from . import attribution, blend, gene_activity, local_ridge, mlp, promoter, runtime, tss_similarity, tss_window
 from .training import TrainResult
 
 log = logging.getLogger(__name__)
 
-BASELINES = ("mean", "ridge", "archr", "signac")
 LINK_PAIRS = 2_000_000  # candidate (gene, bin) pairs weighed at a time
-SAVEABLE = ("mlp", "tss_window", "local_ridge", "tss_similarity")  # trained on all samples (--model) and saved
-ALL_MODELS = BASELINES + SAVEABLE
 
 @dataclass
 class Geometry:
@@ -112,10 +119,35 @@ def _stack(X: np.ndarray, X_val: np.ndarray | None) -> np.ndarray:
     return X if X_val is None or len(X_val) == 0 else np.concatenate([X, X_val])
 
 
+INPUTS = ("activity", "groups")  # what a predictor may read besides the bins (module docstring)
+
+
+def inputs_for(predictor: "Predictor", **given: Any) -> dict[str, Any]:
+    """The inputs of `given` (activity=..., groups=...) that the predictor reads (its `reads`); one it reads and is
+    not given is an error."""
+    unknown = set(given) - set(INPUTS)
+    if unknown:
+        raise ValueError(f"unknown predictor inputs {sorted(unknown)}")
+    missing = [name for name in predictor.reads if name not in given or (name == "activity" and given[name] is None)]
+    if missing:
+        raise ValueError(f"{predictor.kind} reads {', '.join(missing)}, not given")
+    return {name: given[name] for name in predictor.reads}
+
+
+def predict_inputs(predictor: "Predictor", activity: np.ndarray | None) -> dict[str, Any]:
+    """What predict() takes besides the bins: the samples' activity, for a predictor that reads it."""
+    if "activity" not in predictor.reads:
+        return {}
+    if activity is None:
+        raise ValueError(f"{predictor.kind} reads the samples' activity, not given")
+    return {"activity": activity}
+
+
 class Predictor(ABC):
     kind: ClassVar[str]
     saveable: ClassVar[bool] = False
     gene_local: ClassVar[bool] = False  # predicts each gene from its own neighbourhood only
+    reads: ClassVar[tuple[str, ...]] = ()  # what it reads besides the bins: "activity" (fit and predict), "groups" (fit)
     # the training samples' cross-sample evidence of the links' score (link_scores.Evidence), kept in the model file
     evidence: Any = None
 
@@ -193,7 +225,6 @@ class Predictor(ABC):
 
 
 class MeanPredictor(Predictor):
-    kind = "mean"
 
     def fit(self, X, Y, X_val=None, Y_val=None, device=torch.device("cpu")) -> FitReport:
         self.mean = _stack(Y, Y_val).astype(np.float64).mean(axis=0)
@@ -255,7 +286,6 @@ def choose_ridge_alpha(X: np.ndarray, Y: np.ndarray, X_val: np.ndarray | None, Y
 
 
 class RidgePredictor(Predictor):
-    kind = "ridge"
     links_rule = ("the bin's coefficient in the ridge fit on all samples (the primal weights W = Xc' dual of the kernel form): "
                   "the change in the prediction when the bin opens. With far more bins than samples ridge spreads a gene's weight "
                   "over every bin whose pattern across the samples resembles the gene's, so its links mark bins that are open in "
@@ -295,13 +325,11 @@ class GeneActivityPredictor(Predictor):
 
 
 class ArchRPredictor(GeneActivityPredictor):
-    kind = "archr"
     links_rule = ("the gene's fitted slope times the bin's ArchR gene-score weight (distance-weighted, gene body and up to "
                   "100 kb around it): the change in the prediction when the bin opens")
 
 
 class SignacPredictor(GeneActivityPredictor):
-    kind = "signac"
     links_rule = ("the gene's fitted slope for every bin in its body and 2 kb upstream (Signac's gene activity counts them "
                   "alike, so they tie and the bins nearer the TSS rank first)")
 
@@ -312,8 +340,6 @@ _NETWORK_RULE = ("integrated gradients from every bin closed to each training sa
 
 
 class MLPPredictor(Predictor):
-    kind = "mlp"
-    saveable = True
 
     def build(self) -> torch.nn.Module:
         return mlp.MLPNetwork(self.geometry.layout.n_bins, len(self.geometry.genes), self.settings.hidden, self.settings.dropout)
@@ -435,8 +461,6 @@ class _WindowPredictor(Predictor):
 
 
 class TSSWindowPredictor(_WindowPredictor):
-    kind = "tss_window"
-    saveable = True
     gene_local = True
     links_rule = ("kappa x the gene's training sd x the weight of the bin's distance class from the TSS (the prediction "
                   "is linear in the window's bins, so this is exact)")
@@ -447,8 +471,6 @@ class TSSWindowPredictor(_WindowPredictor):
 
 
 class LocalRidgePredictor(_WindowPredictor):
-    kind = "local_ridge"
-    saveable = True
     gene_local = True
     links_rule = ("the bin's primal weight in the gene's kernel ridge fit on its window (a linear kernel on open bins: "
                   "exact; the change in the prediction when the bin opens)")
@@ -463,8 +485,6 @@ class LocalRidgePredictor(_WindowPredictor):
 
 
 class TSSSimilarityPredictor(_WindowPredictor):
-    kind = "tss_similarity"
-    saveable = True
     links_rule = ("the weight of its tss_window rule for the bin (kappa x the gene's training sd x the weight of the bin's "
                   "distance class); the per-gene term on the similarity of whole samples has no single bins and is not in "
                   "the links")
@@ -477,9 +497,78 @@ class TSSSimilarityPredictor(_WindowPredictor):
         self.model = tss_similarity.TSSSimilarity(self.window_index[0], self.distance_classes)
 
 
-PREDICTORS: dict[str, type[Predictor]] = {cls.kind: cls for cls in (
-    MeanPredictor, RidgePredictor, ArchRPredictor, SignacPredictor, MLPPredictor, TSSWindowPredictor, LocalRidgePredictor,
-    TSSSimilarityPredictor)}
+class PromoterPredictor(Predictor):
+    reads = ("activity",)
+
+    @property
+    def promoter_bins(self) -> promoter.PromoterBins:
+        if not hasattr(self, "_promoter_bins"):
+            self._promoter_bins = promoter.PromoterBins(self.geometry.bins, self.geometry.genes)
+        return self._promoter_bins
+
+    def promoter_activity(self, activity: np.ndarray) -> np.ndarray:
+        return np.concatenate([self.promoter_bins.activity(promoter.activity_ranks(row)) for row in activity]) if len(activity) \
+            else np.zeros((0, len(self.geometry.genes)))
+
+    def fit(self, X, Y, X_val=None, Y_val=None, device=torch.device("cpu"), *, activity=None) -> FitReport:
+        self._check_bins(X)
+        self.rule = promoter.PromoterRule().fit(self.promoter_activity(activity), _stack(Y, Y_val))
+        return FitReport(info={"promoter_levels": [round(float(v), 4) for v in self.rule.levels]})
+
+    def predict(self, X, device=torch.device("cpu"), *, activity=None) -> np.ndarray:
+        self._check_bins(X)
+        return self.rule.predict(self.promoter_activity(activity))
+
+
+class BlendPredictor(_WindowPredictor):
+    reads = ("activity", "groups")
+    links_rule = ("the weight of its rule part for the bin at a typical training sample's similarity (the rule's weight x the "
+                  "gene's training sd x the weight of the bin's distance class, per unit of activity rank); the similarity and "
+                  "promoter parts have no single bins and are not in the links")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.model = blend.Blend(self.window_index[0], self.distance_classes,
+                                 promoter.PromoterBins(self.geometry.bins, self.geometry.genes))
+
+    def fit(self, X, Y, X_val=None, Y_val=None, device=torch.device("cpu"), *, activity=None, groups=None) -> FitReport:
+        self._check_bins(X)
+        if X_val is not None and len(X_val):
+            raise ValueError("blend is fitted on all training samples (its activity and groups have no validation split)")
+        info = self.model.fit(X, Y, activity, groups)
+        return FitReport(info={f"blend_{key}": value for key, value in info.items()})
+
+    def predict(self, X, device=torch.device("cpu"), *, activity=None) -> np.ndarray:
+        self._check_bins(X)
+        return self.model.predict(X, activity)
+
+    def sample_link_weights(self, pairs, X, device=torch.device("cpu")) -> np.ndarray:
+        # a sample's open bins with the rule's weight at that sample's similarity to the training samples
+        X = np.asarray(X)
+        similarity = self.model.nearest_similarity((X > 0).astype(np.uint8))
+        hit, gene, slot = self._slots_of(pairs)
+        out = np.zeros((len(X), len(pairs)))
+        for row, s in enumerate(similarity):
+            out[row, hit] = self.model.slot_weights(float(s))[gene, slot]
+        return out * (X[:, pairs.bin] != 0)
+
+
+def _register() -> dict[str, type[Predictor]]:
+    """Every model of model_registry.json by name, its class's kind set to that name."""
+    classes = {cls.__name__: cls for cls in (MeanPredictor, RidgePredictor, ArchRPredictor, SignacPredictor, MLPPredictor,
+                                             TSSWindowPredictor, LocalRidgePredictor, TSSSimilarityPredictor,
+                                             PromoterPredictor, BlendPredictor)}
+    registered = {}
+    for name, spec in model_registry.models().items():
+        cls = classes[spec.predictor_class]
+        cls.kind, cls.saveable = name, spec.saveable
+        registered[name] = cls
+    return registered
+
+
+PREDICTORS: dict[str, type[Predictor]] = _register()
+SAVEABLE = model_registry.names(saveable=True)  # trained on all samples (--model) and saved
+ALL_MODELS = tuple(PREDICTORS)
 
 
 def make(kind: str, settings: ModelSettings, geometry: Geometry, evaluation: EvaluationSettings | None = None,

@@ -13,7 +13,7 @@ refitted without the left-out sample too), pooled over genes; the per-gene train
 unless the best penalty beats it by more than one standard error (kernels.choose_with_mean_gate).
 
 On 14 sorted blood cell types (22 chromosomes at 1 kb, 5-fold cross-validation) it beats ridge on all bins on every
-chromosome in overall R², median per-gene R² and the share of genes better than the mean (README, real data).
+chromosome in overall R², median per-gene R² and the share of genes better than the mean (docs/models.md, real data).
 """
 
 from __future__ import annotations
