@@ -19,10 +19,10 @@ same pairs:
   benchmarks/bench_crispr.py --links some.links.tsv.gz --genes genes.tsv
 
 --nextflow runs, in --workdir: a default genome run on ../shared/data/heme_hg19 (every file as it lies: --expression
-counts.tsv --expression_unit counts --gene_bed refGene_hg19_TSS.bed --genome GRCh37 --region genome --model
-tss_window,tss_similarity, without the held-out evaluation, which the links do not need), then for each saved model
--entry PREDICT with K562's DNase peaks (--links_top 0 --links_heldout_chromosomes), and scores each PREDICT run's links;
-the report goes to <workdir>/report.md.
+counts.tsv --expression_unit counts --gene_bed refGene_hg19_TSS.bed --genome GRCh37 --region genome, the default
+--model, without the held-out evaluation, which the links do not need), then for each model it saved -entry PREDICT
+with K562's DNase peaks (--links_top 0 --links_heldout_chromosomes), and scores each PREDICT run's links; the report
+goes to <workdir>/report.md.
 
 Scores whose combiner was fitted on these pairs are only fair when every pair is scored by the model fitted without
 its chromosome: run PREDICT with --links_heldout_chromosomes (make bench-crispr does; docs/notes/links-abc.md).
@@ -52,7 +52,7 @@ from atac2expr.regions import normalize_chroms  # noqa: E402
 DATA = next((p / "shared" / "data" / "crispr_k562" for p in (REPO.parent, REPO.parent.parent) if (p / "shared" / "data" / "crispr_k562").exists()),
             REPO.parent / "shared" / "data" / "crispr_k562")
 HEME = DATA.parent / "heme_hg19"
-MODELS = ("tss_window", "tss_similarity")  # what a default genome run saves (the MLP does not fit a genome)
+MODELS = "auto"  # --model of the genome run: the default, so every model a default genome run saves is checked
 PAIRS = "training_K562.hg19.tsv.gz"
 PEAKS = "K562_DNase_ENCODE_uniform.hg19.narrowPeak.gz"
 DISTANCE_BINS = ((0, 10_000, "< 10 kb"), (10_000, 100_000, "10-100 kb"), (100_000, np.inf, "> 100 kb"))
@@ -296,12 +296,14 @@ def through_the_pipeline(args: argparse.Namespace) -> int:
     (args.workdir / "k562.csv").write_text(f"sample,peaks\nK562,{(args.data / PEAKS).resolve()}\n")
     genome = nextflow(args, "heme_genome", ["--input", str(args.workdir / "heme.csv"), "--expression", str(heme / "expression" / "counts.tsv"),
                                              "--expression_unit", "counts", "--gene_bed", str(heme / "annotation" / "refGene_hg19_TSS.bed"),
-                                             "--genome", "GRCh37", "--region", "genome", "--model", ",".join(args.models), "--evaluate", "false",
+                                             "--genome", "GRCh37", "--region", "genome", "--model", args.models, "--evaluate", "false",
                                              "--skip_multiqc", *args.extra])
+    saved = sorted(p.parent.name for p in (genome / "model").glob("*/model.pt"))
     pairs = read_pairs(args.data / PAIRS)
     report = [f"# CRISPRi-tested pairs in K562, scored through the pipeline\n\nTraining run: {genome} (heme_hg19, --region genome, "
-              f"--model {','.join(args.models)}); each model's -entry PREDICT with {PEAKS} (--links_top 0 --links_heldout_chromosomes).\n"]
-    for model in args.models:
+              f"--model {args.models}: saved {', '.join(saved)}); each model's -entry PREDICT with {PEAKS} (--links_top 0 "
+              f"--links_heldout_chromosomes).\n"]
+    for model in saved:
         run = nextflow(args, f"k562_{model}", ["-entry", "PREDICT", "--model_file", str(genome / "model" / model / "model.pt"), "--input",
                                                str(args.workdir / "k562.csv"), "--genome", "GRCh37", "--links_top", "0", "--links_heldout_chromosomes",
                                                *args.extra])
@@ -335,12 +337,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--nextflow", action="store_true", help="run the pipeline: a heme genome run, then PREDICT on K562 with each model")
     parser.add_argument("--workdir", type=Path, help="--nextflow: where the runs go")
     parser.add_argument("--heme", type=Path, default=HEME, help=f"--nextflow: the heme_hg19 folder (default {HEME})")
-    parser.add_argument("--models", default=",".join(MODELS), help="--nextflow: the genome run's --model")
+    parser.add_argument("--models", default=MODELS, help="--nextflow: the genome run's --model (default: the pipeline's own)")
     parser.add_argument("--max_memory", default="12.GB")
     parser.add_argument("--max_cpus", type=int, default=2)
     args, extra = parser.parse_known_args(argv)
     args.extra = [a for a in extra if a != "--"]
-    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
     return args
 
 
