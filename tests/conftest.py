@@ -37,7 +37,8 @@ if str(BIN) not in sys.path:
 SHORT_TRAINING = ["--epochs", "150", "--patience", "20"]
 # runs that check something else leave out the links and MultiQC (the shared run writes and checks them)
 NO_REPORTS = ["--skip_links", "--skip_multiqc"]
-REPORT_FOLDERS = ("links/", "multiqc/")
+# (what they leave out: the links' folders, MultiQC's, and the report's figure of the links' score)
+REPORT_FOLDERS = ("links/", "sample_links/", "multiqc/", "report/links_score_benchmark.png")
 # Nextflow's JVM with the C1 compiler only and the serial collector: a test's short runs take half the CPU time to
 # start (on 2 cores the tasks share it); a caller's own NXF_OPTS wins
 NEXTFLOW_ENV = {"NXF_ANSI_LOG": "false", "NXF_OPTS": os.environ.get("NXF_OPTS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")}
