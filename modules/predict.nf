@@ -1,5 +1,5 @@
 process PREDICT_EXPRESSION {
-    tag "${bins.size()} samples"
+    tag "${bins instanceof List ? bins.size() : 1} samples"
     label 'process_single'
     label 'process_gpu'
 

@@ -72,7 +72,7 @@ def test_links_above_the_documented_size_are_warned_about_on_the_console(stub_ru
     output = run.result.stdout + run.result.stderr
     warnings = [line for line in output.splitlines() if "the links are large" in line]
     assert len(warnings) == 1, output[-3000:]
-    assert "7 model(s)" in warnings[0] and "links of 400 genes" in warnings[0] and "GiB of files" in warnings[0]
+    assert "8 model(s)" in warnings[0] and "links of 400 genes" in warnings[0] and "GiB of files" in warnings[0]
 
 
 def test_dataset_shapes(shared_run: Run, test_data):
