@@ -25,7 +25,7 @@ with K562's DNase peaks (--links_top 0 --links_heldout_chromosomes), and scores 
 goes to <workdir>/report.md.
 
 Scores whose combiner was fitted on these pairs are only fair when every pair is scored by the model fitted without
-its chromosome: run PREDICT with --links_heldout_chromosomes (make bench-crispr does; docs/notes/links-abc.md).
+its chromosome: run PREDICT with --links_heldout_chromosomes (make bench-crispr does; docs/models.md).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ A dataset of random open bins (--samples samples, one region of --region_mb Mb i
 written once; links.py runs for each model and (--links_top, --links_max_distance) pair, and the table gives the
 predicted pairs and rows beside the rows written, the seconds, the peak RSS and the bytes of the files.
 
-  benchmarks/bench_links_cost.py                 # the cases of docs/notes/hostile-input.md (ridge, tss_window, mlp)
+  benchmarks/bench_links_cost.py                 # the cases of docs/deployment.md's links cost table (ridge, tss_window, mlp)
   benchmarks/bench_links_cost.py --models ridge --cases 10:250000 1000:100000000
 """
 

@@ -44,7 +44,7 @@ from atac2expr.settings import EvaluationSettings, ModelSettings  # noqa: E402
 DATA = next((p / "shared" / "data" / "heme_hg19" for p in (REPO.parent, REPO.parent.parent) if (p / "shared" / "data" / "heme_hg19").exists()),
             REPO.parent / "shared" / "data" / "heme_hg19")
 PROMOTER = 1000  # bp either side of the TSS
-# The lineage of each of the 14 populations (docs/notes/new-celltype.md says how it was chosen): the samplesheet's
+# The lineage of each of the 14 populations (docs/models.md says how it was chosen): the samplesheet's
 # `group` of the real-data benchmarks, whose leave-group-out folds hold out a whole lineage
 LINEAGES = {"HSC": "progenitor", "MPP": "progenitor", "LMPP": "progenitor", "CLP": "progenitor",
             "GMP-A": "myeloid", "GMP-B": "myeloid", "GMP-C": "myeloid", "Mono": "myeloid", "pDC": "myeloid",

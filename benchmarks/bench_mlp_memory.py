@@ -8,7 +8,7 @@ At each size (bins, genes, samples; --hidden units) a dataset of random open bin
 scripts run a few epochs (the peak is reached in the first: full-batch Adam allocates everything at once), and the table
 gives the estimate, each peak, and measured / estimate. A ratio above 1 means the estimate is too low for that size.
 
-  benchmarks/bench_mlp_memory.py                      # the sizes of docs/notes/hostile-input.md, a few minutes on 2 cores
+  benchmarks/bench_mlp_memory.py                      # the sizes of docs/deployment.md's MLP memory table, a few minutes on 2 cores
   benchmarks/bench_mlp_memory.py --sizes 20000:400:14 # bins:genes:samples
 """
 

@@ -1,6 +1,6 @@
 """Regulatory scores of (gene, bin) pairs: which open bins regulate a gene, in one sample.
 
-Three parts; docs/notes/links-abc.md has the definitions' sources and the evidence on CRISPRi-tested pairs.
+Three parts; docs/models.md has the definitions' sources and the evidence on CRISPRi-tested pairs.
 
 1. Activity by contact (ABC; Fulco et al. 2019, Nasser et al. 2021), from one sample's peaks alone (n = 1).
    A bin's activity is the strongest overlapping peak's signalValue, or 1 for every open bin of a peak file without

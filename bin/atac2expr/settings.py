@@ -138,7 +138,7 @@ class LinkSettings(_Settings):
 # ---------------------------------------------------------------- memory of the MLP
 
 # The peak RSS of a whole TRAIN_MODEL or EVALUATE task, measured by benchmarks/bench_mlp_memory.py (the table is in
-# docs/notes/hostile-input.md): the interpreter with torch (a CUDA build imports at ~620 MiB), the dataset and the
+# docs/deployment.md): the interpreter with torch (a CUDA build imports at ~620 MiB), the dataset and the
 # outputs, ~730 MiB, up to ~900 MiB at the smallest size; then full-batch Adam holds the weights, gradients, two moments
 # and the best epoch's copy, 24 bytes per parameter measured in TRAIN_MODEL and 28 in EVALUATE (its folds' models).
 # The estimate takes EVALUATE's (the larger) and adds MLP_MARGIN: it lies 12-29% above every measured peak of
@@ -217,7 +217,7 @@ def check_mlp_memory(n_bins: int, n_genes: int, hidden: int, n_samples: int, mem
 # One LINKS task (bin/links.py) weighs every candidate (gene, bin) pair within --links_max_distance of a gene's TSS, in
 # chunks, and keeps each gene's --links_top strongest: its time grows with the pairs and the rows kept, its memory and
 # files with the rows. Measured by benchmarks/bench_links_cost.py (whole links.py runs; the table is in
-# docs/notes/hostile-input.md) and rounded up: seconds per pair and per row of the slowest cases, the MLP's (integrated
+# docs/deployment.md) and rounded up: seconds per pair and per row of the slowest cases, the MLP's (integrated
 # gradients through its hidden layer) apart from the others'; bytes per row at the peak and in the files.
 LINKS_SECONDS_PER_PAIR = {"mlp": 15e-6, "other": 1e-6}
 LINKS_SECONDS_PER_ROW = {"mlp": 80e-6, "other": 30e-6}
