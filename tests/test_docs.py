@@ -3,6 +3,7 @@ every relative link of the README and docs/ points to a file (and a heading) tha
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -66,6 +67,29 @@ def test_parameter_reference_lists_every_schema_parameter_once_with_its_default(
 def test_readme_is_a_short_front_page():
     lines = (REPO / "README.md").read_text().splitlines()
     assert len(lines) < README_MAX_LINES, f"README.md has {len(lines)} lines: move detail into docs/"
+
+
+def _auto_bullet(text: str, parameter: str) -> str:
+    """The bullet of docs/usage.md that says what `<parameter> auto` runs (to the next bullet or blank line)."""
+    match = re.search(rf"^- `{parameter} auto` (.*?)(?=^- |^$)", text, flags=re.MULTILINE | re.DOTALL)
+    assert match, f"docs/usage.md has no bullet saying what {parameter} auto runs"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("parameter, flag", [("--model", "train_by_default"), ("--eval_models", "evaluate_by_default")])
+def test_usage_names_the_models_auto_runs_as_the_registry_says(parameter: str, flag: str):
+    """The prose of 'Which models run' names exactly the models the registry marks for auto: after a change of the
+    defaults in model_registry.json, the docs say so."""
+    registry = json.loads(REGISTRY.read_text())["models"]
+    named = set(re.findall(r"`([a-z_]+)`", _auto_bullet(USAGE.read_text(), parameter))) & set(registry)
+    assert named == {name for name, spec in registry.items() if spec[flag]}, parameter
+
+
+def test_readme_names_the_models_auto_trains():
+    text = (REPO / "README.md").read_text()
+    registry = json.loads(REGISTRY.read_text())["models"]
+    missing = [name for name, spec in registry.items() if spec["train_by_default"] and f"`{name}`" not in text]
+    assert not missing, f"README.md does not name {missing}, which --model auto trains"
 
 
 def _without_code(text: str) -> str:
