@@ -1,4 +1,4 @@
-"""atac2expr.models and atac2expr.tables: full-batch training with early stopping, target transforms, devices, and
+"""atac2expr.modelling and atac2expr.tables: full-batch training with early stopping, target transforms, devices, and
 the tables users read (full precision, one row per sample and gene)."""
 
 from __future__ import annotations

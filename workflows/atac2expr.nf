@@ -53,7 +53,7 @@ workflow ATAC2EXPR {
     schema_input = Channel.value(file("${projectDir}/assets/schema_input.json"))
     versions = started
     models = plan.map { new groovy.json.JsonSlurper().parse(it) }
-    models.subscribe { p -> p.why.each { purpose, why -> log.info "atac2expr models to ${purpose}: ${p[purpose].join(', ') ?: 'none'} (${why})" } }
+    models.subscribe { p -> p.why.each { purpose, why -> log.info "atac2expr: models to ${purpose}: ${p[purpose].join(', ') ?: 'none'} (${why})" } }
     if (params.encode && params.encode_samplesheet_only) {
         // review what ENCODE has before a big download: results/encode/{samplesheet.csv,provenance.tsv}
         ENCODE_SAMPLESHEET_ONLY(checked.map { [id: 'encode'] }, schema_input)
