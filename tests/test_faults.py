@@ -28,6 +28,7 @@ from conftest import (
     assert_no_partial_files,
     assert_published_files_whole,
     assert_same_results,
+    error_lines,
     read_trace,
     run_nextflow,
     run_params,
@@ -121,8 +122,20 @@ def killed_and_resumed(launch, shared_run: Run) -> dict:
     assert_no_partial_files(outdir)  # whole or not at all, even right after the kill
     assert_published_files_whole(outdir, shared_run.outdir, all_present=False, skipped=REPORT_FOLDERS)
 
+    # a results folder the killed run had not reached, made a link to a user's folder: the rerun is refused before any
+    # task, and the user's files are untouched
+    users = folder / "users_folder"
+    users.mkdir()
+    (users / "matrix.npz").write_bytes(b"someone else's\n")
+    (outdir / "dataset").symlink_to(users, target_is_directory=True)
+    linked = run_nextflow([*launch["params"], "-resume", "-with-trace", str(folder / "trace_linked.txt")], cwd=folder)
+    linked_trace = read_trace(folder / "trace_linked.txt") if (folder / "trace_linked.txt").exists() else []
+    linked_state = {"result": linked, "trace": linked_trace,
+                    "target": {p.name: p.read_bytes() for p in users.iterdir()}, "users": users}
+    (outdir / "dataset").unlink()
+
     resumed = run_nextflow([*launch["params"], "-resume", "-with-trace", str(folder / "trace_resumed.txt")], cwd=folder)
-    return {"completed": completed, "after_kill": after_kill, "resumed": resumed, "killed_at": killed_at,
+    return {"completed": completed, "after_kill": after_kill, "linked": linked_state, "resumed": resumed, "killed_at": killed_at,
             "resume_s": time.monotonic() - started - killed_at}
 
 
@@ -145,6 +158,15 @@ def test_kill_mid_graph_then_resume(launch, killed_and_resumed, shared_run: Run)
     assert_same_results(launch["outdir"], shared_run.outdir)
     assert_published_files_whole(launch["outdir"], shared_run.outdir, skipped=REPORT_FOLDERS)
     assert_no_partial_files(launch["outdir"])
+
+
+def test_a_link_in_the_results_folder_after_a_kill_is_refused_before_any_task(killed_and_resumed):
+    linked = killed_and_resumed["linked"]
+    result = linked["result"]
+    assert result.returncode != 0 and not linked["trace"], result.stdout[-3000:] + result.stderr[-2000:]
+    (message,) = error_lines(result)
+    assert f"dataset -> {linked['users']}" in message and "a link where the pipeline writes its results" in message, message
+    assert linked["target"] == {"matrix.npz": b"someone else's\n"}
 
 
 def test_failing_task_named_then_fixed_input_resumes_only_its_dependants(launch, killed_and_resumed, shared_run: Run):
