@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Find matched ENCODE ATAC-seq peaks and RNA-seq FASTQs; write a samplesheet of URLs and a provenance table.
 
 The samplesheet has the local samplesheet's columns (sample,fastq_1,fastq_2,peaks) holding URLs,

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Download one file, resumable and retried, verified (md5 + size, or Ensembl's BSD sum) before it gets its name.
 
   download.py --url URL --md5 M --size N [--output NAME] [--cache_dir DIR]       (ENCODE files)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Cross-validate expression models over samples and compare them with baselines.
 
 Every model is fitted on the training folds and scored on the held-out fold only; the folds are the same for

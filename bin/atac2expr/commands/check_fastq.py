@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Check the content of one sample's FASTQ files before kallisto reads them.
 
 Streams every record of every lane once: gzip integrity (or plain text), whole 4-line records

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Cut the regions of interest into bins: write the bin layout (regions in order + bin size) every later step uses.
 
 --region (or --region_file, a file holding it) is chr:start-end (1-based, inclusive; thousands separators allowed), a whole

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Check a samplesheet before any heavy work starts: its columns, sample ids and lanes.
 
   reads: sample,fastq_1,fastq_2,peaks   (the main run; fastq_2 empty for single-end; lanes joined with ';')

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """One sample's ATAC-seq peaks -> one value per bin: --bin_value binary, 1 where a peak overlaps the bin, else 0;
 --bin_value signal, log1p of the largest narrowPeak signalValue (column 7) among the peaks overlapping the bin, else 0
 (the signalValue column of the detected format: narrowPeak, broadPeak or gappedPeak; BED3-BED12 have none and are

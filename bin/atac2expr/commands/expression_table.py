@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Gene TPM from an expression table instead of reads: --expression (TSV or CSV, genes x samples) or ENCODE's gene
 quantifications (one file per sample), matched to the samplesheet's samples and to the annotation's genes.
 

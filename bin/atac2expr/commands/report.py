@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Figures, summary and the report page of a run.
 
 Writes the original study's target-vs-predicted figure of each trained network, their loss curves, summary.json and

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Check after kallisto quant that it processed every read of the sample.
 
 kallisto 0.48 exits 0 after a malformed FASTQ record, having quantified only the reads before

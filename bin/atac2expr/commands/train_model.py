@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Train a model on ALL samples of a dataset (the original study's fit) and save it.
 
 Inputs: dataset.npz from build_matrix.py (X samples x bins, 0/1 or signal; Y samples x genes TPM).

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Merge the versions.yml of every process (one file or several) into software_versions.yml: process -> tool -> version."""
 
 from __future__ import annotations

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Join per-sample bins (features) with gene TPMs (targets) into one dataset file.
 
 Rows are samples in the same order on both sides; a sample present on one side only is an error, and so is a

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """QC of a run, per sample and per gene, for the report page and for MultiQC.
 
 Reads what the steps wrote: the dataset (samples, open bins, genes kept), each sample's peaks summary

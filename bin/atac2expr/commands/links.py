@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Gene-to-bin links of one model: which bins drive each gene's predicted expression, as tables and browser tracks.
 
 A model trained by train_model.py (on all samples) is read from its --saved_model; another (ridge, archr, signac,

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Check every pipeline parameter against nextflow_schema.json and against the others, before any other task.
 
 Misspelt names, wrong types, values out of range or of the wrong form, missing required parameters, a --region

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Each training sample's regulatory links: for every gene, the sample's open bins within --links_max_distance of its
 TSS scored by the regulatory score (bin/atac2expr/link_scores.py: the sample's own activity by contact, the training
 samples' cross-sample evidence, the combiner fitted on CRISPRi-tested pairs), the --links_top best-scored per gene

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Predict gene expression of new samples with a model from train_model.py.
 
 Input: the samples' bins from binarize_peaks.py, binned with the model's own layout and bin value (check_model.py

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Check a model file from train_model.py field by field and write its bin layout and bin value, for binning new peaks
 the way its training samples were binned.
 

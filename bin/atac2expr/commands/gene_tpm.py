@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Sum kallisto transcript TPMs to genes and keep the genes of the regions.
 
 Transcripts are matched to genes through the GTF (transcripts.tsv of gene_annotation.py; version suffixes

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The genes and transcripts of the references, checked against each other and against the regions.
 
 Reads the annotation, a GTF (gene and transcript lines, streaming) or a BED6/BED12 (--gene_bed: annotation.read_gene_bed
