@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import gzip
 
-import binarize_peaks
-import check_model
 import numpy as np
 import pandas as pd
 import planted
-import predict
 import pytest
 import torch
-import train_model
 from planted import ASSEMBLY, CHROM_SIZES, layout_of, link_args, settings_args, write_planted
 
+from atac2expr.commands import binarize_peaks, check_model, predict, train_model
 from atac2expr.modelling import model_file, new_sample, predictors
 from atac2expr.regions import chrom_sizes_checksum, read_chrom_sizes
 

@@ -11,12 +11,11 @@ import numpy as np
 import pandas as pd
 import planted
 import pytest
-import qc_summary
-import report
 import yaml
 
 from atac2expr import html_report, qc
 from atac2expr.cli import InputError
+from atac2expr.commands import qc_summary, report
 from atac2expr.formats import QC_GENES, QC_SAMPLES
 
 
@@ -119,8 +118,9 @@ def test_tables_escape_what_the_data_holds():
 def test_report_page_embeds_everything(inputs, tmp_path):
     """report.py with training, evaluation, links and QC: one HTML file, every figure a data: URI, no script, no
     address outside the page but MultiQC's report beside it."""
-    import train_model
     from planted import ASSEMBLY, settings_args
+
+    from atac2expr.commands import train_model
 
     ds, peaks, _, _, _ = inputs  # no reads: their columns stay out of the page
     assert train_model.main(["--dataset", str(tmp_path / "dataset.npz"), "--outdir", str(tmp_path / "training" / "tss_window"),
@@ -152,9 +152,9 @@ def test_report_page_embeds_everything(inputs, tmp_path):
 def test_report_page_leads_with_the_regulatory_score_and_its_benchmark(inputs, tmp_path):
     """With the training samples' scored links (sample_links.py), the page opens with the score: what it is, its
     benchmark figure on the CRISPRi pairs (the combiner's record) and each sample's counts."""
-    import sample_links
-    import train_model
     from planted import ASSEMBLY, CHROM_SIZES, link_args, settings_args
+
+    from atac2expr.commands import sample_links, train_model
 
     assert train_model.main(["--dataset", str(tmp_path / "dataset.npz"), "--outdir", str(tmp_path / "training" / "tss_window"),
                              "--model", "tss_window", "--threads", "1", "--max_memory", "0", *ASSEMBLY, "--links_max_distance", "250000",

@@ -39,7 +39,10 @@ import pandas as pd
 
 from .cli import InputError
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
+# the pipeline's assets/ (the samplesheet schema, the links' combiner, the bundled chromosome sizes): the repository's,
+# beside bin/, or the copy inside the package that `pip install .` makes (pyproject.toml)
+_PACKAGE = Path(__file__).resolve().parent
+ASSETS = _PACKAGE / "assets" if (_PACKAGE / "assets").is_dir() else _PACKAGE.parents[1] / "assets"
 
 
 def read_tsv(path: str | Path, **options: Any) -> pd.DataFrame:

@@ -1,0 +1,10 @@
+#!/usr/bin/env python3
+"""Nextflow's command line for atac2expr.commands.gene_tpm (its code and help are there; `pip install .` installs it as
+atac2expr-gene-tpm)."""
+
+import sys
+
+from atac2expr.commands.gene_tpm import main
+
+if __name__ == "__main__":
+    sys.exit(main())
