@@ -46,7 +46,7 @@ import pandas as pd
 
 from atac2expr import cli, dataset, evaluation, files, targets
 from atac2expr.annotation import TSS_ONLY_NOTE, tss_only
-from atac2expr.formats import GENE_MATRIX_KEYS, PER_GENE_METRICS
+from atac2expr.formats import FOLDS, FOLDS_GROUPS, GENE_MATRIX_KEYS, LEARNING_CURVES, METRICS, PER_GENE_METRICS, SPLITS
 from atac2expr.model_registry import parse_model_list
 from atac2expr.modelling import cross_validation, predictors, runtime
 from atac2expr.settings import EvaluationSettings, ModelSettings
@@ -146,19 +146,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "%.0f%%)  %.1f s per fold", scheme, name, result.summary["r2"], result.summary["r2_gene_median"],
                      100 * result.summary["fraction_genes_better_than_mean"], result.summary["n_genes_variable"],
                      result.summary["r2_gene_median_variable"], 100 * result.summary["fraction_genes_better_than_mean_variable"], seconds)
-    metrics = pd.DataFrame(metric_rows)
-    per_gene = pd.concat(per_gene_frames, ignore_index=True)[list(PER_GENE_METRICS)]
+    metrics = METRICS.frame(pd.DataFrame(metric_rows))
+    per_gene = PER_GENE_METRICS.frame(pd.concat(per_gene_frames, ignore_index=True))
 
     write_tsv(metrics, f"{outdir}/metrics.tsv")
     write_tsv(per_gene, f"{outdir}/per_gene_metrics.tsv")
-    folds = pd.DataFrame({"sample": ds.samples.astype(str), "fold": cv.fold_of})
+    folds = {"sample": ds.samples.astype(str), "fold": cv.fold_of}
     if "group" in runs:
-        folds = folds.assign(group=ds.groups, group_fold=runs["group"].fold_of)
-    write_tsv(folds, f"{outdir}/folds.tsv")
+        folds |= {"group": ds.groups, "group_fold": runs["group"].fold_of}
+    write_tsv((FOLDS_GROUPS if "group" in runs else FOLDS).frame(folds), f"{outdir}/folds.tsv")
     split_rows = [(s.fold, ds.samples[i], role) for s in cv.splits
                   for role, rows in (("inner_train", s.inner_train), ("validation", s.validation), ("test", s.test)) for i in rows]
-    write_tsv(pd.DataFrame(split_rows, columns=["fold", "sample", "role"]), f"{outdir}/splits.tsv")
-    write_tsv(cv.curves, f"{outdir}/learning_curves.tsv")
+    write_tsv(pd.DataFrame(split_rows, columns=SPLITS.columns), f"{outdir}/splits.tsv")
+    write_tsv(LEARNING_CURVES.frame(cv.curves), f"{outdir}/learning_curves.tsv")
     write_tsv(ds.genes.loc[constant, list(GENE_MATRIX_KEYS)], f"{outdir}/constant_genes.tsv")
     random_rows = {row["model"]: row for row in metric_rows if row["folds"] == "random"}
     figures = write_figures(outdir, Y, cv, per_gene[per_gene["folds"] == "random"], random_rows, settings.units, settings.seed)

@@ -24,7 +24,7 @@ import pandas as pd
 from atac2expr import cli
 from atac2expr.annotation import genes_in_regions, strip_version
 from atac2expr.cli import InputError
-from atac2expr.formats import GENES, TRANSCRIPTS, read_tsv
+from atac2expr.formats import GENES, QUANT_SUMMARY, TRANSCRIPTS, read_tsv
 from atac2expr.regions import BinLayout
 from atac2expr.tables import gene_tpm_tables, write_tsv
 
@@ -118,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     outputs = {
         "gene_tpm_matrix.tsv": matrix, "gene_tpm.tsv": tidy, "genes.tsv": kept,
         "genes_dropped.tsv": region_genes[absent].assign(reason="no transcript in the transcriptome"),
-        "quant_summary.tsv": pd.DataFrame(stats),
+        "quant_summary.tsv": QUANT_SUMMARY.frame(pd.DataFrame(stats)),
     }
     for name, frame in outputs.items():
         write_tsv(frame, args.outdir / name)

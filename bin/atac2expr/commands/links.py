@@ -31,10 +31,11 @@ import numpy as np
 import pandas as pd
 
 from atac2expr import cli, dataset, files, link_scores, links, targets, tracks
+from atac2expr.formats import BEST_GENES
 from atac2expr.modelling import cross_validation, model_file, predictors, runtime
 from atac2expr.regions import read_chrom_sizes
 from atac2expr.settings import EvaluationSettings, LinkSettings, ModelSettings, check_links, estimate_links
-from atac2expr.tables import of_folds
+from atac2expr.tables import of_folds, write_tsv
 
 log = logging.getLogger("links")
 
@@ -223,8 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = chosen.assign(model=args.model, n_links=chosen["gene_id"].map(table["gene_id"].value_counts()).astype(int),
                            figure=[str(p.relative_to(outdir)) for p in figures], track=[str(p.relative_to(outdir)) for p in track_paths])
     model_dir.mkdir(parents=True, exist_ok=True)
-    chosen[["model", "gene_id", "gene_name", "r2", "r2_source", "n_links", "figure", "track"]].to_csv(
-        model_dir / "best_genes.tsv", sep="\t", index=False)
+    write_tsv(BEST_GENES.frame(chosen), model_dir / "best_genes.tsv")
     log.info("wrote %s/%s.{links.tsv.gz,interact,bedpe,bw,links.json} and %d best genes' figures and tracks", outdir, args.model, len(chosen))
     return 0
 

@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import pandas as pd
 
 from atac2expr import cli, dataset, files, link_scores, links
+from atac2expr.formats import PROMOTER_BASELINE
 from atac2expr.modelling import model_file, new_sample, predictors, promoter, runtime
 from atac2expr.modelling.predictors import CisPairs
 from atac2expr.regions import read_chrom_sizes
@@ -114,13 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             write_tsv(table, args.new_samples)
         if args.promoter_baseline:
             n_genes = len(genes)
-            write_tsv(pd.DataFrame({"sample": np.repeat(np.array(names), n_genes),
-                                    "gene_id": np.tile(genes["gene_id"].to_numpy(str), len(names)),
-                                    "gene_name": np.tile(genes["gene_name"].to_numpy(str), len(names)),
-                                    "predicted": predicted.reshape(-1), "promoter_baseline": baseline["baseline"].reshape(-1),
-                                    "promoter_activity_rank": baseline["promoter"].reshape(-1),
-                                    "training_mean": np.tile(reference.train_mean, len(names))})[list(new_sample.PROMOTER_BASELINE)],
-                      args.promoter_baseline)
+            write_tsv(PROMOTER_BASELINE.frame({
+                "sample": np.repeat(np.array(names), n_genes), "gene_id": np.tile(genes["gene_id"].to_numpy(str), len(names)),
+                "gene_name": np.tile(genes["gene_name"].to_numpy(str), len(names)), "predicted": predicted.reshape(-1),
+                "promoter_baseline": baseline["baseline"].reshape(-1), "promoter_activity_rank": baseline["promoter"].reshape(-1),
+                "training_mean": np.tile(reference.train_mean, len(names))}), args.promoter_baseline)
     if args.links_outdir:
         write_sample_links(predictor, X, activity, kinds, np.array(names), link_settings, args, device)
     return 0

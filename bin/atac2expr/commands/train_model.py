@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import pandas as pd
 
 from atac2expr import cli, dataset, files, genomes, link_scores, targets
+from atac2expr.formats import TRAINING_LOSS
 from atac2expr.modelling import model_file, new_sample, predictors, promoter, runtime
 from atac2expr.regions import read_chrom_sizes
 from atac2expr.settings import ModelSettings
@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     evidence = link_scores.compute_evidence(ds.activity, ds.Y, ds.bins, ds.genes, args.links_max_distance, settings.seed)
     outdir = args.outdir
     model_file.save(f"{outdir}/model.pt", predictor, list(ds.samples.astype(str)), reference, evidence, assembly)
-    write_tsv(pd.DataFrame({"epoch": np.arange(1, len(losses) + 1), "train_loss": losses}), f"{outdir}/loss.tsv")
+    write_tsv(TRAINING_LOSS.frame({"epoch": np.arange(1, len(losses) + 1), "train_loss": losses}), f"{outdir}/loss.tsv")
     write_tsv(prediction_table(ds.samples, ds.genes, predicted, settings.target_transform, observed=Y, observed_tpm=ds.Y),
               f"{outdir}/predictions.tsv")
     summary = {
