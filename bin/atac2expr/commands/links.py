@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from atac2expr import cli, dataset, files, link_scores, links, targets, tracks
-from atac2expr.formats import BEST_GENES
+from atac2expr.formats import BEST_GENES, PER_GENE_METRICS
 from atac2expr.modelling import cross_validation, model_file, predictors, runtime
 from atac2expr.regions import read_chrom_sizes
 from atac2expr.settings import EvaluationSettings, LinkSettings, ModelSettings, check_links, estimate_links
@@ -92,8 +92,7 @@ def best_genes(args: argparse.Namespace, table: pd.DataFrame, ds: dataset.Datase
     per_gene = args.evaluation / "per_gene_metrics.tsv" if args.evaluation else None
     scores = None
     if per_gene is not None and per_gene.exists():
-        metrics = pd.read_csv(per_gene, sep="\t", dtype={"gene_id": str, "gene_name": str}, keep_default_na=False, na_values=[""])
-        metrics = of_folds(metrics, "random")
+        metrics = of_folds(PER_GENE_METRICS.read(per_gene), "random")
         metrics = metrics[metrics["model"] == args.model]
         if len(metrics):
             scores = metrics[["gene_id", "gene_name", "r2"]].assign(r2_source="held-out")

@@ -23,6 +23,7 @@ from typing import Sequence
 import pandas as pd
 
 from atac2expr import cli, dataset, qc, targets
+from atac2expr.formats import METRICS, PER_GENE_METRICS
 from atac2expr.settings import TRANSFORMS
 from atac2expr.tables import of_folds, write_tsv
 
@@ -44,6 +45,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def _table(path: Path) -> pd.DataFrame:
+    """genes_dropped.tsv, its columns unchecked: only its reasons are counted (expression_table.py leaves the positions of genes not in
+    the annotation empty, which formats.GENES_DROPPED's integer columns would refuse)."""
     try:
         return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""], dtype={"gene_id": str, "gene_name": str, "model": str})
     except (OSError, ValueError, pd.errors.ParserError) as err:
@@ -63,8 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     metrics = per_gene = None
     if args.evaluation:
         # the random folds' (with groups, metrics.tsv also holds the leave-group-out folds')
-        metrics = of_folds(_table(args.evaluation / "metrics.tsv"), "random")
-        per_gene = of_folds(_table(args.evaluation / "per_gene_metrics.tsv"), "random")
+        metrics = of_folds(METRICS.read(args.evaluation / "metrics.tsv"), "random")
+        per_gene = of_folds(PER_GENE_METRICS.read(args.evaluation / "per_gene_metrics.tsv"), "random")
 
     write_tsv(samples, args.outdir / "qc_samples.tsv")
     write_tsv(genes, args.outdir / "qc_genes.tsv")

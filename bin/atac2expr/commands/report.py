@@ -30,7 +30,7 @@ from atac2expr.annotation import TSS_ONLY_NOTE, tss_only  # noqa: E402
 from atac2expr.cli import InputError  # noqa: E402
 from atac2expr.dataset import Dataset, load_dataset  # noqa: E402
 from atac2expr.files import atomic_output, atomic_path  # noqa: E402
-from atac2expr.formats import QC_GENES, QC_SAMPLES, read_tsv  # noqa: E402
+from atac2expr.formats import BEST_GENES, METRICS, QC_GENES, QC_SAMPLES, TRAINING_LOSS, read_tsv  # noqa: E402
 from atac2expr.links import read_links  # noqa: E402
 
 log = logging.getLogger("report")
@@ -39,7 +39,7 @@ log = logging.getLogger("report")
 def read_training(folder: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     try:
         summary = json.loads((folder / "training.json").read_text())
-        loss = read_tsv(folder / "loss.tsv")
+        loss = TRAINING_LOSS.read(folder / "loss.tsv")
         predictions = read_tsv(folder / "predictions.tsv", dtype={"sample": str, "gene_id": str})
     except (OSError, ValueError) as err:
         raise InputError(f"{folder}: incomplete training output ({err})") from None
@@ -87,7 +87,7 @@ METRICS_SHOWN = {"model": "model", "mse": "MSE", "r2": "R\u00b2 vs per-gene mean
 
 
 def evaluation_section(evaluation: Path, units: str) -> tuple[str, pd.DataFrame]:
-    every = pd.read_csv(evaluation / "metrics.tsv", sep="\t")
+    every = METRICS.read(evaluation / "metrics.tsv")
     metrics = evaluation_lib.of_folds(every, "random")
     best = str(metrics.sort_values("r2", ascending=False)["model"].iloc[0]) if len(metrics) else ""
     parts = [f"<p>Every model fitted on the training folds and scored on samples it never saw (cross-validation over samples, "
@@ -210,7 +210,7 @@ def links_section(folder: Path, metrics: pd.DataFrame | None) -> str:
              html_report.table(rows, {"within 2 kb of the TSS": "{:.0%}", "median |distance| (bp)": "{:,.0f}"}, highlight=best, key="model"),
              f"<h3>Best-predicted genes of {html_report.escape(best)}</h3>"]
     genes_file = folder / best / "best_genes.tsv"
-    chosen = pd.read_csv(genes_file, sep="\t", dtype={"gene_id": str, "gene_name": str}, keep_default_na=False) if genes_file.exists() else None
+    chosen = BEST_GENES.read(genes_file) if genes_file.exists() else None
     if chosen is None or not len(chosen):
         return "".join(parts) + "<p>No gene of this model has links.</p>"
     table = read_links(folder / f"{best}.links.tsv.gz")
@@ -317,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             args.outdir / f"expression_fit_{model}.png")
     plot_losses(losses, baselines, args.outdir / "loss_curve.png")
     if args.evaluation:
-        metrics = read_tsv(args.evaluation / "metrics.tsv")
+        metrics = METRICS.read(args.evaluation / "metrics.tsv")
         summary["heldout_metrics"] = evaluation_lib.of_folds(metrics, "random").set_index("model").to_dict(orient="index")
         by_group = evaluation_lib.of_folds(metrics, "group")
         if len(by_group):
