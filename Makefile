@@ -42,7 +42,7 @@ lint:
 # markers), from nextflow_schema.json, assets/schema_input.json and the model names of the registry;
 # tests/test_docs.py fails when they are stale
 docs:
-	$(WITH_ENV) env PYTHONPATH=bin python -m atac2expr.schema_docs --schema nextflow_schema.json \
+	$(WITH_ENV) python -m atac2expr.schema_docs --schema nextflow_schema.json \
 	    --samplesheet_schema assets/schema_input.json --registry bin/atac2expr/model_registry.json --update docs/usage.md
 
 # the layers side by side (tests/run_layers.sh): the end-to-end tests that share runs in one session, the unit tests

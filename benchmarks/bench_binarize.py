@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bin"))
-from atac2expr.peaks import bin_peaks  # noqa: E402
-from atac2expr.regions import BinLayout, Region, parse_regions, read_chrom_sizes  # noqa: E402
+from atac2expr.peaks import bin_peaks
+from atac2expr.regions import BinLayout, Region, parse_regions, read_chrom_sizes
 
 SIZES = Path(__file__).resolve().parents[1] / "assets" / "GRCh38.chrom.sizes"
 

@@ -42,12 +42,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "bin"))
+from atac2expr.formats import GENES
+from atac2expr.peaks import read_peaks
+from atac2expr.regions import normalize_chroms
 
-from atac2expr.formats import GENES  # noqa: E402
-from atac2expr.peaks import read_peaks  # noqa: E402
-from atac2expr.regions import normalize_chroms  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 DATA = next((p / "shared" / "data" / "crispr_k562" for p in (REPO.parent, REPO.parent.parent) if (p / "shared" / "data" / "crispr_k562").exists()),
             REPO.parent / "shared" / "data" / "crispr_k562")

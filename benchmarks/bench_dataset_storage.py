@@ -22,12 +22,10 @@ from typing import Sequence
 
 import numpy as np
 
+from atac2expr.peaks import bin_peaks, read_peaks
+from atac2expr.regions import BinLayout, parse_regions, read_chrom_sizes
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "bin"))
-
-from atac2expr.peaks import bin_peaks, read_peaks  # noqa: E402
-from atac2expr.regions import BinLayout, parse_regions, read_chrom_sizes  # noqa: E402
-
 
 def write_uint8(X: np.ndarray, path: Path) -> None:
     np.savez_compressed(path, X=X)

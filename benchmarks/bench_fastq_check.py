@@ -31,9 +31,9 @@ from typing import Callable
 
 import numpy as np
 
+from atac2expr import fastq
+
 BIN = Path(__file__).resolve().parents[1] / "bin"
-sys.path.insert(0, str(BIN))
-from atac2expr import fastq  # noqa: E402
 
 READ_LENGTH = 100
 BASES = np.frombuffer(b"ACGT", dtype=np.uint8)

@@ -20,16 +20,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench_mlp_memory import make_dataset, peak_rss
+from planted import settings_args
+
+from atac2expr import dataset
+from atac2expr.settings import links_pairs
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "bin"))
-sys.path.insert(0, str(REPO / "benchmarks"))
-sys.path.insert(0, str(REPO / "tests"))
-
-from bench_mlp_memory import make_dataset, peak_rss  # noqa: E402
-from planted import settings_args  # noqa: E402
-
-from atac2expr import dataset  # noqa: E402
-from atac2expr.settings import links_pairs  # noqa: E402
 
 DEFAULT_CASES = ["10:250000", "100:1000000", "1000:100000000", "5000:100000000"]
 

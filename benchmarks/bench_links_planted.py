@@ -24,16 +24,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import planted
+
+from atac2expr import links, targets
+from atac2expr.modelling import predictors, runtime
+from atac2expr.settings import EvaluationSettings, ModelSettings
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "bin"))
-sys.path.insert(0, str(REPO / "tests"))
-
-import planted  # noqa: E402
-
-from atac2expr import links, targets  # noqa: E402
-from atac2expr.modelling import predictors, runtime  # noqa: E402
-from atac2expr.settings import EvaluationSettings, ModelSettings  # noqa: E402
 
 # nextflow_schema.json's defaults but for the networks' epochs, which -profile test's shared run also shortens
 SETTINGS = dict(hidden=500, epochs=300, lr=0.001, weight_decay=0.0, dropout=0.0, window=50000, patience=50, target_transform="log1p",

@@ -30,15 +30,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "bin"))
+from atac2expr import dataset, links, targets
+from atac2expr.formats import GENES
+from atac2expr.modelling import cross_validation, predictors, runtime
+from atac2expr.peaks import bin_activity, bin_peaks, read_peaks
+from atac2expr.regions import BinLayout, normalize_chroms, parse_regions, read_chrom_sizes
+from atac2expr.settings import EvaluationSettings, ModelSettings
 
-from atac2expr import dataset, links, targets  # noqa: E402
-from atac2expr.formats import GENES  # noqa: E402
-from atac2expr.modelling import cross_validation, predictors, runtime  # noqa: E402
-from atac2expr.peaks import bin_activity, bin_peaks, read_peaks  # noqa: E402
-from atac2expr.regions import BinLayout, normalize_chroms, parse_regions, read_chrom_sizes  # noqa: E402
-from atac2expr.settings import EvaluationSettings, ModelSettings  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 # ../shared beside the repository (a clone) or beside the folder of worktrees
 DATA = next((p / "shared" / "data" / "heme_hg19" for p in (REPO.parent, REPO.parent.parent) if (p / "shared" / "data" / "heme_hg19").exists()),

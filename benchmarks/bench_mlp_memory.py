@@ -25,14 +25,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from planted import settings_args
+
+from atac2expr import dataset, regions, settings
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "bin"))
-sys.path.insert(0, str(REPO / "tests"))
-
-from planted import settings_args  # noqa: E402
-
-from atac2expr import dataset, regions, settings  # noqa: E402
 
 DEFAULT_SIZES = ["1000:50:6", "20000:400:14", "50000:1000:14", "100000:2000:14", "50000:1000:50", "200000:4000:14"]
 

@@ -56,7 +56,6 @@ def vm_rss_bytes() -> int:
 
 def child(n_bins: int, n_genes: int, hidden: int, samples: int, steps: int) -> None:
     """Train a few full-batch steps at one size; print peak memory above the post-import baseline as JSON."""
-    sys.path.insert(0, str(REPO / "bin"))
     import logging
 
     import numpy as np
@@ -84,7 +83,6 @@ def timing(hidden: int, epochs: int = 20) -> int:
     import numpy as np
     import torch
 
-    sys.path.insert(0, str(REPO / "bin"))
     from atac2expr.modelling import mlp
     from atac2expr.settings import MLP_SECONDS_PER_PARAMETER_EPOCH
 

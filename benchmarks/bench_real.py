@@ -42,7 +42,6 @@ def write_samplesheet(data: Path, path: Path) -> list[str]:
     if not peaks:
         sys.exit(f"{data}/peaks: no *.narrowPeak.gz")
     samples = [p.name.removesuffix(".narrowPeak.gz") for p in peaks]
-    sys.path.insert(0, str(REPO / "benchmarks"))
     from bench_links_real import LINEAGES
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,7 +85,6 @@ def links_summary(outdir: Path) -> str:
     paths = sorted((outdir / "links").glob("*.links.tsv.gz"))
     if not paths:
         return ""
-    sys.path.insert(0, str(REPO / "benchmarks"))
     import bench_links_real
 
     result, reach = bench_links_real.summarise_run(paths, outdir / "dataset" / "dataset.npz")

@@ -37,19 +37,16 @@ import sys
 import time
 from pathlib import Path
 
+import bench_links_real
 import numpy as np
 import pandas as pd
 
+from atac2expr import evaluation, targets
+from atac2expr.modelling import cross_validation, predictors, promoter, runtime
+from atac2expr.peaks import bin_activity, bin_peaks, read_peaks
+from atac2expr.settings import EvaluationSettings, ModelSettings
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "bin"))
-sys.path.insert(0, str(REPO / "benchmarks"))
-
-import bench_links_real  # noqa: E402
-
-from atac2expr import evaluation, targets  # noqa: E402
-from atac2expr.modelling import cross_validation, predictors, promoter, runtime  # noqa: E402
-from atac2expr.peaks import bin_activity, bin_peaks, read_peaks  # noqa: E402
-from atac2expr.settings import EvaluationSettings, ModelSettings  # noqa: E402
 
 METRICS = ("r2", "r2_gene_median", "fraction_genes_better_than_mean")
 MODELS = "mean,ridge,archr,signac,promoter,tss_window,local_ridge,tss_similarity,blend"

@@ -40,11 +40,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "bin"))
+from atac2expr import annotation, files, formats, sequences
+from atac2expr.regions import normalize_chroms
 
-from atac2expr import annotation, files, formats, sequences  # noqa: E402
-from atac2expr.regions import normalize_chroms  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 CHROMS = [str(c) for c in range(1, 23)] + ["X", "Y", "MT"]
 BIOTYPES = ["protein_coding", "lncRNA", "processed_pseudogene", "misc_RNA", "snRNA"]

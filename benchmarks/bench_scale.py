@@ -42,8 +42,6 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-BIN = REPO / "bin"
-sys.path.insert(0, str(BIN))
 
 TRACE_FIELDS = ("task_id,hash,process,tag,name,status,exit,attempt,submit,duration,realtime,%cpu,peak_rss,peak_vmem,"
                 "rchar,wchar,cpus,memory,time")
@@ -78,7 +76,7 @@ def project_binarize(peaks_file: Path, chrom_sizes: Path, bin_size: int) -> np.n
 
 def project_gene_tpm(folders: list[Path], transcripts: pd.DataFrame) -> pd.DataFrame:
     """genes x samples TPM the way bin/gene_tpm.py computes it (gene_tpm_per_sample), one column per sample."""
-    import gene_tpm
+    from atac2expr.commands import gene_tpm
 
     per_sample, _ = gene_tpm.gene_tpm_per_sample(folders, transcripts.set_index("transcript_id")["gene_id"])
     genes = sorted(set().union(*(s.index for s in per_sample.values())))

@@ -25,12 +25,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "bin"))
+from atac2expr import regions
+from atac2expr.modelling import predictors
+from atac2expr.settings import ModelSettings
 
-from atac2expr import regions  # noqa: E402
-from atac2expr.modelling import predictors  # noqa: E402
-from atac2expr.settings import ModelSettings  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 GRCH38 = REPO / "assets" / "GRCh38.chrom.sizes"
 MAIN_CHROMS = [str(c) for c in range(1, 23)] + ["X", "Y"]

@@ -31,20 +31,17 @@ import sys
 import time
 from pathlib import Path
 
+import bench_crispr
 import numpy as np
 import pandas as pd
 
+from atac2expr import link_scores
+from atac2expr.annotation import read_gene_bed
+from atac2expr.genomes import resolve
+from atac2expr.peaks import bin_activity, read_peaks
+from atac2expr.regions import BinLayout, parse_regions, read_chrom_sizes
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "bin"))
-sys.path.insert(0, str(REPO / "benchmarks"))
-
-import bench_crispr  # noqa: E402
-
-from atac2expr import link_scores  # noqa: E402
-from atac2expr.annotation import read_gene_bed  # noqa: E402
-from atac2expr.genomes import resolve  # noqa: E402
-from atac2expr.peaks import bin_activity, read_peaks  # noqa: E402
-from atac2expr.regions import BinLayout, parse_regions, read_chrom_sizes  # noqa: E402
 
 HEME = next((p / "shared" / "data" / "heme_hg19" for p in (REPO.parent, REPO.parent.parent) if (p / "shared" / "data" / "heme_hg19").exists()),
             REPO.parent / "shared" / "data" / "heme_hg19")

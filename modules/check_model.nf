@@ -32,7 +32,7 @@ process CHECK_MODEL {
 
     stub:
     """
-    printf 'chrom\\tstart\\tend\\tbin_size\\n1\\t0\\t1000000\\t1000\\n' > regions.tsv
+    stub_tables.py bin_layout=regions.tsv
     echo binary > bin_value.txt
     touch versions.yml
     """

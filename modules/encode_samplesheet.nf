@@ -39,11 +39,8 @@ process ENCODE_SAMPLESHEET {
 
     stub:
     """
-    echo 'sample,fastq_1,fastq_2,peaks,fastq_1_md5,fastq_1_size,fastq_2_md5,fastq_2_size,peaks_md5,peaks_size,run_type,read_length,fragment_length,expression,expression_md5,expression_size' > samplesheet.csv
-    printf 'sample\\tbiosample_term_name\\n' > provenance.tsv
-    printf 'name\\turl\\tmd5\\tsize\\n' > downloads.tsv
-    echo 'sample,fastq_1,fastq_2,peaks' > samplesheet.local.csv
-    printf 'sample\\tfile\\tsource\\n' > quantifications.tsv
+    stub_tables.py --samplesheet_schema input/schema_input.json encode_samplesheet=samplesheet.csv encode_provenance=provenance.tsv \\
+        downloads=downloads.tsv samplesheet_reads=samplesheet.local.csv quantifications=quantifications.tsv
     touch versions.yml
     """
 }

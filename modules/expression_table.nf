@@ -50,10 +50,7 @@ process EXPRESSION_TABLE {
 
     stub:
     """
-    printf 'gene_id\\tgene_name\\n' > gene_tpm_matrix.tsv
-    printf 'gene_id\\tgene_name\\tgene_biotype\\tchrom\\tstart\\tend\\tstrand\\ttss\\n' > genes.tsv
-    printf 'sample\\tgene_id\\tgene_name\\ttpm\\n' > gene_tpm.tsv
-    printf 'gene_id\\treason\\n' > genes_dropped.tsv
+    stub_tables.py gene_tpm_matrix=gene_tpm_matrix.tsv genes=genes.tsv gene_tpm=gene_tpm.tsv genes_dropped=genes_dropped.tsv
     echo '{}' > expression_source.json
     touch versions.yml
     """

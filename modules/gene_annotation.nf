@@ -41,9 +41,7 @@ process GENE_ANNOTATION {
 
     stub:
     """
-    printf 'gene_id\\tgene_name\\tgene_biotype\\tchrom\\tstart\\tend\\tstrand\\ttss\\n' > genes.tsv
-    printf 'transcript_id\\tgene_id\\tin_transcriptome\\n' > transcripts.tsv
-    printf 'gene_id\\tlength\\n' > gene_lengths.tsv
+    stub_tables.py genes=genes.tsv transcripts=transcripts.tsv gene_lengths=gene_lengths.tsv
     touch versions.yml
     """
 }

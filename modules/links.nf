@@ -43,7 +43,8 @@ process LINKS {
     stub:
     """
     mkdir -p ${model}
-    touch ${model}.links.tsv.gz ${model}.interact ${model}.bedpe ${model}.bw ${model}/best_genes.tsv versions.yml
+    stub_tables.py best_genes=${model}/best_genes.tsv
+    touch ${model}.links.tsv.gz ${model}.interact ${model}.bedpe ${model}.bw versions.yml
     echo '{}' > ${model}.links.json
     """
 }

@@ -47,7 +47,7 @@ process PREDICT_EXPRESSION {
 
     stub:
     """
-    printf 'sample\\tgene_id\\tgene_name\\tpredicted\\tpredicted_tpm\\n' > predictions.tsv
-    touch new_samples.tsv promoter_baseline.tsv versions.yml
+    stub_tables.py predictions=predictions.tsv new_samples=new_samples.tsv promoter_baseline=promoter_baseline.tsv
+    touch versions.yml
     """
 }

@@ -43,8 +43,8 @@ process TRAIN_MODEL {
 
     stub:
     """
-    mkdir ${model}
-    touch ${model}/model.pt ${model}/predictions.tsv ${model}/loss.tsv versions.yml
+    stub_tables.py predictions_observed=${model}/predictions.tsv training_loss=${model}/loss.tsv
+    touch ${model}/model.pt versions.yml
     echo '{"model": "${model}", "final_train_loss": 0, "mean_baseline_loss": 0, "target_transform": "log1p(TPM)"}' > ${model}/training.json
     """
 }

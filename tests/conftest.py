@@ -1,4 +1,4 @@
-"""Shared test setup: bin/ on sys.path, the test data, and the Nextflow runs that end-to-end tests share.
+"""Shared test setup: the test data, and the Nextflow runs that end-to-end tests share (pytest.ini puts bin/ and tests/ on sys.path).
 
 Layers (pytest markers): unit tests (no mark, seconds); `e2e` tests run the real `nextflow run`: one stub run
 of the whole graph, one shared real run with a short training whose outputs most end-to-end tests read, and
@@ -30,8 +30,6 @@ import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = REPO / "bin"
-if str(BIN) not in sys.path:
-    sys.path.insert(0, str(BIN))
 
 # a short training keeps the shared run at about a minute; the evaluation still runs every model on 5 folds
 SHORT_TRAINING = ["--epochs", "150", "--patience", "20"]

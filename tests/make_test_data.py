@@ -53,15 +53,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-# the pipeline's own package (bin/atac2expr): the test data follow the pipeline's conventions
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "bin"))
+from atac2expr import cli
+from atac2expr.annotation import genes_in_regions, read_gtf, strip_version
+from atac2expr.cli import InputError
+from atac2expr.files import atomic_output, atomic_path, read_text
+from atac2expr.regions import BinLayout, Region, format_regions, parse_regions, read_chrom_sizes, ucsc_chrom
 
-from atac2expr import cli  # noqa: E402
-from atac2expr.annotation import genes_in_regions, read_gtf, strip_version  # noqa: E402
-from atac2expr.cli import InputError  # noqa: E402
-from atac2expr.files import atomic_output, atomic_path, read_text  # noqa: E402
-from atac2expr.regions import BinLayout, Region, format_regions, parse_regions, read_chrom_sizes, ucsc_chrom  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 log = logging.getLogger("make_test_data")
 

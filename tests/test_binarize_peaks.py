@@ -6,13 +6,13 @@ import gzip
 import re
 from pathlib import Path
 
-import binarize_peaks
 import numpy as np
 import pandas as pd
 import pytest
 from planted import CHROM_SIZES, SIZES, layout_of
 
 from atac2expr.cli import InputError
+from atac2expr.commands import binarize_peaks
 from atac2expr.dataset import load_sample_bins
 from atac2expr.peaks import bin_activity, bin_peaks, check_assembly, peak_format, read_peaks
 from atac2expr.regions import BinLayout, Region

@@ -7,12 +7,12 @@ import gzip
 import json
 from pathlib import Path
 
-import build_matrix
 import numpy as np
 import pandas as pd
 import pytest
 from planted import layout_of
 
+from atac2expr.commands import build_matrix
 from atac2expr.dataset import SampleBins, load_dataset, save_sample_bins
 from atac2expr.formats import BIN_DTYPES
 

@@ -11,11 +11,10 @@ import subprocess
 import zlib
 from pathlib import Path
 
-import check_fastq
-import check_quant
 import pytest
 
 from atac2expr.cli import InputError
+from atac2expr.commands import check_fastq, check_quant
 from atac2expr.fastq import check_sample
 
 K = 31

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import check_inputs
 import pytest
+
+from atac2expr.commands import check_inputs
 
 HEADER = "sample,fastq_1,fastq_2,peaks\n"
 GOOD = HEADER + "A,a_R1.fastq.gz,a_R2.fastq.gz,a.bed\nB,b_R1.fastq.gz,,b.bed.gz\n"

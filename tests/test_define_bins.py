@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import define_bins
 import pytest
 from planted import CHROM_SIZES, SIZES
 
+from atac2expr.commands import define_bins
 from atac2expr.regions import BinLayout
 
 

@@ -8,12 +8,12 @@ import random
 import shutil
 import subprocess
 
-import download as download_cli
 import pytest
 from fake_encode import FakeEncodeData, FakeServer
 from fake_encode import bsd_sum as oracle_bsd_sum
 
 from atac2expr.cli import InputError
+from atac2expr.commands import download as download_cli
 from atac2expr.download import (
     Expected,
     RangeNotSatisfiable,

@@ -7,11 +7,11 @@ import hashlib
 import logging
 import re
 
-import encode_samplesheet
 import pytest
 from fake_encode import FakeEncodeData, FakeServer, data_from_samplesheet
 
 from atac2expr.cli import InputError
+from atac2expr.commands import encode_samplesheet
 from atac2expr.download import RetryPolicy
 from atac2expr.encode import (
     EncodeClient,

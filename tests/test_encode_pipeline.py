@@ -7,16 +7,13 @@ The fake portal (tests/fake_encode.py) serves the bundled test dataset as ENCODE
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
+from fake_encode import FakeServer, data_from_samplesheet
 
-from conftest import REPO, run_nextflow
-
-sys.path.insert(0, str(REPO / "tests"))
-from fake_encode import FakeServer, data_from_samplesheet  # noqa: E402
+from conftest import run_nextflow
 
 pytestmark = pytest.mark.e2e
 

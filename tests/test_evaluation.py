@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 
-import evaluate
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,6 +12,7 @@ from planted import settings_args, write_planted
 
 from atac2expr import dataset, evaluation, targets
 from atac2expr.cli import InputError
+from atac2expr.commands import evaluate
 from atac2expr.modelling import cross_validation, predictors
 
 # 60 bins: small enough for 60 samples to pin the planted bins down; sparse background (5% open) so that the

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import expression_table
 import numpy as np
 import pandas as pd
 import pytest
 from planted import layout_of
 
+from atac2expr.commands import expression_table
 from atac2expr.formats import GENE_LENGTHS, GENES
 
 GENES_TABLE = pd.DataFrame({

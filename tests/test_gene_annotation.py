@@ -5,10 +5,11 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-import gene_annotation
 import pandas as pd
 import pytest
 from planted import layout_of
+
+from atac2expr.commands import gene_annotation
 
 GTF = ('1\tensembl\tgene\t1001\t2000\t.\t+\t.\tgene_id "ENSG01.2"; gene_name "A"; gene_biotype "protein_coding";\n'
        '1\tensembl\ttranscript\t1001\t2000\t.\t+\t.\tgene_id "ENSG01.2"; transcript_id "ENST01.1";\n'

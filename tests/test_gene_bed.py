@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-import gene_annotation
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +14,7 @@ from test_gene_annotation import GTF
 
 from atac2expr.annotation import read_gene_bed, read_gtf_exon_lengths, union_lengths
 from atac2expr.cli import InputError
+from atac2expr.commands import gene_annotation
 from atac2expr.formats import GENES
 
 # the refGene TSS layout of the shared real data: chrom, tss, tss, accession, symbol, strand (symbols in the score column)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-import gene_tpm
 import pandas as pd
 import pytest
 from planted import SIZES, layout_of
 
 from atac2expr.annotation import genes_in_regions, read_gtf
+from atac2expr.commands import gene_tpm
 from atac2expr.regions import parse_regions
 
 GTF = """#!genome-build GRCh38

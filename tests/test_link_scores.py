@@ -324,8 +324,9 @@ def dataset_with_activity(ds, activity, kinds):
 
 
 def test_each_training_samples_links_are_its_best_scored_open_bins(mixed_dataset, tmp_path, capfd):
-    import sample_links
     from planted import CHROM_SIZES, link_args
+
+    from atac2expr.commands import sample_links
 
     ds, path = mixed_dataset
     assert sample_links.main(["--dataset", str(path), "--chrom_sizes", str(CHROM_SIZES), "--outdir", str(tmp_path), "--seed", "1",
@@ -351,10 +352,10 @@ def test_each_training_samples_links_are_its_best_scored_open_bins(mixed_dataset
 
 
 def test_a_models_links_carry_the_score_and_links_top_0_keeps_every_scored_bin(mixed_dataset, tmp_path):
-    import links as links_script
     from planted import CHROM_SIZES, evaluation_settings, link_args, model_settings
 
     from atac2expr import links
+    from atac2expr.commands import links as links_script
 
     ds, path = mixed_dataset
     common = ["--dataset", str(path), "--model", "ridge", "--chrom_sizes", str(CHROM_SIZES), "--links_genes", "0", "--threads", "1",

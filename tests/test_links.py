@@ -393,7 +393,7 @@ def test_links_find_the_planted_regulatory_bins_and_shuffled_labels_do_not(gener
 def test_links_script_writes_one_track_and_figure_per_gene_whatever_their_names(tmp_path):
     """bin/links.py with gene ids that differ only in characters unsafe in file names, and names a figure could read as a
     formula: every best gene gets its own track and figure, and the figures draw."""
-    import links as links_script
+    from atac2expr.commands import links as links_script
 
     ds = planted.make_planted(n_samples=12, n_genes=4, region="chr1:1-40000")
     hostile = {"gene_id": ["GENE X", "GENE_X", "gene/x", "ENSG4"], "gene_name": ["a$\\frac$b", 'q"uote', "x$^$y", "tab\tname"]}

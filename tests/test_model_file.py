@@ -11,7 +11,6 @@ import tracemalloc
 import zipfile
 from pathlib import Path
 
-import check_model
 import numpy as np
 import planted as planted_data
 import pytest
@@ -20,6 +19,7 @@ from planted import CHROM_SIZES, evidence_of, make_planted, model_settings
 
 from atac2expr import formats, targets
 from atac2expr.cli import InputError
+from atac2expr.commands import check_model
 from atac2expr.modelling import model_file, predictors
 from atac2expr.regions import BinLayout
 

@@ -7,11 +7,11 @@ import json
 import re
 from pathlib import Path
 
-import check_params
 import pytest
 from planted import CHROM_SIZES, REPO, SIZES
 
 from atac2expr.cli import InputError
+from atac2expr.commands import check_params
 from atac2expr.parameters import check_parameters, load_schema, run_plan, schema_properties, unknown_parameters
 from atac2expr.regions import read_chrom_sizes
 from conftest import operational_parameters

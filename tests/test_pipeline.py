@@ -75,6 +75,27 @@ def test_links_above_the_documented_size_are_warned_about_on_the_console(stub_ru
     assert "8 model(s)" in warnings[0] and "links of 400 genes" in warnings[0] and "GiB of files" in warnings[0]
 
 
+def test_the_stub_runs_tables_have_the_headers_of_a_real_runs(stub_run: Run, shared_run: Run):
+    """Every table of the stub run (headers written by stub_tables.py from formats.py, or by the real step) has the header
+    of the same table of the shared real run; the genes x samples matrix its gene columns, before the samples."""
+    stub, real = assert_success(stub_run).outdir, assert_success(shared_run).outdir
+    compared = set()
+    for path in sorted(p for p in stub.rglob("*") if p.suffix in (".tsv", ".csv") and p.is_file() and p.stat().st_size):
+        twin = real / path.relative_to(stub)
+        if not twin.is_file():
+            continue
+        separator = "," if path.suffix == ".csv" else "\t"
+        stub_columns = path.read_text().splitlines()[0].split(separator)
+        with open(twin) as handle:
+            real_columns = handle.readline().rstrip("\n").split(separator)
+        if path.name == "gene_tpm_matrix.tsv":
+            real_columns = real_columns[:len(stub_columns)]
+        assert stub_columns == real_columns, f"{path.relative_to(stub)}: the stub writes {stub_columns}, a real run {real_columns}"
+        compared.add(path.name)
+    assert {"genes.tsv", "transcripts.tsv", "gene_tpm.tsv", "genes_dropped.tsv", "quant_summary.tsv", "metrics.tsv", "loss.tsv",
+            "predictions.tsv", "best_genes.tsv", "qc_samples.tsv", "qc_genes.tsv"} <= compared, sorted(compared)
+
+
 def test_dataset_shapes(shared_run: Run, test_data):
     dataset = load_dataset(shared_run.outdir / "dataset" / "dataset.npz")
     samples = pd.read_csv(test_data / "samplesheet.csv")["sample"]

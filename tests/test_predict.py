@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import gzip
 
-import binarize_peaks
-import check_model
 import numpy as np
 import pandas as pd
 import planted
-import predict
 import pytest
 import torch
-import train_model
 from planted import ASSEMBLY, CHROM_SIZES, layout_of, link_args, settings_args, write_planted
 
-from atac2expr.modelling import model_file, new_sample, predictors
+from atac2expr.commands import binarize_peaks, check_model, predict, train_model
+from atac2expr.formats import NEW_SAMPLES, PROMOTER_BASELINE
+from atac2expr.modelling import model_file, predictors
 from atac2expr.regions import chrom_sizes_checksum, read_chrom_sizes
 
 REGION = "chr1:1-30000,chr2:1-19500"  # chr2's last bin is 500 bp
@@ -266,8 +264,7 @@ def test_the_new_sample_report_places_each_sample_beside_the_training_samples(tr
     assert predict.main(["--model", str(model), "--bins", *map(str, bins), "--output", str(tmp_path / "p.tsv"), "--device", "cpu",
                          "--threads", "1", "--new_samples", str(tmp_path / "new.tsv"), "--promoter_baseline", str(tmp_path / "baseline.tsv"),
                          "--peak_summaries", *map(str, summaries)]) == 0
-    report = pd.read_csv(tmp_path / "new.tsv", sep="\t").set_index("sample")
-    assert list(report.reset_index().columns) == list(new_sample.NEW_SAMPLES)
+    report = NEW_SAMPLES.read(tmp_path / "new.tsv").set_index("sample")
     assert report.loc["own", "nearest_training_sample"] == ds.samples[2] and report.loc["own", "similarity"] == pytest.approx(1.0)
     assert report.loc["other", "similarity"] < report.loc["own", "similarity"]
     low, high = report.loc["own", ["training_similarity_low", "training_similarity_high"]]
@@ -277,8 +274,8 @@ def test_the_new_sample_report_places_each_sample_beside_the_training_samples(tr
     assert report.loc["own", "share_of_peaks_in_model_bins"] == pytest.approx(n_open / (n_open + 1))
     assert report.loc["own", "open_bins"] == n_open and report.loc["own", "activity_kind"] == "binary"
     assert "rank" in report.loc["own", "activity_normalisation"]
-    baseline = pd.read_csv(tmp_path / "baseline.tsv", sep="\t")
-    assert list(baseline.columns) == list(new_sample.PROMOTER_BASELINE) and len(baseline) == 2 * len(ds.genes)
+    baseline = PROMOTER_BASELINE.read(tmp_path / "baseline.tsv")
+    assert len(baseline) == 2 * len(ds.genes)
     predicted = pd.read_csv(tmp_path / "p.tsv", sep="\t")
     assert np.allclose(baseline["predicted"], predicted["predicted"])
     _, _, reference = model_file.load_with_reference(model)

@@ -11,19 +11,25 @@ import numpy as np
 import pandas as pd
 import planted
 import pytest
-import qc_summary
-import report
 import yaml
 
 from atac2expr import html_report, qc
 from atac2expr.cli import InputError
-from atac2expr.formats import QC_GENES, QC_SAMPLES
+from atac2expr.commands import qc_summary, report
+from atac2expr.formats import METRICS, PER_GENE_METRICS, QC_GENES, QC_SAMPLES, Table
+from atac2expr.tables import write_tsv
 
 
 def write_json(path, content):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(content))
     return path
+
+
+def write_table(table: Table, path, **columns):
+    """evaluate.py's table `table` holding `columns`, random folds and zeros in the columns not given."""
+    rows = len(next(iter(columns.values())))
+    write_tsv(table.frame({name: columns.get(name, ["random"] * rows if name == "folds" else [0] * rows) for name in table.columns}), path)
 
 
 @pytest.fixture
@@ -85,10 +91,10 @@ def test_qc_summary_script_writes_tables_and_multiqc_content(inputs, tmp_path):
     ds, peaks, checks, runs, dropped = inputs
     evaluation = tmp_path / "evaluation"
     evaluation.mkdir()
-    pd.DataFrame({"model": ["mean", "ridge"], "mse": [1.0, 0.5], "r2": [0.0, 0.5], "r2_gene_median": [0.0, 0.4],
-                  "fraction_genes_better_than_mean": [0.0, 0.8], "pearson_gene_median": [-0.2, 0.7]}).to_csv(evaluation / "metrics.tsv", sep="\t", index=False)
-    pd.DataFrame({"model": ["mean"] * 2 + ["ridge"] * 2, "gene_id": ["A", "B"] * 2, "gene_name": ["NA", "B"] * 2, "r2": [0.0, np.nan, 0.6, -5.0],
-                  "status": "ok"}).to_csv(evaluation / "per_gene_metrics.tsv", sep="\t", index=False)
+    write_table(METRICS, evaluation / "metrics.tsv", model=["mean", "ridge"], mse=[1.0, 0.5], r2=[0.0, 0.5], r2_gene_median=[0.0, 0.4],
+                fraction_genes_better_than_mean=[0.0, 0.8], pearson_gene_median=[-0.2, 0.7])
+    write_table(PER_GENE_METRICS, evaluation / "per_gene_metrics.tsv", model=["mean"] * 2 + ["ridge"] * 2, gene_id=["A", "B"] * 2,
+                gene_name=["NA", "B"] * 2, r2=[0.0, np.nan, 0.6, -5.0], status=["ok"] * 4)
     out = tmp_path / "qc"
     assert qc_summary.main(["--dataset", str(tmp_path / "dataset.npz"), "--peaks", *map(str, peaks), "--fastq_checks", *map(str, checks),
                             "--kallisto", *[str(r.parent) for r in runs], "--genes_dropped", str(dropped), "--evaluation", str(evaluation),
@@ -119,8 +125,9 @@ def test_tables_escape_what_the_data_holds():
 def test_report_page_embeds_everything(inputs, tmp_path):
     """report.py with training, evaluation, links and QC: one HTML file, every figure a data: URI, no script, no
     address outside the page but MultiQC's report beside it."""
-    import train_model
     from planted import ASSEMBLY, settings_args
+
+    from atac2expr.commands import train_model
 
     ds, peaks, _, _, _ = inputs  # no reads: their columns stay out of the page
     assert train_model.main(["--dataset", str(tmp_path / "dataset.npz"), "--outdir", str(tmp_path / "training" / "tss_window"),
@@ -128,8 +135,8 @@ def test_report_page_embeds_everything(inputs, tmp_path):
                              *settings_args()]) == 0
     evaluation = tmp_path / "evaluation"
     evaluation.mkdir()
-    pd.DataFrame({"model": ["mean", "tss_window"], "mse": [1.0, 0.5], "r2": [0.0, 0.5], "r2_gene_median": [0.0, 0.4],
-                  "fraction_genes_better_than_mean": [0.0, 0.75], "pearson_gene_median": [-0.1, 0.6]}).to_csv(evaluation / "metrics.tsv", sep="\t", index=False)
+    write_table(METRICS, evaluation / "metrics.tsv", model=["mean", "tss_window"], mse=[1.0, 0.5], r2=[0.0, 0.5], r2_gene_median=[0.0, 0.4],
+                fraction_genes_better_than_mean=[0.0, 0.75], pearson_gene_median=[-0.1, 0.6])
     qc_folder = tmp_path / "qc"
     qc_folder.mkdir()
     samples = qc.sample_table(list(ds.samples.astype(str)), ds.X.sum(axis=1), ds.layout.n_bins, peaks, [], [])
@@ -152,9 +159,9 @@ def test_report_page_embeds_everything(inputs, tmp_path):
 def test_report_page_leads_with_the_regulatory_score_and_its_benchmark(inputs, tmp_path):
     """With the training samples' scored links (sample_links.py), the page opens with the score: what it is, its
     benchmark figure on the CRISPRi pairs (the combiner's record) and each sample's counts."""
-    import sample_links
-    import train_model
     from planted import ASSEMBLY, CHROM_SIZES, link_args, settings_args
+
+    from atac2expr.commands import sample_links, train_model
 
     assert train_model.main(["--dataset", str(tmp_path / "dataset.npz"), "--outdir", str(tmp_path / "training" / "tss_window"),
                              "--model", "tss_window", "--threads", "1", "--max_memory", "0", *ASSEMBLY, "--links_max_distance", "250000",

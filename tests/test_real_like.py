@@ -8,7 +8,6 @@ margins the generator makes possible; on shuffled labels no model may show skill
 
 from __future__ import annotations
 
-import evaluate
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +15,7 @@ from planted import evaluation_settings, model_settings, settings_args
 from realistic import CELL_TYPES, make_realistic
 
 from atac2expr import dataset, evaluation, targets
+from atac2expr.commands import evaluate
 from atac2expr.modelling import cross_validation, predictors
 
 MODELS = ["mean", "ridge", "promoter", "tss_window", "local_ridge", "tss_similarity", "blend"]

@@ -8,14 +8,11 @@ import dataclasses
 import math
 import re
 
-import evaluate
-import links
 import pytest
-import sample_links
-import train_model
 from planted import REPO
 
 from atac2expr.cli import InputError
+from atac2expr.commands import evaluate, links, sample_links, train_model
 from atac2expr.parameters import load_schema, schema_properties
 from atac2expr.settings import (
     EvaluationSettings,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import software_versions
 import yaml
+
+from atac2expr.commands import software_versions
 
 
 def run(tmp_path, *files):

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-import train_model
 from planted import ASSEMBLY, REPO, settings_args, write_planted
 
+from atac2expr.commands import train_model
 from atac2expr.modelling import model_file
 
 

@@ -12,6 +12,12 @@ Readers and writers take their columns from here, so a table has one definition:
   GENE_TPM         gene_tpm.tsv: one row per (sample, gene)
   GENE_MATRIX_KEYS gene_tpm_matrix.tsv: genes x samples
   PREDICTIONS      every predictions table (train_model.py, evaluate.py, predict.py)
+  TRAINING_LOSS    <model>/loss.tsv (train_model.py)
+  METRICS          metrics.tsv (evaluate.py): the held-out summary per fold scheme and model; PER_GENE_METRICS per gene;
+                   FOLDS, SPLITS, LEARNING_CURVES: the folds, the inner splits and the networks' losses per epoch
+  QUANT_SUMMARY    quant_summary.tsv (gene_tpm.py): kallisto's transcripts per sample and those not in the GTF
+  BEST_GENES       <model>/best_genes.tsv (links.py): the best-predicted genes with links, their figures and tracks
+  NEW_SAMPLES      new_samples.tsv (predict.py): what each new sample is next to the training samples; PROMOTER_BASELINE
   LINKS            <model>.links.tsv.gz (links.py): one row per (gene, bin) link; SAMPLE_LINKS adds the sample (predict.py);
                    SAMPLE_SCORES the training samples' scored links (link_scores.py)
   PEAK_SUMMARY     <sample>.peaks.json (binarize_peaks.py): the sample's peaks and open bins
@@ -39,7 +45,10 @@ import pandas as pd
 
 from .cli import InputError
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
+# the pipeline's assets/ (the samplesheet schema, the links' combiner, the bundled chromosome sizes): the repository's,
+# beside bin/, or the copy inside the package that `pip install .` makes (pyproject.toml)
+_PACKAGE = Path(__file__).resolve().parent
+ASSETS = _PACKAGE / "assets" if (_PACKAGE / "assets").is_dir() else _PACKAGE.parents[1] / "assets"
 
 
 def read_tsv(path: str | Path, **options: Any) -> pd.DataFrame:
@@ -95,8 +104,46 @@ BIN_LAYOUT = Table("bin layout", (("chrom", "str"), ("start", "int"), ("end", "i
 GENE_TPM = Table("gene TPM", (("sample", "str"), ("gene_id", "str"), ("gene_name", "str"), ("tpm", "float")))
 # a genes x samples matrix (gene_tpm_matrix.tsv; nf-core/rnaseq's merged gene tables): these columns, then one per sample
 GENE_MATRIX_KEYS = ("gene_id", "gene_name")
-# evaluate.py's per_gene_metrics.tsv: one row per (fold scheme, model, gene); folds: random, or group (leave-group-out)
-PER_GENE_METRICS = ("folds", "model", *GENE_MATRIX_KEYS, "pearson", "spearman", "r2", "mse", "observed_variance", "status")
+# evaluate.py's tables. folds: random, or group (leave-group-out). metrics.tsv: one row per (fold scheme, model), the
+# held-out summary of evaluation.compute_metrics in its order, then the mean seconds of one fit
+METRICS = Table("held-out metrics", (
+    ("folds", "str"), ("model", "str"), ("mse", "float"), ("r2", "float"), ("r2_total", "float"), ("pearson_gene_median", "float"),
+    ("pearson_gene_mean", "float"), ("spearman_gene_median", "float"), ("spearman_gene_mean", "float"), ("r2_gene_median", "float"),
+    ("fraction_genes_better_than_mean", "float"), ("pearson_sample_median", "float"), ("pearson_sample_mean", "float"),
+    ("n_genes", "int"), ("n_genes_no_variance", "int"), ("n_genes_undefined", "int"), ("n_samples", "int"), ("n_genes_variable", "int"),
+    ("r2_variable", "float"), ("r2_gene_median_variable", "float"), ("fraction_genes_better_than_mean_variable", "float"),
+    ("fit_seconds_per_fold", "float")))
+# per_gene_metrics.tsv: one row per (fold scheme, model, gene)
+PER_GENE_METRICS = Table("per-gene held-out metrics", (
+    ("folds", "str"), ("model", "str"), ("gene_id", "str"), ("gene_name", "str"), ("pearson", "float"), ("spearman", "float"),
+    ("r2", "float"), ("mse", "float"), ("observed_variance", "float"), ("status", "str")))
+# folds.tsv: the random fold in which each sample is held out; with groups, FOLDS_GROUPS follow (its group, and the
+# leave-group-out fold)
+FOLDS = Table("folds", (("sample", "str"), ("fold", "int")))
+FOLDS_GROUPS = Table("folds with groups", (*FOLDS.fields, ("group", "str"), ("group_fold", "int")))
+# splits.tsv: every fold's samples by role (inner_train, validation, test)
+SPLITS = Table("splits", (("fold", "int"), ("sample", "str"), ("role", "str")))
+# learning_curves.tsv: the networks' training and inner-validation loss per epoch and fold
+LEARNING_CURVES = Table("learning curves", (("model", "str"), ("fold", "int"), ("epoch", "int"), ("train_loss", "float"),
+                                            ("val_loss", "float")))
+# train_model.py's loss.tsv: the training loss per epoch (the MLP's; one row for a model fitted in one step)
+TRAINING_LOSS = Table("training loss", (("epoch", "int"), ("train_loss", "float")))
+# gene_tpm.py's quant_summary.tsv: per sample, kallisto's targets and those (and their TPM) not in the GTF
+QUANT_SUMMARY = Table("quantification summary", (("sample", "str"), ("transcripts", "int"), ("transcripts_not_in_gtf", "int"),
+                                                 ("tpm_not_in_gtf", "float"), ("tpm_total", "float")))
+# links.py's <model>/best_genes.tsv: the best-predicted genes with links (r2_source: held-out, or in-sample when the model
+# was not evaluated), with their figure and track, relative to the links' folder
+BEST_GENES = Table("best-predicted genes", (("model", "str"), ("gene_id", "str"), ("gene_name", "str"), ("r2", "float"),
+                                            ("r2_source", "str"), ("n_links", "int"), ("figure", "str"), ("track", "str")))
+# predict.py's new_samples.tsv (modelling/new_sample.py says what each column means; the peak counts are empty when
+# the sample's peaks summary is not given) and promoter_baseline.tsv
+NEW_SAMPLES = Table("new samples", (
+    ("sample", "str"), ("nearest_training_sample", "str"), ("similarity", "float"), ("training_similarity_low", "float"),
+    ("training_similarity_high", "float"), ("peaks", "float"), ("peaks_in_model_bins", "float"), ("share_of_peaks_in_model_bins", "float"),
+    ("open_bins", "int"), ("activity_kind", "str"), ("activity_normalisation", "str"), ("promoter_baseline_spearman", "float")))
+PROMOTER_BASELINE = Table("promoter baseline", (
+    ("sample", "str"), ("gene_id", "str"), ("gene_name", "str"), ("predicted", "float"), ("promoter_baseline", "float"),
+    ("promoter_activity_rank", "float"), ("training_mean", "float")))
 # genes left out of the targets: the genes table's columns (empty where the gene is not in the annotation), then why
 GENES_DROPPED = Table("genes dropped", (*GENES.fields, ("reason", "str")))
 

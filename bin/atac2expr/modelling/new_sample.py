@@ -34,16 +34,12 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import pack_bits, unpack_bits
-from ..formats import ACTIVITY_KINDS
+from ..formats import ACTIVITY_KINDS, NEW_SAMPLES
 from . import kernels
 from .promoter import PROMOTER_BP, PromoterBins, PromoterRule, activity_ranks
 
 log = logging.getLogger(__name__)
 
-NEW_SAMPLES = ("sample", "nearest_training_sample", "similarity", "training_similarity_low", "training_similarity_high", "peaks",
-               "peaks_in_model_bins", "share_of_peaks_in_model_bins", "open_bins", "activity_kind", "activity_normalisation",
-               "promoter_baseline_spearman")
-PROMOTER_BASELINE = ("sample", "gene_id", "gene_name", "predicted", "promoter_baseline", "promoter_activity_rank", "training_mean")
 NORMALISATION = (f"peaks binned by overlap; each bin's activity (the strongest overlapping peak's signalValue) as its rank among "
                  f"the sample's bins with a peak, divided by their number; promoter: the largest rank within {PROMOTER_BP} bp of the TSS")
 
@@ -112,7 +108,7 @@ def check_activity_kinds(reference: Reference, names: list[str], kinds: list[str
 def report(reference: Reference, train_samples: list[str], names: list[str], X: np.ndarray, activity: np.ndarray, kinds: list[str],
            predicted: np.ndarray, promoter_bins: PromoterBins, peak_counts: dict[str, tuple[int, int]] | None = None
            ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """(the new-sample table, NEW_SAMPLES; the promoter baseline's predictions and promoter ranks, samples x genes).
+    """(the new-sample table, formats.NEW_SAMPLES; the promoter baseline's predictions and promoter ranks, samples x genes).
     peak_counts: sample -> (peaks in its file, those on the model's chromosomes) when known."""
     open_ = (np.asarray(X) > 0).astype(np.uint8)
     K = open_similarity(open_, reference.train_open)
@@ -135,4 +131,4 @@ def report(reference: Reference, train_samples: list[str], names: list[str], X: 
             if K[i, nearest] < low else ""
         log.info("%s: nearest training sample %s, similarity %.3f (training samples to their nearest other: %.3f-%.3f)%s", name,
                  train_samples[nearest], K[i, nearest], low, high, below)
-    return pd.DataFrame(rows, columns=list(NEW_SAMPLES)), {"baseline": baseline, "promoter": promoter}
+    return pd.DataFrame(rows, columns=NEW_SAMPLES.columns), {"baseline": baseline, "promoter": promoter}
