@@ -4,8 +4,9 @@ Every model is fitted on the training folds and scored on the held-out fold only
 every model. Models: mean (per-gene mean of the training samples), ridge (closed form on the same bins), archr
 and signac (gene activity scores turned into expression by a per-gene line), mlp (bins -> hidden -> genes),
 tss_window (bins around each gene's TSS, weights shared by all genes by distance), local_ridge (per-gene kernel
-ridge on the bins near each TSS) and tss_similarity (tss_window plus per-gene kernel ridge on the samples'
-similarity).
+ridge on the bins near each TSS), tss_similarity (tss_window plus per-gene kernel ridge on the samples'
+similarity), promoter (the sample's own promoter activity through one rule for all genes) and blend (the gene's
+training mean, its own chromatin and the similarity part, weighed by how alike the new sample is to the training ones).
 
 When the dataset has groups (the samplesheet's optional `group` column, at least 2 of them: a lineage, tissue, donor
 or lab), every model is also evaluated with each group held out in turn (leave-group-out): what a user's new
