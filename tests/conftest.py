@@ -50,17 +50,18 @@ def pytest_configure(config):
                                        "(root; `make test-container`; excluded from `make test`)")
 
 
-# tests/run_layers.sh runs the end-to-end tests in two sessions side by side: those that read the session's shared runs
-# (these fixtures, directly or through another fixture) in one, the others in the other
-SHARED_RUNS = {"shared_run", "stub_run"}
+# tests/run_layers.sh runs the end-to-end tests in three sessions side by side: those that read the shared real run
+# (directly or through another fixture) in one, those that read only the stub run in another, the others in a third
+def e2e_layer(fixtures: set[str]) -> str:
+    return "shared" if "shared_run" in fixtures else "stub" if "stub_run" in fixtures else "independent"
 
 
 def pytest_collection_modifyitems(config, items):
-    """ATAC2EXPR_E2E_LAYER=shared keeps the tests that use a shared run, =independent the others (unset: all)."""
+    """ATAC2EXPR_E2E_LAYER=shared, stub or independent keeps that layer's tests (unset: all)."""
     layer = os.environ.get("ATAC2EXPR_E2E_LAYER")
-    if layer not in ("shared", "independent"):
+    if layer not in ("shared", "stub", "independent"):
         return
-    kept = [item for item in items if bool(SHARED_RUNS & set(getattr(item, "fixturenames", ()))) == (layer == "shared")]
+    kept = [item for item in items if e2e_layer(set(getattr(item, "fixturenames", ()))) == layer]
     dropped = [item for item in items if item not in kept]
     if dropped:
         config.hook.pytest_deselected(items=dropped)

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# make test's layers side by side: a Nextflow session spends much of its time waiting on its tasks, so on 2 cores
-# one session leaves most of a core idle. The end-to-end tests that read the shared runs (tests/conftest.py:
-# shared_run, stub_run) run in one pytest session; beside it, the unit tests, then the end-to-end tests that need
-# neither (ATAC2EXPR_E2E_LAYER picks them), each session with its own basetemp. Every layer runs to its end; the
-# exit status is non-zero when any of them failed, and each layer's output is printed whole, the shared session's
-# last.
+# make test's layers side by side: a Nextflow session spends much of its time starting its JVM and waiting on its
+# tasks, so on 2 cores one session leaves a core idle. Three pytest sessions run at once, each with its own basetemp:
+# the end-to-end tests that read the shared real run (tests/conftest.py: shared_run), those that read only the stub
+# run (stub_run), and the unit tests followed by the end-to-end tests that need neither (ATAC2EXPR_E2E_LAYER picks
+# them). Every layer runs to its end; the exit status is non-zero when any of them failed, and each layer's output is
+# printed whole.
 # Usage: tests/run_layers.sh [pytest arguments...]   (run through setup/with-env.sh, as make test does)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,14 +14,20 @@ e2e=(-m "e2e and not slurm and not container")
 
 ATAC2EXPR_E2E_LAYER=shared python -m pytest tests "${e2e[@]}" --basetemp "$tmp/shared" "$@" > "$tmp/shared.log" 2>&1 &
 shared=$!
+ATAC2EXPR_E2E_LAYER=stub python -m pytest tests "${e2e[@]}" --basetemp "$tmp/stub" "$@" > "$tmp/stub.log" 2>&1 &
+stub=$!
 
 python -m pytest tests -m "not e2e and not slurm and not container" --basetemp "$tmp/unit" "$@"
 unit=$?
 ATAC2EXPR_E2E_LAYER=independent python -m pytest tests "${e2e[@]}" --basetemp "$tmp/independent" "$@"
 independent=$?
+wait "$stub"
+stub_status=$?
+cat "$tmp/stub.log"
 wait "$shared"
 shared_status=$?
 cat "$tmp/shared.log"
 
-echo "make test: unit tests exit ${unit}; end-to-end tests without the shared runs exit ${independent}, with them exit ${shared_status}"
-[ "$unit" = 0 ] && [ "$independent" = 0 ] && [ "$shared_status" = 0 ]
+echo "make test: unit tests exit ${unit}; end-to-end tests without the shared runs exit ${independent}," \
+     "with the stub run only exit ${stub_status}, with the real run exit ${shared_status}"
+[ "$unit" = 0 ] && [ "$independent" = 0 ] && [ "$stub_status" = 0 ] && [ "$shared_status" = 0 ]

@@ -129,9 +129,10 @@ def plot_browser_track(gene: pd.Series, genes: pd.DataFrame, bins: pd.DataFrame,
     left = bins["start"].to_numpy()[in_window]
     right = bins["end"].to_numpy()[in_window]
     top_value = float(values.max()) if values.size and values.max() > 0 else 1.0
-    for row in range(n):
-        for b in np.flatnonzero(values[row] > 0):
-            ax_bins.add_patch(_rect(left[b], row - 0.4, right[b] - left[b], 0.8, str(1 - 0.85 * values[row, b] / top_value)))
+    rows, columns = np.nonzero(values > 0)
+    # one collection for every open bin: a patch each costs milliseconds, and a window holds thousands
+    ax_bins.add_collection(_rects(left[columns], rows - 0.4, right[columns] - left[columns], 0.8,
+                                  [str(1 - 0.85 * v / top_value) for v in values[rows, columns]]))
     for _, link in links.iterrows():
         ax_bins.axvspan(link["start"], link["end"], color=POSITIVE if link["weight"] > 0 else NEGATIVE, alpha=0.15, lw=0)
     ax_bins.set_ylim(n - 0.5, -0.5)
@@ -152,10 +153,12 @@ def plot_browser_track(gene: pd.Series, genes: pd.DataFrame, bins: pd.DataFrame,
     plt.close(fig)
 
 
-def _rect(x: float, y: float, width: float, height: float, colour: str):
+def _rects(x: np.ndarray, y: np.ndarray, width: np.ndarray, height: float, colours: list[str]):
+    from matplotlib.collections import PatchCollection
     from matplotlib.patches import Rectangle
 
-    return Rectangle((x, y), width, height, color=colour, lw=0)
+    return PatchCollection([Rectangle((float(a), float(b)), float(w), height) for a, b, w in zip(x, y, width, strict=True)],
+                           facecolors=colours, edgecolors="none", linewidths=0)
 
 
 def _kb_formatter(kb: float):
