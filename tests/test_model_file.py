@@ -64,6 +64,14 @@ def test_the_file_is_plain_data_loaded_with_weights_only(saved, planted):
     assert {"torch", "numpy", "atac2expr", "python"} <= set(meta["versions"])
 
 
+def test_the_same_model_saved_twice_gives_the_same_bytes(saved, planted, tmp_path):
+    predictor, path = saved
+    Y = targets.transform_targets(planted.Y, "none")
+    again = tmp_path / "another_name.pt"
+    model_file.save(again, predictor, list(planted.samples), planted_data.reference_of(planted, Y), evidence_of(planted))
+    assert again.read_bytes() == path.read_bytes()
+
+
 def test_the_file_records_the_bin_value(saved, planted, tmp_path):
     """A model trained on signal bins says so, loads as such and predicts from signal bins; a file without the field
     (written before signal bins existed) holds a model of binary bins."""

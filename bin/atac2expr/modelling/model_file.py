@@ -105,9 +105,11 @@ def save(path: str | Path, predictor: predictors.Predictor, train_samples: list[
         meta["assembly"] = assembly
     stored = {name: np.ascontiguousarray(np.asarray(value).astype(_EVIDENCE_DTYPES.get(name, np.int64)))
               for name, value in evidence.state().items()}
-    with atomic_path(path) as tmp:
+    # through a file object: torch names the archive's folder after a path, here the temporary one, so the same model
+    # would give other bytes on every save
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         torch.save({"format": MODEL_FORMAT, "meta": meta, "state_dict": _tensors(predictor.state()),
-                    "reference": _tensors(reference.state()), "evidence": _tensors(stored)}, tmp)
+                    "reference": _tensors(reference.state()), "evidence": _tensors(stored)}, handle)
 
 
 def read_payload(path: str | Path, source: str | Path | None = None) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
