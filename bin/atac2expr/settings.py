@@ -54,11 +54,11 @@ class _Settings:
     """add_arguments / from_args / as_dict for a dataclass whose fields carry _bound metadata."""
 
     @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        group = parser.add_argument_group(cls.__name__)
+    def add_arguments(cls, parser: argparse.ArgumentParser, required: bool = True, title: str | None = None) -> None:
+        group = parser.add_argument_group(title or cls.__name__)
         for f in dataclasses.fields(cls):
             kind = {"int": int, "float": float}.get(str(f.type), str)
-            group.add_argument(f"--{f.name}", type=kind, required=True, help=f.metadata.get("help", ""))
+            group.add_argument(f"--{f.name}", type=kind, required=required, help=f.metadata.get("help", ""))
 
     @classmethod
     def from_args(cls, args: argparse.Namespace):

@@ -60,9 +60,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                                                           "link settings)")
     parser.add_argument("--chrom_sizes", type=Path, help="the assembly's chromosome sizes (the bigWig headers)")
     parser.add_argument("--link_combiner", type=Path, help="the links' score combiner (assets/link_combiner.json)")
-    links_group = parser.add_argument_group("links (with --links_outdir)")
-    for name, spec in LinkSettings.__dataclass_fields__.items():
-        links_group.add_argument(f"--{name}", type={"int": int, "float": float}[str(spec.type)], help=spec.metadata.get("help", ""))
+    LinkSettings.add_arguments(parser, required=False, title="links (with --links_outdir)")
     parser.add_argument("--heldout_combiners", action="store_true",
                         help="benchmarks (--links_heldout_chromosomes): score each bin with the combiner fitted without its "
                              "chromosome's CRISPRi pairs")
