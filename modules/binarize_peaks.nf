@@ -32,8 +32,8 @@ process BINARIZE_PEAKS {
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        numpy: \$(python3 -c 'import numpy; print(numpy.__version__)')
-        pandas: \$(python3 -c 'import pandas; print(pandas.__version__)')
+        numpy: \$(python3 -c 'from importlib.metadata import version; print(version("numpy"))')
+        pandas: \$(python3 -c 'from importlib.metadata import version; print(version("pandas"))')
     END_VERSIONS
     """
 

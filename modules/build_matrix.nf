@@ -32,7 +32,7 @@ process BUILD_MATRIX {
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        numpy: \$(python3 -c 'import numpy; print(numpy.__version__)')
+        numpy: \$(python3 -c 'from importlib.metadata import version; print(version("numpy"))')
     END_VERSIONS
     """
 

@@ -27,7 +27,7 @@ process CHECK_FASTQ {
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
         python: \$(python3 -c 'import platform; print(platform.python_version())')
-        isal: \$(python3 -c 'import isal; print(isal.__version__)')
+        isal: \$(python3 -c 'from importlib.metadata import version; print(version("isal"))')
     END_VERSIONS
     """
 

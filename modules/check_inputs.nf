@@ -34,7 +34,7 @@ process CHECK_INPUTS {
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
         python: \$(python3 -c 'import platform; print(platform.python_version())')
-        pandas: \$(python3 -c 'import pandas; print(pandas.__version__)')
+        pandas: \$(python3 -c 'from importlib.metadata import version; print(version("pandas"))')
     END_VERSIONS
     """
 

@@ -31,8 +31,8 @@ process EVALUATE {
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        torch: \$(python3 -c 'import torch; print(torch.__version__)')
-        numpy: \$(python3 -c 'import numpy; print(numpy.__version__)')
+        torch: \$(python3 -c 'from importlib.metadata import version; print(version("torch"))')
+        numpy: \$(python3 -c 'from importlib.metadata import version; print(version("numpy"))')
     END_VERSIONS
     """
 

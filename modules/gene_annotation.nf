@@ -34,8 +34,8 @@ process GENE_ANNOTATION {
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
         python: \$(python3 -c 'import platform; print(platform.python_version())')
-        pandas: \$(python3 -c 'import pandas; print(pandas.__version__)')
-        pysam: \$(python3 -c 'import pysam; print(pysam.__version__)')
+        pandas: \$(python3 -c 'from importlib.metadata import version; print(version("pandas"))')
+        pysam: \$(python3 -c 'from importlib.metadata import version; print(version("pysam"))')
     END_VERSIONS
     """
 

@@ -32,7 +32,7 @@ process GENE_TPM {
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        pandas: \$(python3 -c 'import pandas; print(pandas.__version__)')
+        pandas: \$(python3 -c 'from importlib.metadata import version; print(version("pandas"))')
     END_VERSIONS
     """
 

@@ -37,7 +37,7 @@ process REPORT {
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        matplotlib: \$(python3 -c 'import matplotlib; print(matplotlib.__version__)')
+        matplotlib: \$(python3 -c 'from importlib.metadata import version; print(version("matplotlib"))')
     END_VERSIONS
     """
 

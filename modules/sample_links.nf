@@ -28,8 +28,8 @@ process SAMPLE_LINKS {
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        numpy: \$(python3 -c 'import numpy; print(numpy.__version__)')
-        pyBigWig: \$(python3 -c 'import pyBigWig; print(pyBigWig.__version__)' 2>/dev/null || python3 -c 'import importlib.metadata as m; print(m.version("pyBigWig"))')
+        numpy: \$(python3 -c 'from importlib.metadata import version; print(version("numpy"))')
+        pyBigWig: \$(python3 -c 'from importlib.metadata import version; print(version("pyBigWig"))')
     END_VERSIONS
     """
 

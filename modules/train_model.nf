@@ -37,7 +37,7 @@ process TRAIN_MODEL {
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        torch: \$(python3 -c 'import torch; print(torch.__version__)')
+        torch: \$(python3 -c 'from importlib.metadata import version; print(version("torch"))')
     END_VERSIONS
     """
 

@@ -42,9 +42,11 @@ def sampleFile(Map row, String column, String path) {
     if (!found.exists()) {
         // CHECK_INPUTS names a file whose name holds the lane separator where its task sees the file; here it cannot
         // be told from two lanes
-        def lanes = row[column] instanceof List ? row[column].size() : 1
-        def separator = samplesheetSchema()['x-lane-separator']
-        def hint = lanes > 1 ? " ('${separator}' joins lanes: a file whose name holds '${separator}' must be renamed)" : ''
+        def hint = ''
+        if (row[column] instanceof List && row[column].size() > 1) {
+            def separator = samplesheetSchema()['x-lane-separator']
+            hint = " ('${separator}' joins lanes: a file whose name holds '${separator}' must be renamed)"
+        }
         error "ERROR: ${where}: file not found: ${path}${hint}"
     }
     if (found.isDirectory()) {

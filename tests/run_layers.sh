@@ -12,6 +12,11 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 e2e=(-m "e2e and not slurm and not container")
 
+# headless Chromium for the report pages' checks, installed (when missing, as root) while the tests start: the tests
+# that open a page wait for it (setup/chromium.sh holds a lock while it installs), and skip, saying why, without it
+bash setup/chromium.sh > /dev/null 2> "$tmp/chromium.log" &
+chromium=$!
+
 ATAC2EXPR_E2E_LAYER=shared python -m pytest tests "${e2e[@]}" --basetemp "$tmp/shared" "$@" > "$tmp/shared.log" 2>&1 &
 shared=$!
 # the shared real run's session is the longest: the others yield the CPU to it
@@ -28,6 +33,7 @@ cat "$tmp/stub.log"
 wait "$shared"
 shared_status=$?
 cat "$tmp/shared.log"
+wait "$chromium" || echo "no headless Chromium here: the browser checks of the reports skipped ($(tail -1 "$tmp/chromium.log"))"
 
 echo "make test: unit tests exit ${unit}; end-to-end tests without the shared runs exit ${independent}," \
      "with the stub run only exit ${stub_status}, with the real run exit ${shared_status}"

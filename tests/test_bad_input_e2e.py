@@ -60,46 +60,47 @@ def refused(run: Run, results: bool = False) -> str:
     return errors.pop()
 
 
-def test_misspelt_and_invalid_parameters_stop_in_seconds(tmp_path, test_data):
+def test_misspelt_invalid_and_hostile_parameters_stop_in_seconds_in_one_line(tmp_path, test_data):
     """Nextflow keeps `--bin-size` as `binSize` and runs the defaults: CHECK_PARAMS refuses it, with every other bad
     value, in one line, before any other task. --max_memory foo and --max_cpus abc used to stop Nextflow's config parser
-    first, with a message that named neither: the config lets them through uncapped, and CHECK_PARAMS names them too."""
+    first, with a message that named neither: the config lets them through uncapped, and CHECK_PARAMS names them too.
+    Shell code in parameters is refused as data, named, and never runs (one run for all of them: each is a value
+    CHECK_PARAMS reads; tests/test_parameters.py holds their rules)."""
+    sentinel = tmp_path / "PWNED"
+    payload = sentinel_payloads(sentinel)
     started = time.monotonic()
-    run = nextflow_run(tmp_path, [*run_params(test_data), "--bin-size", "3000", "--epoch", "5", "--model", "mpl", "--folds", "1",
-                                  "--target_transform", "foo", "--max_memory", "foo", "--max_cpus", "abc"])
+    run = nextflow_run(tmp_path, [*run_params(test_data), "--bin-size", "3000", "--epoch", "5", "--model", "mpl", "--folds", "1", "--target_transform", "foo",
+                                  "--max_memory", "foo", "--max_cpus", "abc",
+                                  "--region", payload[0], "--ridge_alpha", payload[4], "--device", payload[1], "--container", payload[2]])
     seconds = time.monotonic() - started
     message = refused(run)
     assert trace_processes(run.trace) == {"CHECK_PARAMS"}
     for part in ("--binSize", "did you mean --bin_size", "--epoch", "did you mean --epochs", "--model 'mpl'", "--folds 1",
-                 "--target_transform 'foo'", "--max_cpus 'abc': expected integer", "--max_memory 'foo': not of the expected form"):
+                 "--target_transform 'foo'", "--max_cpus 'abc': expected integer", "--max_memory 'foo': not of the expected form",
+                 "--region", "--ridge_alpha", "--device", "--container"):
         assert part in message, message
+    assert not sentinel.exists()
     print(f"seconds from launch to the ERROR line: {seconds:.1f}")
 
 
-def test_shell_code_in_parameters_never_runs(tmp_path, test_data):
+def test_shell_code_in_sample_ids_never_runs(tmp_path, test_data):
+    """A sample id with shell characters is refused, naming its line and column (the same rule in -entry PREDICT, below)."""
     sentinel = tmp_path / "PWNED"
-    payload = sentinel_payloads(sentinel)
-    run = nextflow_run(tmp_path, [*run_params(test_data), "--region", payload[0], "--ridge_alpha", payload[4], "--device", payload[1],
-                                  "--container", payload[2]])
-    message = refused(run)
-    for name in ("--region", "--ridge_alpha", "--device", "--container"):
-        assert name in message
+    rows = sheet_rows(test_data)
+    for n, payload in enumerate(sentinel_payloads(sentinel)[:4], start=1):
+        rows[n][0] = payload
+    message = refused(nextflow_run(tmp_path, [*run_params(test_data), "--input", str(write_sheet(tmp_path / "sheet.csv", rows))]))
+    assert "line 2, column 'sample'" in message and "letters, digits" in message
     assert not sentinel.exists()
 
 
-@pytest.mark.parametrize("entry", ["main", "PREDICT"])
-def test_shell_code_in_sample_ids_never_runs(tmp_path, test_data, shared_run: Run, entry):
-    """One sample-id rule in every entry: a sample id with shell characters is refused, naming its line and column."""
+def test_shell_code_in_sample_ids_never_runs_in_predict(tmp_path, test_data, shared_run: Run):
+    """One sample-id rule in every entry."""
     sentinel = tmp_path / "PWNED"
     rows = sheet_rows(test_data)
-    if entry == "main":
-        for n, payload in enumerate(sentinel_payloads(sentinel)[:4], start=1):
-            rows[n][0] = payload
-        params = [*run_params(test_data), "--input", str(write_sheet(tmp_path / "sheet.csv", rows))]
-    else:
-        predict_rows = [["sample", "peaks"], [sentinel_payloads(sentinel)[2], rows[1][3]]]
-        params = ["-entry", "PREDICT", "--model_file", str(shared_run.outdir / "model" / "mlp" / "model.pt"),
-                  "--input", str(write_sheet(tmp_path / "sheet.csv", predict_rows))]
+    predict_rows = [["sample", "peaks"], [sentinel_payloads(sentinel)[2], rows[1][3]]]
+    params = ["-entry", "PREDICT", "--model_file", str(shared_run.outdir / "model" / "mlp" / "model.pt"),
+              "--input", str(write_sheet(tmp_path / "sheet.csv", predict_rows))]
     message = refused(nextflow_run(tmp_path, params))
     assert "line 2, column 'sample'" in message and "letters, digits" in message
     assert not sentinel.exists()
@@ -197,15 +198,29 @@ def test_fastq_with_a_short_quality_line(tmp_path, test_data):
     assert "KALLISTO_QUANT (S01)" not in trace_names(run.trace)
 
 
-def test_directory_and_missing_file_in_samplesheet(tmp_path, test_data):
+def test_a_directory_in_the_samplesheet(tmp_path, test_data):
     rows = sheet_rows(test_data)
     rows[3][3] = str(tmp_path)
     message = refused(nextflow_run(tmp_path, [*run_params(test_data), "--input", str(write_sheet(tmp_path / "sheet.csv", rows))]))
     assert "line 4, column 'peaks' (sample S03)" in message and "is a directory" in message
-    rows = sheet_rows(test_data)
-    rows[2][1] = str(tmp_path / "missing_R1.fastq.gz")
-    message = refused(nextflow_run(tmp_path / "second", [*run_params(test_data), "--input", str(write_sheet(tmp_path / "sheet2.csv", rows))]))
-    assert "line 3, column 'fastq_1' (sample S02)" in message and "file not found" in message
+
+
+def test_missing_and_directory_files_of_a_samplesheet_row_are_named(tmp_path, test_data):
+    """A row's file that is missing, or a directory: one ERROR line naming the line, column and sample, from the function
+    every run calls on each file of each row (tests/nf/input_files_cases.nf runs it on each case in one Nextflow process;
+    the run above shows a run calling it)."""
+    cases = {"missing": ("fastq_1", tmp_path / "missing_R1.fastq.gz"), "directory": ("peaks", tmp_path),
+             "present": ("peaks", test_data / "samplesheet.csv")}
+    listing = tmp_path / "cases.tsv"
+    listing.write_text("".join(f"{name}\t{column}\t{path}\n" for name, (column, path) in cases.items()))
+    result = run_nextflow([str(REPO / "tests" / "nf" / "input_files_cases.nf"), "--cases", str(listing)], cwd=tmp_path, script=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines() if line.startswith("CASE "))
+    where = "ERROR: samplesheet line 3, column '{}' (sample S02): "
+    assert lines == {
+        "CASE missing": where.format("fastq_1") + f"file not found: {tmp_path / 'missing_R1.fastq.gz'}",
+        "CASE directory": where.format("peaks") + f"{tmp_path} is a directory, not a file",
+        "CASE present": "accepted"}
 
 
 def test_required_inputs_missing(tmp_path, test_data):
@@ -213,15 +228,6 @@ def test_required_inputs_missing(tmp_path, test_data):
     config.write_text("params.gtf = null\nparams.transcriptome = null\n")
     message = refused(nextflow_run(tmp_path, ["-profile", "test", *data_params(test_data)[:2], "-c", str(config)]))
     assert "--gtf is required" in message and "--transcriptome is required" in message
-
-
-def test_expression_table_with_a_samplesheet_of_reads(tmp_path, test_data):
-    """With --expression the samplesheet is sample,peaks: one with FASTQ columns is refused before any task reads a file."""
-    table = tmp_path / "expression.tsv"
-    table.write_text("gene_id\tgene_name\tS01\nENSG00000223972\tDDX11L1\t1.0\n")
-    message = refused(nextflow_run(tmp_path, [*run_params(test_data), "--expression", str(table)]))
-    assert "unknown fastq_1, fastq_2" in message and "the header must be sample,peaks" in message
-    assert "expression from a table, not from reads" in message
 
 
 def test_files_the_pipeline_did_not_write_survive_overwrite_and_are_named(tmp_path, test_data):
@@ -253,10 +259,11 @@ def test_a_task_out_of_time_at_the_max_time_cap_is_not_retried_and_says_what_to_
     assert [(row["process"], row["attempt"]) for row in run.trace] == [("START_RUN:CHECK_PARAMS", "1")]
 
 
-def test_damaged_run_records_and_locks_are_named(tmp_path):
-    """A run record that is truncated, a folder, not a JSON object or not of this pipeline, and a lock that is a folder:
-    one ERROR line each, naming the file, from the functions every run calls (tests/nf/outdir_guard_cases.nf runs them on
-    each case in one Nextflow process)."""
+def test_damaged_run_records_locks_and_the_pipelines_own_folders_are_named(tmp_path):
+    """A run record that is truncated, a folder, not a JSON object or not of this pipeline, a lock that is a folder,
+    .atac2expr-replaced that is a file and pipeline_info/.pending holding a user's file: one ERROR line each, naming the
+    file, and the user's files left as they were, from the functions every run calls (tests/nf/outdir_guard_cases.nf runs
+    them on each case in one Nextflow process; tests/test_pipeline.py shows a run refused by them before any task)."""
     cases = tmp_path / "cases"
     records = {"truncated": b'{"params": {"epochs": "5"}, "outp', "not_an_object": b"[1, 2]\n",
                "not_ours": b'{"params": {}, "outputs": "bins/S01.bins.npz"}\n', "complete": b'{"params": {}, "outputs": []}\n'}
@@ -267,6 +274,10 @@ def test_damaged_run_records_and_locks_are_named(tmp_path):
     (cases / "pending_truncated" / "pipeline_info").mkdir(parents=True)
     (cases / "pending_truncated" / "pipeline_info" / "run_main.pending.json").write_bytes(b'{"par')
     (cases / "lock_a_folder" / ".atac2expr.lock").mkdir(parents=True)
+    (cases / "aside_a_file").mkdir()
+    (cases / "aside_a_file" / ".atac2expr-replaced").write_text("a file where the folder goes\n")
+    (cases / "pending_info_foreign" / "pipeline_info" / ".pending" / "main").mkdir(parents=True)
+    (cases / "pending_info_foreign" / "pipeline_info" / ".pending" / "main" / "mine.txt").write_text("mine\n")
     result = run_nextflow([str(REPO / "tests" / "nf" / "outdir_guard_cases.nf"), "--cases", str(cases)], cwd=tmp_path, script=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines() if line.startswith("CASE "))
@@ -277,6 +288,12 @@ def test_damaged_run_records_and_locks_are_named(tmp_path):
                 "a_folder": f"{record} is a directory, not a file",
                 "pending_truncated": "pipeline_info/run_main.pending.json is not valid JSON (truncated?)",
                 "lock_a_folder": ".atac2expr.lock is a directory, not the lock file this pipeline writes"}
+    aside, pending = cases / "aside_a_file" / ".atac2expr-replaced", cases / "pending_info_foreign" / "pipeline_info" / ".pending" / "main"
+    assert lines.pop("CASE aside_a_file") == (f"ERROR: --outdir {cases / 'aside_a_file'}: {aside} is not a folder, not the folder where the "
+                                              "pipeline keeps the outputs a run replaces; move it out of --outdir")
+    assert lines.pop("CASE pending_info_foreign") == (f"ERROR: --outdir {cases / 'pending_info_foreign'}: {pending} holds what the pipeline "
+                                                      "did not put there: pipeline_info/.pending/main/mine.txt; move it out of --outdir")
+    assert aside.read_text() == "a file where the folder goes\n" and (pending / "mine.txt").read_text() == "mine\n"
     assert set(lines) == {f"CASE {name}" for name in expected}
     for name, part in expected.items():
         line = lines[f"CASE {name}"]

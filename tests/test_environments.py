@@ -5,13 +5,15 @@ for every (process, script):
 - statically, the script's imports and those of the atac2expr modules it reaches (function-level imports
   included) use only the third-party packages of that environment; a failure names the import chain;
 - for real, the script runs `--help` in a Python whose import system refuses every package of the project's
-  environments that this environment lacks (what a conda environment without them would do).
+  environments that this environment lacks (what a conda environment without them would do); the scripts of one
+  environment share that Python.
 The pins of envs/*.yml and requirements.txt are kept equal here too.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import re
 import subprocess
 import sys
@@ -144,37 +146,75 @@ def test_imports_of_a_process_are_in_its_environment(process, env, script):
 # ---------------------------------------------------------------- for real: --help without the other packages
 
 GUARD = """
-import importlib.abc, runpy, sys
-blocked = set(sys.argv[2].split(",")) - {""}
+import contextlib, importlib.abc, io, json, runpy, sys
+blocked = set(sys.argv[1].split(",")) - {""}
 class Guard(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in blocked:
             raise ModuleNotFoundError(f"No module named {name!r} (not in this process's environment)")
         return None
 sys.meta_path.insert(0, Guard())
-script = sys.argv[1]
-sys.path.insert(0, str(__import__("pathlib").Path(script).parent))
-sys.argv = [script, "--help"]
-runpy.run_path(script, run_name="__main__")
+results = {}
+for script in sys.argv[2:]:
+    sys.path.insert(0, str(__import__("pathlib").Path(script).parent))
+    sys.argv = [script, "--help"]
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            runpy.run_path(script, run_name="__main__")
+        except SystemExit as exit:
+            code = exit.code or 0
+        except BaseException as error:  # noqa: BLE001 - reported per script
+            code, err = 1, io.StringIO(f"{type(error).__name__}: {error}")
+    results[script] = {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()[-2000:]}
+print(json.dumps(results))
 """
 
 
-@pytest.mark.parametrize("process, env, script", processes())
-def test_a_process_script_runs_with_only_its_environment(process, env, script):
+def run_guarded(scripts: list[Path], blocked: list[str]) -> dict[str, dict]:
+    """Each script's `--help` in one Python whose import system refuses the blocked packages: script -> its exit code and
+    output. The scripts of one environment share the Python (what one of them imports, the others may import too)."""
+    result = subprocess.run([sys.executable, "-c", GUARD, ",".join(blocked), *map(str, scripts)], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("env", sorted({env for _, env, _ in processes()}))
+def test_the_process_scripts_run_with_only_their_environment(env):
     every = set().union(*environments().values())
     blocked = sorted(every - environments()[env])
-    result = subprocess.run([sys.executable, "-c", GUARD, str(BIN / script), ",".join(blocked)], capture_output=True, text=True,
-                            timeout=120)
-    assert result.returncode == 0, f"{process}: {script} --help with {','.join(blocked)} hidden:\n{result.stderr[-2000:]}"
-    assert "usage:" in result.stdout
+    users: dict[str, list[str]] = {}
+    for process, process_env, script in processes():
+        if process_env == env:
+            users.setdefault(script, []).append(process)
+    results = run_guarded([BIN / script for script in sorted(users)], blocked)
+    failed = {script: result for script, result in results.items() if result["code"] != 0 or "usage:" not in result["stdout"]}
+    assert not failed, "\n".join(f"{', '.join(users[Path(s).name])}: {Path(s).name} --help with {','.join(blocked)} hidden:\n"
+                                  f"{r['stderr']}" for s, r in failed.items())
 
 
 def test_the_guard_catches_a_hidden_import(tmp_path):
     """The check above fails where it should: a script that imports torch, run as a python-environment process."""
     script = tmp_path / "uses_torch.py"
     script.write_text("import argparse\nimport torch\nargparse.ArgumentParser().parse_args()\n")
-    result = subprocess.run([sys.executable, "-c", GUARD, str(script), "torch"], capture_output=True, text=True, timeout=120)
-    assert result.returncode != 0 and "No module named 'torch' (not in this process's environment)" in result.stderr
+    (result,) = run_guarded([script], ["torch"]).values()
+    assert result["code"] != 0 and "No module named 'torch' (not in this process's environment)" in result["stderr"]
+
+
+@pytest.mark.parametrize("module", sorted((REPO / "modules").glob("*.nf")), ids=lambda path: path.stem)
+def test_versions_yml_reads_package_metadata_of_the_environment(module):
+    """A task's versions.yml names the packages of its environment, read from their metadata: importing them only to
+    print a version costs up to seconds per task (torch)."""
+    text = module.read_text()
+    env = re.search(r'conda\s+"\$\{moduleDir\}/\.\./envs/(\w+)\.yml"', text)
+    for command in re.findall(r"python3 -c '([^']*)'", text):
+        if command == "import platform; print(platform.python_version())":
+            continue
+        package = re.fullmatch(r'from importlib\.metadata import version; print\(version\("([\w-]+)"\)\)', command)
+        assert package, f"{module.name}: {command!r}: read the version with importlib.metadata, not by importing the package"
+        assert env and package[1] in environments()[env[1]], f"{module.name}: {package[1]} is not in its environment"
 
 
 # ---------------------------------------------------------------- pins: envs/*.yml = requirements.txt

@@ -195,22 +195,25 @@ def test_resume_caches_everything_then_reruns_only_training(shared_run: Run, tes
 
 @pytest.fixture(scope="module")
 def chromosome_signal_run(shared_run: Run, test_data) -> Run:
-    """--region 1 (a whole chromosome) with --bin_value signal on the samplesheet of narrowPeak files (with a group
-    column), resumed from the shared run: the reads are not quantified again."""
-    params = [*run_params(test_data), "--input", str(test_data / "samplesheet_signal.csv"), "--region", "1", "--bin_value", "signal",
+    """--region 1:1-1000000,21 (the test data's megabase, then a whole chromosome: chr21, the smallest) with --bin_value
+    signal on the samplesheet of narrowPeak files (with a group column), resumed from the shared run: the reads are not
+    quantified again."""
+    params = [*run_params(test_data), "--input", str(test_data / "samplesheet_signal.csv"), "--region", "1:1-1000000,21", "--bin_value", "signal",
               "--model", "tss_window,blend", "--eval_models", "mean,ridge,archr,signac,promoter,tss_window,blend", *NO_REPORTS, "-resume"]
     return assert_success(nextflow_run(shared_run.launch, params, shared_run.launch / "results_chr1", name="chr1"))
 
 
 def test_whole_chromosome_region(chromosome_signal_run: Run):
-    """--region 1: the whole chromosome in bins, its last bin shorter; the reads are not quantified again."""
+    """--region 1:1-1000000,21: the megabase's bins, then the whole of chr21 in bins, its last bin shorter; the reads are
+    not quantified again."""
     run = chromosome_signal_run
     assert "KALLISTO_QUANT" not in trace_processes(run.trace, "COMPLETED")
     dataset = load_dataset(run.outdir / "dataset" / "dataset.npz")
-    chr1 = SIZES["1"]
-    assert dataset.X.shape[1] == -(-chr1 // 1000)
+    chr21 = SIZES["21"]
+    assert dataset.X.shape[1] == 1000 + -(-chr21 // 1000)
+    assert dataset.bins["chrom"].iloc[999] == "1" and (dataset.bins.iloc[1000][["chrom", "start"]] == ["21", 0]).all()
     last = dataset.bins.iloc[-1]
-    assert (last["chrom"], last["start"], last["end"]) == ("1", chr1 // 1000 * 1000, chr1)
+    assert (last["chrom"], last["start"], last["end"]) == ("21", chr21 // 1000 * 1000, chr21)
     assert set(pd.read_csv(run.outdir / "evaluation" / "metrics.tsv", sep="\t")["model"]) == {"mean", "ridge", "archr", "signac", "promoter",
                                                                                              "tss_window", "blend"}
 
@@ -442,7 +445,7 @@ def test_run_record_knows_the_outputs_the_inputs_and_what_is_computed(shared_run
 def test_predict_entry_bins_new_peaks_with_the_models_bin_value(chromosome_signal_run: Run, test_data, tmp_path):
     """-entry PREDICT with a blend model of signal bins (no --bin_value given): the new peaks are binned as signal and
     their activity ranked, so the training samples' narrowPeak files give their in-sample predictions; the new-sample
-    report finds each one's own training sample and the share of its peaks on the model's chromosome; BED3 peaks are
+    report finds each one's own training sample and the share of its peaks on the model's chromosomes; BED3 peaks are
     refused in one line."""
     model = chromosome_signal_run.outdir / "model" / "blend"
     sheet = pd.read_csv(test_data / "samplesheet_signal.csv").set_index("sample")
@@ -455,7 +458,8 @@ def test_predict_entry_bins_new_peaks_with_the_models_bin_value(chromosome_signa
     report = pd.read_csv(run.outdir / "predict" / "new_samples.tsv", sep="\t").set_index("sample")
     assert report["nearest_training_sample"].to_dict() == {"S02": "S02", "S05": "S05"} and np.allclose(report["similarity"], 1)
     peaks = read_peaks(test_data / sheet.loc["S02", "peaks"])
-    assert report.loc["S02", "peaks"] == len(peaks) and report.loc["S02", "peaks_in_model_bins"] == int((peaks["chrom"] == "1").sum())
+    on_model_chromosomes = peaks["chrom"].isin(["1", "21"])  # the count is by chromosome: peaks elsewhere cannot inform the model
+    assert report.loc["S02", "peaks"] == len(peaks) and report.loc["S02", "peaks_in_model_bins"] == int(on_model_chromosomes.sum())
     assert 0 < report.loc["S02", "share_of_peaks_in_model_bins"] < 1 and set(report["activity_kind"]) == {"signal"}
     baseline = pd.read_csv(run.outdir / "predict" / "promoter_baseline.tsv", sep="\t")
     assert len(baseline) == len(predicted) and np.allclose(baseline["predicted"], predicted["predicted"])
@@ -470,11 +474,36 @@ def test_predict_entry_bins_new_peaks_with_the_models_bin_value(chromosome_signa
     assert "PREDICT_EXPRESSION" not in trace_processes(refused.trace) and not (refused.outdir / "predict").exists()
 
 
-def test_results_folder_of_another_configuration(shared_run: Run, test_data, tmp_path):
+@pytest.fixture(scope="module")
+def locked_then_run(shared_run: Run, test_data, tmp_path_factory) -> dict:
+    """A results folder whose lock is live (its process is this one): the run is refused; then its lock is stale (its
+    process gone): a run with other parameters than the shared one's goes ahead (the first run there)."""
+    outdir = tmp_path_factory.mktemp("guarded") / "results"
+    outdir.mkdir()
+    lock = outdir / ".atac2expr.lock"
+    lock.write_text(f"{os.getpid()}@{socket.gethostname()} some_run 2026-01-01\n")
+    params = [*run_params(test_data), "--model", "tss_window", "--eval_models", "mean,ridge", "--skip_multiqc", "-resume"]
+    busy = nextflow_run(shared_run.launch, params, outdir, name="lock1")
+    lock.write_text(f"999999999@{socket.gethostname()} dead_run 2026-01-01\n")
+    stale = nextflow_run(shared_run.launch, params, outdir, name="guard1")
+    return {"outdir": outdir, "lock": lock, "params": params, "busy": busy, "stale": stale}
+
+
+def test_one_run_at_a_time_per_results_folder(locked_then_run):
+    """A live lock stops a second run at once; a stale one (its process gone) is replaced, and released at the end."""
+    busy = locked_then_run["busy"]
+    assert busy.result.returncode != 0 and not busy.trace
+    (message,) = error_lines(busy.result)
+    assert "another run is writing there" in message and str(os.getpid()) in message
+    stale = assert_success(locked_then_run["stale"])
+    assert "stale lock" in stale.result.stdout + stale.result.stderr
+    assert not locked_then_run["lock"].exists()
+
+
+def test_results_folder_of_another_configuration(locked_then_run, shared_run: Run):
     """A run with other parameters does not mix its results with an earlier run's: refused, or --overwrite replaces them."""
-    outdir = tmp_path / "results"
-    first = [*run_params(test_data), "--model", "tss_window", "--eval_models", "mean,ridge", "--skip_multiqc", "-resume"]
-    assert_success(nextflow_run(shared_run.launch, first, outdir, name="guard1"))
+    outdir, first = locked_then_run["outdir"], locked_then_run["params"]
+    assert_success(locked_then_run["stale"])
     assert (outdir / "evaluation" / "metrics.tsv").exists()
     changed = [p for p in first if p != "-resume"] + ["--evaluate", "false", "-resume"]
     refused = nextflow_run(shared_run.launch, changed, outdir, name="guard2")
@@ -553,9 +582,9 @@ def checksums(folder: Path) -> dict[str, str]:
 
 
 def test_a_link_in_the_results_folder_is_refused_in_every_mode_before_any_task(stub_run: Run, test_data, tmp_path):
-    """annotation/ made a link to a user's folder, bins/S01.bins.npz a link to a user's file: a rerun with the same
-    parameters, with --overwrite, and with a refused parameter are each refused before any task, naming the link and
-    its target; the targets' files are byte-identical afterwards."""
+    """annotation/ made a link to a user's folder, and bins/S01.bins.npz, deep inside a results folder, a link to a user's
+    file: a rerun with the same parameters, with --overwrite, and with a refused parameter are each refused before any
+    task, naming both links and their targets; the targets' files are byte-identical afterwards."""
     assert_success(stub_run)
     outdir = results_copy(stub_run, tmp_path / "results")
     users = tmp_path / "users_folder"
@@ -565,28 +594,22 @@ def test_a_link_in_the_results_folder_is_refused_in_every_mode_before_any_task(s
     before = checksums(users)
     shutil.rmtree(outdir / "annotation")
     (outdir / "annotation").symlink_to(users, target_is_directory=True)
+    (outdir / "bins" / "S01.bins.npz").unlink()
+    (outdir / "bins" / "S01.bins.npz").symlink_to(users / "notes.txt")
     params = [*stub_params(test_data, stub_run.launch), "-resume"]
     for name, extra in (("same", []), ("overwrite", ["--overwrite"]), ("refused_param", ["--overwrite", "--epochs", "0"])):
         run = nextflow_run(stub_run.launch, [*params, *extra], outdir, name=f"link_{name}")
         assert run.result.returncode != 0 and not run.trace, name
         (message,) = error_lines(run.result)
         assert f"annotation -> {users}" in message and "a link where the pipeline writes its results" in message, message
+        assert f"bins/S01.bins.npz -> {users / 'notes.txt'}" in message, message
         assert checksums(users) == before, name
-    # a link to a file deep inside a results folder is refused the same way
-    (outdir / "annotation").unlink()
-    shutil.copytree(stub_run.outdir / "annotation", outdir / "annotation")
-    (outdir / "bins" / "S01.bins.npz").unlink()
-    (outdir / "bins" / "S01.bins.npz").symlink_to(users / "notes.txt")
-    run = nextflow_run(stub_run.launch, params, outdir, name="link_file")
-    (message,) = error_lines(run.result)
-    assert run.result.returncode != 0 and not run.trace and f"bins/S01.bins.npz -> {users / 'notes.txt'}" in message
-    assert checksums(users) == before
 
 
 def test_the_pipelines_own_folders_hold_only_what_it_put_there(stub_run: Run, test_data, tmp_path):
-    """.atac2expr-replaced holding a user's file, or being a file, and pipeline_info/.pending holding one: each refused
-    in one ERROR line naming it, the file left as it was; a refused run leaves pipeline_info as the last complete run
-    left it."""
+    """.atac2expr-replaced holding a user's file: refused before any task in one ERROR line naming it, the file left as it
+    was (tests/test_bad_input_e2e.py checks the guard's other cases of its own folders without a run each); a refused
+    run leaves pipeline_info as the last complete run left it."""
     assert_success(stub_run)
     outdir = results_copy(stub_run, tmp_path / "results")
     params = [*stub_params(test_data, stub_run.launch), "-resume"]
@@ -598,18 +621,6 @@ def test_the_pipelines_own_folders_hold_only_what_it_put_there(stub_run: Run, te
     assert run.result.returncode != 0 and not run.trace and ".atac2expr-replaced/old_run" in message and "did not put there" in message
     assert (aside / "old_run" / "thesis.tex").read_text() == "my thesis\n"
     shutil.rmtree(aside)
-    aside.write_text("a file where the folder goes\n")
-    run = nextflow_run(stub_run.launch, params, outdir, name="aside_file")
-    (message,) = error_lines(run.result)
-    assert run.result.returncode != 0 and f"{aside} is not a folder" in message and aside.read_text() == "a file where the folder goes\n"
-    aside.unlink()
-    pending = outdir / "pipeline_info" / ".pending" / "main"
-    pending.mkdir(parents=True)
-    (pending / "mine.txt").write_text("mine\n")
-    run = nextflow_run(stub_run.launch, params, outdir, name="pending_foreign")
-    (message,) = error_lines(run.result)
-    assert run.result.returncode != 0 and "mine.txt" in message and (pending / "mine.txt").read_text() == "mine\n"
-    shutil.rmtree(outdir / "pipeline_info" / ".pending")
     # refused after CHECK_PARAMS passed (a samplesheet that CHECK_INPUTS refuses, with --overwrite): pipeline_info keeps the
     # complete run's parameters, samplesheet and plan
     info = {name: (outdir / "pipeline_info" / name).read_bytes() for name in ("params.valid.json", "samplesheet.valid.json", "models.json")}
@@ -618,23 +629,6 @@ def test_the_pipelines_own_folders_hold_only_what_it_put_there(stub_run: Run, te
                        name="refused_sheet")
     assert run.result.returncode != 0 and "CHECK_PARAMS" in trace_processes(run.trace)
     assert {name: (outdir / "pipeline_info" / name).read_bytes() for name in info} == info
-
-
-def test_one_run_at_a_time_per_results_folder(shared_run: Run, test_data, tmp_path):
-    """A live lock stops a second run at once; a stale one (its process gone) is replaced."""
-    outdir = tmp_path / "results"
-    outdir.mkdir()
-    lock = outdir / ".atac2expr.lock"
-    lock.write_text(f"{os.getpid()}@{socket.gethostname()} some_run 2026-01-01\n")
-    params = [*run_params(test_data), "--model", "tss_window", "--eval_models", "mean", *NO_REPORTS, "-resume"]
-    busy = nextflow_run(shared_run.launch, params, outdir, name="lock1")
-    assert busy.result.returncode != 0 and not busy.trace
-    (message,) = error_lines(busy.result)
-    assert "another run is writing there" in message and str(os.getpid()) in message
-    lock.write_text(f"999999999@{socket.gethostname()} dead_run 2026-01-01\n")
-    stale = assert_success(nextflow_run(shared_run.launch, params, outdir, name="lock2"))
-    assert "stale lock" in stale.result.stdout + stale.result.stderr
-    assert not lock.exists()  # released at the end of the run
 
 
 def test_help_lists_every_parameter_with_defaults(tmp_path):
