@@ -56,6 +56,12 @@ def environments() -> dict[str, set[str]]:
     return result
 
 
+def module_environment(text: str) -> str | None:
+    """The envs/<name>.yml a module's process names with `conda`: its name."""
+    env = re.search(r'conda\s+"\$\{moduleDir\}/\.\./envs/(\w+)\.yml"', text)
+    return env[1] if env else None
+
+
 def processes() -> list[tuple[str, str, str]]:
     """(process, environment, script) for every bin/ script a process of modules/ runs."""
     scripts = {p.name for p in BIN.glob("*.py")}
@@ -65,10 +71,10 @@ def processes() -> list[tuple[str, str, str]]:
         name = re.search(r"^process\s+(\w+)", text, flags=re.MULTILINE)[1]
         if re.search(r"^\s+exec:", text, flags=re.MULTILINE):
             continue  # a native task runs in Nextflow itself: no environment, no script
-        env = re.search(r'conda\s+"\$\{moduleDir\}/\.\./envs/(\w+)\.yml"', text)
+        env = module_environment(text)
         assert env, f"{module.name}: no conda environment of envs/"
         for script in sorted(set(re.findall(r"\b([a-z_]+\.py)\b", text)) & scripts):
-            found.append((name, env[1], script))
+            found.append((name, env, script))
     return found
 
 
@@ -208,13 +214,13 @@ def test_versions_yml_reads_package_metadata_of_the_environment(module):
     """A task's versions.yml names the packages of its environment, read from their metadata: importing them only to
     print a version costs up to seconds per task (torch)."""
     text = module.read_text()
-    env = re.search(r'conda\s+"\$\{moduleDir\}/\.\./envs/(\w+)\.yml"', text)
+    env = module_environment(text)
     for command in re.findall(r"python3 -c '([^']*)'", text):
         if command == "import platform; print(platform.python_version())":
             continue
         package = re.fullmatch(r'from importlib\.metadata import version; print\(version\("([\w-]+)"\)\)', command)
         assert package, f"{module.name}: {command!r}: read the version with importlib.metadata, not by importing the package"
-        assert env and package[1] in environments()[env[1]], f"{module.name}: {package[1]} is not in its environment"
+        assert env and package[1] in environments()[env], f"{module.name}: {package[1]} is not in its environment"
 
 
 # ---------------------------------------------------------------- pins: envs/*.yml = requirements.txt

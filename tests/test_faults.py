@@ -42,7 +42,8 @@ pytestmark = pytest.mark.e2e
 BAD_SAMPLE = "S05"
 # one model trained and two evaluated, of the shared run's: what a kill before BUILD_MATRIX or a bad input can change
 # is upstream of the models, and the runs resumed here train and evaluate again
-MODELS = ["--model", "blend", "--eval_models", "mean,blend"]
+TRAINED, EVALUATED = ("blend",), ("mean", "blend")
+MODELS = ["--model", ",".join(TRAINED), "--eval_models", ",".join(EVALUATED)]
 UPSTREAM_OF_BUILD_MATRIX = {"CHECK_PARAMS", "REPLACE_OUTPUTS", "DEFINE_BINS", "CHECK_INPUTS", "GENE_ANNOTATION", "CHECK_FASTQ", "KALLISTO_INDEX",
                             "KALLISTO_QUANT",
                             "GENE_TPM", "BINARIZE_PEAKS"}
@@ -75,13 +76,13 @@ def nextflow_java_pid(launcher: subprocess.Popen) -> int:
     raise AssertionError("no Nextflow JVM found under the launcher")
 
 
-def models_left_out(reference: Path) -> tuple[str, ...]:
-    """The reference's files of the models that these runs neither train nor evaluate."""
-    trained, evaluated = {MODELS[1]}, set(MODELS[3].split(","))
-    others = sorted({p.name for p in (reference / "model").iterdir()} - trained)
-    return (*(f"model/{model}/" for model in others), *(f"report/expression_fit_{model}.png" for model in others),
-            *(p.relative_to(reference).as_posix() for p in (reference / "evaluation").glob("*_*.png")
-              if p.stem.split("_", 1)[1] not in evaluated and p.stem.split("_", 1)[0] in ("scatter", "deviations")))
+def left_out(reference: Path) -> tuple[str, ...]:
+    """What these runs leave out of the reference's files: the report folders, and the files of the models they neither
+    train nor evaluate."""
+    others = sorted({p.name for p in (reference / "model").iterdir()} - set(TRAINED))
+    figures = [p for p in (reference / "evaluation").glob("*_*.png") if p.stem.split("_", 1)[0] in ("scatter", "deviations")]
+    return (*REPORT_FOLDERS, *(f"model/{model}/" for model in others), *(f"report/expression_fit_{model}.png" for model in others),
+            *(p.relative_to(reference).as_posix() for p in figures if p.stem.split("_", 1)[1] not in EVALUATED))
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +133,7 @@ def killed_and_resumed(launch, shared_run: Run) -> dict:
     killed_at = time.monotonic() - started
     after_kill = {"returncode": proc.returncode, "files": sorted(p.name for p in outdir.rglob("*") if p.is_file())}
     assert_no_partial_files(outdir)  # whole or not at all, even right after the kill
-    assert_published_files_whole(outdir, shared_run.outdir, all_present=False, skipped=REPORT_FOLDERS + models_left_out(shared_run.outdir))
+    assert_published_files_whole(outdir, shared_run.outdir, all_present=False, skipped=left_out(shared_run.outdir))
 
     # a results folder the killed run had not reached, made a link to a user's folder: the rerun is refused before any
     # task, and the user's files are untouched
@@ -168,7 +169,7 @@ def test_kill_mid_graph_then_resume(launch, killed_and_resumed, shared_run: Run)
     assert len(cached) + len(ran) == len(trace) and not cached & ran
 
     assert_same_results(launch["outdir"], shared_run.outdir, some_models=True)
-    assert_published_files_whole(launch["outdir"], shared_run.outdir, skipped=REPORT_FOLDERS + models_left_out(shared_run.outdir))
+    assert_published_files_whole(launch["outdir"], shared_run.outdir, skipped=left_out(shared_run.outdir))
     assert_no_partial_files(launch["outdir"])
 
 
@@ -220,5 +221,5 @@ def test_failing_task_named_then_fixed_input_resumes_only_its_dependants(launch,
     assert {"BUILD_MATRIX", "TRAIN_MODEL", "REPORT"} <= {row["process"].split(":")[-1] for row in trace if row["status"] == "COMPLETED"}
 
     assert_same_results(launch["outdir"], shared_run.outdir, some_models=True)
-    assert_published_files_whole(launch["outdir"], shared_run.outdir, skipped=REPORT_FOLDERS + models_left_out(shared_run.outdir))
+    assert_published_files_whole(launch["outdir"], shared_run.outdir, skipped=left_out(shared_run.outdir))
     assert_no_partial_files(launch["outdir"])
