@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,15 +183,57 @@ def stub_params(data: Path, launch: Path) -> list[str]:
             "-stub"]
 
 
+def save_run(run: Run, path: Path) -> None:
+    """The run as JSON, whole or not at all (another test session reads it)."""
+    record = {"launch": str(run.launch), "outdir": str(run.outdir), "args": run.result.args, "returncode": run.result.returncode,
+              "stdout": run.result.stdout, "stderr": run.result.stderr, "trace": run.trace}
+    part = path.with_name(path.name + ".part")
+    part.write_text(json.dumps(record))
+    part.replace(path)
+
+
+def load_run(path: Path) -> Run:
+    record = json.loads(path.read_text())
+    result = subprocess.CompletedProcess(record["args"], record["returncode"], record["stdout"], record["stderr"])
+    return Run(Path(record["launch"]), Path(record["outdir"]), result, record["trace"])
+
+
+def handed_over_run(path: Path, session_pid: int, timeout: float = 1200) -> Run | None:
+    """The run another test session saves at `path`, waited for while that session lives; None when it ends without it."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        try:
+            os.kill(session_pid, 0)
+        except ProcessLookupError:
+            return load_run(path) if path.exists() else None
+        if time.monotonic() > deadline:
+            pytest.fail(f"no stub run at {path} after {timeout:.0f} s")
+        time.sleep(1)
+    return load_run(path)
+
+
 @pytest.fixture(scope="session")
 def stub_run(tmp_path_factory, test_data) -> Run:
     """-stub: every process of the graph runs (its stub), in seconds, on five samples and 20,000 regions given in a
-    -params-file, with links far above the documented size; the results folder that the tests of the results folder's guard copy and run into again."""
+    -params-file, with links far above the documented size; the results folder that the tests of the results folder's guard copy and run into again.
+
+    Under tests/run_layers.sh (ATAC2EXPR_STUB_RUN names a file) the stub session's run serves the shared session too: the
+    stub session saves it there, and the shared session's tests, which only read its results, wait for it (and run
+    their own when the stub session ends without one)."""
+    handover = Path(os.environ["ATAC2EXPR_STUB_RUN"]) if os.environ.get("ATAC2EXPR_STUB_RUN") else None
+    layer = os.environ.get("ATAC2EXPR_E2E_LAYER")
+    if handover and layer == "shared" and os.environ.get("ATAC2EXPR_STUB_SESSION"):
+        run = handed_over_run(handover, int(os.environ["ATAC2EXPR_STUB_SESSION"]))
+        if run is not None:
+            return run
     launch = tmp_path_factory.mktemp("stub")
     write_sheet(launch / "samplesheet.csv", sheet_rows(test_data)[:6])
     # links far above the documented size: CHECK_PARAMS warns on the console (a stub run writes none)
     (launch / "params.json").write_text(json.dumps({"region": many_regions(), "links_top": 5000, "links_max_distance": 100_000_000}))
-    return nextflow_run(launch, stub_params(test_data, launch))
+    run = nextflow_run(launch, stub_params(test_data, launch))
+    if handover and layer == "stub":
+        save_run(run, handover)
+    return run
 
 
 @pytest.fixture(scope="session")

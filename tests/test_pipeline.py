@@ -581,10 +581,12 @@ def checksums(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_a_link_in_the_results_folder_is_refused_in_every_mode_before_any_task(stub_run: Run, test_data, tmp_path):
+def test_a_link_in_the_results_folder_is_refused_before_any_task_and_any_move(stub_run: Run, test_data, tmp_path):
     """annotation/ made a link to a user's folder, and bins/S01.bins.npz, deep inside a results folder, a link to a user's
-    file: a rerun with the same parameters, with --overwrite, and with a refused parameter are each refused before any
-    task, naming both links and their targets; the targets' files are byte-identical afterwards."""
+    file: a rerun with --overwrite and a refused parameter is refused before any task (before CHECK_PARAMS, and before
+    --overwrite moves anything), naming both links and their targets; the targets' files are byte-identical afterwards.
+    The guard refuses links before it reads any parameter, so this run stands for every mode; tests/test_faults.py
+    shows a plain -resume refused the same way after a kill."""
     assert_success(stub_run)
     outdir = results_copy(stub_run, tmp_path / "results")
     users = tmp_path / "users_folder"
@@ -596,14 +598,14 @@ def test_a_link_in_the_results_folder_is_refused_in_every_mode_before_any_task(s
     (outdir / "annotation").symlink_to(users, target_is_directory=True)
     (outdir / "bins" / "S01.bins.npz").unlink()
     (outdir / "bins" / "S01.bins.npz").symlink_to(users / "notes.txt")
-    params = [*stub_params(test_data, stub_run.launch), "-resume"]
-    for name, extra in (("same", []), ("overwrite", ["--overwrite"]), ("refused_param", ["--overwrite", "--epochs", "0"])):
-        run = nextflow_run(stub_run.launch, [*params, *extra], outdir, name=f"link_{name}")
-        assert run.result.returncode != 0 and not run.trace, name
-        (message,) = error_lines(run.result)
-        assert f"annotation -> {users}" in message and "a link where the pipeline writes its results" in message, message
-        assert f"bins/S01.bins.npz -> {users / 'notes.txt'}" in message, message
-        assert checksums(users) == before, name
+    run = nextflow_run(stub_run.launch, [*stub_params(test_data, stub_run.launch), "-resume", "--overwrite", "--epochs", "0"], outdir,
+                       name="link_refused")
+    assert run.result.returncode != 0 and not run.trace
+    (message,) = error_lines(run.result)
+    assert f"annotation -> {users}" in message and "a link where the pipeline writes its results" in message, message
+    assert f"bins/S01.bins.npz -> {users / 'notes.txt'}" in message, message
+    assert checksums(users) == before
+    assert (outdir / "annotation").is_symlink() and not (outdir / ".atac2expr-replaced").exists()
 
 
 def test_the_pipelines_own_folders_hold_only_what_it_put_there(stub_run: Run, test_data, tmp_path):
