@@ -10,6 +10,7 @@ make test-container).
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import os
 import shutil
@@ -145,6 +146,44 @@ def write_sheet(path: Path, rows: list[list[str]]) -> Path:
     with open(path, "w", newline="") as handle:
         csv.writer(handle, lineterminator="\n").writerows(rows)
     return path
+
+
+def hostile_sheet(folder: Path, data: Path) -> tuple[Path, list[list[str]]]:
+    """The test samplesheet with the files of its first three samples copied under hostile but valid names: shell
+    metacharacters, quotes, spaces and commas (quoted in the CSV) in folder and file names, and the third sample's reads
+    split into two lanes whose files share a base name in different folders. Returns the sheet and the hostile rows.
+    The payloads are relative: a command that ran would leave PWNED_RAN in a task's folder (a path cannot hold ';',
+    which joins lanes, or a line break)."""
+    payloads = ["$(touch PWNED_RAN)", "`touch PWNED_RAN`", "it's a 'quoted' name", 'a "quoted" $(touch PWNED_RAN) name',
+                "x | touch PWNED_RAN & y > z"]
+    rows = sheet_rows(data)
+    hostile = []
+    for n, row in enumerate(rows[1:4]):
+        where = folder / f"data, {payloads[n]}"
+        where.mkdir(parents=True)
+        names = []
+        for column, path in zip(("fastq_1", "fastq_2", "peaks"), row[1:], strict=True):
+            if not path:
+                names.append("")
+                continue
+            target = where / f"{payloads[n + 1]} {column}{''.join(Path(path).suffixes)}"
+            shutil.copy(path, target)
+            names.append(str(target))
+        hostile.append([row[0], *names])
+    lanes = []
+    for lane in (1, 2):
+        (folder / f"lane{lane}").mkdir()
+        lanes.append([folder / f"lane{lane}" / "reads_R1.fastq.gz", folder / f"lane{lane}" / "reads_R2.fastq.gz"])
+    for mate, source in enumerate(hostile[2][1:3]):
+        with gzip.open(source, "rt") as handle:
+            lines = handle.readlines()
+        half = (len(lines) // 8) * 4
+        for lane, part in enumerate((lines[:half], lines[half:])):
+            with gzip.open(lanes[lane][mate], "wt") as handle:
+                handle.writelines(part)
+    hostile[2][1] = ";".join(str(lane[0]) for lane in lanes)
+    hostile[2][2] = ";".join(str(lane[1]) for lane in lanes)
+    return write_sheet(folder / "hostile.csv", [rows[0], *hostile, *rows[4:]]), hostile
 
 
 @dataclass

@@ -8,19 +8,14 @@ never run as shell code: every test that feeds shell metacharacters also checks 
 from __future__ import annotations
 
 import gzip
-import shutil
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
-from atac2expr.dataset import load_sample_bins
 from conftest import (
     REPO,
     Run,
-    assert_success,
     data_params,
     error_lines,
     nextflow_run,
@@ -104,59 +99,6 @@ def test_shell_code_in_sample_ids_never_runs_in_predict(tmp_path, test_data, sha
     message = refused(nextflow_run(tmp_path, params))
     assert "line 2, column 'sample'" in message and "letters, digits" in message
     assert not sentinel.exists()
-
-
-def test_hostile_but_valid_file_names_run_safely(tmp_path, test_data, shared_run: Run):
-    """File names with shell metacharacters, quotes, spaces and commas (quoted in the CSV), and lanes whose files share
-    a base name in different folders: staged under names the pipeline makes, they run as any other, and give the same
-    bins and expression as the plain names did."""
-    # relative: a command that ran would leave PWNED_RAN in a task's folder under tmp_path; a path cannot hold ';'
-    # (it joins lanes) or a line break
-    payloads = ["$(touch PWNED_RAN)", "`touch PWNED_RAN`", "it's a 'quoted' name", 'a "quoted" $(touch PWNED_RAN) name',
-                "x | touch PWNED_RAN & y > z"]
-    rows = sheet_rows(test_data)
-    hostile = [rows[0]]
-    for n, row in enumerate(rows[1:4]):
-        folder = tmp_path / f"data, {payloads[n]}"
-        folder.mkdir()
-        names = []
-        for column, path in zip(("fastq_1", "fastq_2", "peaks"), row[1:], strict=True):
-            if not path:
-                names.append("")
-                continue
-            target = folder / f"{payloads[n + 1]} {column}{''.join(Path(path).suffixes)}"
-            shutil.copy(path, target)
-            names.append(str(target))
-        hostile.append([row[0], *names])
-    # sample 3: its reads split into two lanes whose files have the same base name in different folders
-    lanes = []
-    for lane in (1, 2):
-        (tmp_path / f"lane{lane}").mkdir()
-        lanes.append([tmp_path / f"lane{lane}" / "reads_R1.fastq.gz", tmp_path / f"lane{lane}" / "reads_R2.fastq.gz"])
-    for mate, source in enumerate(hostile[3][1:3]):
-        with gzip.open(source, "rt") as handle:
-            lines = handle.readlines()
-        half = (len(lines) // 8) * 4
-        for lane, part in enumerate((lines[:half], lines[half:])):
-            with gzip.open(lanes[lane][mate], "wt") as handle:
-                handle.writelines(part)
-    hostile[3][1] = ";".join(str(lane[0]) for lane in lanes)
-    hostile[3][2] = ";".join(str(lane[1]) for lane in lanes)
-    sheet = write_sheet(tmp_path / "hostile.csv", hostile)
-    params = [*run_params(test_data), "--input", str(sheet), "--model", "tss_window", "--evaluate", "false",
-              "--skip_links", "--skip_multiqc"]
-    run = assert_success(nextflow_run(tmp_path, params))
-    assert not list(tmp_path.rglob("PWNED_RAN"))
-    assert {n for n in trace_names(run.trace) if n.startswith("KALLISTO_QUANT")} == {f"KALLISTO_QUANT ({r[0]})" for r in hostile[1:]}
-    theirs = pd.read_csv(shared_run.outdir / "expression" / "gene_tpm.tsv", sep="\t")
-    ours = pd.read_csv(run.outdir / "expression" / "gene_tpm.tsv", sep="\t")
-    merged = ours.merge(theirs, on=["sample", "gene_id"], suffixes=("", "_shared"))
-    assert len(merged) == len(ours) > 0
-    assert np.allclose(merged["tpm"], merged["tpm_shared"], rtol=1e-3, atol=1e-3)
-    for row in hostile[1:]:
-        ours_bins = load_sample_bins(run.outdir / "bins" / f"{row[0]}.bins.npz")
-        theirs_bins = load_sample_bins(shared_run.outdir / "bins" / f"{row[0]}.bins.npz")
-        assert np.array_equal(ours_bins.values, theirs_bins.values)
 
 
 def test_predict_refuses_a_model_of_another_assembly_naming_the_users_model_file(tmp_path, test_data, shared_run: Run):

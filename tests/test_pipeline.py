@@ -35,12 +35,14 @@ from conftest import (
     Run,
     assert_success,
     error_lines,
+    hostile_sheet,
     nextflow_run,
     operational_parameters,
     run_nextflow,
     run_params,
     sheet_rows,
     stub_params,
+    trace_names,
     trace_processes,
     write_sheet,
 )
@@ -477,16 +479,40 @@ def test_predict_entry_bins_new_peaks_with_the_models_bin_value(chromosome_signa
 @pytest.fixture(scope="module")
 def locked_then_run(shared_run: Run, test_data, tmp_path_factory) -> dict:
     """A results folder whose lock is live (its process is this one): the run is refused; then its lock is stale (its
-    process gone): a run with other parameters than the shared one's goes ahead (the first run there)."""
-    outdir = tmp_path_factory.mktemp("guarded") / "results"
+    process gone): a run with other parameters than the shared one's goes ahead (the first run there). Its samplesheet
+    names three samples' files by hostile names (conftest.hostile_sheet), which the guard does not read: the same run
+    shows those files run safely."""
+    folder = tmp_path_factory.mktemp("guarded")
+    sheet, hostile = hostile_sheet(folder / "inputs", test_data)
+    outdir = folder / "results"
     outdir.mkdir()
     lock = outdir / ".atac2expr.lock"
     lock.write_text(f"{os.getpid()}@{socket.gethostname()} some_run 2026-01-01\n")
-    params = [*run_params(test_data), "--model", "tss_window", "--eval_models", "mean,ridge", "--skip_multiqc", "-resume"]
+    params = [*run_params(test_data), "--input", str(sheet), "--model", "tss_window", "--eval_models", "mean,ridge", "--skip_multiqc",
+              "-resume"]
     busy = nextflow_run(shared_run.launch, params, outdir, name="lock1")
     lock.write_text(f"999999999@{socket.gethostname()} dead_run 2026-01-01\n")
     stale = nextflow_run(shared_run.launch, params, outdir, name="guard1")
-    return {"outdir": outdir, "lock": lock, "params": params, "busy": busy, "stale": stale}
+    return {"outdir": outdir, "lock": lock, "params": params, "busy": busy, "stale": stale, "hostile": hostile, "inputs": folder / "inputs"}
+
+
+def test_hostile_but_valid_file_names_run_safely(locked_then_run, shared_run: Run):
+    """File names with shell metacharacters, quotes, spaces and commas (quoted in the CSV), and lanes whose files share
+    a base name in different folders: staged under names the pipeline makes, they run as any other (their samples'
+    steps run again, the others' come from the cache), and give the same bins and expression as the plain names did."""
+    run = assert_success(locked_then_run["stale"])
+    hostile = locked_then_run["hostile"]
+    assert not list(shared_run.launch.rglob("PWNED_RAN")) and not list(locked_then_run["inputs"].rglob("PWNED_RAN"))
+    assert {n for n in trace_names(run.trace, "COMPLETED") if n.startswith("KALLISTO_QUANT")} == {f"KALLISTO_QUANT ({r[0]})" for r in hostile}
+    theirs = pd.read_csv(shared_run.outdir / "expression" / "gene_tpm.tsv", sep="\t")
+    ours = pd.read_csv(run.outdir / "expression" / "gene_tpm.tsv", sep="\t")
+    merged = ours.merge(theirs, on=["sample", "gene_id"], suffixes=("", "_shared"))
+    assert len(merged) == len(ours) > 0 and set(merged["sample"]) >= {r[0] for r in hostile}
+    assert np.allclose(merged["tpm"], merged["tpm_shared"], rtol=1e-3, atol=1e-3)
+    for row in hostile:
+        ours_bins = load_sample_bins(run.outdir / "bins" / f"{row[0]}.bins.npz")
+        theirs_bins = load_sample_bins(shared_run.outdir / "bins" / f"{row[0]}.bins.npz")
+        assert np.array_equal(ours_bins.values, theirs_bins.values)
 
 
 def test_one_run_at_a_time_per_results_folder(locked_then_run):
