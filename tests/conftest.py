@@ -56,12 +56,19 @@ def pytest_configure(config):
                                        "(root; `make test-slurm`; excluded from `make test`)")
     config.addinivalue_line("markers", "container: runs the pipeline in its image with podman and with Docker Engine "
                                        "(root; `make test-container`; excluded from `make test`)")
+    config.addinivalue_line("markers", "beside_stub: an end-to-end test that needs neither shared run, run in the stub run's "
+                                       "session by tests/run_layers.sh (the sessions' lengths balanced)")
 
 
 # tests/run_layers.sh runs the end-to-end tests in three sessions side by side: those that read the shared real run
-# (directly or through another fixture) in one, those that read only the stub run in another, the others in a third
-def e2e_layer(fixtures: set[str]) -> str:
-    return "shared" if "shared_run" in fixtures else "stub" if "stub_run" in fixtures else "independent"
+# (directly or through another fixture) in one, those that read only the stub run in another, the others in a third,
+# after the unit tests. The stub run's session is the shortest: tests marked beside_stub, which need neither run, go
+# there, so that the three sessions end about together.
+def e2e_layer(item) -> str:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if "shared_run" in fixtures:
+        return "shared"
+    return "stub" if "stub_run" in fixtures or item.get_closest_marker("beside_stub") else "independent"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -69,7 +76,7 @@ def pytest_collection_modifyitems(config, items):
     layer = os.environ.get("ATAC2EXPR_E2E_LAYER")
     if layer not in ("shared", "stub", "independent"):
         return
-    kept = [item for item in items if e2e_layer(set(getattr(item, "fixturenames", ()))) == layer]
+    kept = [item for item in items if e2e_layer(item) == layer]
     dropped = [item for item in items if item not in kept]
     if dropped:
         config.hook.pytest_deselected(items=dropped)

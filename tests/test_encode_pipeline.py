@@ -15,7 +15,8 @@ from fake_encode import FakeServer, data_from_samplesheet
 
 from conftest import run_nextflow
 
-pytestmark = pytest.mark.e2e
+# beside the stub run's session: the unit tests' session runs the other independent tests after them
+pytestmark = [pytest.mark.e2e, pytest.mark.beside_stub]
 
 MAX_BIOSAMPLES = 3  # of the fixture's biosamples: enough to train, small enough to run twice in CI
 
