@@ -41,6 +41,9 @@ BIN = REPO / "bin"
 
 # a short training keeps the shared run at about a minute; the evaluation still runs every model on 5 folds
 SHORT_TRAINING = ["--epochs", "150", "--patience", "20"]
+# the best genes' figures and tracks of each model's links: 2 of them show every part of a figure (each costs most of a
+# second of matplotlib's CPU, and the shared run links 8 models)
+BEST_GENES = 2
 # runs that check something else leave out the links and MultiQC (the shared run writes and checks them)
 NO_REPORTS = ["--skip_links", "--skip_multiqc"]
 # (what they leave out: the links' folders, MultiQC's, and the report's figure of the links' score)
@@ -139,7 +142,7 @@ def data_params(data: Path) -> list[str]:
 
 def run_params(data: Path, profile: str = "test") -> list[str]:
     """The shared run's parameters; a run compared with it adds only --outdir, traces, -resume, -c files or a profile."""
-    return ["-profile", profile, *data_params(data), *SHORT_TRAINING]
+    return ["-profile", profile, *data_params(data), *SHORT_TRAINING, "--links_genes", str(BEST_GENES)]
 
 
 def sheet_rows(data: Path) -> list[list[str]]:

@@ -30,6 +30,7 @@ from atac2expr.modelling import model_file, predictors
 from atac2expr.peaks import bin_peaks, read_peaks
 from atac2expr.regions import BinLayout, parse_regions, read_chrom_sizes
 from conftest import (
+    BEST_GENES,
     NO_REPORTS,
     REPO,
     Run,
@@ -336,7 +337,7 @@ def test_links_of_every_model_open_in_a_browser_and_find_the_planted_bins(shared
         finally:
             handle.close()
         best = pd.read_csv(folder / model / "best_genes.tsv", sep="\t", dtype={"gene_id": str})
-        assert len(best) == 5 and (best["r2_source"] == "held-out").all() and best["r2"].is_monotonic_decreasing
+        assert len(best) == BEST_GENES and (best["r2_source"] == "held-out").all() and best["r2"].is_monotonic_decreasing
         for _, gene in best.iterrows():
             assert (folder / gene["figure"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
             track = pyBigWig.open(str(folder / gene["track"]))
@@ -414,7 +415,7 @@ def test_report_page_is_self_contained_and_opens_in_a_browser(shared_run: Run, t
     print(f"\nreport page screenshot: {check.screenshot} ({check.height} px tall, {len(check.images)} images)")
     assert not check.problems(), check.problems()
     # the evaluation's figures, one scatter per model, the best genes' browser tracks and the training figures
-    assert len(check.images) >= 2 + 6 + 5 + 2 and all(i["src"].startswith("data:image/png") for i in check.images)
+    assert len(check.images) >= 2 + 6 + BEST_GENES + 2 and all(i["src"].startswith("data:image/png") for i in check.images)
     qc_samples = QC_SAMPLES.read(shared_run.outdir / "qc" / "qc_samples.tsv")
     assert len(qc_samples) == 16 and (qc_samples["reads"] > 0).all() and (qc_samples["pseudoaligned_percent"] > 50).all()
     assert (qc_samples["peaks"] >= qc_samples["peaks_on_regions"]).all() and (qc_samples["bins_open"] > 0).all()
@@ -541,7 +542,7 @@ def test_results_folder_of_another_configuration(locked_then_run, shared_run: Ru
     # without an evaluation: the network's links only (no baseline was fitted), best genes by their in-sample fit
     assert sorted(p.name for p in (outdir / "links").glob("*.links.tsv.gz")) == ["tss_window.links.tsv.gz"]
     best = pd.read_csv(outdir / "links" / "tss_window" / "best_genes.tsv", sep="\t")
-    assert len(best) == 5 and (best["r2_source"] == "in-sample").all()
+    assert len(best) == BEST_GENES and (best["r2_source"] == "in-sample").all()
     page = (outdir / "report" / "atac2expr_report.html").read_text()
     assert "Held-out evaluation" not in page and "Which bins drive" in page and "multiqc_report.html" not in page
     record = json.loads((outdir / "pipeline_info" / "run_main.json").read_text())
