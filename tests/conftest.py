@@ -36,6 +36,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from atac2expr.samples import lane_separator  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = REPO / "bin"
 
@@ -191,8 +193,8 @@ def hostile_sheet(folder: Path, data: Path) -> tuple[Path, list[list[str]]]:
         for lane, part in enumerate((lines[:half], lines[half:])):
             with gzip.open(lanes[lane][mate], "wt") as handle:
                 handle.writelines(part)
-    hostile[2][1] = ";".join(str(lane[0]) for lane in lanes)
-    hostile[2][2] = ";".join(str(lane[1]) for lane in lanes)
+    hostile[2][1] = lane_separator().join(str(lane[0]) for lane in lanes)
+    hostile[2][2] = lane_separator().join(str(lane[1]) for lane in lanes)
     return write_sheet(folder / "hostile.csv", [rows[0], *hostile, *rows[4:]]), hostile
 
 
@@ -256,7 +258,7 @@ def handed_over_run(path: Path, session_pid: int, timeout: float = 1200) -> Run 
         except ProcessLookupError:
             return load_run(path) if path.exists() else None
         if time.monotonic() > deadline:
-            pytest.fail(f"no stub run at {path} after {timeout:.0f} s")
+            pytest.fail(f"no run saved at {path} after {timeout:.0f} s")
         time.sleep(1)
     return load_run(path)
 
